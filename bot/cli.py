@@ -1,0 +1,261 @@
+"""The command line: `python -m bot COMMAND --help` for each command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.enrolment import (
+    EnrolmentRefused,
+    Invitation,
+    enroll_therapist,
+    enroll_youth,
+    invite_youth,
+    parse_guardian_date,
+)
+from bot.logsafe import configure_logging
+from conversations import usecases
+from conversations.services import Services
+from conversations.telegram_io import send_prompt
+from core.identity import new_key
+from core.questionnaire import DISCIPLINES, Discipline, Language
+from storage.ports import NewYouth
+
+EXIT_USAGE = 2
+CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
+LOCAL = ZoneInfo("Europe/Amsterdam")
+
+
+def _code(text: str) -> str:
+    if not CODE.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a code like J-014 (capital letters, a dash, digits); "
+            "codes keep names out of the data"
+        )
+    return text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Alliance check-in bot for arts therapy in secure youth care.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name not in ("new-keys", "demo"):
+            p.add_argument("--config", type=Path, default=Path("config.toml"),
+                           help="configuration file (default: config.toml)")
+        return p
+
+    command("check-config", "Check the configuration; print each problem as `field: problem`.")
+    command("run", "Run the bot (long polling or webhook, as configured) until stopped.")
+    keys = command("new-keys", "Print fresh keys for the environment, or write key files.")
+    keys.add_argument("--dir", type=Path, help="write pseudonym.key and contact.key here")
+
+    p = command("enroll-therapist", "Enrol a therapist by code.")
+    p.add_argument("--code", type=_code, required=True, help="therapist code, e.g. T-02")
+    p.add_argument("--language", choices=["nl", "en"], default="nl")
+
+    p = command("enroll-youth", "Enrol a youth and print a single-use invite link.")
+    p.add_argument("--code", type=_code, required=True, help="youth code, e.g. J-014")
+    p.add_argument("--therapist", type=_code, required=True, help="therapist code, e.g. T-02")
+    p.add_argument("--birth-year", type=int, required=True)
+    p.add_argument("--language", choices=["nl", "en"], default="nl")
+    p.add_argument("--simple", action="store_true", help="3-point answers instead of 5")
+    p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD",
+                   help="date the guardian's consent was filed (required below 16)")
+
+    p = command("invite", "Print a new single-use invite link for a youth who has not joined.")
+    p.add_argument("--code", type=_code, required=True)
+
+    p = command("send-checkin", "Send the check-in for a session that just ended.")
+    p.add_argument("--code", type=_code, required=True, help="youth code")
+    p.add_argument("--discipline", choices=DISCIPLINES,
+                   help="the session's discipline; adds the question about the medium")
+    p.add_argument("--occurrence", help="unique key of the session (default: now)")
+
+    p = command("backup", "Copy the live database with SQLite's online backup.")
+    p.add_argument("--out", type=Path, required=True)
+
+    p = command("demo", "Run an offline demo against the built-in fake Telegram.")
+    p.add_argument("--lang", choices=["nl", "en"], default="nl")
+    p.add_argument("--out", type=Path, default=Path("demo-output"))
+    return parser
+
+
+def _load(path: Path) -> tuple[Settings, Secrets]:
+    settings, secrets = load_settings(path)
+    configure_logging(settings.logging.level, [
+        secrets.token.get_secret_value(), secrets.pseudonym_key.get_secret_value(),
+        secrets.contact_key.get_secret_value(),
+    ])
+    return settings, secrets
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _print_invite(invitation: Invitation, username: str) -> None:
+    until = invitation.expires_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    print(f"Invite link for {invitation.code} (works once, until {until} Amsterdam time):")
+    print(f"  {invitation.link(username)}")
+    print("Give it to the youth in person; it binds the first Telegram account that uses it.")
+
+
+async def _bot_username(settings: Settings, secrets: Secrets) -> str:
+    if settings.telegram.bot_username:
+        return settings.telegram.bot_username
+    from bot.wiring import make_bot  # noqa: PLC0415 - keeps --help fast
+
+    async with make_bot(settings, secrets) as bot:
+        return bot.username
+
+
+async def _with_store(
+    settings: Settings, secrets: Secrets,
+    work: Callable[[Services], Awaitable[int]],
+) -> int:
+    from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
+
+    services = await open_services(settings, secrets)
+    try:
+        return await work(services)
+    finally:
+        await services.store.close()
+
+
+async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    youth = NewYouth(args.code, args.therapist, args.birth_year,
+                     cast(Language, args.language), args.simple,
+                     parse_guardian_date(args.guardian_consent_date))
+
+    async def work(services: Services) -> int:
+        invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
+        mode = "3-point simple" if youth.simple_mode else "5-point"
+        print(f"Enrolled {youth.code}: therapist {youth.therapist_code}, "
+              f"language {youth.language}, {mode} scale.")
+        _print_invite(invitation, await _bot_username(settings, secrets))
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        invitation = await invite_youth(services.store, args.code, _now(), services.invite_ttl)
+        _print_invite(invitation, await _bot_username(settings, secrets))
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
+                            secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        await enroll_therapist(services.store, args.code, args.language, _now())
+        print(f"Enrolled therapist {args.code} (language {args.language}).")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from bot.wiring import make_bot  # noqa: PLC0415 - keeps --help fast
+
+    occurrence = args.occurrence or f"manual-{_now().strftime('%Y%m%dT%H%M%SZ')}"
+    discipline = cast(Discipline | None, args.discipline)
+
+    async def work(services: Services) -> int:
+        outgoing = await usecases.start_checkin(services, args.code, occurrence, discipline)
+        async with make_bot(settings, secrets) as bot:
+            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
+        print(f"Check-in sent to {args.code} (session {occurrence}).")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        await services.store.backup(args.out)
+        print(f"Backup written to {args.out}. Keep the keys elsewhere: the backup "
+              "is useless without them, and a leaked backup alone does not reveal who is who.")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _run(settings: Settings, secrets: Secrets) -> int:
+    from bot.wiring import serve  # noqa: PLC0415 - keeps --help fast
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, secrets, stop)
+    return 0
+
+
+def _new_keys(args: argparse.Namespace) -> int:
+    pseudonym_key, contact_key = new_key(), new_key()
+    if args.dir is None:
+        print(f"VAKBOT_KEYS__PSEUDONYM_KEY={pseudonym_key}")
+        print(f"VAKBOT_KEYS__CONTACT_KEY={contact_key}")
+        print("# Keep these outside the database and its backups. Losing them unlinks "
+              "everyone: answers stay, but no one can be messaged or recognised.",
+              file=sys.stderr)
+        return 0
+    args.dir.mkdir(parents=True, exist_ok=True)
+    for name, key in (("pseudonym.key", pseudonym_key), ("contact.key", contact_key)):
+        target = args.dir / name
+        if target.exists():
+            print(f"{target}: exists already; not overwritten", file=sys.stderr)
+            return 1
+        target.write_text(key + "\n", encoding="utf-8")
+        target.chmod(0o600)
+        print(f"wrote {target}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "new-keys":
+        return _new_keys(args)
+    if args.command == "demo":
+        from bot.demo import run_demo  # noqa: PLC0415 - keeps --help fast
+
+        return asyncio.run(run_demo(args.out, args.lang))
+    try:
+        settings, secrets = _load(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr if args.command != "check-config" else sys.stdout)
+        return EXIT_USAGE
+    if args.command == "check-config":
+        print(f"{args.config}: ok")
+        return 0
+    commands: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
+        "run": lambda: _run(settings, secrets),
+        "enroll-therapist": lambda: _enroll_therapist(args, settings, secrets),
+        "enroll-youth": lambda: _enroll_youth(args, settings, secrets),
+        "invite": lambda: _invite(args, settings, secrets),
+        "send-checkin": lambda: _send_checkin(args, settings, secrets),
+        "backup": lambda: _backup(args, settings, secrets),
+    }
+    try:
+        return asyncio.run(commands[args.command]())
+    except (EnrolmentRefused, usecases.CheckinNotPossible) as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 1

@@ -1,0 +1,226 @@
+"""Configuration: a TOML file, environment overrides, secrets only from env or files.
+
+Environment variables are named VAKBOT_<SECTION>__<KEY>, e.g. VAKBOT_TELEGRAM__TOKEN.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "VAKBOT_"
+
+# Secret keys that must never be written in the config file itself.
+SECRET_KEYS: dict[str, tuple[str, ...]] = {
+    "telegram": ("token",),
+    "keys": ("pseudonym_key", "contact_key"),
+    "webhook": ("secret_token",),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WebhookSettings(_Section):
+    listen: str = "127.0.0.1"
+    port: int = Field(8443, ge=1, le=65535)
+    path: str = Field("/telegram", pattern=r"^/[A-Za-z0-9/_-]*$")
+    public_url: str | None = Field(None, pattern=r"^https://")
+    secret_token: SecretStr | None = None
+    secret_token_file: Path | None = None
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = Field("https://api.telegram.org/bot", pattern=r"^https?://")
+    bot_username: str | None = Field(None, pattern=r"^[A-Za-z0-9_]{5,32}$")
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(10, ge=0, le=60)
+    webhook: WebhookSettings = WebhookSettings()
+
+
+class KeySettings(_Section):
+    pseudonym_key: SecretStr | None = None
+    pseudonym_key_file: Path | None = None
+    contact_key: SecretStr | None = None
+    contact_key_file: Path | None = None
+
+
+class StorageSettings(_Section):
+    database: Path = Path("var/vakbot.sqlite3")
+
+
+class CheckinSettings(_Section):
+    expiry_hours: float = Field(24, gt=0, le=168)
+    invite_days: int = Field(14, ge=1, le=60)
+    free_text_limit: int = Field(1000, ge=20, le=4000)
+    crisis_phrases_file: Path | None = None
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
+        nested_model_default_partial_update=True,
+    )
+
+    telegram: TelegramSettings = TelegramSettings()
+    keys: KeySettings = KeySettings()
+    storage: StorageSettings = StorageSettings()
+    checkin: CheckinSettings = CheckinSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the TOML file (passed in as init values).
+        return (env_settings, init_settings)
+
+
+class ConfigError(Exception):
+    """The configuration has problems; each is one line `field: problem`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Secrets(BaseModel):
+    """The resolved secrets, held as SecretStr so they never print."""
+
+    token: SecretStr
+    pseudonym_key: SecretStr
+    contact_key: SecretStr
+    webhook_secret: SecretStr | None
+
+
+def _secret_in_file_problems(data: dict[str, Any]) -> list[str]:
+    problems = []
+    telegram = data.get("telegram", {})
+    sections = {"telegram": telegram, "keys": data.get("keys", {}),
+                "webhook": telegram.get("webhook", {}) if isinstance(telegram, dict) else {}}
+    for section, keys in SECRET_KEYS.items():
+        table = sections[section]
+        for key in keys:
+            if isinstance(table, dict) and key in table:
+                where = "telegram.webhook" if section == "webhook" else section
+                env = f"{ENV_PREFIX}{where.replace('.', '__').upper()}__{key.upper()}"
+                problems.append(
+                    f"{where}.{key}: secrets do not belong in the config file; set {env} "
+                    f"or {where}.{key}_file"
+                )
+    return problems
+
+
+def _format(error: ValidationError) -> list[str]:
+    lines = []
+    for err in error.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "config"
+        msg = "unknown key (a typo?)" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{field}: {msg}")
+    return lines
+
+
+def _resolve(base: Path, path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    return path if path.is_absolute() else (base / path)
+
+
+def _read_secret(
+    name: str, value: SecretStr | None, file: Path | None, problems: list[str]
+) -> SecretStr | None:
+    if value is not None and value.get_secret_value().strip():
+        return SecretStr(value.get_secret_value().strip())
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(f"{name}_file: cannot read {file}: {exc.strerror}")
+            return None
+        if text:
+            return SecretStr(text)
+        problems.append(f"{name}_file: {file} is empty")
+        return None
+    env = f"{ENV_PREFIX}{name.replace('.', '__').upper()}"
+    problems.append(f"{name}: missing; set {env} or {name}_file")
+    return None
+
+
+def load_settings(path: Path) -> tuple[Settings, Secrets]:
+    """Load and check the whole configuration; raise ConfigError listing every problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"config: file not found: {path}"]) from None
+    except OSError as exc:
+        raise ConfigError([f"config: cannot read {path}: {exc.strerror}"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"config: not valid TOML: {exc}"]) from None
+    problems = _secret_in_file_problems(data)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(problems + _format(exc)) from None
+    if problems:
+        raise ConfigError(problems)
+    base = path.parent
+    settings.storage.database = _resolve(base, settings.storage.database) or Path()
+    settings.checkin.crisis_phrases_file = _resolve(base, settings.checkin.crisis_phrases_file)
+    tg, keys, hook = settings.telegram, settings.keys, settings.telegram.webhook
+    token = _read_secret("telegram.token", tg.token, _resolve(base, tg.token_file), problems)
+    pkey = _read_secret("keys.pseudonym_key", keys.pseudonym_key,
+                        _resolve(base, keys.pseudonym_key_file), problems)
+    ckey = _read_secret("keys.contact_key", keys.contact_key,
+                        _resolve(base, keys.contact_key_file), problems)
+    hook_secret = None
+    if tg.mode == "webhook":
+        hook_secret = _read_secret("telegram.webhook.secret_token", hook.secret_token,
+                                   _resolve(base, hook.secret_token_file), problems)
+        if hook.public_url is None:
+            problems.append("telegram.webhook.public_url: required in webhook mode")
+        if hook_secret is not None and not _valid_webhook_secret(hook_secret):
+            problems.append("telegram.webhook.secret_token: use 16 to 256 of A-Z a-z 0-9 _ -")
+    if pkey is not None and len(pkey.get_secret_value()) < 32:
+        problems.append("keys.pseudonym_key: too short; use at least 32 random characters")
+    if ckey is not None and not _valid_fernet(ckey):
+        problems.append("keys.contact_key: not a Fernet key; make one with "
+                        "`python -m bot new-keys`")
+    if problems or token is None or pkey is None or ckey is None:
+        raise ConfigError(problems)
+    return settings, Secrets(token=token, pseudonym_key=pkey, contact_key=ckey,
+                             webhook_secret=hook_secret)
+
+
+def _valid_fernet(key: SecretStr) -> bool:
+    try:
+        Fernet(key.get_secret_value().encode())
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_webhook_secret(secret: SecretStr) -> bool:
+    value = secret.get_secret_value()
+    return 16 <= len(value) <= 256 and all(c.isalnum() or c in "_-" for c in value)

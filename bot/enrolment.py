@@ -1,0 +1,80 @@
+"""Coordinator actions: enrol therapists and youths, issue invites, start a check-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from core.consent import enrolment_problems
+from core.identity import new_token, token_digest
+from core.questionnaire import Language
+from storage.ports import AlreadyExists, NewYouth, Store, Therapist
+
+
+class EnrolmentRefused(Exception):
+    """The coordinator's request cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class Invitation:
+    code: str
+    token: str
+    expires_at: datetime
+
+    def link(self, bot_username: str) -> str:
+        return f"https://t.me/{bot_username}?start={self.token}"
+
+
+async def enroll_therapist(store: Store, code: str, language: Language, now: datetime) -> None:
+    try:
+        await store.add_therapist(Therapist(code, language), now)
+    except AlreadyExists:
+        raise EnrolmentRefused(f"therapist {code} is enrolled already") from None
+
+
+async def enroll_youth(
+    store: Store, youth: NewYouth, now: datetime, invite_ttl: timedelta
+) -> Invitation:
+    """Record the youth and return a single-use invite; refuse if the law needs more."""
+    if await store.therapist(youth.therapist_code) is None:
+        raise EnrolmentRefused(
+            f"unknown therapist {youth.therapist_code}; enrol them first with "
+            f"`python -m bot enroll-therapist --code {youth.therapist_code}`"
+        )
+    problems = enrolment_problems(youth.birth_year, youth.guardian_consent_date, now.date())
+    if problems:
+        raise EnrolmentRefused("; ".join(problems))
+    try:
+        await store.add_youth(youth, now)
+    except AlreadyExists:
+        raise EnrolmentRefused(
+            f"youth {youth.code} is enrolled already; use `invite --code {youth.code}` "
+            "for a new link"
+        ) from None
+    return await invite_youth(store, youth.code, now, invite_ttl)
+
+
+async def invite_youth(
+    store: Store, code: str, now: datetime, invite_ttl: timedelta
+) -> Invitation:
+    """Issue a fresh single-use invite for an enrolled youth who has not joined yet."""
+    youth = await store.youth_by_code(code)
+    if youth is None:
+        raise EnrolmentRefused(f"unknown youth code {code}")
+    if youth.pseudonym is not None:
+        raise EnrolmentRefused(f"{code} has joined already")
+    token = new_token()
+    expires = now + invite_ttl
+    await store.add_invite(token_digest(token), "youth", code, now, expires)
+    return Invitation(code, token, expires)
+
+
+def parse_guardian_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise EnrolmentRefused(
+            f"--guardian-consent-date: {text!r} is not a date like 2026-11-28"
+        ) from None

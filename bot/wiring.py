@@ -1,0 +1,136 @@
+"""The one place that wires configuration, storage, core and Telegram together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import Bot
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, JobQueue
+from telegram.request import HTTPXRequest
+
+from bot.config import Secrets, Settings
+from conversations import usecases
+from conversations.handlers import services_of, youth_handlers
+from conversations.services import Clock, Services
+from conversations.telegram_io import send_prompt
+from core.consent import builtin_consent
+from core.crisis import builtin_phrases, parse_phrases
+from core.identity import ContactCipher
+from core.questionnaire import builtin_questionnaire
+from storage.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+RETRY_UNSENT_AFTER = timedelta(seconds=60)
+
+BotApp = Application[Bot, ContextTypes.DEFAULT_TYPE, dict[Any, Any],
+                     dict[Any, Any], dict[Any, Any], JobQueue[ContextTypes.DEFAULT_TYPE]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utcnow) -> Services:
+    """Open the database and load the questionnaire, texts and phrase list."""
+    phrases_file = settings.checkin.crisis_phrases_file
+    phrases = (parse_phrases(phrases_file.read_text(encoding="utf-8"))
+               if phrases_file else builtin_phrases())
+    return Services(
+        store=await SqliteStore.open(settings.storage.database),
+        questionnaire=builtin_questionnaire(),
+        consent_text=builtin_consent(),
+        crisis_phrases=phrases,
+        pseudonym_key=secrets.pseudonym_key.get_secret_value().encode(),
+        cipher=ContactCipher(secrets.contact_key.get_secret_value().encode()),
+        clock=clock,
+        checkin_ttl=timedelta(hours=settings.checkin.expiry_hours),
+        invite_ttl=timedelta(days=settings.checkin.invite_days),
+        free_text_limit=settings.checkin.free_text_limit,
+    )
+
+
+def make_bot(settings: Settings, secrets: Secrets) -> Bot:
+    """A Bot for one-off sends from the command line, against the configured API."""
+    return Bot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure without the update: updates carry Telegram ids and text."""
+    error = context.error
+    log.error("update failed: %s: %s", type(error).__name__, error,
+              exc_info=(type(error), error, error.__traceback__) if error else None)
+
+
+async def send_unsent(services: Services, bot: Bot, created_before: datetime) -> int:
+    """Send prompts that were recorded but never confirmed, oldest first."""
+    sent = 0
+    for outgoing in await usecases.unsent_prompts(services, created_before):
+        try:
+            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
+            sent += 1
+        except Exception as exc:
+            log.warning("could not resend a prompt: %s", type(exc).__name__)
+    return sent
+
+
+async def _retry_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    await send_unsent(services, context.bot, services.clock() - RETRY_UNSENT_AFTER)
+    await services.store.expire_due(services.clock())
+
+
+def build_application(settings: Settings, secrets: Secrets, services: Services) -> BotApp:
+    """Build the PTB Application with handlers, rate limiting and periodic jobs."""
+    poll = settings.telegram.poll_timeout
+    builder = (
+        ApplicationBuilder()
+        .token(secrets.token.get_secret_value())
+        .base_url(settings.telegram.base_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .request(HTTPXRequest(connection_pool_size=16, connect_timeout=5, read_timeout=15))
+        .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
+    )
+    if settings.telegram.mode == "webhook":
+        builder = builder.updater(None)
+    app: BotApp = builder.build()  # type: ignore[assignment]
+    app.bot_data["services"] = services
+    app.add_handlers(youth_handlers())
+    app.add_error_handler(on_error)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_retry_job, interval=60, first=60, name="retry-unsent")
+    return app
+
+
+async def serve(
+    settings: Settings, secrets: Secrets, stop: asyncio.Event, clock: Clock = utcnow
+) -> None:
+    """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve."""
+    services = await open_services(settings, secrets, clock)
+    app = build_application(settings, secrets, services)
+    try:
+        async with app:
+            resent = await send_unsent(services, app.bot, services.clock())
+            log.info("started; resent %d unconfirmed prompt(s)", resent)
+            webhook = None
+            if app.updater is not None:
+                await app.updater.start_polling(
+                    poll_interval=0.0, timeout=settings.telegram.poll_timeout,
+                    allowed_updates=["message", "callback_query"],
+                )
+            else:
+                from bot.webhook import start_webhook  # noqa: PLC0415 - only in webhook mode
+
+                webhook = await start_webhook(app, settings, secrets)
+            await app.start()
+            await stop.wait()
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if webhook is not None:
+                await webhook.stop()
+            await app.stop()
+    finally:
+        await services.store.close()

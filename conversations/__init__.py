@@ -1,0 +1,1 @@
+"""The conversations with youths: use cases (Telegram-free) and the thin PTB handlers."""

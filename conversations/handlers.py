@@ -1,0 +1,112 @@
+"""Telegram handlers: translate an update into a use-case call and apply what it returns.
+
+Conversation state lives in the database, not in PTB: a restarted bot continues every
+check-in where it was, so there is no ConversationHandler here.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from conversations import usecases
+from conversations.actions import Action, Toast
+from conversations.services import Services
+from conversations.telegram_io import apply
+from core.callbacks import AnswerTap, ConsentTap, parse
+from core.questionnaire import Language
+from core.texts import say
+
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return cast(Services, context.bot_data["services"])
+
+
+def _sender(update: Update) -> tuple[int, int, Language] | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return None
+    return user.id, chat.id, usecases.hint_language(user.language_code)
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Open an invite link, resume after /stop, or show the current question again."""
+    if (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    if context.args:
+        actions = await usecases.start_with_invite(services, user_id, context.args[0], hint)
+    else:
+        actions = await usecases.start_plain(services, user_id, hint)
+    await apply(services, context.bot, chat_id, actions)
+
+
+async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pause all messages until the youth sends /start."""
+    if (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    await apply(services, context.bot, chat_id, await usecases.stop(services, user_id, hint))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle a tap on an answer or consent button; anything else is stale or forged."""
+    query = update.callback_query
+    if query is None or (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    tap = parse(query.data)
+    actions: list[Action]
+    if isinstance(tap, AnswerTap):
+        actions = await usecases.answer_tap(services, user_id, tap, hint)
+    elif isinstance(tap, ConsentTap):
+        actions = await usecases.consent_tap(services, user_id, chat_id, tap, hint)
+    else:
+        actions = [Toast(say(hint, "stale_button"))]
+    await apply(services, context.bot, chat_id, actions, query)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take typed text: the optional note, or a gentle pointer to the buttons."""
+    message = update.effective_message
+    if message is None or message.text is None or (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    actions = await usecases.text_message(services, user_id, message.text, hint)
+    await apply(services, context.bot, chat_id, actions)
+
+
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer stickers, photos, voice, files and unknown commands politely; store nothing."""
+    if (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    await apply(services, context.bot, chat_id,
+                await usecases.media_message(services, user_id, hint))
+
+
+def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        CommandHandler("start", on_start, filters=PRIVATE),
+        CommandHandler("stop", on_stop, filters=PRIVATE),
+        CallbackQueryHandler(on_button),
+        MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
+        MessageHandler(PRIVATE, on_other),
+    ]
+

@@ -1,0 +1,41 @@
+"""Everything a use case needs, wired once in bot.wiring."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.consent import ConsentText
+from core.flow import Step, plan_steps
+from core.identity import ContactCipher, pseudonym
+from core.questionnaire import Questionnaire
+from storage.ports import Checkin, Store
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Services:
+    store: Store
+    questionnaire: Questionnaire
+    consent_text: ConsentText
+    crisis_phrases: tuple[str, ...]
+    pseudonym_key: bytes
+    cipher: ContactCipher
+    clock: Clock
+    checkin_ttl: timedelta
+    invite_ttl: timedelta
+    free_text_limit: int
+
+    def pseudonym(self, telegram_user_id: int) -> str:
+        return pseudonym(self.pseudonym_key, telegram_user_id)
+
+    def steps(self, checkin: Checkin) -> tuple[Step, ...]:
+        return plan_steps(self.questionnaire, with_medium=checkin.discipline is not None)
+
+
+def new_checkin_ref() -> str:
+    """Return an unguessable reference for a check-in, used in its buttons (16 chars)."""
+    return secrets.token_urlsafe(12)

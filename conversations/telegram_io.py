@@ -1,0 +1,72 @@
+"""Carry out use-case actions on Telegram. The only place that builds keyboards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, TelegramError
+
+from conversations import usecases
+from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
+from conversations.services import Services
+from core.prompts import Button
+
+log = logging.getLogger(__name__)
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+async def send_prompt(services: Services, bot: Bot, chat_id: int, prompt: SendPrompt) -> None:
+    """Send a question, then record its message id; an unrecorded send is retried later."""
+    message = await bot.send_message(chat_id, prompt.text, reply_markup=keyboard(prompt.buttons))
+    await usecases.prompt_sent(services, prompt, message.message_id)
+
+
+async def apply(
+    services: Services,
+    bot: Bot,
+    chat_id: int,
+    actions: list[Action],
+    query: CallbackQuery | None = None,
+) -> None:
+    """Carry out the actions in order, answering a tapped button first and exactly once.
+
+    Use cases write before they return, so whatever a toast or edit confirms is stored.
+    """
+    if query is not None:
+        toasts = [a.text for a in actions if isinstance(a, Toast)]
+        await query.answer(toasts[-1] if toasts else None)
+    for action in actions:
+        match action:
+            case Toast():
+                pass
+            case Reply(text, buttons):
+                await bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+            case EditTapped(text, buttons) if query is not None:
+                await _edit(query.edit_message_text(text, reply_markup=keyboard(buttons)))
+            case EditMessage(message_id, text, buttons):
+                await _edit(bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                                  reply_markup=keyboard(buttons)))
+            case SendPrompt():
+                await send_prompt(services, bot, chat_id, action)
+            case _:
+                log.warning("dropped %s: no tapped message to edit", type(action).__name__)
+
+
+async def _edit(call: Awaitable[object]) -> None:
+    """Edit a message; 'message is not modified' is harmless (a repeated tap)."""
+    try:
+        await call
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+    except TelegramError:
+        log.warning("could not edit a message", exc_info=False)

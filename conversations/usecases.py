@@ -1,0 +1,276 @@
+"""The youth's side of the bot, free of Telegram: each function takes plain values and
+returns the actions to carry out. Handlers translate updates into these calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
+from conversations.services import Services, new_checkin_ref
+from core import flow
+from core.callbacks import AnswerTap, ConsentTap, consent_data
+from core.crisis import find_crisis_phrases
+from core.identity import token_digest
+from core.prompts import Button, Prompt, render_step
+from core.questionnaire import Discipline, Language
+from core.texts import say
+from storage.ports import AnswerWrite, BindOutcome, Checkin, Consent, NewCheckin, Youth
+
+CONSENT_SCOPE = "participation"
+
+
+def hint_language(language_code: str | None) -> Language:
+    """Pick a language for someone we do not know yet (nothing is stored about them)."""
+    return "en" if language_code and language_code.startswith("en") else "nl"
+
+
+def _prompt(services: Services, checkin: Checkin, step: int, lang: Language,
+            chosen: str | None = None) -> Prompt:
+    return render_step(
+        services.questionnaire, services.steps(checkin), step, checkin_ref=checkin.ref,
+        lang=lang, simple=checkin.simple_mode, discipline=checkin.discipline, chosen=chosen,
+    )
+
+
+def _send(services: Services, checkin: Checkin, step: int, lang: Language) -> SendPrompt:
+    p = _prompt(services, checkin, step, lang)
+    return SendPrompt(checkin.id, step, p.text, p.buttons)
+
+
+# -- invite and consent -------------------------------------------------------------------
+
+_INVITE_REFUSALS = {
+    BindOutcome.USED: "invite_used",
+    BindOutcome.EXPIRED: "invite_expired",
+    BindOutcome.UNKNOWN: "invite_unknown",
+    BindOutcome.ALREADY_BOUND: "invite_other_account",
+}
+
+
+async def start_with_invite(
+    services: Services, user_id: int, token: str, lang_hint: Language
+) -> list[Action]:
+    """Show the consent text for a valid invite. Nothing is stored before agreement."""
+    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    if me is not None:
+        return [Reply(say(me.language, "invite_other_account"))]
+    invite = await services.store.invite(token_digest(token))
+    if invite is None or invite.role != "youth":
+        return [Reply(say(lang_hint, "invite_unknown"))]
+    youth = await services.store.youth_by_code(invite.subject_code)
+    lang = youth.language if youth else lang_hint
+    if invite.used_at is not None:
+        return [Reply(say(lang, "invite_used"))]
+    if invite.expires_at <= services.clock():
+        return [Reply(say(lang, "invite_expired"))]
+    text = services.consent_text
+    buttons = (
+        (Button(text.agree[lang], consent_data(token, True)),),
+        (Button(text.decline[lang], consent_data(token, False)),),
+    )
+    return [Reply(text.body[lang], buttons)]
+
+
+async def consent_tap(
+    services: Services, user_id: int, chat_id: int, tap: ConsentTap, lang_hint: Language
+) -> list[Action]:
+    """Bind the account and record consent, or leave everything untouched on 'not now'."""
+    invite = await services.store.invite(token_digest(tap.invite_token))
+    youth = await services.store.youth_by_code(invite.subject_code) if invite else None
+    lang = youth.language if youth else lang_hint
+    body = services.consent_text.body[lang]
+    if not tap.agree:
+        return [EditTapped(f"{body}\n\n👉 {services.consent_text.decline[lang]}"),
+                Reply(say(lang, "declined"))]
+    outcome = await services.store.bind_youth(
+        token_digest(tap.invite_token),
+        services.pseudonym(user_id),
+        services.cipher.seal(chat_id),
+        Consent(CONSENT_SCOPE, services.consent_text.version,
+                services.consent_text.sha256(lang), lang),
+        services.clock(),
+    )
+    if outcome is not BindOutcome.BOUND:
+        return [Toast(say(lang, _INVITE_REFUSALS[outcome]))]
+    return [EditTapped(f"{body}\n\n👉 {services.consent_text.agree[lang]}"),
+            Reply(say(lang, "consented"))]
+
+
+# -- pausing and resuming -----------------------------------------------------------------
+
+async def start_plain(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """/start without an invite: resume after /stop, or continue an open check-in."""
+    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    if me is None or me.pseudonym is None:
+        return [Reply(say(lang_hint, "unknown_user"))]
+    if me.paused:
+        await services.store.set_paused(me.pseudonym, False)
+        return [Reply(say(me.language, "resumed"))]
+    open_checkin = await services.store.open_checkin(me.pseudonym, services.clock())
+    if open_checkin is not None:
+        return [_current_question(services, open_checkin, me.language)]
+    return [Reply(say(me.language, "welcome_back"))]
+
+
+def _current_question(services: Services, checkin: Checkin, lang: Language) -> Reply:
+    step = checkin.prompted_step
+    key = services.steps(checkin)[step].key
+    p = _prompt(services, checkin, step, lang, chosen=checkin.answers.get(key))
+    return Reply(p.text, p.buttons)
+
+
+async def stop(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """/stop: no more messages until the youth says /start."""
+    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    if me is None or me.pseudonym is None:
+        return [Reply(say(lang_hint, "unknown_user"))]
+    changed = await services.store.set_paused(me.pseudonym, True)
+    return [Reply(say(me.language, "stopped" if changed else "already_stopped"))]
+
+
+# -- the check-in ---------------------------------------------------------------------------
+
+class CheckinNotPossible(Exception):
+    """A check-in cannot be started; the message says why, for the coordinator."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A prompt for someone other than the sender of an update."""
+
+    chat_id: int
+    prompt: SendPrompt
+
+
+async def start_checkin(
+    services: Services, code: str, occurrence_key: str, discipline: Discipline | None
+) -> Outgoing:
+    """Open the check-in for one session occurrence and return its first question."""
+    youth = await services.store.youth_by_code(code)
+    if youth is None:
+        raise CheckinNotPossible(f"unknown youth code {code}")
+    if youth.pseudonym is None:
+        raise CheckinNotPossible(f"{code} has not used the invite link yet")
+    if youth.paused:
+        raise CheckinNotPossible(f"{code} paused messages with /stop")
+    sealed = await services.store.contact(youth.pseudonym)
+    if sealed is None:
+        raise CheckinNotPossible(f"{code} has no contact on file")
+    now = services.clock()
+    checkin = await services.store.create_checkin(NewCheckin(
+        ref=new_checkin_ref(), youth_pseudonym=youth.pseudonym, occurrence_key=occurrence_key,
+        discipline=discipline, questionnaire_version=services.questionnaire.version,
+        simple_mode=youth.simple_mode, created_at=now, expires_at=now + services.checkin_ttl,
+    ))
+    return Outgoing(services.cipher.open(sealed), _send(services, checkin, 0, youth.language))
+
+
+async def unsent_prompts(services: Services, created_before: datetime) -> list[Outgoing]:
+    """Prompts that were recorded but not confirmed sent, e.g. because the bot died."""
+    pending = await services.store.unsent_prompts(services.clock(), created_before)
+    return [Outgoing(services.cipher.open(p.chat_id_enc),
+                     _send(services, p.checkin, p.step, p.language)) for p in pending]
+
+
+async def prompt_sent(services: Services, prompt: SendPrompt, message_id: int) -> None:
+    await services.store.prompt_sent(prompt.checkin_id, prompt.step, message_id,
+                                     services.clock())
+
+
+_REFUSAL_TEXT = {
+    flow.Refusal.EXPIRED: "expired_checkin",
+    flow.Refusal.FINISHED: "checkin_finished",
+    flow.Refusal.INVALID: "stale_button",
+    flow.Refusal.NOT_YET_ASKED: "stale_button",
+}
+
+
+async def answer_tap(
+    services: Services, user_id: int, tap: AnswerTap, lang_hint: Language
+) -> list[Action]:
+    """Store a tapped answer, show it in the message, and ask the next question."""
+    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    checkin = await services.store.checkin_by_ref(tap.checkin_ref)
+    if me is None or checkin is None or checkin.youth_pseudonym != me.pseudonym:
+        return [Toast(say(me.language if me else lang_hint, "stale_button"))]
+    lang = me.language
+    steps = services.steps(checkin)
+    now = services.clock()
+    state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
+                              checkin.answers)
+    decision = flow.decide_tap(services.questionnaire, steps, state, tap.step_index, tap.value,
+                               simple=checkin.simple_mode, now=now)
+    if isinstance(decision, flow.Refuse):
+        return [Toast(say(lang, _REFUSAL_TEXT[decision.reason]))]
+    if isinstance(decision, flow.Unchanged):
+        return [Toast(say(lang, "already_saved"))]
+    result = await services.store.record_answer(AnswerWrite(
+        checkin.id, decision.step_index, steps[decision.step_index].key, decision.value,
+        checkin.questionnaire_version, decision.advance, decision.completes,
+    ), now)
+    if not result.stored:
+        return [Toast(say(lang, "expired_checkin"))]
+    shown = _prompt(services, checkin, decision.step_index, lang, chosen=decision.value)
+    if result.completed:
+        return [EditTapped(shown.text), Toast(say(lang, "saved")), Reply(say(lang, "thanks"))]
+    actions: list[Action] = [EditTapped(shown.text, shown.buttons),
+                             Toast(say(lang, "changed" if decision.changed else "saved"))]
+    if result.advanced:
+        actions.append(_send(services, checkin, decision.step_index + 1, lang))
+    return actions
+
+
+async def _flag_crisis(
+    services: Services, me: Youth, checkin: Checkin | None, text: str
+) -> list[Action]:
+    phrases = find_crisis_phrases(text, services.crisis_phrases)
+    if not phrases or me.pseudonym is None:
+        return []
+    await services.store.add_crisis_flag(
+        me.pseudonym, checkin.id if checkin else None, phrases,
+        services.cipher.seal_text(text), services.clock(),
+    )
+    return [Reply(say(me.language, "crisis_help"))]
+
+
+async def text_message(
+    services: Services, user_id: int, text: str, lang_hint: Language
+) -> list[Action]:
+    """Handle typed text: the free-text note, or a gentle pointer to the buttons."""
+    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    if me is None or me.pseudonym is None:
+        return [Reply(say(lang_hint, "unknown_user"))]
+    lang = me.language
+    now = services.clock()
+    checkin = await services.store.open_checkin(me.pseudonym, now)
+    actions = await _flag_crisis(services, me, checkin, text)
+    if checkin is None:
+        return actions or [Reply(say(lang, "idle_text"))]
+    steps = services.steps(checkin)
+    state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
+                              checkin.answers)
+    outcome = flow.decide_text(steps, state, text, limit=services.free_text_limit, now=now)
+    if outcome is flow.TextOutcome.TOO_LONG:
+        return [*actions, Reply(say(lang, "text_too_long", limit=services.free_text_limit))]
+    if outcome is not flow.TextOutcome.STORE_NOTE:
+        return [*actions, Reply(say(lang, "button_expected"))]
+    if not await services.store.store_note(checkin.id, checkin.prompted_step,
+                                           services.cipher.seal_text(text), now):
+        return [*actions, Reply(say(lang, "expired_checkin"))]
+    done: list[Action] = []
+    message_id = await services.store.prompt_message_id(checkin.id, checkin.prompted_step)
+    if message_id is not None:
+        question = _prompt(services, checkin, checkin.prompted_step, lang).text
+        done.append(EditMessage(message_id, f"{question}\n\n👉 {say(lang, 'note_saved')}"))
+    return [*actions, *done, Reply(say(lang, "thanks"))]
+
+
+async def media_message(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """Stickers, photos, voice and the like: a polite pointer; nothing is stored."""
+    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    if me is None or me.pseudonym is None:
+        return [Reply(say(lang_hint, "unknown_user"))]
+    checkin = await services.store.open_checkin(me.pseudonym, services.clock())
+    return [Reply(say(me.language, "media_not_stored" if checkin else "media_idle"))]
+

@@ -1,0 +1,46 @@
+"""Callback data: opaque references, parsed strictly, never trusted.
+
+Telegram allows 64 bytes. Anything that does not match one of these shapes exactly is
+forged or stale and is answered as such; the references are then checked against the
+database and the tapping user before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ANSWER = re.compile(r"a:([A-Za-z0-9_-]{16}):([0-9]{1,2}):([a-z0-9_]{1,20})")
+_CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([yn])")
+
+
+@dataclass(frozen=True)
+class AnswerTap:
+    checkin_ref: str
+    step_index: int
+    value: str
+
+
+@dataclass(frozen=True)
+class ConsentTap:
+    invite_token: str
+    agree: bool
+
+
+def answer_data(checkin_ref: str, step_index: int, value: str) -> str:
+    return f"a:{checkin_ref}:{step_index}:{value}"
+
+
+def consent_data(invite_token: str, agree: bool) -> str:
+    return f"c:{invite_token}:{'y' if agree else 'n'}"
+
+
+def parse(data: str | None) -> AnswerTap | ConsentTap | None:
+    """Return the tap this data stands for, or None when it matches no known shape."""
+    if data is None:
+        return None
+    if m := _ANSWER.fullmatch(data):
+        return AnswerTap(m[1], int(m[2]), m[3])
+    if m := _CONSENT.fullmatch(data):
+        return ConsentTap(m[1], m[2] == "y")
+    return None

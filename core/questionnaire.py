@@ -1,0 +1,123 @@
+"""The questionnaire as data: items, scales and labels, loaded from a versioned TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Language = Literal["nl", "en"]
+Discipline = Literal["music", "drama", "visual_art", "psychomotor", "dance"]
+DISCIPLINES: tuple[Discipline, ...] = ("music", "drama", "visual_art", "psychomotor", "dance")
+RATHER_NOT_SAY = "x"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_Strict):
+    emoji: str
+    nl: str
+    en: str
+
+    def text(self, lang: Language) -> str:
+        return f"{self.emoji} {self.nl if lang == 'nl' else self.en}"
+
+
+class ScaleOption(Label):
+    value: int
+
+
+class Scale(_Strict):
+    points: int = Field(ge=2, le=7)
+    options: tuple[ScaleOption, ...]
+
+    @model_validator(mode="after")
+    def _options_match_points(self) -> Scale:
+        values = [o.value for o in self.options]
+        if values != list(range(1, self.points + 1)):
+            raise ValueError(f"options must have values 1..{self.points} in order")
+        return self
+
+
+class Item(_Strict):
+    key: str
+    nl: str
+    en: str
+    optional: bool = False
+
+    def text(self, lang: Language) -> str:
+        return self.nl if lang == "nl" else self.en
+
+
+class Medium(_Strict):
+    nl: str
+    en: str
+
+
+class ChoiceOption(Label):
+    value: str = Field(pattern=r"^[a-z_]{1,20}$")
+
+
+class EventQuestion(_Strict):
+    key: str
+    nl: str
+    en: str
+    options: tuple[ChoiceOption, ...]
+
+
+class FreeText(_Strict):
+    key: str
+    nl: str
+    en: str
+    done_emoji: str
+    done_nl: str
+    done_en: str
+
+
+class Scales(_Strict):
+    full: Scale
+    simple: Scale
+
+
+class Questionnaire(_Strict):
+    version: str = Field(pattern=r"^[a-z0-9-]{1,32}$")
+    scales: Scales
+    rather_not_say: Label
+    items: tuple[Item, ...]
+    media: dict[Discipline, Medium]
+    event: EventQuestion
+    free_text: FreeText
+
+    @model_validator(mode="after")
+    def _keys_unique(self) -> Questionnaire:
+        keys = [i.key for i in self.items] + [self.event.key, self.free_text.key]
+        if len(set(keys)) != len(keys):
+            raise ValueError("item keys must be unique")
+        return self
+
+    def item(self, key: str) -> Item:
+        for item in self.items:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+    def scale(self, simple: bool) -> Scale:
+        return self.scales.simple if simple else self.scales.full
+
+
+def parse_questionnaire(text: str) -> Questionnaire:
+    """Parse and validate a questionnaire TOML document."""
+    return Questionnaire.model_validate(tomllib.loads(text))
+
+
+def builtin_text(name: str) -> str:
+    """Return the text of a data file shipped in core/data."""
+    return resources.files("core").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def builtin_questionnaire() -> Questionnaire:
+    return parse_questionnaire(builtin_text("questionnaire-alliance-1.toml"))

@@ -1,0 +1,118 @@
+"""The SQLite connection: WAL, foreign keys, one writer, versioned migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_MIGRATION_FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+
+
+def builtin_migrations() -> list[Migration]:
+    """Return the migrations shipped in storage/migrations, in order."""
+    found: list[Migration] = []
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
+        if m := _MIGRATION_FILE.fullmatch(entry.name):
+            found.append(Migration(int(m[1]), m[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda mig: mig.version)
+    if [mig.version for mig in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError("migrations must be numbered 0001, 0002, ... without gaps")
+    return found
+
+
+class MigrationError(RuntimeError):
+    """A migration failed; the database file was left at its previous version."""
+
+
+class Database:
+    """One aiosqlite connection. Writes go through `write()`, one at a time.
+
+    The lock is held only for the duration of a transaction, never across a Telegram
+    call: callers read or write, release, and only then talk to the network.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: Path, migrations: Sequence[Migration] | None = None
+    ) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        try:
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA secure_delete = ON")
+            db = cls(conn)
+            await db.migrate(builtin_migrations() if migrations is None else migrations)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, migrations: Sequence[Migration]) -> None:
+        """Apply every migration newer than the file, each in its own transaction."""
+        current = await self.schema_version()
+        for mig in migrations:
+            if mig.version <= current:
+                continue
+            async with self._write_lock:
+                try:
+                    await self.conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{mig.sql}\n;PRAGMA user_version = {mig.version};"
+                    )
+                    await self.conn.execute("COMMIT")
+                except Exception as exc:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise MigrationError(
+                        f"migration {mig.version:04d}_{mig.name} failed: {exc}"
+                    ) from exc
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run one write transaction; commit on success, roll back on any error."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def backup(self, target: Path) -> None:
+        """Copy the live database with SQLite's online backup API."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()
+        async with aiosqlite.connect(target) as dest:
+            await self.conn.backup(dest)
+
+    async def close(self) -> None:
+        await self.conn.close()

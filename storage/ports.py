@@ -1,0 +1,157 @@
+"""Repository interfaces and the records they return. No SQL here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from core.flow import Status
+from core.questionnaire import Discipline, Language
+
+
+class AlreadyExists(Exception):
+    """A code or occurrence that must be unique exists already."""
+
+
+@dataclass(frozen=True)
+class Therapist:
+    code: str
+    language: Language
+
+
+@dataclass(frozen=True)
+class NewYouth:
+    code: str
+    therapist_code: str
+    birth_year: int
+    language: Language
+    simple_mode: bool
+    guardian_consent_date: date | None
+
+
+@dataclass(frozen=True)
+class Youth(NewYouth):
+    pseudonym: str | None
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Invite:
+    token_digest: str
+    role: str
+    subject_code: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Consent:
+    scope: str
+    text_version: str
+    text_sha256: str
+    language: Language
+
+
+class BindOutcome(StrEnum):
+    BOUND = "bound"
+    USED = "used"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+    ALREADY_BOUND = "already_bound"
+
+
+@dataclass(frozen=True)
+class NewCheckin:
+    ref: str
+    youth_pseudonym: str
+    occurrence_key: str
+    discipline: Discipline | None
+    questionnaire_version: str
+    simple_mode: bool
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Checkin(NewCheckin):
+    id: int
+    status: Status
+    prompted_step: int
+    completed_at: datetime | None
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnswerWrite:
+    checkin_id: int
+    step_index: int
+    item: str
+    value: str
+    questionnaire_version: str
+    advance: bool
+    completes: bool
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    stored: bool
+    advanced: bool
+    completed: bool
+
+
+@dataclass(frozen=True)
+class UnsentPrompt:
+    checkin: Checkin
+    step: int
+    language: Language
+    chat_id_enc: bytes
+
+
+class EnrolmentRepo(Protocol):
+    async def add_therapist(self, therapist: Therapist, now: datetime) -> None: ...
+    async def therapist(self, code: str) -> Therapist | None: ...
+    async def add_youth(self, youth: NewYouth, now: datetime) -> None: ...
+    async def youth_by_code(self, code: str) -> Youth | None: ...
+    async def youth_by_pseudonym(self, pseudonym: str) -> Youth | None: ...
+    async def add_invite(
+        self, token_digest: str, role: str, subject_code: str, now: datetime, expires: datetime
+    ) -> None: ...
+    async def invite(self, token_digest: str) -> Invite | None: ...
+    async def bind_youth(
+        self, token_digest: str, pseudonym: str, chat_id_enc: bytes, consent: Consent,
+        now: datetime,
+    ) -> BindOutcome: ...
+    async def set_paused(self, pseudonym: str, paused: bool) -> bool: ...
+    async def contact(self, pseudonym: str) -> bytes | None: ...
+
+
+class CheckinRepo(Protocol):
+    async def create_checkin(self, new: NewCheckin) -> Checkin: ...
+    async def checkin_by_ref(self, ref: str) -> Checkin | None: ...
+    async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None: ...
+    async def record_answer(self, write: AnswerWrite, now: datetime) -> AnswerResult: ...
+    async def prompt_sent(
+        self, checkin_id: int, step: int, message_id: int, now: datetime
+    ) -> None: ...
+    async def prompt_message_id(self, checkin_id: int, step: int) -> int | None: ...
+    async def unsent_prompts(
+        self, now: datetime, created_before: datetime
+    ) -> list[UnsentPrompt]: ...
+    async def store_note(
+        self, checkin_id: int, step_index: int, text_enc: bytes, now: datetime
+    ) -> bool: ...
+    async def add_crisis_flag(
+        self, youth_pseudonym: str, checkin_id: int | None, phrases: list[str],
+        text_enc: bytes, now: datetime,
+    ) -> None: ...
+    async def expire_due(self, now: datetime) -> int: ...
+
+
+class Store(EnrolmentRepo, CheckinRepo, Protocol):
+    """Everything the bot needs from storage, plus life-cycle."""
+
+    async def close(self) -> None: ...
+    async def backup(self, target: Path) -> None: ...

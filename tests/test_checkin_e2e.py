@@ -1,0 +1,127 @@
+"""The youth's path end to end: real Application, fake Bot API over HTTP, real SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.support import Harness
+
+YOUTH = 700000123
+
+
+def rows(db: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql, params))
+
+
+async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
+    youth = bot.fake.user(YOUTH)
+    token = await bot.invite("J-014")
+    youth.send(f"/start {token}")
+    await bot.fake.settle()
+    consent = youth.last
+    assert "Wie ziet je antwoorden? Alleen je eigen therapeut" in consent.text
+    assert consent.button_labels() == ["✅ Ik doe mee", "✋ Nu niet"]
+    assert rows(bot.database, "SELECT count(*) FROM consents") == [(0,)]
+
+    youth.tap(consent, "Ik doe mee")
+    await bot.fake.settle()
+    assert "👉 ✅ Ik doe mee" in consent.text
+    assert youth.last.text.startswith("Top, dank je wel!")
+
+    await bot.checkin(discipline="music")
+    bond = youth.last
+    assert bond.text.startswith("Hoi! Je therapie is net klaar.")
+    assert "Hoe goed luisterde je therapeut vandaag naar jou?" in bond.text
+    assert bond.button_labels() == [
+        "😐 Matig", "🙂 Gaat wel", "😊 Oké", "😄 Goed", "🤩 Heel goed", "🤐 Zeg ik liever niet"]
+
+    query = youth.tap(bond, "Goed")
+    await bot.fake.settle()
+    assert bot.fake.answered[query] == "Bewaard ✔️"
+    assert "👉 Jouw keuze: 😄 Goed" in bond.text
+    assert "✔️ 😄 Goed" in bond.button_labels()
+
+    goal = youth.last
+    assert "Hoe goed past de therapie bij wat jij wilt bereiken?" in goal.text
+    youth.tap(goal, "Zeg ik liever niet")
+    await bot.fake.settle()
+    task = youth.last
+    youth.tap(task, "Oké")
+    await bot.fake.settle()
+    medium = youth.last
+    assert "Hoe fijn was het werken met muziek vandaag?" in medium.text
+    youth.tap(medium, "Heel goed")
+    await bot.fake.settle()
+    event = youth.last
+    assert "Wat past het best bij je dag vandaag?" in event.text
+    youth.tap(event, "Iets leuks")
+    await bot.fake.settle()
+    note = youth.last
+    assert "Typ hier wat je nog kwijt wilt." in note.text
+    youth.send("Het drummen was echt vet")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Dank je wel! 🙏")
+    assert "👉 Bewaard ✔️" in note.text and not note.buttons
+
+    answers = dict(rows(bot.database, "SELECT item, value FROM answers"))
+    assert answers == {"bond": "4", "goal": "x", "task": "3", "medium": "5",
+                       "event": "something_good"}
+    assert rows(bot.database, "SELECT DISTINCT questionnaire_version FROM answers") == [
+        ("alliance-1",)]
+    assert rows(bot.database, "SELECT status FROM checkins") == [("complete",)]
+    (stored_note,) = rows(bot.database, "SELECT text_enc FROM notes")[0]
+    assert isinstance(stored_note, bytes) and b"drummen" not in stored_note
+    assert bot.services.cipher.open_text(stored_note) == "Het drummen was echt vet"
+    (version, digest, lang) = rows(
+        bot.database, "SELECT text_version, text_sha256, language FROM consents")[0]
+    assert version == "consent-1" and lang == "nl"
+    assert digest == bot.services.consent_text.sha256("nl")
+
+
+async def test_answer_can_change_until_complete(bot: Harness) -> None:
+    youth = bot.fake.user(YOUTH)
+    await bot.enrol(youth)
+    await bot.checkin(discipline=None)
+    bond = youth.last
+    youth.tap(bond, "Matig")
+    await bot.fake.settle()
+    goal = youth.last
+    query = youth.tap(bond, "Heel goed")
+    await bot.fake.settle()
+    assert bot.fake.answered[query] == "Aangepast ✔️"
+    assert youth.last is goal, "changing an answer does not ask the next question again"
+    assert rows(bot.database, "SELECT value, changes FROM answers") == [("5", 1)]
+    again = youth.tap(bond, "Heel goed")
+    await bot.fake.settle()
+    assert bot.fake.answered[again] == "Dat had je al gekozen ✔️"
+    assert rows(bot.database, "SELECT value, changes FROM answers") == [("5", 1)]
+
+
+async def test_without_discipline_there_is_no_medium_question(bot: Harness) -> None:
+    youth = bot.fake.user(YOUTH)
+    await bot.enrol(youth)
+    await bot.checkin(discipline=None)
+    for label in ("Oké", "Oké", "Oké"):
+        youth.tap(youth.last, label)
+        await bot.fake.settle()
+    assert "Wat past het best bij je dag vandaag?" in youth.last.text
+    youth.tap(youth.last, "Sla over")
+    await bot.fake.settle()
+    youth.tap(youth.last, "Klaar")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Dank je wel!")
+    assert rows(bot.database, "SELECT count(*) FROM answers") == [(5,)]
+    assert rows(bot.database, "SELECT status FROM checkins") == [("complete",)]
+
+
+async def test_simple_mode_has_three_points_in_english(bot: Harness) -> None:
+    youth = bot.fake.user(YOUTH, language_code="en")
+    await bot.enrol(youth, language="en", simple=True)
+    await bot.checkin(discipline="dance")
+    assert "How well did your therapist listen to you today?" in youth.last.text
+    assert youth.last.button_labels() == ["😐 Poor", "🙂 Okay", "😄 Good", "🤐 Rather not say"]
+    youth.tap(youth.last, "Good")
+    await bot.fake.settle()
+    assert rows(bot.database, "SELECT value FROM answers") == [("3",)]
