@@ -12,11 +12,11 @@ from pathlib import Path
 from bot.config import Secrets, Settings, load_settings
 from bot.enrolment import enroll_therapist, enroll_youth
 from bot.wiring import BotApp, build_application, open_services, send_unsent
-from core.identity import new_key
-from core.questionnaire import Discipline, Language
 from conversations import usecases
 from conversations.services import Services
 from conversations.telegram_io import send_prompt
+from core.identity import new_key
+from core.questionnaire import Discipline, Language
 from faketelegram import FakeTelegram, FakeUser, SentMessage
 from storage.ports import NewYouth
 

@@ -1,0 +1,150 @@
+"""The command line and the configuration, as a coordinator meets them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from core.identity import new_key
+
+COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth", "invite",
+            "send-checkin", "backup", "demo"]
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("VAKBOT_TELEGRAM__TOKEN", "5550001:not-a-real-token")
+    monkeypatch.setenv("VAKBOT_KEYS__PSEUDONYM_KEY", new_key())
+    monkeypatch.setenv("VAKBOT_KEYS__CONTACT_KEY", new_key())
+    path = tmp_path / "config.toml"
+    path.write_text('[telegram]\nbot_username = "vakbot_demo_bot"\n'
+                    '[storage]\ndatabase = "db.sqlite3"\n')
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_example_config_documents_every_key_and_is_valid(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    example = Path(__file__).parent.parent / "config.example.toml"
+    text = example.read_text()
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            index = text.splitlines().index(line)
+            assert text.splitlines()[index - 1].startswith("#"), f"undocumented: {line}"
+    local = tmp_path / "example.toml"
+    local.write_text(text.replace('token_file = "/run/secrets/vakbot-token"\n', "")
+                     .replace('pseudonym_key_file = "/run/secrets/vakbot-pseudonym.key"\n', "")
+                     .replace('contact_key_file = "/run/secrets/vakbot-contact.key"\n', ""))
+    assert run(capsys, "check-config", "--config", str(local)) == (0, f"{local}: ok\n")
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("[storage]\ndatabse = 'x'\n", "storage.databse: unknown key (a typo?)"),
+    ("[telegram]\nmode = 'push'\n", "telegram.mode: Input should be 'polling' or 'webhook'"),
+    ("[checkin]\nexpiry_hours = 0\n", "checkin.expiry_hours: Input should be greater than 0"),
+    ("[telegram]\ntoken = 'abc'\n", "telegram.token: secrets do not belong in the config file;"
+     " set VAKBOT_TELEGRAM__TOKEN or telegram.token_file"),
+    ("[keys]\ncontact_key = 'k'\n", "keys.contact_key: secrets do not belong"),
+    ("[telegram\n", "config: not valid TOML"),
+    ("[telegram]\nmode = 'webhook'\n", "telegram.webhook.secret_token: missing; set "
+     "VAKBOT_TELEGRAM__WEBHOOK__SECRET_TOKEN or telegram.webhook.secret_token_file"),
+    ("[telegram]\nmode = 'webhook'\n", "telegram.webhook.public_url: required in webhook mode"),
+    ("[shedule]\n", "shedule: unknown key (a typo?)"),
+])
+def test_check_config_reports_each_problem_on_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str
+) -> None:
+    config.write_text(body)
+    code, output = run(capsys, "check-config", "--config", str(config))
+    assert code == 2
+    assert any(line.startswith(expected) for line in output.splitlines()), output
+
+
+def test_missing_file_and_missing_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output = run(capsys, "check-config", "--config", str(tmp_path / "nope.toml"))
+    assert (code, output.strip()) == (2, f"config: file not found: {tmp_path / 'nope.toml'}")
+    (tmp_path / "c.toml").write_text("")
+    for var in ("VAKBOT_TELEGRAM__TOKEN", "VAKBOT_KEYS__PSEUDONYM_KEY",
+                "VAKBOT_KEYS__CONTACT_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    code, output = run(capsys, "check-config", "--config", str(tmp_path / "c.toml"))
+    assert code == 2
+    assert output.splitlines() == [
+        "telegram.token: missing; set VAKBOT_TELEGRAM__TOKEN or telegram.token_file",
+        "keys.pseudonym_key: missing; set VAKBOT_KEYS__PSEUDONYM_KEY or keys.pseudonym_key_file",
+        "keys.contact_key: missing; set VAKBOT_KEYS__CONTACT_KEY or keys.contact_key_file",
+    ]
+
+
+def test_environment_overrides_the_file(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAKBOT_CHECKIN__EXPIRY_HOURS", "500")
+    code, output = run(capsys, "check-config", "--config", str(config))
+    assert code == 2 and "checkin.expiry_hours: Input should be less than or equal to 168" in output
+    monkeypatch.setenv("VAKBOT_KEYS__CONTACT_KEY", "not-fernet")
+    monkeypatch.setenv("VAKBOT_CHECKIN__EXPIRY_HOURS", "12")
+    code, output = run(capsys, "check-config", "--config", str(config))
+    assert code == 2 and output.startswith("keys.contact_key: not a Fernet key")
+
+
+def test_enrolment_from_the_command_line(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = ("--config", str(config))
+    code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
+                       "--birth-year", "2008")
+    assert code == 1 and "unknown therapist T-02" in output
+    assert run(capsys, "enroll-therapist", *cfg, "--code", "T-02")[0] == 0
+    code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-015", "--therapist", "T-02",
+                       "--birth-year", "2011")
+    assert code == 1 and "--guardian-consent-date" in output
+    code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-015", "--therapist", "T-02",
+                       "--birth-year", "2011", "--guardian-consent-date", "2026-10-01")
+    assert code == 0 and "https://t.me/vakbot_demo_bot?start=" in output
+    code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-015", "--therapist", "T-02",
+                       "--birth-year", "2011", "--guardian-consent-date", "2026-10-01")
+    assert code == 1 and "enrolled already" in output
+    code, output = run(capsys, "invite", *cfg, "--code", "J-015")
+    assert code == 0 and "works once" in output
+    code, output = run(capsys, "send-checkin", *cfg, "--code", "J-015")
+    assert code == 1 and "has not used the invite link yet" in output
+    with pytest.raises(SystemExit):
+        main(["enroll-youth", *cfg, "--code", "Jamie", "--therapist", "T-02",
+              "--birth-year", "2008"])
+    assert "codes keep names out of the data" in capsys.readouterr().err
+    code, output = run(capsys, "backup", *cfg, "--out", str(config.parent / "b.sqlite3"))
+    assert code == 0 and (config.parent / "b.sqlite3").exists()
+
+
+def test_new_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))
+    assert code == 0 and (tmp_path / "keys" / "contact.key").stat().st_mode & 0o777 == 0o600
+    assert run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))[0] == 1
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: python -m bot" in capsys.readouterr().out
+
+
+def test_module_entry_point() -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
+                          text=True, check=False, timeout=60)
+    assert done.returncode == 0 and "enroll-youth" in done.stdout

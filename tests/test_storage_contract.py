@@ -1,0 +1,167 @@
+"""The storage contract: one test class, run against every backend (SQLite for now)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.flow import Status
+from storage.database import Migration, MigrationError, builtin_migrations
+from storage.ports import (
+    AlreadyExists,
+    AnswerWrite,
+    BindOutcome,
+    Consent,
+    NewCheckin,
+    NewYouth,
+    Store,
+    Therapist,
+)
+from storage.sqlite import SqliteStore
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+CONSENT = Consent("participation", "consent-1", "0" * 64, "nl")
+Opener = Callable[[Path], Awaitable[Store]]
+
+
+async def _open_sqlite(directory: Path) -> Store:
+    return await SqliteStore.open(directory / "contract.sqlite3")
+
+
+BACKENDS: dict[str, Opener] = {"sqlite": _open_sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await BACKENDS[request.param](tmp_path)
+    yield opened
+    await opened.close()
+
+
+async def bound_youth(store: Store, code: str = "J-014", pseudonym: str = "p1") -> None:
+    if await store.therapist("T-02") is None:
+        await store.add_therapist(Therapist("T-02", "nl"), NOW)
+    await store.add_youth(NewYouth(code, "T-02", 2008, "nl", False, None), NOW)
+    await store.add_invite(f"d-{code}", "youth", code, NOW, NOW + timedelta(days=14))
+    assert await store.bind_youth(f"d-{code}", pseudonym, b"sealed", CONSENT, NOW) == (
+        BindOutcome.BOUND)
+
+
+def new_checkin(ref: str = "R" * 16, occurrence: str = "s1",
+                pseudonym: str = "p1") -> NewCheckin:
+    return NewCheckin(ref, pseudonym, occurrence, "music", "alliance-1", False, NOW,
+                      NOW + timedelta(hours=24))
+
+
+class TestStoreContract:
+    async def test_codes_are_unique(self, store: Store) -> None:
+        await store.add_therapist(Therapist("T-02", "nl"), NOW)
+        with pytest.raises(AlreadyExists):
+            await store.add_therapist(Therapist("T-02", "en"), NOW)
+        await store.add_youth(NewYouth("J-1", "T-02", 2008, "nl", False, None), NOW)
+        with pytest.raises(AlreadyExists):
+            await store.add_youth(NewYouth("J-1", "T-02", 2009, "nl", False, None), NOW)
+
+    async def test_invite_binds_once(self, store: Store) -> None:
+        await bound_youth(store)
+        youth = await store.youth_by_pseudonym("p1")
+        assert youth is not None and youth.code == "J-014" and not youth.paused
+        assert await store.contact("p1") == b"sealed"
+        assert await store.bind_youth("d-J-014", "p2", b"x", CONSENT, NOW) is BindOutcome.USED
+        assert await store.bind_youth("nope", "p2", b"x", CONSENT, NOW) is BindOutcome.UNKNOWN
+        assert await store.contact("p2") is None
+
+    async def test_expired_invite_binds_nothing(self, store: Store) -> None:
+        await store.add_therapist(Therapist("T-02", "nl"), NOW)
+        await store.add_youth(NewYouth("J-1", "T-02", 2008, "nl", False, None), NOW)
+        await store.add_invite("d", "youth", "J-1", NOW - timedelta(days=20), NOW)
+        assert await store.bind_youth("d", "p", b"x", CONSENT, NOW) is BindOutcome.EXPIRED
+        youth = await store.youth_by_code("J-1")
+        assert youth is not None and youth.pseudonym is None
+
+    async def test_checkin_answers_advance_once(self, store: Store) -> None:
+        await bound_youth(store)
+        checkin = await store.create_checkin(new_checkin())
+        assert checkin.status is Status.OPEN and checkin.prompted_step == 0
+        with pytest.raises(AlreadyExists):
+            await store.create_checkin(new_checkin(ref="S" * 16))
+        write = AnswerWrite(checkin.id, 0, "bond", "4", "alliance-1", True, False)
+        first = await store.record_answer(write, NOW)
+        again = await store.record_answer(write, NOW)
+        assert (first.advanced, again.advanced) == (True, False)
+        reloaded = await store.checkin_by_ref(checkin.ref)
+        assert reloaded is not None
+        assert reloaded.prompted_step == 1 and reloaded.answers == {"bond": "4"}
+
+    async def test_unsent_prompts_until_recorded(self, store: Store) -> None:
+        await bound_youth(store)
+        checkin = await store.create_checkin(new_checkin())
+        assert [p.step for p in await store.unsent_prompts(NOW, NOW)] == [0]
+        assert await store.unsent_prompts(NOW, NOW - timedelta(seconds=1)) == []
+        await store.prompt_sent(checkin.id, 0, 42, NOW)
+        assert await store.unsent_prompts(NOW, NOW) == []
+        assert await store.prompt_message_id(checkin.id, 0) == 42
+
+    async def test_expiry_stops_writes(self, store: Store) -> None:
+        await bound_youth(store)
+        checkin = await store.create_checkin(new_checkin())
+        late = NOW + timedelta(hours=24)
+        write = AnswerWrite(checkin.id, 0, "bond", "4", "alliance-1", True, False)
+        assert not (await store.record_answer(write, late)).stored
+        assert await store.expire_due(late) == 1
+        assert await store.open_checkin("p1", NOW) is None
+
+    async def test_note_completes_once(self, store: Store) -> None:
+        await bound_youth(store)
+        checkin = await store.create_checkin(new_checkin())
+        assert not await store.store_note(checkin.id, 5, b"enc", NOW)  # not asked yet
+        for step, item in enumerate(["bond", "goal", "task", "medium", "event"]):
+            await store.record_answer(
+                AnswerWrite(checkin.id, step, item, "3", "alliance-1", True, False), NOW)
+        assert await store.store_note(checkin.id, 5, b"enc", NOW)
+        assert not await store.store_note(checkin.id, 5, b"enc2", NOW)
+        done = await store.checkin_by_ref(checkin.ref)
+        assert done is not None and done.status is Status.COMPLETE
+
+    async def test_pause(self, store: Store) -> None:
+        await bound_youth(store)
+        assert await store.set_paused("p1", True)
+        assert not await store.set_paused("p1", True)
+        assert await store.unsent_prompts(NOW, NOW) == []
+
+
+async def test_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    store = await SqliteStore.open(path)
+    await store.close()
+    before = path.read_bytes()
+    broken = [*builtin_migrations(), Migration(len(builtin_migrations()) + 1, "broken",
+              "CREATE TABLE half (x INTEGER);\nINSERT INTO nowhere VALUES (1);")]
+    with pytest.raises(MigrationError, match="broken"):
+        await SqliteStore.open(path, broken)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (len(builtin_migrations()),)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "half" not in tables
+    assert path.read_bytes() == before
+
+
+async def test_wal_foreign_keys_and_backup(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "live.sqlite3")
+    await bound_youth(store)
+    await store.backup(tmp_path / "copy.sqlite3")
+    await store.close()
+    with sqlite3.connect(tmp_path / "live.sqlite3") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with sqlite3.connect(tmp_path / "copy.sqlite3") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT code FROM youths").fetchall() == [("J-014",)]
+    with pytest.raises(sqlite3.IntegrityError):
+        conn = sqlite3.connect(tmp_path / "live.sqlite3")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("INSERT INTO youths (code, therapist_code, birth_year, language,"
+                     " created_at) VALUES ('J-9', 'T-99', 2008, 'nl', 'x')")
