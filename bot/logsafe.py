@@ -13,6 +13,10 @@ import re
 import sys
 
 _TOKEN_SHAPE = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{30,}")
+# Telegram user and chat ids are integers of 6 to 16 digits; timestamps in our log
+# format never have more than 4 digits in a row. A library that logs request parameters
+# (PTB does at DEBUG) therefore cannot leak an id either.
+_ID_SHAPE = re.compile(r"(?<![\w.])-?\d{6,16}(?![\w.])")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -24,7 +28,8 @@ class RedactingFormatter(logging.Formatter):
         text = super().format(record)
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return _TOKEN_SHAPE.sub("[redacted-token]", text)
+        text = _TOKEN_SHAPE.sub("[redacted-token]", text)
+        return _ID_SHAPE.sub("[id]", text)
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:
@@ -35,5 +40,7 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # PTB logs whole updates and request parameters at DEBUG: names and message text.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))

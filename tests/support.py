@@ -36,7 +36,9 @@ class Clock:
         self.now += delta
 
 
-def write_config(directory: Path, base_url: str, token: str, **checkin: object) -> Path:
+def write_config(
+    directory: Path, base_url: str, token: str, log_level: str = "INFO", **checkin: object
+) -> Path:
     """Write a config file and key files for a bot talking to `base_url`."""
     (directory / "token").write_text(token)
     (directory / "pseudonym.key").write_text(new_key())
@@ -50,7 +52,7 @@ def write_config(directory: Path, base_url: str, token: str, **checkin: object) 
         '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
         '[storage]\ndatabase = "bot.sqlite3"\n'
         f"[checkin]\n{extra}"
-        '[logging]\nlevel = "INFO"\n'
+        f'[logging]\nlevel = "{log_level}"\n'
     )
     return path
 

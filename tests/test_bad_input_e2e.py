@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,9 +28,11 @@ def snapshot(db: Path) -> dict[str, int]:
 async def test_unknown_users_get_a_kind_reply_and_nothing_is_stored(bot: Harness) -> None:
     stranger = bot.fake.user(STRANGER)
     before = snapshot(bot.database)
-    for send in (lambda: stranger.send("hallo?"), lambda: stranger.send("/start"),
-                 lambda: stranger.send("/stop"), stranger.send_sticker,
-                 lambda: stranger.send("/start bogus-token")):
+    sends: list[Callable[[], None]] = [
+        lambda: stranger.send("hallo?"), lambda: stranger.send("/start"),
+        lambda: stranger.send("/stop"), stranger.send_sticker,
+        lambda: stranger.send("/start bogus-token")]
+    for send in sends:
         send()
         await bot.fake.settle()
     texts = [m.text for m in stranger.inbox]
@@ -66,7 +69,8 @@ async def test_used_expired_and_unknown_invites_bind_nothing(bot: Harness) -> No
     other.tap(other.last, "Ik doe mee")
     await bot.fake.settle()
     assert snapshot(bot.database) == before
-    assert bot.fake.answered[list(bot.fake.answered)[-1]].startswith("Deze link is al gebruikt")
+    assert str(bot.fake.answered[list(bot.fake.answered)[-1]]).startswith(
+        "Deze link is al gebruikt")
     other.send(f"/start {token}")
     await bot.fake.settle()
     assert other.last.text.startswith("Deze link is al gebruikt.")
@@ -159,7 +163,7 @@ async def test_expired_checkin_refuses_late_taps(bot: Harness) -> None:
     bot.clock.advance(timedelta(hours=24))
     query = youth.tap(youth.last, "Goed")
     await bot.fake.settle()
-    assert bot.fake.answered[query].startswith("Deze vragenlijst is verlopen.")
+    assert str(bot.fake.answered[query]).startswith("Deze vragenlijst is verlopen.")
     assert count(bot.database, "answers") == 0
     youth.send("hallo")
     await bot.fake.settle()

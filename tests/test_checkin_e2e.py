@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.support import Harness
 
 YOUTH = 700000123
 
 
-def rows(db: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+def rows(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
         return list(conn.execute(sql, params))
 

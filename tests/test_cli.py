@@ -131,7 +131,7 @@ def test_enrolment_from_the_command_line(
 
 
 def test_new_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, output = run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))
+    code, _ = run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))
     assert code == 0 and (tmp_path / "keys" / "contact.key").stat().st_mode & 0o777 == 0o600
     assert run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))[0] == 1
 

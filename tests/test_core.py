@@ -142,7 +142,7 @@ def test_questionnaire_items_are_short_and_not_yes_no() -> None:
 
 def test_broken_questionnaire_is_refused() -> None:
     text = builtin_text("questionnaire-alliance-1.toml").replace("value = 2\n", "value = 7\n", 1)
-    with pytest.raises(ValueError, match="values 1..5"):
+    with pytest.raises(ValueError, match=r"values 1\.\.5"):
         parse_questionnaire(text)
 
 

@@ -66,7 +66,7 @@ class BotProcess:
 @asynccontextmanager
 async def bot_process(tmp_path: Path) -> AsyncIterator[tuple[FakeTelegram, BotProcess, Path]]:
     async with FakeTelegram() as fake:
-        config = write_config(tmp_path, fake.base_url, fake.token)
+        config = write_config(tmp_path, fake.base_url, fake.token, log_level="DEBUG")
         process = BotProcess(config, tmp_path / "bot.log")
         await process.start(fake)
         try:
@@ -141,5 +141,10 @@ async def test_sigkill_mid_checkin_loses_and_doubles_nothing(tmp_path: Path) -> 
     assert all(n >= 1 for n in asked.values())
     assert duplicates <= kills, f"{duplicates} duplicate prompts after {kills} kills"
     assert kills >= 5
+    log = (tmp_path / "bot.log").read_text()
+    assert " DEBUG " in log, "DEBUG logging was on"
+    assert "first_name" not in log and "Ik doe mee" not in log
+    assert FakeTelegram().token not in log and str(YOUTH) not in log
+    assert FakeTelegram().token.split(":")[1] not in log
     print(f"\n{kills} kills, {kills - len(plan)} unconfirmed tap(s) repeated, "
           f"{duplicates} duplicate prompt(s), {len(answers)} answers kept")
