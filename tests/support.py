@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import Secrets, Settings, load_settings
+from bot.config import Secrets, Settings
 from bot.enrolment import enroll_therapist, enroll_youth
-from bot.wiring import BotApp, build_application, open_services, send_unsent
+from bot.offline import offline_bot
+from bot.wiring import BotApp, send_unsent
 from conversations import usecases
 from conversations.services import Services
 from conversations.telegram_io import send_prompt
-from core.identity import new_key
 from core.questionnaire import Discipline, Language
-from faketelegram import FakeTelegram, FakeUser, SentMessage
+from faketelegram import FakeTelegram, FakeUser
 from storage.ports import NewYouth
 
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -34,27 +33,6 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-def write_config(
-    directory: Path, base_url: str, token: str, log_level: str = "INFO", **checkin: object
-) -> Path:
-    """Write a config file and key files for a bot talking to `base_url`."""
-    (directory / "token").write_text(token)
-    (directory / "pseudonym.key").write_text(new_key())
-    (directory / "contact.key").write_text(new_key())
-    extra = "".join(f"{k} = {v!r}\n" for k, v in checkin.items())
-    path = directory / "config.toml"
-    path.write_text(
-        "[telegram]\n"
-        f'token_file = "token"\nbase_url = "{base_url}"\nbot_username = "vakbot_demo_bot"\n'
-        "poll_timeout = 1\n"
-        '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
-        '[storage]\ndatabase = "bot.sqlite3"\n'
-        f"[checkin]\n{extra}"
-        f'[logging]\nlevel = "{log_level}"\n'
-    )
-    return path
 
 
 @dataclass
@@ -111,25 +89,8 @@ class Harness:
 
 @asynccontextmanager
 async def running_bot(tmp_path: Path, **checkin: object) -> AsyncIterator[Harness]:
-    """Start the fake Bot API and the real Application polling it, in this event loop."""
-    async with FakeTelegram() as fake:
-        config_path = write_config(tmp_path, fake.base_url, fake.token, **checkin)
-        settings, secrets = load_settings(config_path)
-        clock = Clock()
-        services = await open_services(settings, secrets, clock)
-        app = build_application(settings, secrets, services)
-        async with app:
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=1)
-            await app.start()
-            try:
-                yield Harness(fake, settings, secrets, services, app, clock, config_path)
-            finally:
-                await app.updater.stop()
-                await app.stop()
-        await services.store.close()
-        await asyncio.sleep(0)
-
-
-def answered_items(message: SentMessage) -> bool:
-    return "👉" in message.text
+    """The real bot, polling the fake Bot API in this event loop, on a controllable clock."""
+    clock = Clock()
+    async with offline_bot(tmp_path, clock, checkin) as running:
+        yield Harness(running.fake, running.settings, running.secrets, running.services,
+                      running.app, clock, running.config_path)

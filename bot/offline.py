@@ -1,0 +1,77 @@
+"""Run the real bot in this process against the built-in fake Telegram.
+
+Used by the demo, the benchmarks and the tests: the same Application, handlers and
+database as production; only the far side of the HTTP connection is fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Secrets, Settings, load_settings
+from bot.wiring import BotApp, build_application, open_services, utcnow
+from conversations.services import Clock, Services
+from core.identity import new_key
+from faketelegram import FakeTelegram
+
+
+def write_config(
+    directory: Path, base_url: str, token: str, *, log_level: str = "WARNING",
+    checkin: dict[str, object] | None = None,
+) -> Path:
+    """Write a config file, a token file and fresh key files for a bot at `base_url`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "token").write_text(token)
+    for name in ("pseudonym.key", "contact.key"):
+        (directory / name).write_text(new_key())
+        (directory / name).chmod(0o600)
+    extra = "".join(f"{k} = {v!r}\n" for k, v in (checkin or {}).items())
+    path = directory / "config.toml"
+    path.write_text(
+        "[telegram]\n"
+        f'token_file = "token"\nbase_url = "{base_url}"\nbot_username = "vakbot_demo_bot"\n'
+        "poll_timeout = 1\n"
+        '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
+        '[storage]\ndatabase = "bot.sqlite3"\n'
+        f"[checkin]\n{extra}"
+        f'[logging]\nlevel = "{log_level}"\n'
+    )
+    return path
+
+
+@dataclass
+class OfflineBot:
+    fake: FakeTelegram
+    settings: Settings
+    secrets: Secrets
+    services: Services
+    app: BotApp
+    config_path: Path
+
+
+@asynccontextmanager
+async def offline_bot(
+    directory: Path, clock: Clock = utcnow, checkin: dict[str, object] | None = None,
+    *, rate_limited: bool = True,
+) -> AsyncIterator[OfflineBot]:
+    """Start the fake Bot API and the real Application polling it, in this event loop."""
+    async with FakeTelegram() as fake:
+        config_path = write_config(directory, fake.base_url, fake.token, checkin=checkin)
+        settings, secrets = load_settings(config_path)
+        services = await open_services(settings, secrets, clock)
+        app = build_application(settings, secrets, services, rate_limited=rate_limited)
+        try:
+            async with app:
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0.0, timeout=1)
+                await app.start()
+                try:
+                    yield OfflineBot(fake, settings, secrets, services, app, config_path)
+                finally:
+                    await app.updater.stop()
+                    await app.stop()
+        finally:
+            await services.store.close()
