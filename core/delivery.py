@@ -1,0 +1,144 @@
+"""When a message may go out: delivery windows, quiet hours, reminders and expiry.
+
+Youths in secure care may only have their phone at set hours. A message that falls due
+outside those hours waits for the next window if that is still before expiry; otherwise
+it is recorded as missed. Never a message at night.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from core.schedule import Occurrence
+
+DAY_END = time(23, 59, 59, 999999)
+SEARCH_DAYS = 9
+
+
+@dataclass(frozen=True)
+class Window:
+    """Hours in which a phone may be used, on some weekdays (local time)."""
+
+    weekdays: frozenset[int]
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """All the rules for one youth: phone windows (empty = any hour) and quiet hours."""
+
+    timezone: str
+    windows: tuple[Window, ...]
+    quiet_start: time
+    quiet_end: time
+
+
+def _day_intervals(rules: Reachability, weekday: int) -> list[tuple[time, time]]:
+    """Allowed [start, end) intervals of one local day, windows minus quiet hours."""
+    if rules.windows:
+        base = [(w.start, w.end) for w in rules.windows if weekday in w.weekdays]
+    else:
+        base = [(time(0), DAY_END)]
+    if rules.quiet_start > rules.quiet_end:       # e.g. 21:30-08:00 wraps midnight
+        awake = [(rules.quiet_end, rules.quiet_start)]
+    else:                                         # e.g. 00:00-07:00
+        awake = [(time(0), rules.quiet_start), (rules.quiet_end, DAY_END)]
+    out = []
+    for a0, a1 in base:
+        for b0, b1 in awake:
+            lo, hi = max(a0, b0), min(a1, b1)
+            if lo < hi:
+                out.append((lo, hi))
+    return sorted(out)
+
+
+def next_allowed(moment: datetime, rules: Reachability) -> datetime:
+    """The first moment at or after `moment` when a message may be delivered (UTC)."""
+    tz = ZoneInfo(rules.timezone)
+    local = moment.astimezone(tz)
+    for offset in range(SEARCH_DAYS):
+        day = (local + timedelta(days=offset)).date()
+        for start, end in _day_intervals(rules, day.weekday()):
+            lo = datetime.combine(day, start, tzinfo=tz)
+            hi = datetime.combine(day, end, tzinfo=tz)
+            if hi <= local:
+                continue
+            return max(lo, local).astimezone(UTC)
+    raise ValueError("no delivery window in the coming week; check the phone hours")
+
+
+def allowed_now(moment: datetime, rules: Reachability) -> bool:
+    return next_allowed(moment, rules) == moment.astimezone(UTC)
+
+
+class Kind(StrEnum):
+    CHECKIN = "checkin"
+    REMINDER = "reminder"
+
+
+@dataclass(frozen=True)
+class Planned:
+    dedupe_key: str
+    kind: Kind
+    youth_code: str
+    occurrence_key: str
+    due_at: datetime
+    expires_at: datetime
+    missed: bool
+
+
+def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability) -> list[Planned]:
+    """The check-in and its reminder for one youth after one session."""
+    timing = occurrence.series.timing
+    nominal = occurrence.end + timing.send_after
+    expires = nominal + timing.expire_after
+    due = next_allowed(nominal, rules)
+    missed = due >= expires
+
+    def key(kind: Kind) -> str:
+        return f"{kind.value}:{occurrence.key}:{youth_code}"
+
+    planned = [Planned(key(Kind.CHECKIN), Kind.CHECKIN, youth_code, occurrence.key, due,
+                       expires, missed)]
+    if not missed:
+        remind = next_allowed(max(due, nominal + timing.remind_after), rules)
+        if remind < expires:
+            planned.append(Planned(key(Kind.REMINDER), Kind.REMINDER, youth_code,
+                                   occurrence.key, remind, expires, False))
+    return planned
+
+
+class Dispatch(StrEnum):
+    SEND = "send"
+    WAIT = "wait"
+    EXPIRE = "expire"
+
+
+@dataclass(frozen=True)
+class DispatchDecision:
+    action: Dispatch
+    at: datetime | None = None
+
+
+def decide_dispatch(
+    due_at: datetime, expires_at: datetime, now: datetime, rules: Reachability
+) -> DispatchDecision:
+    """Decide, at `now`, what to do with a pending message: send, wait, or mark missed.
+
+    After downtime this sends what is still inside its expiry and inside a window, and
+    marks the rest missed: never a burst of stale prompts, never a message at night.
+    """
+    if now >= expires_at:
+        return DispatchDecision(Dispatch.EXPIRE)
+    if now < due_at:
+        return DispatchDecision(Dispatch.WAIT, due_at)
+    at = next_allowed(now, rules)
+    if at >= expires_at:
+        return DispatchDecision(Dispatch.EXPIRE)
+    if at > now:
+        return DispatchDecision(Dispatch.WAIT, at)
+    return DispatchDecision(Dispatch.SEND)

@@ -1,0 +1,192 @@
+"""Session series and their occurrences, in local time, correct across DST changes.
+
+A weekly 14:00 session stays at 14:00 Amsterdam time all year: occurrences are built
+as local wall-clock times and only then converted to UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from core.questionnaire import Discipline
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_DURATION = timedelta(hours=8)
+GAP_SEARCH = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When the check-in goes out after a session, when to remind, when it expires."""
+
+    send_after: timedelta
+    remind_after: timedelta
+    expire_after: timedelta
+
+
+@dataclass(frozen=True)
+class Series:
+    id: int
+    youth_codes: tuple[str, ...]
+    therapist_code: str
+    discipline: Discipline
+    weekdays: frozenset[int]
+    start: time
+    duration: timedelta
+    timezone: str
+    first_date: date
+    last_date: date | None
+    paused: bool
+    timing: Timing
+
+    @property
+    def group(self) -> bool:
+        return len(self.youth_codes) > 1
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change to one occurrence, identified by its original date."""
+
+    series_id: int
+    original_date: date
+    cancelled: bool
+    moved_to: datetime | None  # local wall-clock time in the series' timezone, naive
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    key: str
+    series: Series
+    start: datetime  # UTC
+    end: datetime  # UTC
+
+
+def local_to_utc(day: date, clock: time, tz: str) -> datetime:
+    return datetime.combine(day, clock, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def in_dst_gap(day: date, clock: time, tz: str) -> bool:
+    """True when this wall-clock time does not exist on that day (spring forward)."""
+    local = datetime.combine(day, clock, tzinfo=ZoneInfo(tz))
+    back = local.astimezone(UTC).astimezone(ZoneInfo(tz))
+    return back.replace(tzinfo=None) != local.replace(tzinfo=None)
+
+
+def occurrence_key(series_id: int, original: date, moved_to: datetime | None = None) -> str:
+    key = f"s{series_id}:{original.isoformat()}"
+    return f"{key}:moved-{moved_to.strftime('%Y%m%dT%H%M')}" if moved_to else key
+
+
+def occurrences(
+    series: Series, changes: list[Change], start: datetime, end: datetime
+) -> list[Occurrence]:
+    """Occurrences of the series that begin in [start, end), changes applied, in order."""
+    if series.paused:
+        return []
+    by_date = {c.original_date: c for c in changes if c.series_id == series.id}
+    tz = ZoneInfo(series.timezone)
+    first = max(series.first_date, (start - timedelta(days=2)).astimezone(tz).date())
+    last = (end + timedelta(days=2)).astimezone(tz).date()
+    if series.last_date is not None:
+        last = min(last, series.last_date)
+    found: list[Occurrence] = []
+    day = first
+    while day <= last:
+        if day.weekday() in series.weekdays:
+            change = by_date.get(day)
+            if change is None:
+                begin = local_to_utc(day, series.start, series.timezone)
+                found.append(Occurrence(occurrence_key(series.id, day), series, begin,
+                                        begin + series.duration))
+            elif not change.cancelled and change.moved_to is not None:
+                moved = change.moved_to
+                begin = local_to_utc(moved.date(), moved.time(), series.timezone)
+                found.append(Occurrence(occurrence_key(series.id, day, moved), series, begin,
+                                        begin + series.duration))
+        day += timedelta(days=1)
+    found = [o for o in found if start <= o.start < end]
+    found.sort(key=lambda o: o.start)
+    return found
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _overlap_in_day(a: Series, b: Series) -> bool:
+    a0, b0 = _minutes(a.start), _minutes(b.start)
+    a1 = a0 + a.duration.total_seconds() / 60
+    b1 = b0 + b.duration.total_seconds() / 60
+    return a0 < b1 and b0 < a1
+
+
+def _dates_overlap(a: Series, b: Series) -> bool:
+    a_last, b_last = a.last_date or date.max, b.last_date or date.max
+    return a.first_date <= b_last and b.first_date <= a_last
+
+
+def series_problems(new: Series, existing: list[Series], today: date) -> list[str]:
+    """Return what is wrong with a new series, one plain sentence per problem."""
+    problems: list[str] = []
+    if not new.youth_codes:
+        problems.append("a series needs at least one youth")
+    if not new.weekdays:
+        problems.append("choose at least one weekday")
+    if not timedelta(minutes=5) <= new.duration <= MAX_DURATION:
+        problems.append("the duration must be between 5 minutes and 8 hours")
+    if new.last_date is not None and new.last_date < new.first_date:
+        problems.append(f"the last date {new.last_date} is before the first date "
+                        f"{new.first_date}")
+    if new.last_date is not None and new.last_date < today:
+        problems.append(f"the last date {new.last_date} has passed")
+    try:
+        ZoneInfo(new.timezone)
+    except (KeyError, ValueError):
+        problems.append(f"unknown timezone {new.timezone!r}")
+        return problems
+    gap = _first_gap_day(new)
+    if gap is not None:
+        problems.append(f"{new.start.strftime('%H:%M')} does not exist on {gap} (the clocks "
+                        "go forward that night); pick another time")
+    for other in existing:
+        shared = set(new.youth_codes) & set(other.youth_codes)
+        if (shared and new.weekdays & other.weekdays and _dates_overlap(new, other)
+                and _overlap_in_day(new, other)):
+            days = ", ".join(WEEKDAYS[d] for d in sorted(new.weekdays & other.weekdays))
+            problems.append(f"overlaps series {other.id} for {', '.join(sorted(shared))} "
+                            f"on {days}")
+    return problems
+
+
+def _first_gap_day(series: Series) -> date | None:
+    last = series.last_date or series.first_date + GAP_SEARCH
+    day = series.first_date
+    while day <= last:
+        if day.weekday() in series.weekdays and in_dst_gap(day, series.start, series.timezone):
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def move_problems(series: Series, original: date, moved_to: datetime) -> list[str]:
+    problems = []
+    if original.weekday() not in series.weekdays or original < series.first_date or (
+            series.last_date is not None and original > series.last_date):
+        problems.append(f"series {series.id} has no session on {original}")
+    if in_dst_gap(moved_to.date(), moved_to.time(), series.timezone):
+        problems.append(f"{moved_to.strftime('%H:%M')} does not exist on {moved_to.date()} "
+                        "(the clocks go forward that night)")
+    return problems
+
+
+def parse_weekdays(text: str) -> frozenset[int]:
+    """Parse 'mon,thu' into weekday numbers; raise ValueError naming a bad day."""
+    days = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if part not in WEEKDAYS:
+            raise ValueError(f"unknown weekday {part!r}; use {', '.join(WEEKDAYS)}")
+        days.add(WEEKDAYS.index(part))
+    return frozenset(days)
