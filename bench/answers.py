@@ -46,6 +46,7 @@ async def _prepare(bot: OfflineBot, youths: int) -> None:
         user.tap(user.last, "Ik doe mee")
         await bot.fake.settle(quiet=0.05)
         outgoing = await usecases.start_checkin(services, code, "bench", "music")
+        assert outgoing is not None
         await send_prompt(services, bot.app.bot, outgoing.chat_id, outgoing.prompt)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from bot import schedule_cli
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.enrolment import (
     EnrolmentRefused,
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--simple", action="store_true", help="3-point answers instead of 5")
     p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD",
                    help="date the guardian's consent was filed (required below 16)")
+    p.add_argument("--unit", help="the youth's unit (ward), for its phone hours")
 
     p = command("invite", "Print a new single-use invite link for a youth who has not joined.")
     p.add_argument("--code", type=_code, required=True)
@@ -87,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("backup", "Copy the live database with SQLite's online backup.")
     p.add_argument("--out", type=Path, required=True)
+
+    schedule_cli.add_parsers(sub, command)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
     p.add_argument("--lang", choices=["nl", "en"], default="nl")
@@ -143,6 +147,8 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
 
     async def work(services: Services) -> int:
         invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
+        if args.unit:
+            await services.store.set_unit(youth.code, args.unit)
         mode = "3-point simple" if youth.simple_mode else "5-point"
         print(f"Enrolled {youth.code}: therapist {youth.therapist_code}, "
               f"language {youth.language}, {mode} scale.")
@@ -179,6 +185,9 @@ async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: S
 
     async def work(services: Services) -> int:
         outgoing = await usecases.start_checkin(services, args.code, occurrence, discipline)
+        if outgoing is None:
+            print(f"The check-in for {args.code}, session {occurrence}, was sent already.")
+            return 0
         async with make_bot(settings, secrets) as bot:
             await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
         print(f"Check-in sent to {args.code} (session {occurrence}).")
@@ -193,6 +202,13 @@ async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets
         print(f"Backup written to {args.out}. Keep the keys elsewhere: the backup "
               "is useless without them, and a leaked backup alone does not reveal who is who.")
         return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _schedule(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        return await schedule_cli.run(args, services, settings)
 
     return await _with_store(settings, secrets, work)
 
@@ -253,9 +269,15 @@ def main(argv: list[str] | None = None) -> int:
         "invite": lambda: _invite(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
+        "schedule": lambda: _schedule(args, settings, secrets),
+        "overview": lambda: _schedule(args, settings, secrets),
     }
     try:
         return asyncio.run(commands[args.command]())
     except (EnrolmentRefused, usecases.CheckinNotPossible) as err:
         print(f"refused: {err}", file=sys.stderr)
         return 1
+    except schedule_cli.ScheduleRefused as err:
+        for line in str(err).splitlines():
+            print(f"refused: {line}", file=sys.stderr)
+        return EXIT_USAGE

@@ -6,8 +6,10 @@ Environment variables are named VAKBOT_<SECTION>__<KEY>, e.g. VAKBOT_TELEGRAM__T
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -43,6 +45,7 @@ class TelegramSettings(_Section):
     bot_username: str | None = Field(None, pattern=r"^[A-Za-z0-9_]{5,32}$")
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout: int = Field(10, ge=0, le=60)
+    request_timeout: float = Field(15, ge=1, le=120)
     webhook: WebhookSettings = WebhookSettings()
 
 
@@ -64,6 +67,29 @@ class CheckinSettings(_Section):
     crisis_phrases_file: Path | None = None
 
 
+class ScheduleSettings(_Section):
+    timezone: str = "Europe/Amsterdam"
+    quiet_start: time = time(21, 30)
+    quiet_end: time = time(8, 0)
+    send_after_minutes: int = Field(15, ge=0, le=24 * 60)
+    remind_after_hours: float = Field(3, gt=0, le=72)
+    horizon_days: int = Field(14, ge=1, le=90)
+    tick_seconds: float = Field(30, ge=0.2, le=600)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}, e.g. Europe/Amsterdam") from None
+        return value
+
+
+class CoordinatorSettings(_Section):
+    telegram_ids: list[int] = []
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -83,6 +109,8 @@ class Settings(BaseSettings):
     keys: KeySettings = KeySettings()
     storage: StorageSettings = StorageSettings()
     checkin: CheckinSettings = CheckinSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    coordinators: CoordinatorSettings = CoordinatorSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod

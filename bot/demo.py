@@ -112,6 +112,7 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
         _step("a music therapy session ends: the check-in is sent")
         transcript.collect()
         outgoing = await usecases.start_checkin(bot.services, "J-014", "demo-session-1", "music")
+        assert outgoing is not None
         await send_prompt(bot.services, bot.app.bot, outgoing.chat_id, outgoing.prompt)
         await bot.fake.settle(expect_response=False)
         _step("youth answers bond, goal, task, medium and the day question")

@@ -55,14 +55,15 @@ class OfflineBot:
 @asynccontextmanager
 async def offline_bot(
     directory: Path, clock: Clock = utcnow, checkin: dict[str, object] | None = None,
-    *, rate_limited: bool = True,
+    *, rate_limited: bool = True, tick: bool = True,
 ) -> AsyncIterator[OfflineBot]:
     """Start the fake Bot API and the real Application polling it, in this event loop."""
     async with FakeTelegram() as fake:
         config_path = write_config(directory, fake.base_url, fake.token, checkin=checkin)
         settings, secrets = load_settings(config_path)
         services = await open_services(settings, secrets, clock)
-        app = build_application(settings, secrets, services, rate_limited=rate_limited)
+        app = build_application(settings, secrets, services, rate_limited=rate_limited,
+                                tick=tick)
         try:
             async with app:
                 assert app.updater is not None

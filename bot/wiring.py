@@ -13,18 +13,20 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings
 from conversations import usecases
-from conversations.handlers import services_of, youth_handlers
+from conversations.coordinator import coordinator_handlers
+from conversations.handlers import youth_handlers
 from conversations.services import Clock, Services
 from conversations.telegram_io import send_prompt
 from core.consent import builtin_consent
 from core.crisis import builtin_phrases, parse_phrases
-from core.identity import ContactCipher
+from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
+from core.schedule import Timing
+from scheduler.engine import Engine
+from scheduler.planner import DeliveryRules
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-
-RETRY_UNSENT_AFTER = timedelta(seconds=60)
 
 BotApp = Application[Bot, ContextTypes.DEFAULT_TYPE, dict[Any, Any],
                      dict[Any, Any], dict[Any, Any], JobQueue[ContextTypes.DEFAULT_TYPE]]
@@ -50,6 +52,8 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         checkin_ttl=timedelta(hours=settings.checkin.expiry_hours),
         invite_ttl=timedelta(days=settings.checkin.invite_days),
         free_text_limit=settings.checkin.free_text_limit,
+        coordinators=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
+                               for i in settings.coordinators.telegram_ids),
     )
 
 
@@ -77,26 +81,51 @@ async def send_unsent(services: Services, bot: Bot, created_before: datetime) ->
     return sent
 
 
-async def _retry_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    await send_unsent(services, context.bot, services.clock() - RETRY_UNSENT_AFTER)
-    await services.store.expire_due(services.clock())
+def delivery_rules(settings: Settings) -> DeliveryRules:
+    sched = settings.schedule
+    return DeliveryRules(sched.timezone, sched.quiet_start, sched.quiet_end,
+                         timedelta(days=sched.horizon_days))
+
+
+def default_timing(settings: Settings) -> Timing:
+    """Check-in timing for a new series unless the coordinator says otherwise."""
+    return Timing(timedelta(minutes=settings.schedule.send_after_minutes),
+                  timedelta(hours=settings.schedule.remind_after_hours),
+                  timedelta(hours=settings.checkin.expiry_hours))
+
+
+def make_engine(settings: Settings, services: Services) -> Engine:
+    return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids))
+
+
+def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
+    return cast(Engine, context.bot_data["engine"])
+
+
+async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    report = await engine_of(context).tick(context.bot)
+    if report.sent or report.expired or report.blocked:
+        log.info("tick: %s", report)
 
 
 def build_application(
-    settings: Settings, secrets: Secrets, services: Services, *, rate_limited: bool = True
+    settings: Settings, secrets: Secrets, services: Services, *, rate_limited: bool = True,
+    tick: bool = True,
 ) -> BotApp:
     """Build the PTB Application with handlers, rate limiting and periodic jobs.
 
     `rate_limited=False` exists only to measure the stack's own capacity in benchmarks;
-    against Telegram the limiter keeps the bot under 30 messages a second.
+    against Telegram the limiter keeps the bot under 30 messages a second. `tick=False`
+    leaves the delivery engine to the caller (tests drive it on a virtual clock).
     """
     poll = settings.telegram.poll_timeout
     builder = (
         ApplicationBuilder()
         .token(secrets.token.get_secret_value())
         .base_url(settings.telegram.base_url)
-        .request(HTTPXRequest(connection_pool_size=16, connect_timeout=5, read_timeout=15))
+        .request(HTTPXRequest(connection_pool_size=16, connect_timeout=5,
+                             read_timeout=settings.telegram.request_timeout,
+                             write_timeout=settings.telegram.request_timeout))
         .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
     )
     if settings.telegram.mode == "webhook":
@@ -104,10 +133,14 @@ def build_application(
     app = cast(BotApp, builder.rate_limiter(AIORateLimiter(max_retries=3)).build()
                if rate_limited else builder.build())
     app.bot_data["services"] = services
+    app.bot_data["engine"] = make_engine(settings, services)
     app.add_handlers(youth_handlers())
+    app.add_handlers(coordinator_handlers())
     app.add_error_handler(on_error)
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(_retry_job, interval=60, first=60, name="retry-unsent")
+    if app.job_queue is not None and tick:
+        interval = settings.schedule.tick_seconds
+        app.job_queue.run_repeating(_tick_job, interval=interval, first=interval,
+                                    name="delivery-tick")
     return app
 
 
@@ -120,7 +153,8 @@ async def serve(
     try:
         async with app:
             resent = await send_unsent(services, app.bot, services.clock())
-            log.info("started; resent %d unconfirmed prompt(s)", resent)
+            log.info("started; resent %d unconfirmed question(s)", resent)
+            await app.bot_data["engine"].startup(app.bot)
             webhook = None
             if app.updater is not None:
                 await app.updater.start_polling(

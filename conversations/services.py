@@ -28,6 +28,7 @@ class Services:
     checkin_ttl: timedelta
     invite_ttl: timedelta
     free_text_limit: int
+    coordinators: frozenset[str] = frozenset()  # pseudonyms of the configured coordinators
 
     def pseudonym(self, telegram_user_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_user_id)

@@ -144,9 +144,14 @@ class Outgoing:
 
 
 async def start_checkin(
-    services: Services, code: str, occurrence_key: str, discipline: Discipline | None
-) -> Outgoing:
-    """Open the check-in for one session occurrence and return its first question."""
+    services: Services, code: str, occurrence_key: str, discipline: Discipline | None,
+    expires_at: datetime | None = None,
+) -> Outgoing | None:
+    """Open the check-in for one session occurrence and return its first question.
+
+    Returns None when that question was already delivered: asking twice for one session
+    is never right, whoever asks (the scheduler after a restart, or a coordinator).
+    """
     youth = await services.store.youth_by_code(code)
     if youth is None:
         raise CheckinNotPossible(f"unknown youth code {code}")
@@ -157,13 +162,38 @@ async def start_checkin(
     sealed = await services.store.contact(youth.pseudonym)
     if sealed is None:
         raise CheckinNotPossible(f"{code} has no contact on file")
-    now = services.clock()
-    checkin = await services.store.create_checkin(NewCheckin(
-        ref=new_checkin_ref(), youth_pseudonym=youth.pseudonym, occurrence_key=occurrence_key,
-        discipline=discipline, questionnaire_version=services.questionnaire.version,
-        simple_mode=youth.simple_mode, created_at=now, expires_at=now + services.checkin_ttl,
-    ))
+    checkin = await services.store.checkin_for_occurrence(youth.pseudonym, occurrence_key)
+    if checkin is not None:
+        if await services.store.prompt_message_id(checkin.id, 0) is not None:
+            return None
+    else:
+        now = services.clock()
+        checkin = await services.store.create_checkin(NewCheckin(
+            ref=new_checkin_ref(), youth_pseudonym=youth.pseudonym,
+            occurrence_key=occurrence_key, discipline=discipline,
+            questionnaire_version=services.questionnaire.version,
+            simple_mode=youth.simple_mode, created_at=now,
+            expires_at=expires_at or now + services.checkin_ttl,
+        ))
     return Outgoing(services.cipher.open(sealed), _send(services, checkin, 0, youth.language))
+
+
+async def reminder(services: Services, code: str, occurrence_key: str) -> Outgoing | None:
+    """The current question again, with a friendly nudge; None if nothing is open."""
+    youth = await services.store.youth_by_code(code)
+    if youth is None or youth.pseudonym is None or youth.paused:
+        return None
+    checkin = await services.store.checkin_for_occurrence(youth.pseudonym, occurrence_key)
+    sealed = await services.store.contact(youth.pseudonym)
+    now = services.clock()
+    if (checkin is None or sealed is None or checkin.status is not flow.Status.OPEN
+            or checkin.expires_at <= now):
+        return None
+    step = checkin.prompted_step
+    p = _prompt(services, checkin, step, youth.language,
+                chosen=checkin.answers.get(services.steps(checkin)[step].key))
+    text = f"{say(youth.language, 'reminder_intro')}\n\n{p.text}"
+    return Outgoing(services.cipher.open(sealed), SendPrompt(checkin.id, step, text, p.buttons))
 
 
 async def unsent_prompts(services: Services, created_before: datetime) -> list[Outgoing]:

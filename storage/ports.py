@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from core.compliance import Compliance
+from core.delivery import Kind, Planned, Window
 from core.flow import Status
 from core.questionnaire import Discipline, Language
+from core.schedule import Change, Series, Timing
 
 
 class AlreadyExists(Exception):
@@ -131,6 +134,9 @@ class EnrolmentRepo(Protocol):
 class CheckinRepo(Protocol):
     async def create_checkin(self, new: NewCheckin) -> Checkin: ...
     async def checkin_by_ref(self, ref: str) -> Checkin | None: ...
+    async def checkin_for_occurrence(
+        self, youth_pseudonym: str, occurrence_key: str
+    ) -> Checkin | None: ...
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None: ...
     async def record_answer(self, write: AnswerWrite, now: datetime) -> AnswerResult: ...
     async def prompt_sent(
@@ -150,7 +156,91 @@ class CheckinRepo(Protocol):
     async def expire_due(self, now: datetime) -> int: ...
 
 
-class Store(EnrolmentRepo, CheckinRepo, Protocol):
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class NewSeries:
+    therapist_code: str
+    youth_codes: tuple[str, ...]
+    discipline: Discipline
+    weekdays: frozenset[int]
+    start: time
+    duration: timedelta
+    timezone: str
+    first_date: date
+    last_date: date | None
+    timing: Timing
+
+
+@dataclass(frozen=True)
+class PhoneWindow:
+    scope: str  # "unit" or "youth"
+    scope_code: str
+    window: Window
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    planned: Planned
+    series_id: int | None
+    discipline: Discipline | None
+    session_end: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: Kind
+    youth_code: str
+    occurrence_key: str
+    discipline: Discipline | None
+    due_at: datetime
+    expires_at: datetime
+    state: OutboxState
+    attempts: int
+
+
+class ScheduleRepo(Protocol):
+    async def add_series(self, new: NewSeries, now: datetime) -> int: ...
+    async def all_series(self) -> list[Series]: ...
+    async def set_series_paused(self, series_id: int, paused: bool) -> bool: ...
+    async def add_change(self, change: Change, now: datetime) -> None: ...
+    async def changes(self) -> list[Change]: ...
+    async def add_window(self, window: PhoneWindow) -> None: ...
+    async def windows_for(self, youth_code: str) -> tuple[list[Window], list[Window]]: ...
+    async def set_unit(self, youth_code: str, unit: str) -> bool: ...
+
+
+class OutboxRepo(Protocol):
+    async def upsert_planned(self, rows: list[PlannedRow], now: datetime) -> int: ...
+    async def cancel_pending(
+        self, occurrence_prefix: str, reason: str, now: datetime
+    ) -> int: ...
+    async def due_items(self, now: datetime, limit: int) -> list[OutboxItem]: ...
+    async def claim(self, item_id: int, now: datetime) -> bool: ...
+    async def finish(
+        self, item_id: int, state: OutboxState, now: datetime, error: str | None = None
+    ) -> None: ...
+    async def retry_later(
+        self, item_id: int, at: datetime, error: str, now: datetime
+    ) -> None: ...
+    async def release_sending(self) -> int: ...
+    async def expire_overdue(self, now: datetime) -> int: ...
+    async def mark_unreachable(self, youth_code: str, now: datetime) -> None: ...
+    async def compliance(self, now: datetime) -> list[Compliance]: ...
+
+
+class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -28,6 +28,7 @@ from storage.ports import (
     UnsentPrompt,
     Youth,
 )
+from storage.sqlite_schedule import SqliteScheduleMixin
 from storage.timefmt import iso, parse_iso
 
 
@@ -64,7 +65,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore:
+class SqliteStore(SqliteScheduleMixin):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:
@@ -234,6 +235,14 @@ class SqliteStore:
 
     async def checkin_by_ref(self, ref: str) -> Checkin | None:
         row = await self._one("SELECT * FROM checkins WHERE ref = ?", (ref,))
+        return _checkin(row, await self._answers(row["id"])) if row else None
+
+    async def checkin_for_occurrence(
+        self, youth_pseudonym: str, occurrence_key: str
+    ) -> Checkin | None:
+        row = await self._one(
+            "SELECT * FROM checkins WHERE youth_pseudonym = ? AND occurrence_key = ?",
+            (youth_pseudonym, occurrence_key))
         return _checkin(row, await self._answers(row["id"])) if row else None
 
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None:

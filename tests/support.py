@@ -80,6 +80,7 @@ class Harness:
     ) -> None:
         """Start a check-in as the scheduler will, and wait for the first question."""
         outgoing = await usecases.start_checkin(self.services, code, occurrence, discipline)
+        assert outgoing is not None
         await send_prompt(self.services, self.app.bot, outgoing.chat_id, outgoing.prompt)
         await self.fake.settle(expect_response=False)
 
@@ -91,6 +92,6 @@ class Harness:
 async def running_bot(tmp_path: Path, **checkin: object) -> AsyncIterator[Harness]:
     """The real bot, polling the fake Bot API in this event loop, on a controllable clock."""
     clock = Clock()
-    async with offline_bot(tmp_path, clock, checkin) as running:
+    async with offline_bot(tmp_path, clock, checkin, tick=False) as running:
         yield Harness(running.fake, running.settings, running.secrets, running.services,
                       running.app, clock, running.config_path)

@@ -88,6 +88,7 @@ async def enrol_and_start_checkin(fake: FakeTelegram, user: FakeUser, config: Pa
         user.tap(user.last, "Ik doe mee")
         await fake.settle()
         outgoing = await usecases.start_checkin(services, "J-014", "s1", "music")
+        assert outgoing is not None
         async with make_bot(settings, secrets) as bot:
             await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
     finally:

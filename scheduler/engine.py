@@ -1,0 +1,166 @@
+"""The delivery engine: one periodic tick sends what is due from the outbox.
+
+The database is the source of truth. A tick plans ahead (idempotently), marks overdue
+messages missed, and sends each due message through pending -> sending -> sent. After a
+crash, rows caught in `sending` go back to `pending`; a check-in whose first question
+was already confirmed is not asked again, so a kill can cost at most one duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from conversations import usecases
+from conversations.services import Services
+from conversations.telegram_io import send_prompt
+from core.delivery import Dispatch, Kind, decide_dispatch
+from core.texts import say
+from scheduler.planner import DeliveryRules, plan, reachability
+from storage.ports import OutboxItem, OutboxState
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+PLAN_EVERY = timedelta(minutes=10)
+RESEND_UNCONFIRMED_AFTER = timedelta(seconds=60)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 30 minutes."""
+    delay = timedelta(seconds=30 * (1 << min(max(attempts - 1, 0), 10)))
+    return min(delay, timedelta(minutes=30))
+
+
+@dataclass
+class TickReport:
+    planned: int = 0
+    expired: int = 0
+    sent: int = 0
+    waiting: int = 0
+    retrying: int = 0
+    blocked: int = 0
+    cancelled: int = 0
+
+
+@dataclass
+class Engine:
+    services: Services
+    rules: DeliveryRules
+    coordinator_chats: tuple[int, ...] = ()
+    _last_plan: datetime | None = field(default=None, init=False)
+
+    async def startup(self, bot: Bot) -> None:
+        """Recover after a restart: release half-sent rows and plan ahead."""
+        released = await self.services.store.release_sending()
+        if released:
+            log.warning("released %d message(s) caught mid-send by a restart", released)
+        await self.tick(bot)
+
+    async def replan(self) -> int:
+        self._last_plan = self.services.clock()
+        return await plan(self.services.store, self._last_plan, self.rules)
+
+    async def tick(self, bot: Bot) -> TickReport:
+        store, now = self.services.store, self.services.clock()
+        report = TickReport()
+        if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
+            report.planned = await self.replan()
+        report.expired = await store.expire_overdue(now)
+        await store.expire_due(now)
+        for outgoing in await usecases.unsent_prompts(self.services,
+                                                      now - RESEND_UNCONFIRMED_AFTER):
+            try:
+                await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
+            except NetworkError as exc:
+                log.warning("could not resend an unconfirmed question: %s",
+                            type(exc).__name__)
+        for item in await store.due_items(now, BATCH):
+            await self._dispatch(bot, item, report)
+        return report
+
+    async def _dispatch(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
+        store, now = self.services.store, self.services.clock()
+        rules = await reachability(store, item.youth_code, self.rules)
+        decision = decide_dispatch(item.due_at, item.expires_at, now, rules)
+        if decision.action is Dispatch.EXPIRE:
+            await store.finish(item.id, OutboxState.EXPIRED, now, "outside phone hours until "
+                               "expiry")
+            report.expired += 1
+            return
+        if decision.action is Dispatch.WAIT:
+            assert decision.at is not None
+            await store.retry_later(item.id, decision.at, "waiting for phone hours", now)
+            report.waiting += 1
+            return
+        if not await store.claim(item.id, now):
+            return
+        await self._send(bot, item, report)
+
+    async def _send(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
+        store, now = self.services.store, self.services.clock()
+        try:
+            if item.kind is Kind.CHECKIN:
+                outgoing = await usecases.start_checkin(
+                    self.services, item.youth_code, item.occurrence_key, item.discipline,
+                    item.expires_at)
+            else:
+                outgoing = await usecases.reminder(self.services, item.youth_code,
+                                                   item.occurrence_key)
+                if outgoing is None:
+                    await store.finish(item.id, OutboxState.CANCELLED, now,
+                                       "check-in complete or closed")
+                    report.cancelled += 1
+                    return
+            if outgoing is not None:
+                await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
+        except usecases.CheckinNotPossible as exc:
+            await store.finish(item.id, OutboxState.CANCELLED, now, str(exc))
+            report.cancelled += 1
+        except Forbidden:
+            await self._blocked(bot, item)
+            report.blocked += 1
+        except RetryAfter as exc:
+            wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(
+                seconds=exc.retry_after)
+            await store.retry_later(item.id, now + wait, "rate limited (429)", now)
+            report.retrying += 1
+        except TimedOut:
+            # Telegram may have delivered it: asking twice is worse than asking once late.
+            await store.finish(item.id, OutboxState.SENT, now, "timed out; may not have arrived")
+            report.sent += 1
+        except BadRequest as exc:
+            await store.finish(item.id, OutboxState.FAILED, now, f"rejected: {exc.message}")
+        except NetworkError as exc:
+            await store.retry_later(item.id, now + backoff(item.attempts + 1),
+                                    f"network: {exc.message}", now)
+            report.retrying += 1
+        except TelegramError as exc:
+            await store.finish(item.id, OutboxState.FAILED, now, f"telegram: {exc.message}")
+        else:
+            await store.finish(item.id, OutboxState.SENT, now)
+            report.sent += 1
+
+    async def _blocked(self, bot: Bot, item: OutboxItem) -> None:
+        store, now = self.services.store, self.services.clock()
+        await store.finish(item.id, OutboxState.BLOCKED, now, "the youth blocked the bot")
+        await store.mark_unreachable(item.youth_code, now)
+        log.warning("%s blocked the bot; told %d coordinator(s)", item.youth_code,
+                    len(self.coordinator_chats))
+        for chat in self.coordinator_chats:
+            try:
+                await bot.send_message(chat, say("nl", "coordinator_blocked",
+                                                 code=item.youth_code))
+            except NetworkError as exc:
+                log.warning("could not tell a coordinator: %s", type(exc).__name__)

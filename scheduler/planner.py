@@ -1,0 +1,46 @@
+"""Turn schedules into outbox rows over a rolling horizon; apply coordinator changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from core.delivery import Reachability, plan_for
+from core.schedule import occurrences
+from storage.ports import PlannedRow, Store
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """Global delivery settings from the configuration."""
+
+    timezone: str
+    quiet_start: time
+    quiet_end: time
+    horizon: timedelta
+
+
+async def reachability(store: Store, youth_code: str, rules: DeliveryRules) -> Reachability:
+    """A youth's own phone hours win over their unit's; quiet hours always apply."""
+    own, unit = await store.windows_for(youth_code)
+    return Reachability(rules.timezone, tuple(own or unit), rules.quiet_start, rules.quiet_end)
+
+
+async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
+    """Plan every message of sessions ending from one expiry ago up to the horizon.
+
+    Idempotent: rows are keyed by occurrence, kind and youth, so planning again adds
+    nothing, and a restart derives the same rows from the database.
+    """
+    changes = await store.changes()
+    rows: list[PlannedRow] = []
+    cache: dict[str, Reachability] = {}
+    for series in await store.all_series():
+        lookback = series.timing.send_after + series.timing.expire_after + series.duration
+        for occ in occurrences(series, changes, now - lookback, now + rules.horizon):
+            for code in series.youth_codes:
+                if code not in cache:
+                    cache[code] = await reachability(store, code, rules)
+                rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
+                            for p in plan_for(occ, code, cache[code]))
+    return await store.upsert_planned(rows, now) if rows else 0

@@ -1,0 +1,267 @@
+"""SQLite implementation of the schedule and outbox ports (mixed into SqliteStore)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import cast
+
+import aiosqlite
+
+from core.compliance import Compliance
+from core.delivery import Kind, Window
+from core.questionnaire import Discipline
+from core.schedule import Change, Series, Timing
+from storage.database import Database
+from storage.ports import (
+    NewSeries,
+    OutboxItem,
+    OutboxState,
+    PhoneWindow,
+    PlannedRow,
+)
+from storage.timefmt import iso, parse_iso
+
+
+def _days(days: frozenset[int]) -> str:
+    return ",".join(str(d) for d in sorted(days))
+
+
+def _parse_days(text: str) -> frozenset[int]:
+    return frozenset(int(d) for d in text.split(",") if d)
+
+
+def _item(row: aiosqlite.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"], kind=Kind(row["kind"]), youth_code=row["youth_code"],
+        occurrence_key=row["occurrence_key"],
+        discipline=cast(Discipline | None, row["discipline"]),
+        due_at=parse_iso(row["due_at"]), expires_at=parse_iso(row["expires_at"]),
+        state=OutboxState(row["state"]), attempts=row["attempts"],
+    )
+
+
+class SqliteScheduleMixin:
+    db: Database
+
+    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        async with self.db.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # -- schedules -------------------------------------------------------------------
+
+    async def add_series(self, new: NewSeries, now: datetime) -> int:
+        t = new.timing
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT INTO series (therapist_code, discipline, weekdays, start_time,"
+                " duration_minutes, timezone, first_date, last_date, send_after_minutes,"
+                " remind_after_minutes, expire_after_minutes, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new.therapist_code, new.discipline, _days(new.weekdays),
+                 new.start.strftime("%H:%M"), int(new.duration.total_seconds() // 60),
+                 new.timezone, new.first_date.isoformat(),
+                 new.last_date.isoformat() if new.last_date else None,
+                 int(t.send_after.total_seconds() // 60),
+                 int(t.remind_after.total_seconds() // 60),
+                 int(t.expire_after.total_seconds() // 60), iso(now)),
+            )
+            series_id = cast(int, cur.lastrowid)
+            await conn.executemany(
+                "INSERT INTO series_youths (series_id, youth_code) VALUES (?, ?)",
+                [(series_id, code) for code in new.youth_codes],
+            )
+        return series_id
+
+    async def all_series(self) -> list[Series]:
+        members: dict[int, list[str]] = {}
+        for row in await self._rows("SELECT series_id, youth_code FROM series_youths"
+                                    " ORDER BY youth_code"):
+            members.setdefault(row["series_id"], []).append(row["youth_code"])
+        out = []
+        for r in await self._rows("SELECT * FROM series ORDER BY id"):
+            out.append(Series(
+                id=r["id"], youth_codes=tuple(members.get(r["id"], [])),
+                therapist_code=r["therapist_code"],
+                discipline=cast(Discipline, r["discipline"]),
+                weekdays=_parse_days(r["weekdays"]), start=time.fromisoformat(r["start_time"]),
+                duration=timedelta(minutes=r["duration_minutes"]), timezone=r["timezone"],
+                first_date=date.fromisoformat(r["first_date"]),
+                last_date=date.fromisoformat(r["last_date"]) if r["last_date"] else None,
+                paused=bool(r["paused"]),
+                timing=Timing(timedelta(minutes=r["send_after_minutes"]),
+                              timedelta(minutes=r["remind_after_minutes"]),
+                              timedelta(minutes=r["expire_after_minutes"])),
+            ))
+        return out
+
+    async def set_series_paused(self, series_id: int, paused: bool) -> bool:
+        async with self.db.write() as conn:
+            cur = await conn.execute("UPDATE series SET paused = ? WHERE id = ? AND paused != ?",
+                                     (int(paused), series_id, int(paused)))
+            return cur.rowcount == 1
+
+    async def add_change(self, change: Change, now: datetime) -> None:
+        moved = change.moved_to.isoformat(timespec="minutes") if change.moved_to else None
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO series_changes (series_id, original_date, cancelled, moved_to,"
+                " created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, original_date)"
+                " DO UPDATE SET cancelled = excluded.cancelled, moved_to = excluded.moved_to",
+                (change.series_id, change.original_date.isoformat(), int(change.cancelled),
+                 moved, iso(now)),
+            )
+
+    async def changes(self) -> list[Change]:
+        return [Change(r["series_id"], date.fromisoformat(r["original_date"]),
+                       bool(r["cancelled"]),
+                       datetime.fromisoformat(r["moved_to"]) if r["moved_to"] else None)
+                for r in await self._rows("SELECT * FROM series_changes")]
+
+    async def add_window(self, window: PhoneWindow) -> None:
+        w = window.window
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO phone_windows (scope, scope_code, weekdays, start_time, end_time)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (window.scope, window.scope_code, _days(w.weekdays), w.start.strftime("%H:%M"),
+                 w.end.strftime("%H:%M")),
+            )
+
+    async def windows_for(self, youth_code: str) -> tuple[list[Window], list[Window]]:
+        """The youth's own phone windows and those of their unit."""
+        rows = await self._rows(
+            "SELECT w.scope, w.weekdays, w.start_time, w.end_time FROM phone_windows w"
+            " LEFT JOIN youths y ON y.code = ?"
+            " WHERE (w.scope = 'youth' AND w.scope_code = ?)"
+            " OR (w.scope = 'unit' AND w.scope_code = y.unit)",
+            (youth_code, youth_code),
+        )
+        own: list[Window] = []
+        unit: list[Window] = []
+        for r in rows:
+            window = Window(_parse_days(r["weekdays"]), time.fromisoformat(r["start_time"]),
+                            time.fromisoformat(r["end_time"]))
+            (own if r["scope"] == "youth" else unit).append(window)
+        return own, unit
+
+    async def set_unit(self, youth_code: str, unit: str) -> bool:
+        async with self.db.write() as conn:
+            cur = await conn.execute("UPDATE youths SET unit = ? WHERE code = ?",
+                                     (unit, youth_code))
+            return cur.rowcount == 1
+
+    # -- outbox ----------------------------------------------------------------------
+
+    async def upsert_planned(self, rows: list[PlannedRow], now: datetime) -> int:
+        """Insert planned messages once; revive ones cancelled only because of a pause."""
+        stamp = iso(now)
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(
+                "INSERT INTO outbox (dedupe_key, kind, youth_code, series_id, occurrence_key,"
+                " discipline, session_end, due_at, expires_at, state, last_error,"
+                " scheduled_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedupe_key) DO UPDATE SET state = 'pending',"
+                " due_at = excluded.due_at, expires_at = excluded.expires_at,"
+                " last_error = NULL, closed_at = NULL"
+                " WHERE outbox.state = 'cancelled' AND outbox.last_error = 'series paused'"
+                " AND excluded.state = 'pending'",
+                [(r.planned.dedupe_key, r.planned.kind.value, r.planned.youth_code,
+                  r.series_id, r.planned.occurrence_key, r.discipline, iso(r.session_end),
+                  iso(r.planned.due_at), iso(r.planned.expires_at),
+                  "expired" if r.planned.missed else "pending",
+                  "no phone window before expiry" if r.planned.missed else None, stamp,
+                  stamp if r.planned.missed else None) for r in rows],
+            )
+            return conn.total_changes - before
+
+    async def cancel_pending(self, occurrence_prefix: str, reason: str, now: datetime) -> int:
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET state = 'cancelled', last_error = ?, closed_at = ?"
+                " WHERE state = 'pending' AND (occurrence_key = ? OR occurrence_key LIKE ?)",
+                (reason, iso(now), occurrence_prefix, occurrence_prefix + ":%"),
+            )
+            return cur.rowcount
+
+    async def due_items(self, now: datetime, limit: int) -> list[OutboxItem]:
+        return [_item(r) for r in await self._rows(
+            "SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?", (iso(now), limit))]
+
+    async def claim(self, item_id: int, now: datetime) -> bool:
+        """Move pending -> sending; False if someone else took it or it changed."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
+                " WHERE id = ? AND state = 'pending'", (item_id,))
+            return cur.rowcount == 1
+
+    async def finish(
+        self, item_id: int, state: OutboxState, now: datetime, error: str | None = None
+    ) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET state = ?, last_error = ?,"
+                " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, closed_at = ?"
+                " WHERE id = ?",
+                (state.value, error, state.value, iso(now), iso(now), item_id))
+
+    async def retry_later(self, item_id: int, at: datetime, error: str, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ? WHERE id = ?",
+                (iso(at), error, item_id))
+
+    async def release_sending(self) -> int:
+        """After a crash: messages caught mid-send go back to pending (at-least-once)."""
+        async with self.db.write() as conn:
+            cur = await conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+            return cur.rowcount
+
+    async def expire_overdue(self, now: datetime) -> int:
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET state = 'expired', closed_at = ?,"
+                " last_error = COALESCE(last_error, 'not sent before expiry')"
+                " WHERE state = 'pending' AND expires_at <= ?", (iso(now), iso(now)))
+            return cur.rowcount
+
+    async def mark_unreachable(self, youth_code: str, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("UPDATE youths SET unreachable_at = ? WHERE code = ?",
+                               (iso(now), youth_code))
+
+    async def compliance(self, now: datetime) -> list[Compliance]:
+        """Per youth: sessions held, prompts sent, completed, missed, and a missed streak."""
+        stamp = iso(now)
+        rows = await self._rows(
+            "SELECT y.code, y.therapist_code, y.pseudonym IS NOT NULL AS joined, y.paused,"
+            " y.unreachable_at IS NOT NULL AS unreachable,"
+            " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
+            "   AND o.session_end <= ?) AS sessions,"
+            " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
+            "   AND o.state = 'sent') AS sent,"
+            " (SELECT count(*) FROM checkins c WHERE c.youth_pseudonym = y.pseudonym"
+            "   AND c.status = 'complete') AS completed"
+            " FROM youths y ORDER BY y.code", (stamp,))
+        outcomes = await self._rows(
+            "SELECT o.youth_code, o.state, c.status FROM outbox o"
+            " LEFT JOIN youths y ON y.code = o.youth_code"
+            " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
+            "   AND c.occurrence_key = o.occurrence_key"
+            " WHERE o.kind = 'checkin' AND o.expires_at <= ? ORDER BY o.session_end", (stamp,))
+        missed: dict[str, int] = {}
+        streak: dict[str, int] = {}
+        for r in outcomes:
+            code = r["youth_code"]
+            if r["status"] == "complete":
+                streak[code] = 0
+            elif r["state"] in ("sent", "expired", "blocked", "failed"):
+                missed[code] = missed.get(code, 0) + 1
+                streak[code] = streak.get(code, 0) + 1
+        return [Compliance(r["code"], r["therapist_code"], bool(r["joined"]),
+                              bool(r["paused"]), bool(r["unreachable"]), r["sessions"],
+                              r["sent"], r["completed"], missed.get(r["code"], 0),
+                              streak.get(r["code"], 0)) for r in rows]
