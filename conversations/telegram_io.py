@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, TelegramError, TimedOut
 
 from conversations import usecases
 from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
@@ -24,9 +24,22 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     )
 
 
+UNKNOWN_MESSAGE_ID = 0  # Telegram numbers messages from 1
+
+
 async def send_prompt(services: Services, bot: Bot, chat_id: int, prompt: SendPrompt) -> None:
-    """Send a question, then record its message id; an unrecorded send is retried later."""
-    message = await bot.send_message(chat_id, prompt.text, reply_markup=keyboard(prompt.buttons))
+    """Send a question, then record its message id; an unrecorded send is retried later.
+
+    A timeout is ambiguous: Telegram may have delivered the message. It is recorded as
+    sent with an unknown id, because asking twice is worse than asking once late.
+    """
+    try:
+        message = await bot.send_message(chat_id, prompt.text,
+                                         reply_markup=keyboard(prompt.buttons))
+    except TimedOut:
+        log.warning("a question timed out; recorded as sent, not retried")
+        await usecases.prompt_sent(services, prompt, UNKNOWN_MESSAGE_ID)
+        raise
     await usecases.prompt_sent(services, prompt, message.message_id)
 
 

@@ -290,7 +290,7 @@ async def text_message(
         return [*actions, Reply(say(lang, "expired_checkin"))]
     done: list[Action] = []
     message_id = await services.store.prompt_message_id(checkin.id, checkin.prompted_step)
-    if message_id is not None:
+    if message_id:  # None: not confirmed; 0: sent, id unknown (timed out)
         question = _prompt(services, checkin, checkin.prompted_step, lang).text
         done.append(EditMessage(message_id, f"{question}\n\n👉 {say(lang, 'note_saved')}"))
     return [*actions, *done, Reply(say(lang, "thanks"))]

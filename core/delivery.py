@@ -105,7 +105,7 @@ def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability) -> li
     planned = [Planned(key(Kind.CHECKIN), Kind.CHECKIN, youth_code, occurrence.key, due,
                        expires, missed)]
     if not missed:
-        remind = next_allowed(max(due, nominal + timing.remind_after), rules)
+        remind = next_allowed(due + timing.remind_after, rules)
         if remind < expires:
             planned.append(Planned(key(Kind.REMINDER), Kind.REMINDER, youth_code,
                                    occurrence.key, remind, expires, False))

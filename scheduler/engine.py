@@ -83,7 +83,7 @@ class Engine:
                                                       now - RESEND_UNCONFIRMED_AFTER):
             try:
                 await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
-            except NetworkError as exc:
+            except TelegramError as exc:
                 log.warning("could not resend an unconfirmed question: %s",
                             type(exc).__name__)
         for item in await store.due_items(now, BATCH):

@@ -322,7 +322,8 @@ class SqliteStore(SqliteScheduleMixin):
             " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
             " JOIN contacts ct ON ct.pseudonym = c.youth_pseudonym"
             " WHERE p.message_id IS NULL AND c.status = 'open' AND c.expires_at > ?"
-            " AND p.created_at <= ? AND y.paused = 0 ORDER BY p.created_at",
+            " AND p.created_at <= ? AND y.paused = 0 AND y.unreachable_at IS NULL"
+            " ORDER BY p.created_at",
             (iso(now), iso(created_before)),
         )
         found: list[UnsentPrompt] = []

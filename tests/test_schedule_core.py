@@ -104,6 +104,7 @@ def test_plan_waits_for_the_window_or_records_a_miss() -> None:
     checkin, reminder = plan_for(occ, "J-014", QUIET)      # session ends 15:00 local
     assert (checkin.kind, checkin.due_at) == (Kind.CHECKIN, utc(2026, 11, 24, 14, 15))
     assert (reminder.kind, reminder.due_at) == (Kind.REMINDER, utc(2026, 11, 24, 17, 15))
+    assert reminder.due_at - checkin.due_at == TIMING.remind_after
     assert checkin.expires_at == utc(2026, 11, 25, 14, 15)
     (ward_checkin,) = plan_for(occ, "J-014", WARD)  # reminder would fall after expiry
     assert ward_checkin.due_at == utc(2026, 11, 24, 15, 0) and not ward_checkin.missed
