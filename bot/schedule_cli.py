@@ -42,6 +42,9 @@ def add_parsers(sub: Any, command: Any) -> None:
 
     def action(name: str, text: str) -> argparse.ArgumentParser:
         a: argparse.ArgumentParser = actions.add_parser(name, help=text, description=text)
+        # accepted after the action too; SUPPRESS keeps a value given before it
+        a.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                       help="configuration file (default: config.toml)")
         return a
 
     add = action("add", "Add a weekly series (or one session with --once).")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from core.identity import new_key
+
 from tests.support import Harness, running_bot
 
 
@@ -12,3 +14,15 @@ from tests.support import Harness, running_bot
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
     async with running_bot(tmp_path) as harness:
         yield harness
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A minimal config file, with secrets in the environment as in production."""
+    monkeypatch.setenv("VAKBOT_TELEGRAM__TOKEN", "5550001:not-a-real-token")
+    monkeypatch.setenv("VAKBOT_KEYS__PSEUDONYM_KEY", new_key())
+    monkeypatch.setenv("VAKBOT_KEYS__CONTACT_KEY", new_key())
+    path = tmp_path / "config.toml"
+    path.write_text('[telegram]\nbot_username = "vakbot_demo_bot"\n'
+                    '[storage]\ndatabase = "db.sqlite3"\n')
+    return path

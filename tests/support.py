@@ -10,6 +10,9 @@ from pathlib import Path
 
 from bot.config import Secrets, Settings
 from bot.enrolment import enroll_therapist, enroll_youth
+import pytest
+
+from bot.cli import main
 from bot.offline import offline_bot
 from bot.wiring import BotApp, send_unsent
 from conversations import usecases
@@ -95,3 +98,10 @@ async def running_bot(tmp_path: Path, **checkin: object) -> AsyncIterator[Harnes
     async with offline_bot(tmp_path, clock, checkin, tick=False) as running:
         yield Harness(running.fake, running.settings, running.secrets, running.services,
                       running.app, clock, running.config_path)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Run `python -m bot ARGV` in-process; return the exit code and all output."""
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out + out.err

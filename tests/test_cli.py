@@ -9,27 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from core.identity import new_key
+from tests.support import run_cli as run
 
 COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth", "invite",
-            "send-checkin", "backup", "demo"]
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("VAKBOT_TELEGRAM__TOKEN", "5550001:not-a-real-token")
-    monkeypatch.setenv("VAKBOT_KEYS__PSEUDONYM_KEY", new_key())
-    monkeypatch.setenv("VAKBOT_KEYS__CONTACT_KEY", new_key())
-    path = tmp_path / "config.toml"
-    path.write_text('[telegram]\nbot_username = "vakbot_demo_bot"\n'
-                    '[storage]\ndatabase = "db.sqlite3"\n')
-    return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out + out.err
+            "send-checkin", "backup", "demo", "schedule", "overview", "schedule add",
+            "schedule list", "schedule cancel", "schedule move", "schedule pause",
+            "schedule resume", "schedule import", "schedule window"]
 
 
 def test_example_config_documents_every_key_and_is_valid(
@@ -139,7 +124,7 @@ def test_new_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main([command, "--help"])
+        main([*command.split(), "--help"])
     assert exit_info.value.code == 0
     assert "usage: python -m bot" in capsys.readouterr().out
 
