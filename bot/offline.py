@@ -20,7 +20,7 @@ from faketelegram import FakeTelegram
 
 def write_config(
     directory: Path, base_url: str, token: str, *, log_level: str = "WARNING",
-    checkin: dict[str, object] | None = None,
+    checkin: dict[str, object] | None = None, schedule: dict[str, object] | None = None,
 ) -> Path:
     """Write a config file, a token file and fresh key files for a bot at `base_url`."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -29,6 +29,7 @@ def write_config(
         (directory / name).write_text(new_key())
         (directory / name).chmod(0o600)
     extra = "".join(f"{k} = {v!r}\n" for k, v in (checkin or {}).items())
+    planning = "".join(f"{k} = {v!r}\n" for k, v in (schedule or {}).items())
     path = directory / "config.toml"
     path.write_text(
         "[telegram]\n"
@@ -37,6 +38,7 @@ def write_config(
         '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
         '[storage]\ndatabase = "bot.sqlite3"\n'
         f"[checkin]\n{extra}"
+        f"[schedule]\n{planning}"
         f'[logging]\nlevel = "{log_level}"\n'
     )
     return path

@@ -102,6 +102,10 @@ def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
     return cast(Engine, context.bot_data["engine"])
 
 
+def engine_of_app(app: BotApp) -> Engine:
+    return cast(Engine, app.bot_data["engine"])
+
+
 async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await engine_of(context).tick(context.bot)
     if report.sent or report.expired or report.blocked:
@@ -139,7 +143,7 @@ def build_application(
     app.add_error_handler(on_error)
     if app.job_queue is not None and tick:
         interval = settings.schedule.tick_seconds
-        app.job_queue.run_repeating(_tick_job, interval=interval, first=interval,
+        app.job_queue.run_repeating(_tick_job, interval=interval, first=0.5,
                                     name="delivery-tick")
     return app
 
@@ -154,7 +158,7 @@ async def serve(
         async with app:
             resent = await send_unsent(services, app.bot, services.clock())
             log.info("started; resent %d unconfirmed question(s)", resent)
-            await app.bot_data["engine"].startup(app.bot)
+            await engine_of_app(app).startup()
             webhook = None
             if app.updater is not None:
                 await app.updater.start_polling(

@@ -43,7 +43,9 @@ def _day_intervals(rules: Reachability, weekday: int) -> list[tuple[time, time]]
         base = [(w.start, w.end) for w in rules.windows if weekday in w.weekdays]
     else:
         base = [(time(0), DAY_END)]
-    if rules.quiet_start > rules.quiet_end:       # e.g. 21:30-08:00 wraps midnight
+    if rules.quiet_start == rules.quiet_end:      # no quiet hours at all
+        awake = [(time(0), DAY_END)]
+    elif rules.quiet_start > rules.quiet_end:     # e.g. 21:30-08:00 wraps midnight
         awake = [(rules.quiet_end, rules.quiet_start)]
     else:                                         # e.g. 00:00-07:00
         awake = [(time(0), rules.quiet_start), (rules.quiet_end, DAY_END)]

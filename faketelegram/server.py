@@ -116,6 +116,7 @@ class FakeTelegram:
         self.answered: dict[str, str | None] = {}
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
+        self.latency = 0.0  # seconds each send or edit takes, like a real network
         self.last_activity = time.monotonic()
         self._delivered_at = 0.0
 
@@ -156,6 +157,8 @@ class FakeTelegram:
             if method != "getUpdates":
                 self.last_activity = time.monotonic()
             await self._maybe_fail(method)
+            if self.latency and method.startswith(("send", "edit")):
+                await asyncio.sleep(self.latency)
             result = await self._dispatch(method, params)
         except _ApiError as err:
             body: dict[str, Any] = {"ok": False, "error_code": err.status,

@@ -61,12 +61,16 @@ class Engine:
     coordinator_chats: tuple[int, ...] = ()
     _last_plan: datetime | None = field(default=None, init=False)
 
-    async def startup(self, bot: Bot) -> None:
-        """Recover after a restart: release half-sent rows and plan ahead."""
+    async def startup(self) -> None:
+        """Recover after a restart: release rows caught mid-send, and plan ahead.
+
+        The first tick (from the job queue) then sends them; a check-in whose first
+        question was confirmed before the crash is not asked again.
+        """
         released = await self.services.store.release_sending()
         if released:
             log.warning("released %d message(s) caught mid-send by a restart", released)
-        await self.tick(bot)
+        await self.replan()
 
     async def replan(self) -> int:
         self._last_plan = self.services.clock()

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from core.identity import new_key
-
 from tests.support import Harness, running_bot
 
 

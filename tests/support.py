@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import Secrets, Settings
-from bot.enrolment import enroll_therapist, enroll_youth
 import pytest
 
 from bot.cli import main
+from bot.config import Secrets, Settings
+from bot.enrolment import enroll_therapist, enroll_youth
 from bot.offline import offline_bot
 from bot.wiring import BotApp, send_unsent
 from conversations import usecases

@@ -1,0 +1,106 @@
+"""Planning and dispatch benchmarks for the delivery engine.
+
+Planning: 10,000 youths with a weekly session each, planned four weeks ahead into a real
+SQLite outbox (time and peak traced memory). Dispatch: due check-ins sent by the real
+engine through PTB with its rate limiter to the fake Telegram, beside Telegram's cap of
+30 messages a second.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+from bot.offline import offline_bot
+from bot.wiring import default_timing, delivery_rules, engine_of_app
+from core.identity import token_digest
+from scheduler.planner import DeliveryRules, plan
+from storage.ports import Consent, NewSeries, NewYouth, Therapist
+from storage.sqlite import SqliteStore
+
+TELEGRAM_CAP = 30.0
+MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+TIMING_ARGS = (timedelta(minutes=15), timedelta(hours=3), timedelta(hours=24))
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    youths: int
+    rows: int
+    seconds: float
+    peak_mib: float
+
+
+async def planning(youths: int = 10_000) -> PlanResult:
+    from core.schedule import Timing  # noqa: PLC0415
+
+    timing = Timing(*TIMING_ARGS)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await SqliteStore.open(Path(tmp) / "plan.sqlite3")
+        await store.add_therapist(Therapist("T-01", "nl"), MONDAY)
+        for n in range(youths):
+            code = f"J-{n:05d}"
+            await store.add_youth(NewYouth(code, "T-01", 2008, "nl", False, None), MONDAY)
+            await store.add_series(NewSeries(
+                "T-01", (code,), "music", frozenset({n % 5}),
+                clock_time(9 + n % 8, 0), timedelta(hours=1), "Europe/Amsterdam",
+                date(2026, 11, 23), None, timing), MONDAY)
+        rules = DeliveryRules("Europe/Amsterdam", clock_time(21, 30), clock_time(8, 0),
+                              timedelta(days=28))
+        tracemalloc.start()
+        started = time.perf_counter()
+        rows = await plan(store, MONDAY, rules)
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        await store.close()
+    return PlanResult(youths, rows, seconds, peak / 2**20)
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    messages: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds
+
+
+async def dispatch(count: int = 300) -> DispatchResult:
+    """`count` joined youths with a group session that just ended; one tick sends all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with offline_bot(Path(tmp), tick=False) as bot:
+            services, now = bot.services, bot.services.clock()
+            store = services.store
+            await store.add_therapist(Therapist("T-01", "nl"), now)
+            consent = Consent("participation", "consent-1", "0" * 64, "nl")
+            codes = []
+            for n in range(count):
+                code = f"J-{n:04d}"
+                codes.append(code)
+                await store.add_youth(NewYouth(code, "T-01", 2008, "nl", False, None), now)
+                await store.add_invite(token_digest(code), "youth", code, now,
+                                       now + timedelta(days=1))
+                await store.bind_youth(token_digest(code), services.pseudonym(900000000 + n),
+                                       services.cipher.seal(900000000 + n), consent, now)
+            start = now - timedelta(minutes=80)
+            local = start.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Amsterdam"))
+            await store.add_series(NewSeries(
+                "T-01", tuple(codes), "music", frozenset({local.weekday()}),
+                local.time().replace(second=0, microsecond=0), timedelta(hours=1),
+                "Europe/Amsterdam", local.date(), local.date(),
+                default_timing(bot.settings)), now)
+            engine = engine_of_app(bot.app)
+            engine.rules = DeliveryRules(delivery_rules(bot.settings).timezone,
+                                         clock_time(0), clock_time(0), timedelta(days=1))
+            await engine.replan()
+            started = time.perf_counter()
+            report = await engine.tick(bot.app.bot)
+            seconds = time.perf_counter() - started
+    return DispatchResult(report.sent, seconds)

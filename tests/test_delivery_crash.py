@@ -1,0 +1,103 @@
+"""200 due check-ins, the bot killed with SIGKILL at random moments: none lost, few doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.config import load_settings
+from bot.offline import write_config
+from bot.wiring import default_timing, open_services
+from core.identity import token_digest
+from faketelegram import FakeTelegram
+from storage.ports import Consent, NewSeries, NewYouth, Therapist
+from tests.test_crash_restart import BotProcess
+
+YOUTHS = 200
+KILLS = 20
+FIRST_ID = 710000000
+INTRO = "Hoi! Je therapie is net klaar."
+
+
+async def seed(config: Path) -> None:
+    """200 joined youths in one group session that ended 20 minutes ago."""
+    settings, secrets = load_settings(config)
+    services = await open_services(settings, secrets)
+    store, now = services.store, services.clock()
+    await store.add_therapist(Therapist("T-01", "nl"), now)
+    consent = Consent("participation", "consent-1", "0" * 64, "nl")
+    for n in range(YOUTHS):
+        code = f"J-{n:03d}"
+        await store.add_youth(NewYouth(code, "T-01", 2008, "nl", False, None), now)
+        await store.add_invite(token_digest(code), "youth", code, now, now + timedelta(days=1))
+        await store.bind_youth(token_digest(code), services.pseudonym(FIRST_ID + n),
+                               services.cipher.seal(FIRST_ID + n), consent, now)
+    start = (now - timedelta(minutes=80)).astimezone(ZoneInfo("Europe/Amsterdam"))
+    await store.add_series(NewSeries(
+        "T-01", tuple(f"J-{n:03d}" for n in range(YOUTHS)), "music",
+        frozenset({start.weekday()}), start.time().replace(second=0, microsecond=0),
+        timedelta(hours=1), "Europe/Amsterdam", start.date(), start.date(),
+        default_timing(settings)), now)
+    await services.store.close()
+
+
+def outbox_states(db: Path) -> Counter[str]:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return Counter(r[0] for r in conn.execute(
+            "SELECT state FROM outbox WHERE kind = 'checkin'"))
+
+
+async def test_sigkill_during_dispatch(tmp_path: Path) -> None:
+    rng = random.Random(4242)
+    async with FakeTelegram() as fake:
+        config = write_config(tmp_path, fake.base_url, fake.token,
+                              schedule={"quiet_start": "00:00", "quiet_end": "00:00",
+                                        "tick_seconds": 0.5})
+        await seed(config)
+        bot = BotProcess(config, tmp_path / "bot.log")
+        kills = 0
+        started = datetime.now(UTC)
+        progress = []
+        fake.latency = 0.03  # about Telegram's; it spreads dispatch over many kills
+        while kills < KILLS:
+            before = _delivered(fake)
+            await bot.start(fake)
+            for _ in range(100):   # kill at a random moment once dispatch is under way
+                if _delivered(fake) > before or outbox_states(tmp_path / "bot.sqlite3")[
+                        "pending"] == 0:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(rng.uniform(0.0, 0.3))
+            bot.kill()
+            kills += 1
+            progress.append(_delivered(fake) - before)
+        await bot.start(fake)
+        for _ in range(600):
+            states = outbox_states(tmp_path / "bot.sqlite3")
+            if states["pending"] == 0 and states["sending"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        await fake.settle(expect_response=False, quiet=1.0)
+        await bot.terminate()
+    per_chat: Counter[int] = Counter()
+    for n in range(YOUTHS):
+        per_chat[n] = sum(m.text.startswith(INTRO) for m in fake.messages(FIRST_ID + n))
+    assert min(per_chat.values()) >= 1, "a prompt was lost"
+    duplicates = sum(count - 1 for count in per_chat.values())
+    assert duplicates <= kills, f"{duplicates} duplicates after {kills} kills"
+    assert outbox_states(tmp_path / "bot.sqlite3") == Counter({"sent": YOUTHS})
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    print(f"\n{YOUTHS} prompts, {kills} SIGKILLs, {duplicates} duplicate(s), "
+          f"{elapsed:.0f} s; sent between kills: {progress}")
+    assert sum(1 for p in progress if p) >= KILLS * 3 // 4, "kills should land mid-dispatch"
+
+
+def _delivered(fake: FakeTelegram) -> int:
+    return sum(len(fake.messages(FIRST_ID + n)) for n in range(YOUTHS))
