@@ -7,15 +7,20 @@ import asyncio
 import sys
 
 from bench.answers import full_stack, raw_commits
+from bench.delivery import TELEGRAM_CAP, dispatch, planning
 
 
-async def _main(youths: int) -> None:
+async def _main(youths: int, planned: int) -> None:
     print("measuring raw single-row commits …", file=sys.stderr, flush=True)
     raw = await raw_commits()
     print(f"measuring the full stack with {youths} youths …", file=sys.stderr, flush=True)
     capacity = await full_stack(youths, rate_limited=False)
     print("measuring again with Telegram's rate limiter on …", file=sys.stderr, flush=True)
     limited = await full_stack(youths, rate_limited=True)
+    print(f"planning {planned:,} youths four weeks ahead …", file=sys.stderr, flush=True)
+    plan = await planning(planned)
+    print("dispatching 200 due check-ins …", file=sys.stderr, flush=True)
+    sent = await dispatch()
     print()
     print("| figure | this run | baseline (same run) | ratio |")
     print("|---|---|---|---|")
@@ -25,13 +30,20 @@ async def _main(youths: int) -> None:
               f"| {full.per_second:,.0f}/s ({full.count} in {full.seconds:.2f} s) "
               f"| raw aiosqlite single-row commits: {raw.per_second:,.0f}/s "
               f"| {full.per_second / raw.per_second:.3f} |")
+    print(f"| planning {plan.youths:,} youths, weekly sessions, 4 weeks ahead into SQLite "
+          f"| {plan.seconds:.2f} s, {plan.rows:,} outbox rows, peak {plan.peak_mib:.0f} MiB "
+          f"traced | - | - |")
+    print(f"| dispatch of due check-ins through the engine, PTB and its rate limiter "
+          f"| {sent.per_second:.1f} msg/s ({sent.messages} in {sent.seconds:.1f} s) "
+          f"| Telegram's cap: {TELEGRAM_CAP:.0f} msg/s | {sent.per_second / TELEGRAM_CAP:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--youths", type=int, default=40, help="youths answering at once")
+    parser.add_argument("--plan", type=int, default=10_000, help="youths to plan for")
     args = parser.parse_args()
-    asyncio.run(_main(args.youths))
+    asyncio.run(_main(args.youths, args.plan))
 
 
 main()

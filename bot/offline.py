@@ -21,6 +21,7 @@ from faketelegram import FakeTelegram
 def write_config(
     directory: Path, base_url: str, token: str, *, log_level: str = "WARNING",
     checkin: dict[str, object] | None = None, schedule: dict[str, object] | None = None,
+    extra_toml: str = "",
 ) -> Path:
     """Write a config file, a token file and fresh key files for a bot at `base_url`."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,7 @@ def write_config(
         f"[checkin]\n{extra}"
         f"[schedule]\n{planning}"
         f'[logging]\nlevel = "{log_level}"\n'
+        f"{extra_toml}"
     )
     return path
 
@@ -57,11 +59,12 @@ class OfflineBot:
 @asynccontextmanager
 async def offline_bot(
     directory: Path, clock: Clock = utcnow, checkin: dict[str, object] | None = None,
-    *, rate_limited: bool = True, tick: bool = True,
+    *, rate_limited: bool = True, tick: bool = True, extra_toml: str = "",
 ) -> AsyncIterator[OfflineBot]:
     """Start the fake Bot API and the real Application polling it, in this event loop."""
     async with FakeTelegram() as fake:
-        config_path = write_config(directory, fake.base_url, fake.token, checkin=checkin)
+        config_path = write_config(directory, fake.base_url, fake.token, checkin=checkin,
+                                   extra_toml=extra_toml)
         settings, secrets = load_settings(config_path)
         services = await open_services(settings, secrets, clock)
         app = build_application(settings, secrets, services, rate_limited=rate_limited,

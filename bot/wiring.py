@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from telegram import Bot
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, JobQueue
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings
+from bot.ratelimit import ChatRateLimiter
 from conversations import usecases
 from conversations.coordinator import coordinator_handlers
 from conversations.handlers import youth_handlers
@@ -119,7 +120,8 @@ def build_application(
     """Build the PTB Application with handlers, rate limiting and periodic jobs.
 
     `rate_limited=False` exists only to measure the stack's own capacity in benchmarks;
-    against Telegram the limiter keeps the bot under 30 messages a second. `tick=False`
+    against Telegram the limiter keeps the bot under 25 messages a second overall and
+    about one a second per chat. `tick=False`
     leaves the delivery engine to the caller (tests drive it on a virtual clock).
     """
     poll = settings.telegram.poll_timeout
@@ -134,12 +136,12 @@ def build_application(
     )
     if settings.telegram.mode == "webhook":
         builder = builder.updater(None)
-    app = cast(BotApp, builder.rate_limiter(AIORateLimiter(max_retries=3)).build()
+    app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(max_retries=3)).build()
                if rate_limited else builder.build())
     app.bot_data["services"] = services
     app.bot_data["engine"] = make_engine(settings, services)
+    app.add_handlers(coordinator_handlers())  # before the youth's catch-all handlers
     app.add_handlers(youth_handlers())
-    app.add_handlers(coordinator_handlers())
     app.add_error_handler(on_error)
     if app.job_queue is not None and tick:
         interval = settings.schedule.tick_seconds

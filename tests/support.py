@@ -92,10 +92,10 @@ class Harness:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path, **checkin: object) -> AsyncIterator[Harness]:
+async def running_bot(tmp_path: Path, *, extra_toml: str = "") -> AsyncIterator[Harness]:
     """The real bot, polling the fake Bot API in this event loop, on a controllable clock."""
     clock = Clock()
-    async with offline_bot(tmp_path, clock, checkin, tick=False) as running:
+    async with offline_bot(tmp_path, clock, tick=False, extra_toml=extra_toml) as running:
         yield Harness(running.fake, running.settings, running.secrets, running.services,
                       running.app, clock, running.config_path)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,7 @@ from core.schedule import Change
 from faketelegram import Fault
 from scheduler.engine import Engine
 from storage.ports import NewSeries, PhoneWindow
-from tests.support import Harness
+from tests.support import Harness, running_bot
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)   # 07:00 in Amsterdam
@@ -57,7 +59,11 @@ async def answer_everything(bot: Harness, user_id: int) -> None:
         if last.buttons and "👉" not in last.text:
             label = "Klaar" if "Klaar" in " ".join(last.button_labels()) else (
                 "Iets leuks" if "Iets leuks" in " ".join(last.button_labels()) else "Goed")
-            youth.tap(last, label)
+            query = youth.tap(last, label)
+            for _ in range(200):
+                if query in bot.fake.answered and youth.last is not last:
+                    break
+                await asyncio.sleep(0.02)
             await bot.fake.settle(quiet=0.05)
         else:
             return
@@ -192,3 +198,20 @@ async def test_compliance_overview_marks_who_needs_attention(bot: Harness) -> No
     assert by_code["J-001"].completed == by_code["J-001"].sessions == 6
     assert by_code["J-003"].missed == 2 and by_code["J-003"].missed_in_a_row == 2
     assert by_code["J-002"].sent == 2 and by_code["J-002"].completed == 0
+
+
+async def test_overview_in_telegram_is_for_coordinators_only(tmp_path: Path) -> None:
+    coordinator, stranger = 600000001, 600000002
+    async with running_bot(tmp_path, extra_toml=f"[coordinators]\ntelegram_ids = "
+                                                f"[{coordinator}]\n") as bot:
+        await setup_clinic(bot)
+        bot.fake.user(stranger).send("/overview")
+        await bot.fake.settle()
+        assert bot.fake.messages(stranger)[-1].text == "Dit commando is alleen voor coördinatoren."
+        bot.fake.user(IDS["J-001"]).send("/overview")
+        await bot.fake.settle()
+        assert "J-002" not in bot.fake.user(IDS["J-001"]).last.text
+        bot.fake.user(coordinator).send("/overview")
+        await bot.fake.settle()
+        table = bot.fake.messages(coordinator)[-1].text
+        assert "J-001" in table and "J-002" in table and "jongere" in table
