@@ -25,7 +25,7 @@ async def _main(youths: int, planned: int) -> None:
     print("| figure | this run | baseline (same run) | ratio |")
     print("|---|---|---|---|")
     for name, full in (("no rate limiter: the stack's own capacity", capacity),
-                       ("with AIORateLimiter (30 msg/s, 2 messages per answer)", limited)):
+                       ("with the rate limiter (25 msg/s, ~1/s per chat)", limited)):
         print(f"| check-in answers/s through PTB + fake Telegram over HTTP + SQLite, {name} "
               f"| {full.per_second:,.0f}/s ({full.count} in {full.seconds:.2f} s) "
               f"| raw aiosqlite single-row commits: {raw.per_second:,.0f}/s "
