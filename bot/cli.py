@@ -20,6 +20,7 @@ from bot.enrolment import (
     Invitation,
     enroll_therapist,
     enroll_youth,
+    invite_therapist,
     invite_youth,
     parse_guardian_date,
 )
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     keys = command("new-keys", "Print fresh keys for the environment, or write key files.")
     keys.add_argument("--dir", type=Path, help="write pseudonym.key and contact.key here")
 
-    p = command("enroll-therapist", "Enrol a therapist by code.")
+    p = command("enroll-therapist", "Enrol a therapist and print a single-use invite link.")
     p.add_argument("--code", type=_code, required=True, help="therapist code, e.g. T-02")
     p.add_argument("--language", choices=["nl", "en"], default="nl")
 
@@ -78,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="date the guardian's consent was filed (required below 16)")
     p.add_argument("--unit", help="the youth's unit (ward), for its phone hours")
 
-    p = command("invite", "Print a new single-use invite link for a youth who has not joined.")
+    p = command("invite", "Print a new single-use invite link for a youth or therapist "
+                          "who has not joined.")
     p.add_argument("--code", type=_code, required=True)
 
     p = command("send-checkin", "Send the check-in for a session that just ended.")
@@ -86,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--discipline", choices=DISCIPLINES,
                    help="the session's discipline; adds the question about the medium")
     p.add_argument("--occurrence", help="unique key of the session (default: now)")
+
+    p = command("report", "Render a therapist's weekly trend image offline.")
+    p.add_argument("--therapist", type=_code, required=True)
+    p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
+    p.add_argument("--out", type=Path, required=True, help="PNG file; a large caseload "
+                   "adds -2, -3 ... files")
+    p.add_argument("--lang", choices=["nl", "en"], help="default: the therapist's language")
 
     p = command("backup", "Copy the live database with SQLite's online backup.")
     p.add_argument("--out", type=Path, required=True)
@@ -160,7 +169,12 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
 
 async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await invite_youth(services.store, args.code, _now(), services.invite_ttl)
+        if await services.store.therapist(args.code) is not None:
+            invitation = await invite_therapist(services.store, args.code, _now(),
+                                                services.invite_ttl)
+        else:
+            invitation = await invite_youth(services.store, args.code, _now(),
+                                            services.invite_ttl)
         _print_invite(invitation, await _bot_username(settings, secrets))
         return 0
 
@@ -170,8 +184,11 @@ async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets
 async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
                             secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        await enroll_therapist(services.store, args.code, args.language, _now())
+        invitation = await enroll_therapist(services.store, args.code, args.language, _now(),
+                                            services.invite_ttl)
         print(f"Enrolled therapist {args.code} (language {args.language}).")
+        assert invitation is not None
+        _print_invite(invitation, await _bot_username(settings, secrets))
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -191,6 +208,31 @@ async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: S
         async with make_bot(settings, secrets) as bot:
             await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
         print(f"Check-in sent to {args.code} (session {occurrence}).")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from reports.weekly import weekly_report  # noqa: PLC0415 - keeps --help fast
+
+    if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
+        print(f"refused: --week {args.week!r} is not like 2026-W48", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def work(services: Services) -> int:
+        therapist = await services.store.therapist(args.therapist)
+        if therapist is None:
+            raise EnrolmentRefused(f"unknown therapist code {args.therapist}")
+        report = await weekly_report(services.store, therapist.code, args.week,
+                                     settings.schedule.timezone, args.lang or therapist.language)
+        for n, image in enumerate(report.images):
+            target = args.out if n == 0 else args.out.with_stem(f"{args.out.stem}-{n + 1}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(image.png)
+            print(f"wrote {target} ({image.width}x{image.height}, youths: "
+                  f"{', '.join(image.panels) or 'none'})")
+        print(f"caption: {report.caption}")
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -269,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "invite": lambda: _invite(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
+        "report": lambda: _report(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
     }

@@ -46,6 +46,7 @@ class TelegramSettings(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout: int = Field(10, ge=0, le=60)
     request_timeout: float = Field(15, ge=1, le=120)
+    chat_burst: int = Field(3, ge=1, le=30)
     webhook: WebhookSettings = WebhookSettings()
 
 
@@ -86,6 +87,16 @@ class ScheduleSettings(_Section):
         return value
 
 
+class AlertSettings(_Section):
+    missed_in_a_row: int = Field(3, ge=2, le=20)
+    escalate_after_hours: float = Field(4, gt=0, le=72)
+
+
+class ReportSettings(_Section):
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    at: time = time(8, 0)
+
+
 class CoordinatorSettings(_Section):
     telegram_ids: list[int] = []
 
@@ -110,6 +121,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     checkin: CheckinSettings = CheckinSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    alerts: AlertSettings = AlertSettings()
+    reports: ReportSettings = ReportSettings()
     coordinators: CoordinatorSettings = CoordinatorSettings()
     logging: LoggingSettings = LoggingSettings()
 

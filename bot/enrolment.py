@@ -25,11 +25,27 @@ class Invitation:
         return f"https://t.me/{bot_username}?start={self.token}"
 
 
-async def enroll_therapist(store: Store, code: str, language: Language, now: datetime) -> None:
+async def enroll_therapist(store: Store, code: str, language: Language, now: datetime,
+                           invite_ttl: timedelta | None = None) -> Invitation | None:
+    """Record the therapist; with `invite_ttl`, also return a single-use invite."""
     try:
         await store.add_therapist(Therapist(code, language), now)
     except AlreadyExists:
         raise EnrolmentRefused(f"therapist {code} is enrolled already") from None
+    if invite_ttl is None:
+        return None
+    return await invite_therapist(store, code, now, invite_ttl)
+
+
+async def invite_therapist(store: Store, code: str, now: datetime,
+                           invite_ttl: timedelta) -> Invitation:
+    if await store.therapist(code) is None:
+        raise EnrolmentRefused(f"unknown therapist code {code}")
+    if await store.therapist_pseudonym(code) is not None:
+        raise EnrolmentRefused(f"{code} has linked Telegram already")
+    token = new_token()
+    await store.add_invite(token_digest(token), "therapist", code, now, now + invite_ttl)
+    return Invitation(code, token, now + invite_ttl)
 
 
 async def enroll_youth(

@@ -35,7 +35,7 @@ def write_config(
     path.write_text(
         "[telegram]\n"
         f'token_file = "token"\nbase_url = "{base_url}"\nbot_username = "vakbot_demo_bot"\n'
-        "poll_timeout = 1\nrequest_timeout = 2\n"
+        "poll_timeout = 1\nrequest_timeout = 2\nchat_burst = 20\n"
         '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
         '[storage]\ndatabase = "bot.sqlite3"\n'
         f"[checkin]\n{extra}"

@@ -20,19 +20,20 @@ _LIMITED = ("send", "copy", "forward")
 
 
 class ChatRateLimiter(AIORateLimiter):
-    def __init__(self, max_retries: int = 3) -> None:
+    def __init__(self, max_retries: int = 3, chat_burst: int = CHAT_BURST) -> None:
         super().__init__(overall_max_rate=OVERALL_PER_SECOND, overall_time_period=1,
                          max_retries=max_retries)
         self._chats: dict[int, AsyncLimiter] = {}
+        self._burst = chat_burst
 
     def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
         if len(self._chats) > 4096:  # forget idle chats
             for key, limiter in list(self._chats.items()):
                 if limiter.has_capacity(limiter.max_rate):
                     del self._chats[key]
-        return self._chats.setdefault(chat_id, AsyncLimiter(CHAT_BURST, CHAT_BURST))
+        return self._chats.setdefault(chat_id, AsyncLimiter(self._burst, self._burst))
 
-    async def process_request(  # noqa: PLR0917 - the signature is PTB's
+    async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
         args: Any,

@@ -14,7 +14,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Secrets, Settings
 from bot.ratelimit import ChatRateLimiter
 from conversations import usecases
-from conversations.coordinator import coordinator_handlers
+from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.services import Clock, Services
 from conversations.telegram_io import send_prompt
@@ -22,7 +22,7 @@ from core.consent import builtin_consent
 from core.crisis import builtin_phrases, parse_phrases
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
-from core.schedule import Timing
+from core.schedule import WEEKDAYS, Timing
 from scheduler.engine import Engine
 from scheduler.planner import DeliveryRules
 from storage.sqlite import SqliteStore
@@ -55,6 +55,8 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         free_text_limit=settings.checkin.free_text_limit,
         coordinators=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
                                for i in settings.coordinators.telegram_ids),
+        timezone=settings.schedule.timezone,
+        escalate_after=timedelta(hours=settings.alerts.escalate_after_hours),
     )
 
 
@@ -96,7 +98,10 @@ def default_timing(settings: Settings) -> Timing:
 
 
 def make_engine(settings: Settings, services: Services) -> Engine:
-    return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids))
+    return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
+                  missed_alert_after=settings.alerts.missed_in_a_row,
+                  report_weekday=WEEKDAYS.index(settings.reports.weekday),
+                  report_time=settings.reports.at)
 
 
 def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
@@ -136,11 +141,12 @@ def build_application(
     )
     if settings.telegram.mode == "webhook":
         builder = builder.updater(None)
-    app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(max_retries=3)).build()
+    app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(
+        max_retries=3, chat_burst=settings.telegram.chat_burst)).build()
                if rate_limited else builder.build())
     app.bot_data["services"] = services
     app.bot_data["engine"] = make_engine(settings, services)
-    app.add_handlers(coordinator_handlers())  # before the youth's catch-all handlers
+    app.add_handlers(staff_handlers())  # before the youth's catch-all handlers
     app.add_handlers(youth_handlers())
     app.add_error_handler(on_error)
     if app.job_queue is not None and tick:

@@ -49,4 +49,12 @@ class SendPrompt:
     buttons: tuple[tuple[Button, ...], ...]
 
 
-Action = Reply | Toast | EditTapped | EditMessage | SendPrompt
+@dataclass(frozen=True)
+class Photo:
+    """Send an image with an optional caption."""
+
+    png: bytes
+    caption: str = ""
+
+
+Action = Reply | Toast | EditTapped | EditMessage | SendPrompt | Photo

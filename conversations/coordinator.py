@@ -1,15 +1,25 @@
-"""Coordinator commands in Telegram. Deny by default: only configured coordinators."""
+"""Staff commands in Telegram: /overview for coordinators; /clients, /report and /rate
+for therapists. Deny by default: each command checks the sender's role."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
+from conversations import staff
+from conversations.actions import Action
 from conversations.handlers import services_of
+from conversations.services import Services
+from conversations.telegram_io import apply
+from conversations.usecases import hint_language
 from core.compliance import render_overview
+from core.questionnaire import Language
 from core.texts import say
+
+StaffCommand = Callable[[Services, int, Language], Awaitable[list[Action]]]
 
 
 async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -26,5 +36,34 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                    parse_mode="HTML")
 
 
-def coordinator_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
-    return [CommandHandler("overview", on_overview, filters=filters.ChatType.PRIVATE)]
+async def _therapist_command(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                             command: StaffCommand) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    services = services_of(context)
+    actions = await command(services, user.id, hint_language(user.language_code))
+    await apply(services, context.bot, chat.id, actions)
+
+
+async def on_clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the therapist's own youths with last check-in and response rate."""
+    await _therapist_command(update, context, staff.clients)
+
+
+async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the therapist this week's trend image now."""
+    await _therapist_command(update, context, staff.report_now)
+
+
+async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the session ratings the therapist has not finished yet."""
+    await _therapist_command(update, context, staff.rate_later)
+
+
+def staff_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    private = filters.ChatType.PRIVATE
+    return [CommandHandler("overview", on_overview, filters=private),
+            CommandHandler("clients", on_clients, filters=private),
+            CommandHandler("report", on_report, filters=private),
+            CommandHandler("rate", on_rate, filters=private)]

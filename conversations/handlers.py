@@ -18,11 +18,11 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import usecases
+from conversations import staff, usecases
 from conversations.actions import Action, Toast
 from conversations.services import Services
 from conversations.telegram_io import apply
-from core.callbacks import AnswerTap, ConsentTap, parse
+from core.callbacks import AckTap, AnswerTap, ConsentTap, RatingTap, parse
 from core.questionnaire import Language
 from core.texts import say
 
@@ -47,7 +47,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id, chat_id, hint = sender
     services = services_of(context)
     if context.args:
-        actions = await usecases.start_with_invite(services, user_id, context.args[0], hint)
+        linked = await staff.link_therapist(services, user_id, chat_id, context.args[0], hint)
+        actions = linked if linked is not None else await usecases.start_with_invite(
+            services, user_id, context.args[0], hint)
     else:
         actions = await usecases.start_plain(services, user_id, hint)
     await apply(services, context.bot, chat_id, actions)
@@ -75,6 +77,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         actions = await usecases.answer_tap(services, user_id, tap, hint)
     elif isinstance(tap, ConsentTap):
         actions = await usecases.consent_tap(services, user_id, chat_id, tap, hint)
+    elif isinstance(tap, RatingTap):
+        actions = await staff.rating_tap(services, user_id, tap, hint)
+    elif isinstance(tap, AckTap):
+        actions = await staff.ack_tap(services, user_id, tap, hint)
     else:
         actions = [Toast(say(hint, "stale_button"))]
     await apply(services, context.bot, chat_id, actions, query)

@@ -29,6 +29,8 @@ class Services:
     invite_ttl: timedelta
     free_text_limit: int
     coordinators: frozenset[str] = frozenset()  # pseudonyms of the configured coordinators
+    timezone: str = "Europe/Amsterdam"
+    escalate_after: timedelta = timedelta(hours=4)
 
     def pseudonym(self, telegram_user_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_user_id)

@@ -9,7 +9,15 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.error import BadRequest, TelegramError, TimedOut
 
 from conversations import usecases
-from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
+from conversations.actions import (
+    Action,
+    EditMessage,
+    EditTapped,
+    Photo,
+    Reply,
+    SendPrompt,
+    Toast,
+)
 from conversations.services import Services
 from core.prompts import Button
 
@@ -70,6 +78,8 @@ async def apply(
                                                   reply_markup=keyboard(buttons)))
             case SendPrompt():
                 await send_prompt(services, bot, chat_id, action)
+            case Photo(png, caption):
+                await bot.send_photo(chat_id, png, caption=caption or None)
             case _:
                 log.warning("dropped %s: no tapped message to edit", type(action).__name__)
 

@@ -15,7 +15,15 @@ from core.identity import token_digest
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
 from core.texts import say
-from storage.ports import AnswerWrite, BindOutcome, Checkin, Consent, NewCheckin, Youth
+from storage.ports import (
+    AnswerWrite,
+    BindOutcome,
+    Checkin,
+    Consent,
+    NewAlert,
+    NewCheckin,
+    Youth,
+)
 
 CONSENT_SCOPE = "participation"
 
@@ -257,11 +265,21 @@ async def _flag_crisis(
     phrases = find_crisis_phrases(text, services.crisis_phrases)
     if not phrases or me.pseudonym is None:
         return []
+    now = services.clock()
     await services.store.add_crisis_flag(
         me.pseudonym, checkin.id if checkin else None, phrases,
-        services.cipher.seal_text(text), services.clock(),
+        services.cipher.seal_text(text), now,
     )
+    # Even the matched phrase is health data: the alert keeps it encrypted.
+    sealed_phrases = services.cipher.seal_text(", ".join(f"'{p}'" for p in phrases)).decode()
+    await services.store.add_alert(NewAlert(
+        new_checkin_ref(), f"crisis:{me.code}:{iso_minute(now)}", "crisis", me.code,
+        me.therapist_code, sealed_phrases, now, now + services.escalate_after), now)
     return [Reply(say(me.language, "crisis_help"))]
+
+
+def iso_minute(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M")
 
 
 async def text_message(

@@ -7,6 +7,7 @@ Sources for the rules: ../shared/domain.md (Eubanks et al. 2018; Florsheim et al
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,14 +62,14 @@ class Rupture:
 class RuptureRules:
     window: int = 5            # sessions in the running baseline
     min_history: int = 2       # answered sessions needed before any rupture is called
-    sd_floor: float = 0.08     # the SD used is never below this: few sessions, flat series
+    sd_floor: float = 0.125    # never below half a point on the 5-point scale (few sessions)
     excellent: float = 0.9     # composite counted as "excellent"
     early: int = 2             # the first this-many answered sessions are "early"
     repair_within: int = 3     # sessions after a rupture in which a return counts as repair
 
 
 def _sd_of_changes(values: list[float], floor: float) -> float:
-    changes = [abs(b - a) for a, b in zip(values, values[1:], strict=False)]
+    changes = [abs(b - a) for a, b in itertools.pairwise(values)]
     sd = statistics.pstdev(changes) if len(changes) >= 2 else 0.0
     mean_change = statistics.fmean(changes) if changes else 0.0
     return max(sd, mean_change, floor)
@@ -83,7 +84,12 @@ def detect_ruptures(
     early = [c for _, c in answered[: rules.early]]
     excellent_start = len(early) == rules.early and min(early) >= rules.excellent
     excellent_flagged = False
+    still_low_below: float | None = None   # an unrepaired rupture is one rupture, not many
     for pos, (index, value) in enumerate(answered):
+        if still_low_below is not None:
+            if value < still_low_below:
+                continue
+            still_low_below = None
         history = [c for _, c in answered[max(0, pos - rules.window):pos]]
         if len(history) < rules.min_history:
             continue
@@ -105,6 +111,8 @@ def detect_ruptures(
         repaired = next((j for j, c in answered[pos + 1: pos + 1 + rules.repair_within]
                          if c >= baseline - sd), None)
         found.append(Rupture(index, rule, drop, baseline, repaired))
+        if repaired is None:
+            still_low_below = baseline - sd
     return found
 
 
@@ -141,3 +149,25 @@ def discrepancy(points: list[SessionPoint]) -> dict[str, float | None]:
                  and (t := p.therapist.get(dim)) is not None]
         out[dim] = statistics.fmean(y - t for y, t in pairs) if pairs else None
     return out
+
+
+def to_point(
+    when: datetime, expires_at: datetime, answers: dict[str, str], therapist: dict[str, str],
+    points: int, now: datetime,
+) -> SessionPoint:
+    """Turn one session's stored answers (raw values, 'x' = rather not say) into a point.
+
+    Answers are written on each tap, so a check-in left half-way still counts what was
+    answered. Nothing answered: open while it can still be answered, missed after.
+    """
+    def scores(raw: dict[str, str], scale_points: int) -> dict[str, float | None]:
+        return {k: (None if v == "x" else (int(v) - 1) / (scale_points - 1))
+                for k, v in raw.items() if k in (*DIMENSIONS, "medium")}
+
+    youth = scores(answers, points)
+    rated = scores(therapist, 5)
+    if any(k in answers for k in DIMENSIONS):
+        state = State.ANSWERED if composite(youth) is not None else State.WITHHELD
+    else:
+        state = State.OPEN if now < expires_at else State.MISSED
+    return SessionPoint(when, state, youth, rated)

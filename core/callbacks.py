@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 _ANSWER = re.compile(r"a:([A-Za-z0-9_-]{16}):([0-9]{1,2}):([a-z0-9_]{1,20})")
 _CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([yn])")
+_RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task):([1-5])")
+_ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,26 @@ class ConsentTap:
     agree: bool
 
 
+@dataclass(frozen=True)
+class RatingTap:
+    request_ref: str
+    item: str
+    value: str
+
+
+@dataclass(frozen=True)
+class AckTap:
+    alert_ref: str
+
+
+def rating_data(request_ref: str, item: str, value: str) -> str:
+    return f"r:{request_ref}:{item}:{value}"
+
+
+def ack_data(alert_ref: str) -> str:
+    return f"k:{alert_ref}"
+
+
 def answer_data(checkin_ref: str, step_index: int, value: str) -> str:
     return f"a:{checkin_ref}:{step_index}:{value}"
 
@@ -35,7 +57,10 @@ def consent_data(invite_token: str, agree: bool) -> str:
     return f"c:{invite_token}:{'y' if agree else 'n'}"
 
 
-def parse(data: str | None) -> AnswerTap | ConsentTap | None:
+Tap = AnswerTap | ConsentTap | RatingTap | AckTap
+
+
+def parse(data: str | None) -> Tap | None:
     """Return the tap this data stands for, or None when it matches no known shape."""
     if data is None:
         return None
@@ -43,4 +68,8 @@ def parse(data: str | None) -> AnswerTap | ConsentTap | None:
         return AnswerTap(m[1], int(m[2]), m[3])
     if m := _CONSENT.fullmatch(data):
         return ConsentTap(m[1], m[2] == "y")
+    if m := _RATING.fullmatch(data):
+        return RatingTap(m[1], m[2], m[3])
+    if m := _ACK.fullmatch(data):
+        return AckTap(m[1])
     return None

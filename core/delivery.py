@@ -80,6 +80,10 @@ def allowed_now(moment: datetime, rules: Reachability) -> bool:
 class Kind(StrEnum):
     CHECKIN = "checkin"
     REMINDER = "reminder"
+    RATING = "rating"          # the therapist's own rating of the session
+    REPORT = "report"          # the therapist's weekly trend image
+    ALERT = "alert"            # something needs the therapist's attention
+    ESCALATION = "escalation"  # an urgent alert nobody acknowledged, to the coordinators
 
 
 @dataclass(frozen=True)
@@ -144,3 +148,31 @@ def decide_dispatch(
     if at > now:
         return DispatchDecision(Dispatch.WAIT, at)
     return DispatchDecision(Dispatch.SEND)
+
+
+def next_working_moment(moment: datetime, timezone: str, start: time = time(8, 30),
+                        end: time = time(17, 30)) -> datetime:
+    """`moment` if it falls in working hours (Mon-Fri), else the next working morning."""
+    tz = ZoneInfo(timezone)
+    local = moment.astimezone(tz)
+    for offset in range(8):
+        day = (local + timedelta(days=offset)).date()
+        if day.weekday() >= 5:
+            continue
+        lo = datetime.combine(day, start, tzinfo=tz)
+        hi = datetime.combine(day, end, tzinfo=tz)
+        if local < hi:
+            return max(lo, local).astimezone(UTC)
+    raise AssertionError("a working day falls within any eight days")
+
+
+def report_due(moment: datetime, timezone: str, weekday: int, at: time) -> datetime:
+    """The next weekly report moment (e.g. Monday 08:00 local) at or after `moment`."""
+    tz = ZoneInfo(timezone)
+    local = moment.astimezone(tz)
+    for offset in range(8):
+        day = (local + timedelta(days=offset)).date()
+        candidate = datetime.combine(day, at, tzinfo=tz)
+        if day.weekday() == weekday and candidate >= local:
+            return candidate.astimezone(UTC)
+    raise AssertionError("the weekday comes round within eight days")

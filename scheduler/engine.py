@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.error import (
@@ -25,8 +26,9 @@ from telegram.error import (
 from conversations import usecases
 from conversations.services import Services
 from conversations.telegram_io import send_prompt
-from core.delivery import Dispatch, Kind, decide_dispatch
+from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
 from core.texts import say
+from scheduler import therapist_delivery
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.ports import OutboxItem, OutboxState
 
@@ -41,6 +43,10 @@ def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at 30 minutes."""
     delay = timedelta(seconds=30 * (1 << min(max(attempts - 1, 0), 10)))
     return min(delay, timedelta(minutes=30))
+
+
+class Skip(Exception):
+    """Nothing to send any more (e.g. the check-in was completed); the row is closed."""
 
 
 @dataclass
@@ -59,7 +65,14 @@ class Engine:
     services: Services
     rules: DeliveryRules
     coordinator_chats: tuple[int, ...] = ()
+    missed_alert_after: int = 3
+    report_weekday: int = 0        # Monday
+    report_time: time = time(8, 0)
     _last_plan: datetime | None = field(default=None, init=False)
+
+    @property
+    def rules_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.rules.timezone)
 
     async def startup(self) -> None:
         """Recover after a restart: release rows caught mid-send, and plan ahead.
@@ -74,7 +87,10 @@ class Engine:
 
     async def replan(self) -> int:
         self._last_plan = self.services.clock()
-        return await plan(self.services.store, self._last_plan, self.rules)
+        planned = await plan(self.services.store, self._last_plan, self.rules)
+        planned += await therapist_delivery.plan_reports(self)
+        await therapist_delivery.scan_for_alerts(self)
+        return planned
 
     async def tick(self, bot: Bot) -> TickReport:
         store, now = self.services.store, self.services.clock()
@@ -96,7 +112,14 @@ class Engine:
 
     async def _dispatch(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
         store, now = self.services.store, self.services.clock()
-        rules = await reachability(store, item.youth_code, self.rules)
+        if item.kind in (Kind.CHECKIN, Kind.REMINDER):
+            assert item.youth_code is not None
+            rules = await reachability(store, item.youth_code, self.rules)
+        elif item.kind in (Kind.ALERT, Kind.ESCALATION):
+            rules = Reachability(self.rules.timezone, (), time(0), time(0))  # urgent: any hour
+        else:
+            rules = Reachability(self.rules.timezone, (), self.rules.quiet_start,
+                                 self.rules.quiet_end)
         decision = decide_dispatch(item.due_at, item.expires_at, now, rules)
         if decision.action is Dispatch.EXPIRE:
             await store.finish(item.id, OutboxState.EXPIRED, now, "outside phone hours until "
@@ -112,24 +135,27 @@ class Engine:
             return
         await self._send(bot, item, report)
 
+    async def _youth_message(self, item: OutboxItem) -> usecases.Outgoing | None:
+        assert item.youth_code is not None
+        if item.kind is Kind.CHECKIN:
+            return await usecases.start_checkin(self.services, item.youth_code,
+                                                item.occurrence_key, item.discipline,
+                                                item.expires_at)
+        outgoing = await usecases.reminder(self.services, item.youth_code, item.occurrence_key)
+        if outgoing is None:
+            raise Skip("check-in complete or closed")
+        return outgoing
+
     async def _send(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
         store, now = self.services.store, self.services.clock()
         try:
-            if item.kind is Kind.CHECKIN:
-                outgoing = await usecases.start_checkin(
-                    self.services, item.youth_code, item.occurrence_key, item.discipline,
-                    item.expires_at)
+            if item.kind in (Kind.CHECKIN, Kind.REMINDER):
+                outgoing = await self._youth_message(item)
+                if outgoing is not None:
+                    await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
             else:
-                outgoing = await usecases.reminder(self.services, item.youth_code,
-                                                   item.occurrence_key)
-                if outgoing is None:
-                    await store.finish(item.id, OutboxState.CANCELLED, now,
-                                       "check-in complete or closed")
-                    report.cancelled += 1
-                    return
-            if outgoing is not None:
-                await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
-        except usecases.CheckinNotPossible as exc:
+                await therapist_delivery.deliver(self, bot, item)
+        except (usecases.CheckinNotPossible, Skip) as exc:
             await store.finish(item.id, OutboxState.CANCELLED, now, str(exc))
             report.cancelled += 1
         except Forbidden:
@@ -158,6 +184,9 @@ class Engine:
 
     async def _blocked(self, bot: Bot, item: OutboxItem) -> None:
         store, now = self.services.store, self.services.clock()
+        if item.youth_code is None or item.kind not in (Kind.CHECKIN, Kind.REMINDER):
+            await store.finish(item.id, OutboxState.BLOCKED, now, "blocked the bot")
+            return
         await store.finish(item.id, OutboxState.BLOCKED, now, "the youth blocked the bot")
         await store.mark_unreachable(item.youth_code, now)
         log.warning("%s blocked the bot; told %d coordinator(s)", item.youth_code,

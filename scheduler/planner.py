@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from core.delivery import Reachability, plan_for
+from core.delivery import Kind, Reachability, plan_for
 from core.schedule import occurrences
-from storage.ports import PlannedRow, Store
+from storage.ports import NewOutbox, PlannedRow, Store
+
+RATING_OPEN = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
     """
     changes = await store.changes()
     rows: list[PlannedRow] = []
+    ratings: list[NewOutbox] = []
     cache: dict[str, Reachability] = {}
     for series in await store.all_series():
         lookback = series.timing.send_after + series.timing.expire_after + series.duration
@@ -43,4 +47,9 @@ async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
                     cache[code] = await reachability(store, code, rules)
                 rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
                             for p in plan_for(occ, code, cache[code]))
-    return await store.upsert_planned(rows, now) if rows else 0
+                ratings.append(NewOutbox(
+                    f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
+                    occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
+                    series.therapist_code, secrets.token_urlsafe(12)))
+    planned = await store.upsert_planned(rows, now) if rows else 0
+    return planned + (await store.add_outbox(ratings, now) if ratings else 0)

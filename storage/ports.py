@@ -201,13 +201,95 @@ class PlannedRow:
 class OutboxItem:
     id: int
     kind: Kind
-    youth_code: str
+    youth_code: str | None
     occurrence_key: str
     discipline: Discipline | None
     due_at: datetime
     expires_at: datetime
     state: OutboxState
     attempts: int
+    therapist_code: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class NewOutbox:
+    """A message for the outbox other than a youth's check-in or reminder."""
+
+    dedupe_key: str
+    kind: Kind
+    occurrence_key: str
+    session_end: datetime
+    due_at: datetime
+    expires_at: datetime
+    youth_code: str | None = None
+    therapist_code: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One planned session of one youth, with whatever was answered and rated."""
+
+    youth_code: str
+    occurrence_key: str
+    session_end: datetime
+    expires_at: datetime
+    state: OutboxState
+    checkin_status: Status | None
+    simple_mode: bool
+    answers: dict[str, str]
+    therapist: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    ref: str
+    kind: str
+    youth_code: str
+    therapist_code: str
+    detail: str
+    created_at: datetime
+    acked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    ref: str
+    dedupe_key: str
+    kind: str
+    youth_code: str
+    therapist_code: str
+    detail: str
+    due_at: datetime
+    escalate_at: datetime | None
+
+
+class TherapistRepo(Protocol):
+    async def bind_therapist(
+        self, token_digest: str, pseudonym: str, chat_id_enc: bytes, now: datetime
+    ) -> BindOutcome: ...
+    async def therapist_by_pseudonym(self, pseudonym: str) -> Therapist | None: ...
+    async def therapist_pseudonym(self, code: str) -> str | None: ...
+    async def all_therapists(self) -> list[Therapist]: ...
+    async def youths_of(self, therapist_code: str) -> list[Youth]: ...
+    async def session_records(
+        self, therapist_code: str, until: datetime
+    ) -> list[SessionRecord]: ...
+    async def rate(
+        self, occurrence_key: str, youth_code: str, therapist_code: str, item: str,
+        value: str, now: datetime,
+    ) -> None: ...
+    async def ratings(self, occurrence_key: str, youth_code: str) -> dict[str, str]: ...
+    async def add_outbox(self, rows: list[NewOutbox], now: datetime) -> int: ...
+    async def outbox_by_ref(self, ref: str) -> OutboxItem | None: ...
+    async def add_alert(self, alert: NewAlert, now: datetime) -> bool: ...
+    async def alert_by_ref(self, ref: str) -> Alert | None: ...
+    async def ack_alert(self, ref: str, now: datetime) -> bool: ...
+    async def recent_rating_requests(
+        self, therapist_code: str, since: datetime
+    ) -> list[OutboxItem]: ...
 
 
 class ScheduleRepo(Protocol):
@@ -240,7 +322,7 @@ class OutboxRepo(Protocol):
     async def compliance(self, now: datetime) -> list[Compliance]: ...
 
 
-class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, Protocol):
+class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -29,10 +28,11 @@ from storage.ports import (
     Youth,
 )
 from storage.sqlite_schedule import SqliteScheduleMixin
+from storage.sqlite_therapist import SqliteTherapistMixin
 from storage.timefmt import iso, parse_iso
 
 
-def _youth(row: aiosqlite.Row) -> Youth:
+def youth_from_row(row: aiosqlite.Row) -> Youth:
     consent = row["guardian_consent_date"]
     return Youth(
         code=row["code"],
@@ -65,7 +65,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore(SqliteScheduleMixin):
+class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:
@@ -124,11 +124,11 @@ class SqliteStore(SqliteScheduleMixin):
 
     async def youth_by_code(self, code: str) -> Youth | None:
         row = await self._one("SELECT * FROM youths WHERE code = ?", (code,))
-        return _youth(row) if row else None
+        return youth_from_row(row) if row else None
 
     async def youth_by_pseudonym(self, pseudonym: str) -> Youth | None:
         row = await self._one("SELECT * FROM youths WHERE pseudonym = ?", (pseudonym,))
-        return _youth(row) if row else None
+        return youth_from_row(row) if row else None
 
     async def add_invite(
         self, token_digest: str, role: str, subject_code: str, now: datetime, expires: datetime
@@ -355,7 +355,7 @@ class SqliteStore(SqliteScheduleMixin):
             )
         return True
 
-    async def add_crisis_flag(
+    async def add_crisis_flag(  # the phrases are stored inside the encrypted text only
         self, youth_pseudonym: str, checkin_id: int | None, phrases: list[str],
         text_enc: bytes, now: datetime,
     ) -> None:
@@ -363,8 +363,7 @@ class SqliteStore(SqliteScheduleMixin):
             await conn.execute(
                 "INSERT INTO crisis_flags (youth_pseudonym, checkin_id, phrases, text_enc,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
-                (youth_pseudonym, checkin_id, json.dumps(phrases, ensure_ascii=False),
-                 text_enc, iso(now)),
+                (youth_pseudonym, checkin_id, str(len(phrases)), text_enc, iso(now)),
             )
 
     async def expire_due(self, now: datetime) -> int:

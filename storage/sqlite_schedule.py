@@ -31,13 +31,14 @@ def _parse_days(text: str) -> frozenset[int]:
     return frozenset(int(d) for d in text.split(",") if d)
 
 
-def _item(row: aiosqlite.Row) -> OutboxItem:
+def outbox_item(row: aiosqlite.Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"], kind=Kind(row["kind"]), youth_code=row["youth_code"],
         occurrence_key=row["occurrence_key"],
         discipline=cast(Discipline | None, row["discipline"]),
         due_at=parse_iso(row["due_at"]), expires_at=parse_iso(row["expires_at"]),
         state=OutboxState(row["state"]), attempts=row["attempts"],
+        therapist_code=row["therapist_code"], ref=row["ref"],
     )
 
 
@@ -186,7 +187,7 @@ class SqliteScheduleMixin:
             return cur.rowcount
 
     async def due_items(self, now: datetime, limit: int) -> list[OutboxItem]:
-        return [_item(r) for r in await self._rows(
+        return [outbox_item(r) for r in await self._rows(
             "SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ?"
             " ORDER BY due_at, id LIMIT ?", (iso(now), limit))]
 

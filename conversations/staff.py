@@ -1,0 +1,157 @@
+"""The therapist's side, free of Telegram: link the account, rate sessions, acknowledge
+alerts, list clients, get the report on demand. Every action checks ownership."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from conversations.actions import Action, EditTapped, Photo, Reply, Toast
+from conversations.services import Services
+from core.analytics import DIMENSIONS, response_rate
+from core.callbacks import AckTap, RatingTap, ack_data, rating_data
+from core.identity import token_digest
+from core.prompts import Button
+from core.questionnaire import Language
+from core.texts import say
+from reports.weekly import caseload_points, week_label, weekly_report
+from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
+
+_LABELS: dict[Language, dict[str, str]] = {
+    "nl": {"bond": "band", "goal": "doel", "task": "taak"},
+    "en": {"bond": "bond", "goal": "goal", "task": "task"},
+}
+
+
+async def link_therapist(services: Services, user_id: int, chat_id: int, token: str,
+                         lang_hint: Language) -> list[Action] | None:
+    """Bind a therapist invite; None when the token is not a therapist invite."""
+    invite = await services.store.invite(token_digest(token))
+    if invite is None or invite.role != "therapist":
+        return None
+    outcome = await services.store.bind_therapist(
+        token_digest(token), services.pseudonym(user_id), services.cipher.seal(chat_id),
+        services.clock())
+    therapist = await services.store.therapist(invite.subject_code)
+    lang = therapist.language if therapist else lang_hint
+    if outcome is BindOutcome.BOUND:
+        return [Reply(say(lang, "therapist_linked", code=invite.subject_code))]
+    key = {BindOutcome.USED: "invite_used", BindOutcome.EXPIRED: "invite_expired"}.get(
+        outcome, "invite_unknown")
+    return [Reply(say(lang, key))]
+
+
+async def me(services: Services, user_id: int) -> Therapist | None:
+    return await services.store.therapist_by_pseudonym(services.pseudonym(user_id))
+
+
+def rating_buttons(ref: str, lang: Language,
+                   chosen: dict[str, str]) -> tuple[tuple[Button, ...], ...]:
+    rows = []
+    for dim in DIMENSIONS:
+        row = []
+        for value in "12345":
+            label = f"{_LABELS[lang][dim]} {value}" if value == "1" else value
+            if chosen.get(dim) == value:
+                label = f"✔️{label}"
+            row.append(Button(label, rating_data(ref, dim, value)))
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def rating_text(services: Services, item: OutboxItem, lang: Language) -> str:
+    when = item.due_at.astimezone(ZoneInfo(services.timezone)).strftime("%d/%m")
+    return say(lang, "rating_request", code=item.youth_code or "?", when=when)
+
+
+async def rating_tap(services: Services, user_id: int, tap: RatingTap,
+                     lang_hint: Language) -> list[Action]:
+    """Store one of the therapist's three taps and show all three choices."""
+    therapist = await me(services, user_id)
+    item = await services.store.outbox_by_ref(tap.request_ref)
+    if (therapist is None or item is None or item.therapist_code != therapist.code
+            or item.youth_code is None):
+        return [Toast(say(lang_hint, "stale_button"))]
+    await services.store.rate(item.occurrence_key, item.youth_code, therapist.code, tap.item,
+                              tap.value, services.clock())
+    chosen = await services.store.ratings(item.occurrence_key, item.youth_code)
+    return [EditTapped(rating_text(services, item, therapist.language),
+                       rating_buttons(tap.request_ref, therapist.language, chosen)),
+            Toast(say(therapist.language, "rating_done"))]
+
+
+async def rate_later(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """/rate: send again every rating request of the past week that is not complete."""
+    therapist = await me(services, user_id)
+    if therapist is None:
+        return [Reply(say(lang_hint, "staff_only"))]
+    since = services.clock() - timedelta(days=7)
+    actions: list[Action] = []
+    for item in await services.store.recent_rating_requests(therapist.code, since):
+        assert item.youth_code is not None and item.ref is not None
+        chosen = await services.store.ratings(item.occurrence_key, item.youth_code)
+        if len(chosen) < len(DIMENSIONS):
+            actions.append(Reply(rating_text(services, item, therapist.language),
+                                 rating_buttons(item.ref, therapist.language, chosen)))
+    return actions or [Reply(say(therapist.language, "no_ratings_open"))]
+
+
+def alert_text(services: Services, alert: Alert, lang: Language) -> str:
+    detail = alert.detail
+    if alert.kind == "crisis":
+        detail = services.cipher.open_text(detail.encode())
+    return say(lang, f"alert_{alert.kind}", code=alert.youth_code, detail=detail)
+
+
+async def ack_tap(services: Services, user_id: int, tap: AckTap,
+                  lang_hint: Language) -> list[Action]:
+    """The therapist saw the alert: record it, stop the escalation."""
+    therapist = await me(services, user_id)
+    alert = await services.store.alert_by_ref(tap.alert_ref)
+    if therapist is None or alert is None or alert.therapist_code != therapist.code:
+        return [Toast(say(lang_hint, "not_your_alert"))]
+    now = services.clock()
+    await services.store.ack_alert(alert.ref, now)
+    when = (alert.acked_at or now).astimezone(ZoneInfo(services.timezone)).strftime("%H:%M")
+    return [EditTapped(f"{alert_text(services, alert, therapist.language)}\n\n"
+                       f"{say(therapist.language, 'acked', when=when)}"),
+            Toast(say(therapist.language, "acked", when=when))]
+
+
+def ack_buttons(alert: Alert, lang: Language) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(say(lang, "ack_button"), ack_data(alert.ref)),),)
+
+
+async def clients(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """/clients: the therapist's own youths, by code, with last check-in and response."""
+    therapist = await me(services, user_id)
+    if therapist is None:
+        return [Reply(say(lang_hint, "staff_only"))]
+    lang = therapist.language
+    points = await caseload_points(services.store, therapist.code, services.clock())
+    if not points:
+        return [Reply(say(lang, "no_clients"))]
+    tz = ZoneInfo(services.timezone)
+    lines = [say(lang, "clients_header")]
+    for code, series in points.items():
+        answered = [p for p in series if p.composite is not None]
+        last = answered[-1].when.astimezone(tz).strftime("%d/%m") if answered else say(
+            lang, "never")
+        rate = response_rate(series)
+        lines.append(say(lang, "client_line", code=code, last=last,
+                         rate="-" if rate is None else f"{rate:.0%}"))
+    return [Reply("\n".join(lines))]
+
+
+async def report_now(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """/report: this week's picture so far."""
+    therapist = await me(services, user_id)
+    if therapist is None:
+        return [Reply(say(lang_hint, "staff_only"))]
+    label = week_label(services.clock() + timedelta(days=1), services.timezone)
+    report = await weekly_report(services.store, therapist.code, label, services.timezone,
+                                 therapist.language, until=services.clock())
+    if not report.panels:
+        return [Reply(say(therapist.language, "report_empty"))]
+    return [Photo(img.png, report.caption if n == 0 else "")
+            for n, img in enumerate(report.images)]

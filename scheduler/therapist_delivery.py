@@ -1,0 +1,120 @@
+"""Delivery of the therapist's messages: session ratings, weekly reports, alerts and their
+escalation; and the scan that raises rupture and missed-session alerts."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from telegram import Bot
+
+from conversations import staff
+from conversations.telegram_io import keyboard
+from core.analytics import Rule, detect_ruptures, missed_in_a_row
+from core.delivery import Kind, next_working_moment, report_due
+from core.questionnaire import Language
+from core.texts import say
+from reports.weekly import caseload_points, week_label, weekly_report
+from storage.ports import NewAlert, NewOutbox, OutboxItem
+
+if TYPE_CHECKING:
+    from scheduler.engine import Engine
+
+REPORT_OPEN = timedelta(hours=36)
+
+
+class NotLinked(Exception):
+    """The therapist has not linked a Telegram account yet."""
+
+
+async def _therapist_chat(engine: Engine, code: str) -> tuple[int, Language]:
+    store = engine.services.store
+    pseudonym = await store.therapist_pseudonym(code)
+    sealed = await store.contact(pseudonym) if pseudonym else None
+    therapist = await store.therapist(code)
+    if sealed is None or therapist is None:
+        from scheduler.engine import Skip  # noqa: PLC0415 - cycle
+
+        raise Skip(f"therapist {code} has not linked Telegram yet")
+    return engine.services.cipher.open(sealed), therapist.language
+
+
+async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
+    """Send one therapist-side message; raise Skip when there is nothing to send."""
+    from scheduler.engine import Skip  # noqa: PLC0415 - cycle
+
+    services = engine.services
+    if item.kind is Kind.ESCALATION:
+        alert = await services.store.alert_by_ref(item.ref or "")
+        if alert is None or alert.acked_at is not None:
+            raise Skip("acknowledged")
+        since = alert.created_at.astimezone(engine.rules_zone).strftime("%d/%m %H:%M")
+        for chat in engine.coordinator_chats:
+            await bot.send_message(chat, say("nl", "escalation", code=alert.youth_code,
+                                             kind=alert.kind, since=since,
+                                             therapist=alert.therapist_code))
+        return
+    assert item.therapist_code is not None
+    chat, lang = await _therapist_chat(engine, item.therapist_code)
+    if item.kind is Kind.RATING:
+        assert item.ref is not None
+        await bot.send_message(chat, staff.rating_text(services, item, lang),
+                               reply_markup=keyboard(staff.rating_buttons(item.ref, lang, {})))
+    elif item.kind is Kind.ALERT:
+        alert = await services.store.alert_by_ref(item.ref or "")
+        if alert is None:
+            raise Skip("alert gone")
+        await bot.send_message(chat, staff.alert_text(services, alert, lang),
+                               reply_markup=keyboard(staff.ack_buttons(alert, lang)))
+    elif item.kind is Kind.REPORT:
+        label = item.occurrence_key.rsplit(":", 1)[-1]
+        report = await weekly_report(services.store, item.therapist_code, label,
+                                     services.timezone, lang)
+        for n, image in enumerate(report.images):
+            await bot.send_photo(chat, image.png, caption=report.caption if n == 0 else None)
+
+
+async def plan_reports(engine: Engine) -> int:
+    """One weekly report per therapist per week, keyed by therapist and ISO week."""
+    services = engine.services
+    now = services.clock()
+    rows = []
+    for therapist in await services.store.all_therapists():
+        due = report_due(now, services.timezone, engine.report_weekday, engine.report_time)
+        label = week_label(due, services.timezone)
+        key = f"report:{therapist.code}:{label}"
+        rows.append(NewOutbox(key, Kind.REPORT, key, due, due, due + REPORT_OPEN,
+                              therapist_code=therapist.code))
+    return await services.store.add_outbox(rows, now) if rows else 0
+
+
+async def scan_for_alerts(engine: Engine) -> int:
+    """Raise same-working-day alerts: a strict rupture, or too many missed in a row."""
+    services = engine.services
+    store, now = services.store, services.clock()
+    raised = 0
+    for therapist in await store.all_therapists():
+        points_by_youth = await caseload_points(store, therapist.code, now)
+        for code, points in points_by_youth.items():
+            due = next_working_moment(now, services.timezone)
+            answered = [i for i, p in enumerate(points) if p.composite is not None]
+            ruptures = detect_ruptures(points)
+            if ruptures and answered and ruptures[-1].index == answered[-1] and (
+                    ruptures[-1].rule is Rule.STRICT):
+                r = ruptures[-1]
+                detail = say(therapist.language, "rupture_detail",
+                             before=round(r.baseline * 100), after=round(
+                                 (points[r.index].composite or 0) * 100))
+                raised += await store.add_alert(NewAlert(
+                    secrets.token_urlsafe(12), f"rupture:{code}:{points[r.index].when.isoformat()}",
+                    "rupture", code, therapist.code, detail, due, None), now)
+            streak = missed_in_a_row(points)
+            if streak >= engine.missed_alert_after:
+                closed = [p for p in points if p.state.value != "open"]
+                first = closed[-streak]
+                detail = say(therapist.language, "missed_detail", n=streak)
+                raised += await store.add_alert(NewAlert(
+                    secrets.token_urlsafe(12), f"missed:{code}:{first.when.isoformat()}",
+                    "missed", code, therapist.code, detail, due, None), now)
+    return raised

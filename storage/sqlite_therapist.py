@@ -1,0 +1,197 @@
+"""SQLite implementation of the therapist, report and alert ports (mixed into SqliteStore)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import cast
+
+import aiosqlite
+
+from core.flow import Status
+from core.questionnaire import Language
+from storage.database import Database
+from storage.ports import (
+    Alert,
+    BindOutcome,
+    NewAlert,
+    NewOutbox,
+    OutboxItem,
+    OutboxState,
+    SessionRecord,
+    Therapist,
+    Youth,
+)
+from storage.sqlite_schedule import outbox_item
+from storage.timefmt import iso, parse_iso
+
+ALERT_LIFETIME = timedelta(days=7)
+
+
+class SqliteTherapistMixin:
+    db: Database
+
+    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        async with self.db.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def bind_therapist(
+        self, token_digest: str, pseudonym: str, chat_id_enc: bytes, now: datetime
+    ) -> BindOutcome:
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT subject_code, expires_at, used_at FROM invites"
+                " WHERE token_digest = ? AND role = 'therapist'", (token_digest,)
+            ) as cur:
+                invite = await cur.fetchone()
+            if invite is None:
+                return BindOutcome.UNKNOWN
+            if invite["used_at"] is not None:
+                return BindOutcome.USED
+            if parse_iso(invite["expires_at"]) <= now:
+                return BindOutcome.EXPIRED
+            await conn.execute("UPDATE invites SET used_at = ? WHERE token_digest = ?",
+                               (iso(now), token_digest))
+            await conn.execute("UPDATE therapists SET pseudonym = ? WHERE code = ?",
+                               (pseudonym, invite["subject_code"]))
+            await conn.execute(
+                "INSERT INTO contacts (pseudonym, chat_id_enc) VALUES (?, ?)"
+                " ON CONFLICT (pseudonym) DO UPDATE SET chat_id_enc = excluded.chat_id_enc",
+                (pseudonym, chat_id_enc))
+        return BindOutcome.BOUND
+
+    async def therapist_by_pseudonym(self, pseudonym: str) -> Therapist | None:
+        rows = await self._fetch("SELECT code, language FROM therapists WHERE pseudonym = ?",
+                                 (pseudonym,))
+        return Therapist(rows[0]["code"], cast(Language, rows[0]["language"])) if rows else None
+
+    async def therapist_pseudonym(self, code: str) -> str | None:
+        rows = await self._fetch("SELECT pseudonym FROM therapists WHERE code = ?", (code,))
+        return rows[0]["pseudonym"] if rows else None
+
+    async def all_therapists(self) -> list[Therapist]:
+        return [Therapist(r["code"], cast(Language, r["language"]))
+                for r in await self._fetch("SELECT code, language FROM therapists ORDER BY code")]
+
+    async def youths_of(self, therapist_code: str) -> list[Youth]:
+        from storage.sqlite import youth_from_row  # noqa: PLC0415 - avoids an import cycle
+
+        return [youth_from_row(r) for r in await self._fetch(
+            "SELECT * FROM youths WHERE therapist_code = ? ORDER BY code", (therapist_code,))]
+
+    async def session_records(self, therapist_code: str, until: datetime) -> list[SessionRecord]:
+        """Every planned session up to `until` of this therapist's youths, oldest first."""
+        rows = await self._fetch(
+            "SELECT o.youth_code, o.occurrence_key, o.session_end, o.expires_at, o.state,"
+            " c.id AS checkin_id, c.status, y.simple_mode FROM outbox o"
+            " JOIN youths y ON y.code = o.youth_code"
+            " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
+            "   AND c.occurrence_key = o.occurrence_key"
+            " WHERE o.kind = 'checkin' AND y.therapist_code = ? AND o.session_end <= ?"
+            " ORDER BY o.youth_code, o.session_end", (therapist_code, iso(until)))
+        answers: dict[int, dict[str, str]] = {}
+        ids = [r["checkin_id"] for r in rows if r["checkin_id"] is not None]
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for a in await self._fetch(
+                f"SELECT checkin_id, item, value FROM answers WHERE checkin_id IN ({marks})",  # noqa: S608
+                    part):
+                answers.setdefault(a["checkin_id"], {})[a["item"]] = a["value"]
+        ratings: dict[tuple[str, str], dict[str, str]] = {}
+        for t in await self._fetch(
+            "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
+            " WHERE therapist_code = ?", (therapist_code,)):
+            ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
+        return [SessionRecord(
+            r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
+            parse_iso(r["expires_at"]), OutboxState(r["state"]),
+            Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
+            answers.get(r["checkin_id"], {}) if r["checkin_id"] is not None else {},
+            ratings.get((r["occurrence_key"], r["youth_code"]), {}),
+        ) for r in rows]
+
+    async def rate(self, occurrence_key: str, youth_code: str, therapist_code: str, item: str,
+                   value: str, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO therapist_ratings (occurrence_key, youth_code, therapist_code,"
+                " item, value, rated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (occurrence_key, youth_code, item) DO UPDATE"
+                " SET value = excluded.value, rated_at = excluded.rated_at",
+                (occurrence_key, youth_code, therapist_code, item, value, iso(now)))
+
+    async def ratings(self, occurrence_key: str, youth_code: str) -> dict[str, str]:
+        return {r["item"]: r["value"] for r in await self._fetch(
+            "SELECT item, value FROM therapist_ratings WHERE occurrence_key = ?"
+            " AND youth_code = ?", (occurrence_key, youth_code))}
+
+    async def add_outbox(self, rows: list[NewOutbox], now: datetime) -> int:
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(
+                "INSERT OR IGNORE INTO outbox (dedupe_key, kind, youth_code, therapist_code,"
+                " ref, occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                [(r.dedupe_key, r.kind.value, r.youth_code, r.therapist_code, r.ref,
+                  r.occurrence_key, iso(r.session_end), iso(r.due_at), iso(r.expires_at),
+                  iso(now)) for r in rows])
+            return conn.total_changes - before
+
+    async def outbox_by_ref(self, ref: str) -> OutboxItem | None:
+        rows = await self._fetch("SELECT * FROM outbox WHERE ref = ?", (ref,))
+        return outbox_item(rows[0]) if rows else None
+
+    async def recent_rating_requests(self, therapist_code: str,
+                                     since: datetime) -> list[OutboxItem]:
+        return [outbox_item(r) for r in await self._fetch(
+            "SELECT * FROM outbox WHERE kind = 'rating' AND therapist_code = ?"
+            " AND state = 'sent' AND session_end >= ? ORDER BY session_end",
+            (therapist_code, iso(since)))]
+
+    async def add_alert(self, alert: NewAlert, now: datetime) -> bool:
+        """Record the alert and its delivery (and escalation) at once; False if known."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO alerts (ref, dedupe_key, kind, youth_code,"
+                " therapist_code, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (alert.ref, alert.dedupe_key, alert.kind, alert.youth_code,
+                 alert.therapist_code, alert.detail, iso(now)))
+            if cur.rowcount != 1:
+                return False
+            deliveries = [("alert", alert.due_at)]
+            if alert.escalate_at is not None:
+                deliveries.append(("escalation", alert.escalate_at))
+            for kind, due in deliveries:
+                await conn.execute(
+                    "INSERT INTO outbox (dedupe_key, kind, youth_code, therapist_code, ref,"
+                    " occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    (f"{kind}:{alert.dedupe_key}", kind, alert.youth_code,
+                     alert.therapist_code, alert.ref, alert.dedupe_key, iso(now), iso(due),
+                     iso(due + ALERT_LIFETIME), iso(now)))
+        return True
+
+    async def alert_by_ref(self, ref: str) -> Alert | None:
+        rows = await self._fetch("SELECT * FROM alerts WHERE ref = ?", (ref,))
+        if not rows:
+            return None
+        r = rows[0]
+        return Alert(r["id"], r["ref"], r["kind"], r["youth_code"], r["therapist_code"],
+                     r["detail"], parse_iso(r["created_at"]),
+                     parse_iso(r["acked_at"]) if r["acked_at"] else None)
+
+    async def ack_alert(self, ref: str, now: datetime) -> bool:
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET acked_at = ? WHERE ref = ? AND acked_at IS NULL",
+                (iso(now), ref))
+            if cur.rowcount == 1:
+                await conn.execute(
+                    "UPDATE outbox SET state = 'cancelled', last_error = 'acknowledged',"
+                    " closed_at = ? WHERE ref = ? AND kind = 'escalation' AND state = 'pending'",
+                    (iso(now), ref))
+            return cur.rowcount == 1
+
+
+__all__ = ["OutboxState", "SqliteTherapistMixin"]
