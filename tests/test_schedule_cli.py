@@ -118,3 +118,20 @@ def test_windows_and_overview(
     assert code == 2 and "must start before it ends" in out
     code, out = run(capsys, "overview", *clinic)
     assert code == 0 and "J-014" in out and "nog niet aangemeld" in out
+
+
+def test_report_command_renders_offline(
+    config: Path, clinic: tuple[str, str], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    out_file = tmp_path / "week.png"
+    code, out = run(capsys, "report", *clinic, "--therapist", "T-02", "--week", "2026-W48",
+                    "--out", str(out_file))
+    assert code == 0 and out_file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "1080x" in out and "caption: Week 2026-W48" in out
+    code, out = run(capsys, "report", *clinic, "--therapist", "T-09", "--week", "2026-W48",
+                    "--out", str(out_file))
+    assert code == 1 and "unknown therapist code T-09" in out
+    code, out = run(capsys, "report", *clinic, "--therapist", "T-02", "--week", "48",
+                    "--out", str(out_file))
+    assert code == 2 and "is not like 2026-W48" in out

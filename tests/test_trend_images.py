@@ -1,0 +1,65 @@
+"""The weekly image: checked for size and structure, not pixels."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime, timedelta
+
+from core.analytics import SessionPoint, State, detect_ruptures, flat_ceiling, missed_in_a_row
+from core.analytics import response_rate as rate
+from reports.caption import caption
+from reports.trend import Panel, render_caseload
+
+T0 = datetime(2026, 9, 7, 13, tzinfo=UTC)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def panel(code: str, values: list[float | str]) -> Panel:
+    points = []
+    for n, v in enumerate(values):
+        when = T0 + timedelta(weeks=n)
+        if isinstance(v, str):
+            points.append(SessionPoint(when, State.MISSED))
+        else:
+            points.append(SessionPoint(when, State.ANSWERED, {"bond": v, "goal": v, "task": v},
+                                       {"bond": 0.75}))
+    return Panel(code, tuple(points), tuple(detect_ruptures(points)), flat_ceiling(points),
+                 rate(points), missed_in_a_row(points))
+
+
+def test_one_panel_per_youth_with_markers_at_phone_width() -> None:
+    panels = [panel("J-001", [0.75, 0.75, 0.75, 0.75, 0.25, 0.75]),
+              panel("J-002", [0.5, "m", "m", "m"]),
+              panel("J-003", [1.0, 1.0, 1.0, 1.0])]
+    (image,) = render_caseload("T-02", "2026-W48", panels)
+    assert png_size(image.png) == (image.width, image.height) and image.width == 1080
+    assert image.panels == ("J-001", "J-002", "J-003")
+    assert (image.rupture_markers, image.repair_markers, image.missed_markers) == (1, 1, 3)
+
+
+def test_a_large_caseload_is_split_over_several_images() -> None:
+    panels = [panel(f"J-{n:03d}", [0.5, 0.75, 0.75]) for n in range(12)]
+    images = render_caseload("T-02", "2026-W48", panels, lang="en")
+    assert [len(i.panels) for i in images] == [8, 4]
+    assert all(png_size(i.png)[0] == 1080 for i in images)
+    assert [p for i in images for p in i.panels] == [p.youth_code for p in panels]
+
+
+def test_empty_caseload_still_renders() -> None:
+    (image,) = render_caseload("T-09", "2026-W48", [])
+    assert image.panels == () and png_size(image.png)[0] == 1080
+
+
+def test_caption_says_who_needs_a_look() -> None:
+    panels = [panel("J-001", [0.75, 0.75, 0.75, 0.75, 0.25]),
+              panel("J-002", [0.5, "m", "m", "m"]), panel("J-003", [1.0] * 4)]
+    text = caption("2026-W48", panels)
+    assert text.startswith("Week 2026-W48: 3 jongeren. 1 breuk(en), 0 hersteld.")
+    assert "J-001 (strenge breuk)" in text and "J-002 (3 keer gemist)" in text
+    assert "J-003 (altijd top)" in text
+    assert caption("2026-W48", panels, "en").startswith("Week 2026-W48: 3 youths.")
