@@ -8,6 +8,7 @@ import sys
 
 from bench.answers import full_stack, raw_commits
 from bench.delivery import TELEGRAM_CAP, dispatch, planning
+from bench.render import rendering
 
 
 async def _main(youths: int, planned: int) -> None:
@@ -21,6 +22,9 @@ async def _main(youths: int, planned: int) -> None:
     plan = await planning(planned)
     print("dispatching 200 due check-ins …", file=sys.stderr, flush=True)
     sent = await dispatch()
+    print("rendering weekly images for 50 therapists with 12 youths each …", file=sys.stderr,
+          flush=True)
+    drawn = rendering()
     print()
     print("| figure | this run | baseline (same run) | ratio |")
     print("|---|---|---|---|")
@@ -36,6 +40,14 @@ async def _main(youths: int, planned: int) -> None:
     print(f"| dispatch of due check-ins through the engine, PTB and its rate limiter "
           f"| {sent.per_second:.1f} msg/s ({sent.messages} in {sent.seconds:.1f} s) "
           f"| Telegram's cap: {TELEGRAM_CAP:.0f} msg/s | {sent.per_second / TELEGRAM_CAP:.2f} |")
+    print(f"| render time per youth panel (8-panel image / 8) | {drawn.per_panel_ms:.0f} ms "
+          f"| minimal matplotlib line chart: {drawn.floor_ms:.0f} ms "
+          f"| {drawn.per_panel_ms / drawn.floor_ms:.2f} |")
+    print(f"| full weekly run, 50 therapists x 12 youths | {drawn.weekly_run_s:.1f} s, "
+          f"{drawn.images} images | 600 minimal charts: {600 * drawn.floor_ms / 1000:.1f} s "
+          f"| {drawn.weekly_run_s / (600 * drawn.floor_ms / 1000):.2f} |")
+    print(f"| peak memory rendering one 12-youth caseload | {drawn.peak_mib:.0f} MiB traced, "
+          f"process max RSS {drawn.max_rss_mib:.0f} MiB | - | - |")
 
 
 def main() -> None:
