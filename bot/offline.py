@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.config import Secrets, Settings, load_settings
@@ -44,6 +45,19 @@ def write_config(
         f"{extra_toml}"
     )
     return path
+
+
+class VirtualClock:
+    """A clock that moves only when told to: weeks of schedules run in seconds."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 @dataclass

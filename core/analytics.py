@@ -97,13 +97,14 @@ def detect_ruptures(
         sd = _sd_of_changes(history, rules.sd_floor)
         drop = baseline - value
         rule = None
+        first_drop_after_top = (excellent_start and not excellent_flagged
+                                and pos >= rules.early and value < min(early) - 1e-9)
         if drop > 2 * sd:
             rule = Rule.STRICT
+        elif first_drop_after_top:
+            rule = Rule.EXCELLENT_EARLY      # the worst pattern in practice data: name it
         elif drop > sd:
             rule = Rule.LENIENT
-        elif (excellent_start and not excellent_flagged and pos >= rules.early
-              and value < min(early) - 1e-9):
-            rule = Rule.EXCELLENT_EARLY
         if rule is None:
             continue
         # one drop after an excellent start is worth naming once, by whichever rule fired
@@ -111,8 +112,7 @@ def detect_ruptures(
         repaired = next((j for j, c in answered[pos + 1: pos + 1 + rules.repair_within]
                          if c >= baseline - sd), None)
         found.append(Rupture(index, rule, drop, baseline, repaired))
-        if repaired is None:
-            still_low_below = baseline - sd
+        still_low_below = baseline - sd
     return found
 
 

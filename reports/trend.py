@@ -140,9 +140,10 @@ def _draw_panel(ax: Axes, panel: Panel, words: dict[str, str], counts: dict[str,
     points = panel.points
     xs = list(range(len(points)))
     title, flags = _title(panel, words)
-    ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+    ax.set_title(title, loc="left", fontsize=10, fontweight="bold", pad=15)
     if flags:
-        ax.set_title(flags, loc="right", fontsize=8.5, color=RUPTURE)
+        ax.text(0, 1.03, flags, transform=ax.transAxes, fontsize=8, color=RUPTURE,
+                va="bottom")
     ax.set_ylim(-0.12, 1.18)
     ax.set_yticks([0, 1], [words["low"], words["high"]], fontsize=7.5)
     ax.set_xlim(-0.5, max(len(points), 4) - 0.5)
@@ -156,7 +157,9 @@ def _draw_panel(ax: Axes, panel: Panel, words: dict[str, str], counts: dict[str,
         if all(y is None for y in ys):
             continue
         thin = dim == "medium"
-        ax.plot(xs, [math.nan if y is None else y for y in ys], color=colour,
+        # connect answered sessions across missed ones; the missed ones get their own mark
+        known = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+        ax.plot([x for x, _ in known], [y for _, y in known], color=colour,
                 lw=1.2 if thin else 2.2, ls="--" if thin else "-", marker="o",
                 markersize=3.5 if thin else 4.5, zorder=3)
         therapist = [p.therapist.get(dim) for p in points]

@@ -215,6 +215,11 @@ class SqliteScheduleMixin:
                 "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ? WHERE id = ?",
                 (iso(at), error, item_id))
 
+    async def next_due(self) -> datetime | None:
+        """When the next pending message falls due (for drivers of a virtual clock)."""
+        rows = await self._rows("SELECT min(due_at) AS due FROM outbox WHERE state = 'pending'")
+        return parse_iso(rows[0]["due"]) if rows and rows[0]["due"] else None
+
     async def release_sending(self) -> int:
         """After a crash: messages caught mid-send go back to pending (at-least-once)."""
         async with self.db.write() as conn:

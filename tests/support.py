@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.config import Secrets, Settings
 from bot.enrolment import enroll_therapist, enroll_youth
-from bot.offline import offline_bot
+from bot.offline import VirtualClock, offline_bot
 from bot.wiring import BotApp, send_unsent
 from conversations import usecases
 from conversations.services import Services
@@ -25,17 +25,11 @@ from storage.ports import NewYouth
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A clock that moves only when told to."""
+class Clock(VirtualClock):
+    """The tests' virtual clock, starting on a Monday afternoon."""
 
     def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
+        super().__init__(start)
 
 
 @dataclass
