@@ -9,6 +9,7 @@ import sys
 from bench.answers import full_stack, raw_commits
 from bench.delivery import TELEGRAM_CAP, dispatch, planning
 from bench.render import rendering
+from bench.startup import startup
 
 
 async def _main(youths: int, planned: int) -> None:
@@ -25,6 +26,8 @@ async def _main(youths: int, planned: int) -> None:
     print("rendering weekly images for 50 therapists with 12 youths each …", file=sys.stderr,
           flush=True)
     drawn = rendering()
+    print("starting the bot process …", file=sys.stderr, flush=True)
+    boot = await startup()
     print()
     print("| figure | this run | baseline (same run) | ratio |")
     print("|---|---|---|---|")
@@ -48,6 +51,10 @@ async def _main(youths: int, planned: int) -> None:
           f"| {drawn.weekly_run_s / (600 * drawn.floor_ms / 1000):.2f} |")
     print(f"| peak memory rendering one 12-youth caseload | {drawn.peak_mib:.0f} MiB traced, "
           f"process max RSS {drawn.max_rss_mib:.0f} MiB | - | - |")
+    print(f"| bot start-up, spawn to first long poll | {boot.seconds:.2f} s "
+          f"| bare `python -c pass`: {boot.bare_python_s:.2f} s "
+          f"| {boot.seconds / boot.bare_python_s:.1f} |")
+    print(f"| bot idle memory (RSS, 3 s after start) | {boot.idle_rss_mib:.0f} MiB | - | - |")
 
 
 def main() -> None:
