@@ -266,15 +266,14 @@ async def _flag_crisis(
     if not phrases or me.pseudonym is None:
         return []
     now = services.clock()
-    await services.store.add_crisis_flag(
-        me.pseudonym, checkin.id if checkin else None, phrases,
-        services.cipher.seal_text(text), now,
-    )
     # Even the matched phrase is health data: the alert keeps it encrypted.
     sealed_phrases = services.cipher.seal_text(", ".join(f"'{p}'" for p in phrases)).decode()
-    await services.store.add_alert(NewAlert(
-        new_checkin_ref(), f"crisis:{me.code}:{iso_minute(now)}", "crisis", me.code,
-        me.therapist_code, sealed_phrases, now, now + services.escalate_after), now)
+    alert = NewAlert(new_checkin_ref(), f"crisis:{me.code}:{iso_minute(now)}", "crisis",
+                     me.code, me.therapist_code, sealed_phrases, now,
+                     now + services.escalate_after)
+    await services.store.add_crisis_flag(
+        me.pseudonym, checkin.id if checkin else None, phrases,
+        services.cipher.seal_text(text), now, alert)
     return [Reply(say(me.language, "crisis_help"))]
 
 

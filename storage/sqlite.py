@@ -21,6 +21,7 @@ from storage.ports import (
     Checkin,
     Consent,
     Invite,
+    NewAlert,
     NewCheckin,
     NewYouth,
     Therapist,
@@ -28,7 +29,7 @@ from storage.ports import (
     Youth,
 )
 from storage.sqlite_schedule import SqliteScheduleMixin
-from storage.sqlite_therapist import SqliteTherapistMixin
+from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
 from storage.timefmt import iso, parse_iso
 
 
@@ -355,16 +356,22 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin):
             )
         return True
 
-    async def add_crisis_flag(  # the phrases are stored inside the encrypted text only
+    async def add_crisis_flag(
         self, youth_pseudonym: str, checkin_id: int | None, phrases: list[str],
-        text_enc: bytes, now: datetime,
+        text_enc: bytes, now: datetime, alert: NewAlert | None = None,
     ) -> None:
+        """Store the flag and its urgent alert in one transaction: a crash loses neither.
+
+        The phrases themselves live only inside the encrypted text; the column keeps
+        how many matched."""
         async with self.db.write() as conn:
             await conn.execute(
                 "INSERT INTO crisis_flags (youth_pseudonym, checkin_id, phrases, text_enc,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
                 (youth_pseudonym, checkin_id, str(len(phrases)), text_enc, iso(now)),
             )
+            if alert is not None:
+                await insert_alert(conn, alert, now)
 
     async def expire_due(self, now: datetime) -> int:
         async with self.db.write() as conn:

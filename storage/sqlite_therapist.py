@@ -28,6 +28,29 @@ from storage.timefmt import iso, parse_iso
 ALERT_LIFETIME = timedelta(days=7)
 
 
+async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetime) -> bool:
+    """Inside the caller's transaction: the alert row plus its outbox rows."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO alerts (ref, dedupe_key, kind, youth_code,"
+        " therapist_code, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (alert.ref, alert.dedupe_key, alert.kind, alert.youth_code,
+         alert.therapist_code, alert.detail, iso(now)))
+    if cur.rowcount != 1:
+        return False
+    deliveries = [("alert", alert.due_at)]
+    if alert.escalate_at is not None:
+        deliveries.append(("escalation", alert.escalate_at))
+    for kind, due in deliveries:
+        await conn.execute(
+            "INSERT INTO outbox (dedupe_key, kind, youth_code, therapist_code, ref,"
+            " occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            (f"{kind}:{alert.dedupe_key}", kind, alert.youth_code, alert.therapist_code,
+             alert.ref, alert.dedupe_key, iso(now), iso(due), iso(due + ALERT_LIFETIME),
+             iso(now)))
+    return True
+
+
 class SqliteTherapistMixin:
     db: Database
 
@@ -152,25 +175,7 @@ class SqliteTherapistMixin:
     async def add_alert(self, alert: NewAlert, now: datetime) -> bool:
         """Record the alert and its delivery (and escalation) at once; False if known."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO alerts (ref, dedupe_key, kind, youth_code,"
-                " therapist_code, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (alert.ref, alert.dedupe_key, alert.kind, alert.youth_code,
-                 alert.therapist_code, alert.detail, iso(now)))
-            if cur.rowcount != 1:
-                return False
-            deliveries = [("alert", alert.due_at)]
-            if alert.escalate_at is not None:
-                deliveries.append(("escalation", alert.escalate_at))
-            for kind, due in deliveries:
-                await conn.execute(
-                    "INSERT INTO outbox (dedupe_key, kind, youth_code, therapist_code, ref,"
-                    " occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                    (f"{kind}:{alert.dedupe_key}", kind, alert.youth_code,
-                     alert.therapist_code, alert.ref, alert.dedupe_key, iso(now), iso(due),
-                     iso(due + ALERT_LIFETIME), iso(now)))
-        return True
+            return await insert_alert(conn, alert, now)
 
     async def alert_by_ref(self, ref: str) -> Alert | None:
         rows = await self._fetch("SELECT * FROM alerts WHERE ref = ?", (ref,))
