@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
                    "adds -2, -3 ... files")
     p.add_argument("--lang", choices=["nl", "en"], help="default: the therapist's language")
 
+    p = command("audit", "Verify or show the tamper-evident audit trail.")
+    p.add_argument("action", choices=["verify", "show"])
+    p.add_argument("--youth", type=_code, help="show: only entries about this youth")
+    p.add_argument("--last", type=int, default=50, help="show: the last N entries")
+
     p = command("backup", "Copy the live database with SQLite's online backup.")
     p.add_argument("--out", type=Path, required=True)
 
@@ -156,6 +161,7 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
 
     async def work(services: Services) -> int:
         invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
+        await services.audit("cli", "enrol", youth.code, f"therapist {youth.therapist_code}")
         if args.unit:
             await services.store.set_unit(youth.code, args.unit)
         mode = "3-point simple" if youth.simple_mode else "5-point"
@@ -186,6 +192,7 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
     async def work(services: Services) -> int:
         invitation = await enroll_therapist(services.store, args.code, args.language, _now(),
                                             services.invite_ttl)
+        await services.audit("cli", "enrol", "", f"therapist {args.code}")
         print(f"Enrolled therapist {args.code} (language {args.language}).")
         assert invitation is not None
         _print_invite(invitation, await _bot_username(settings, secrets))
@@ -224,6 +231,7 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
         therapist = await services.store.therapist(args.therapist)
         if therapist is None:
             raise EnrolmentRefused(f"unknown therapist code {args.therapist}")
+        await services.audit("cli", "read:report", "", f"{therapist.code} {args.week}")
         report = await weekly_report(services.store, therapist.code, args.week,
                                      settings.schedule.timezone, args.lang or therapist.language)
         for n, image in enumerate(report.images):
@@ -238,9 +246,31 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
     return await _with_store(settings, secrets, work)
 
 
+async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from core.audit import verify_chain  # noqa: PLC0415
+
+    async def work(services: Services) -> int:
+        entries = await services.store.audit_entries()
+        if args.action == "verify":
+            problems = verify_chain(entries)
+            for problem in problems:
+                print(problem)
+            print(f"{len(entries)} entries; chain {'BROKEN' if problems else 'intact'}"
+                  + (f"; latest hash {entries[-1].hash}" if entries else ""))
+            return 1 if problems else 0
+        shown = [e for e in entries if args.youth in (None, e.youth_code)][-args.last:]
+        for e in shown:
+            print(f"{e.seq:>6}  {e.at[:19]}  {e.actor:<12} {e.action:<18} "
+                  f"{e.youth_code or '-':<7} {e.detail}")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
 async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         await services.store.backup(args.out)
+        await services.audit("cli", "backup", "", str(args.out))
         print(f"Backup written to {args.out}. Keep the keys elsewhere: the backup "
               "is useless without them, and a leaked backup alone does not reveal who is who.")
         return 0
@@ -312,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
         "report": lambda: _report(args, settings, secrets),
+        "audit": lambda: _audit(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
     }

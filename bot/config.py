@@ -59,6 +59,11 @@ class KeySettings(_Section):
 
 class StorageSettings(_Section):
     database: Path = Path("var/vakbot.sqlite3")
+    erasure_log: Path | None = None
+
+
+class PrivacySettings(_Section):
+    retention_required: bool = False
 
 
 class CheckinSettings(_Section):
@@ -121,6 +126,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     checkin: CheckinSettings = CheckinSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
     coordinators: CoordinatorSettings = CoordinatorSettings()
@@ -228,6 +234,8 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
         raise ConfigError(problems)
     base = path.parent
     settings.storage.database = _resolve(base, settings.storage.database) or Path()
+    settings.storage.erasure_log = _resolve(base, settings.storage.erasure_log) or (
+        settings.storage.database.with_name(settings.storage.database.name + ".erasures"))
     settings.checkin.crisis_phrases_file = _resolve(base, settings.checkin.crisis_phrases_file)
     tg, keys, hook = settings.telegram, settings.keys, settings.telegram.webhook
     token = _read_secret("telegram.token", tg.token, _resolve(base, tg.token_file), problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from telegram import Bot
@@ -25,6 +26,8 @@ from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
 from scheduler.engine import Engine
 from scheduler.planner import DeliveryRules
+from storage import erasure_log
+from storage.ports import Store
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -42,8 +45,10 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
     phrases_file = settings.checkin.crisis_phrases_file
     phrases = (parse_phrases(phrases_file.read_text(encoding="utf-8"))
                if phrases_file else builtin_phrases())
+    store = await SqliteStore.open(settings.storage.database)
+    await replay_erasures(store, settings.storage.erasure_log)
     return Services(
-        store=await SqliteStore.open(settings.storage.database),
+        store=store,
         questionnaire=builtin_questionnaire(),
         consent_text=builtin_consent(),
         crisis_phrases=phrases,
@@ -57,7 +62,21 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
                                for i in settings.coordinators.telegram_ids),
         timezone=settings.schedule.timezone,
         escalate_after=timedelta(hours=settings.alerts.escalate_after_hours),
+        erasure_log=settings.storage.erasure_log,
+        retention_required=settings.privacy.retention_required,
     )
+
+
+async def replay_erasures(store: Store, log: Path | None) -> int:
+    """Erase again whoever the erasure log names but the database still holds."""
+    replayed = 0
+    for code in dict.fromkeys(erasure_log.codes(log) if log else []):
+        if not await store.is_erased(code) and await store.erase_youth(code, utcnow()):
+            replayed += 1
+    if replayed:
+        log_ = logging.getLogger(__name__)
+        log_.warning("replayed %d erasure(s) from the erasure log", replayed)
+    return replayed
 
 
 def make_bot(settings: Settings, secrets: Secrets) -> Bot:

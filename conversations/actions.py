@@ -57,4 +57,13 @@ class Photo:
     caption: str = ""
 
 
-Action = Reply | Toast | EditTapped | EditMessage | SendPrompt | Photo
+@dataclass(frozen=True)
+class Document:
+    """Send a file."""
+
+    content: bytes
+    filename: str
+    caption: str = ""
+
+
+Action = Reply | Toast | EditTapped | EditMessage | SendPrompt | Photo | Document

@@ -18,11 +18,11 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import staff, usecases
+from conversations import privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.services import Services
 from conversations.telegram_io import apply
-from core.callbacks import AckTap, AnswerTap, ConsentTap, RatingTap, parse
+from core.callbacks import AckTap, AnswerTap, ConsentTap, DeleteTap, RatingTap, parse
 from core.questionnaire import Language
 from core.texts import say
 
@@ -64,6 +64,25 @@ async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await apply(services, context.bot, chat_id, await usecases.stop(services, user_id, hint))
 
 
+async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask the youth to confirm erasing everything stored about them."""
+    if (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    await apply(services, context.bot, chat_id,
+                await privacy.ask_delete(services, user_id, hint))
+
+
+async def on_mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the youth everything stored about them, in words and as a file."""
+    if (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    await apply(services, context.bot, chat_id, await privacy.my_data(services, user_id, hint))
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle a tap on an answer or consent button; anything else is stale or forged."""
     query = update.callback_query
@@ -81,6 +100,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         actions = await staff.rating_tap(services, user_id, tap, hint)
     elif isinstance(tap, AckTap):
         actions = await staff.ack_tap(services, user_id, tap, hint)
+    elif isinstance(tap, DeleteTap):
+        actions = await privacy.delete_tap(services, user_id, tap, hint)
     else:
         actions = [Toast(say(hint, "stale_button"))]
     await apply(services, context.bot, chat_id, actions, query)
@@ -111,6 +132,8 @@ def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None
     return [
         CommandHandler("start", on_start, filters=PRIVATE),
         CommandHandler("stop", on_stop, filters=PRIVATE),
+        CommandHandler("delete", on_delete, filters=PRIVATE),
+        CommandHandler("mydata", on_mydata, filters=PRIVATE),
         CallbackQueryHandler(on_button),
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(PRIVATE, on_other),

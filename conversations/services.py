@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from core.consent import ConsentText
 from core.flow import Step, plan_steps
@@ -31,6 +32,13 @@ class Services:
     coordinators: frozenset[str] = frozenset()  # pseudonyms of the configured coordinators
     timezone: str = "Europe/Amsterdam"
     escalate_after: timedelta = timedelta(hours=4)
+    erasure_log: Path | None = None       # outside the database: a restore replays it
+    retention_required: bool = False      # institutional rules forbid erasure on request
+
+    async def audit(self, actor: str, action: str, youth_code: str = "",
+                    detail: str = "") -> None:
+        """Append to the tamper-evident audit trail (NEN 7513: who, when, whom, what)."""
+        await self.store.append_audit(actor, action, youth_code, detail, self.clock())
 
     def pseudonym(self, telegram_user_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_user_id)

@@ -35,6 +35,7 @@ async def link_therapist(services: Services, user_id: int, chat_id: int, token: 
     therapist = await services.store.therapist(invite.subject_code)
     lang = therapist.language if therapist else lang_hint
     if outcome is BindOutcome.BOUND:
+        await services.audit(invite.subject_code, "link", "", "therapist account linked")
         return [Reply(say(lang, "therapist_linked", code=invite.subject_code))]
     key = {BindOutcome.USED: "invite_used", BindOutcome.EXPIRED: "invite_expired"}.get(
         outcome, "invite_unknown")
@@ -128,6 +129,7 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
     if therapist is None:
         return [Reply(say(lang_hint, "staff_only"))]
     lang = therapist.language
+    await services.audit(therapist.code, "read:clients", "", "own caseload")
     points = await caseload_points(services.store, therapist.code, services.clock())
     if not points:
         return [Reply(say(lang, "no_clients"))]
@@ -149,6 +151,7 @@ async def report_now(services: Services, user_id: int, lang_hint: Language) -> l
     if therapist is None:
         return [Reply(say(lang_hint, "staff_only"))]
     label = week_label(services.clock() + timedelta(days=1), services.timezone)
+    await services.audit(therapist.code, "read:report", "", label)
     report = await weekly_report(services.store, therapist.code, label, services.timezone,
                                  therapist.language, until=services.clock())
     if not report.panels:

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, TelegramError, TimedOut
 from conversations import usecases
 from conversations.actions import (
     Action,
+    Document,
     EditMessage,
     EditTapped,
     Photo,
@@ -80,6 +81,9 @@ async def apply(
                 await send_prompt(services, bot, chat_id, action)
             case Photo(png, caption):
                 await bot.send_photo(chat_id, png, caption=caption or None)
+            case Document(content, filename, caption):
+                await bot.send_document(chat_id, content, filename=filename,
+                                        caption=caption or None)
             case _:
                 log.warning("dropped %s: no tapped message to edit", type(action).__name__)
 

@@ -101,6 +101,8 @@ async def consent_tap(
     )
     if outcome is not BindOutcome.BOUND:
         return [Toast(say(lang, _INVITE_REFUSALS[outcome]))]
+    await services.audit("youth", "consent", invite.subject_code if invite else "",
+                         f"{CONSENT_SCOPE} {services.consent_text.version}")
     return [EditTapped(f"{body}\n\n👉 {services.consent_text.agree[lang]}"),
             Reply(say(lang, "consented"))]
 

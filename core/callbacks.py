@@ -14,6 +14,7 @@ _ANSWER = re.compile(r"a:([A-Za-z0-9_-]{16}):([0-9]{1,2}):([a-z0-9_]{1,20})")
 _CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([yn])")
 _RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task):([1-5])")
 _ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
+_DELETE = re.compile(r"d:([yn])")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ class AckTap:
     alert_ref: str
 
 
+@dataclass(frozen=True)
+class DeleteTap:
+    confirmed: bool
+
+
+def delete_data(confirmed: bool) -> str:
+    return f"d:{'y' if confirmed else 'n'}"
+
+
 def rating_data(request_ref: str, item: str, value: str) -> str:
     return f"r:{request_ref}:{item}:{value}"
 
@@ -57,7 +67,7 @@ def consent_data(invite_token: str, agree: bool) -> str:
     return f"c:{invite_token}:{'y' if agree else 'n'}"
 
 
-Tap = AnswerTap | ConsentTap | RatingTap | AckTap
+Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap
 
 
 def parse(data: str | None) -> Tap | None:
@@ -72,4 +82,6 @@ def parse(data: str | None) -> Tap | None:
         return RatingTap(m[1], m[2], m[3])
     if m := _ACK.fullmatch(data):
         return AckTap(m[1])
+    if m := _DELETE.fullmatch(data):
+        return DeleteTap(m[1] == "y")
     return None

@@ -32,6 +32,7 @@ class SentMessage:
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
     photo: bytes | None = None
     edits: int = 0
+    document: bytes | None = None
 
     def button_labels(self) -> list[str]:
         return [label for row in self.buttons for label, _ in row]
@@ -51,7 +52,11 @@ class SentMessage:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vakbot",
                      "username": BOT_USERNAME},
         }
-        if self.photo is not None:
+        if self.document is not None:
+            msg["document"] = {"file_id": f"doc{self.message_id}",
+                               "file_unique_id": f"d{self.message_id}"}
+            msg["caption"] = self.text
+        elif self.photo is not None:
             msg["photo"] = [{"file_id": f"photo{self.message_id}",
                              "file_unique_id": f"u{self.message_id}", "width": 1080,
                              "height": 1080}]
@@ -191,6 +196,9 @@ class FakeTelegram:
                 return self._send(p, photo=None).as_api()
             case "sendPhoto":
                 return self._send(p, photo=p.get("photo", b"")).as_api()
+            case "sendDocument":
+                message = self._send(p, photo=None, document=p.get("document", b""))
+                return message.as_api()
             case "editMessageText" | "editMessageReplyMarkup":
                 return self._edit(method, p).as_api()
             case "answerCallbackQuery":
@@ -213,19 +221,20 @@ class FakeTelegram:
             self._delivered_at = time.monotonic()
         return batch
 
-    def _send(self, p: dict[str, Any], photo: bytes | None) -> SentMessage:
+    def _send(self, p: dict[str, Any], photo: bytes | None,
+              document: bytes | None = None) -> SentMessage:
         chat_id = int(p["chat_id"])
         if chat_id in self.blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
         text = str(p.get("text", p.get("caption", "")))
-        if photo is None and not text.strip():
+        if photo is None and document is None and not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise _ApiError(400, "Bad Request: message is too long")
         message_id = self._next_message.get(chat_id, 1)
         self._next_message[chat_id] = message_id + 1
         message = SentMessage(chat_id, message_id, text, _buttons(p.get("reply_markup")),
-                              photo)
+                              photo, document=document)
         self.chats.setdefault(chat_id, []).append(message)
         return message
 

@@ -73,6 +73,7 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
                                      services.timezone, lang)
         for n, image in enumerate(report.images):
             await bot.send_photo(chat, image.png, caption=report.caption if n == 0 else None)
+        await services.audit("system", "send:report", "", f"{item.therapist_code} {label}")
 
 
 async def plan_reports(engine: Engine) -> int:

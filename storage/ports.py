@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from core.audit import AuditEntry
 from core.compliance import Compliance
 from core.delivery import Kind, Planned, Window
 from core.flow import Status
@@ -88,6 +89,16 @@ class Checkin(NewCheckin):
 
 
 @dataclass(frozen=True)
+class CheckinRecord:
+    """A check-in as the youth's own data export shows it."""
+
+    created_at: datetime
+    status: str
+    answers: dict[str, str]
+    note: bytes | None
+
+
+@dataclass(frozen=True)
 class AnswerWrite:
     checkin_id: int
     step_index: int
@@ -137,6 +148,7 @@ class CheckinRepo(Protocol):
     async def checkin_for_occurrence(
         self, youth_pseudonym: str, occurrence_key: str
     ) -> Checkin | None: ...
+    async def checkins_of(self, youth_pseudonym: str) -> list[CheckinRecord]: ...
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None: ...
     async def record_answer(self, write: AnswerWrite, now: datetime) -> AnswerResult: ...
     async def prompt_sent(
@@ -292,6 +304,14 @@ class TherapistRepo(Protocol):
     ) -> list[OutboxItem]: ...
 
 
+class PrivacyRepo(Protocol):
+    async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
+                           now: datetime) -> AuditEntry: ...
+    async def audit_entries(self) -> list[AuditEntry]: ...
+    async def erase_youth(self, code: str, now: datetime) -> bool: ...
+    async def is_erased(self, code: str) -> bool: ...
+
+
 class ScheduleRepo(Protocol):
     async def add_series(self, new: NewSeries, now: datetime) -> int: ...
     async def all_series(self) -> list[Series]: ...
@@ -323,7 +343,8 @@ class OutboxRepo(Protocol):
     async def compliance(self, now: datetime) -> list[Compliance]: ...
 
 
-class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo, Protocol):
+class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
+            PrivacyRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -19,6 +19,7 @@ from storage.ports import (
     AnswerWrite,
     BindOutcome,
     Checkin,
+    CheckinRecord,
     Consent,
     Invite,
     NewAlert,
@@ -28,6 +29,7 @@ from storage.ports import (
     UnsentPrompt,
     Youth,
 )
+from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
 from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
 from storage.timefmt import iso, parse_iso
@@ -66,7 +68,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin):
+class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:
@@ -245,6 +247,16 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin):
             "SELECT * FROM checkins WHERE youth_pseudonym = ? AND occurrence_key = ?",
             (youth_pseudonym, occurrence_key))
         return _checkin(row, await self._answers(row["id"])) if row else None
+
+    async def checkins_of(self, youth_pseudonym: str) -> list[CheckinRecord]:
+        rows = await self._all(
+            "SELECT c.id, c.created_at, c.status, n.text_enc FROM checkins c"
+            " LEFT JOIN notes n ON n.checkin_id = c.id WHERE c.youth_pseudonym = ?"
+            " ORDER BY c.created_at", (youth_pseudonym,))
+        return [CheckinRecord(parse_iso(r["created_at"]), r["status"],
+                              await self._answers(r["id"]),
+                              bytes(r["text_enc"]) if r["text_enc"] is not None else None)
+                for r in rows]
 
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None:
         row = await self._one(

@@ -1,0 +1,78 @@
+"""SQLite implementation of the audit trail and erasure (mixed into SqliteStore)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.audit import GENESIS, AuditEntry, entry_hash
+from storage.database import Database
+from storage.timefmt import iso
+
+# Tables keyed by the youth's pseudonym or code, in an order that respects foreign keys.
+_BY_PSEUDONYM = ("DELETE FROM crisis_flags WHERE youth_pseudonym = ?",
+                 "DELETE FROM checkins WHERE youth_pseudonym = ?",
+                 "DELETE FROM consents WHERE pseudonym = ?",
+                 "DELETE FROM contacts WHERE pseudonym = ?")
+_BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
+            "DELETE FROM outbox WHERE youth_code = ?",
+            "DELETE FROM alerts WHERE youth_code = ?",
+            "DELETE FROM series_youths WHERE youth_code = ?",
+            "DELETE FROM phone_windows WHERE scope = 'youth' AND scope_code = ?")
+
+
+class SqlitePrivacyMixin:
+    db: Database
+
+    async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
+                           now: datetime) -> AuditEntry:
+        async with self.db.write() as conn:
+            async with conn.execute(
+                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1") as cur:
+                last = await cur.fetchone()
+            seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+            at = iso(now)
+            digest = entry_hash(prev, seq, at, actor, action, youth_code, detail)
+            await conn.execute(
+                "INSERT INTO audit_log (seq, at, actor, action, youth_code, detail, prev_hash,"
+                " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, at, actor, action, youth_code, detail, prev, digest))
+        return AuditEntry(seq, at, actor, action, youth_code, detail, prev, digest)
+
+    async def audit_entries(self) -> list[AuditEntry]:
+        async with self.db.conn.execute("SELECT * FROM audit_log ORDER BY rowid") as cur:
+            rows = await cur.fetchall()
+        return [AuditEntry(r["seq"], r["at"], r["actor"], r["action"], r["youth_code"],
+                           r["detail"], r["prev_hash"], r["hash"]) for r in rows]
+
+    async def erase_youth(self, code: str, now: datetime) -> bool:
+        """Erase a youth's answers, notes, contact and consent; keep a bare tombstone.
+
+        secure_delete zeroes the freed pages, and the WAL is checkpointed and truncated
+        afterwards, so the erased bytes are gone from both files.
+        """
+        async with self.db.write() as conn:
+            async with conn.execute("SELECT pseudonym FROM youths WHERE code = ?",
+                                    (code,)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return False
+            if row["pseudonym"] is not None:
+                for sql in _BY_PSEUDONYM:
+                    await conn.execute(sql, (row["pseudonym"],))
+            for sql in _BY_CODE:
+                await conn.execute(sql, (code,))
+            await conn.execute("DELETE FROM invites WHERE subject_code = ? AND role = 'youth'",
+                               (code,))
+            await conn.execute(
+                "UPDATE youths SET pseudonym = NULL, paused = 1, birth_year = 0,"
+                " guardian_consent_date = NULL, unit = NULL, unreachable_at = NULL"
+                " WHERE code = ?", (code,))
+            await conn.execute("INSERT OR IGNORE INTO erasures (youth_code, erased_at)"
+                               " VALUES (?, ?)", (code, iso(now)))
+        await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+
+    async def is_erased(self, code: str) -> bool:
+        async with self.db.conn.execute("SELECT 1 FROM erasures WHERE youth_code = ?",
+                                        (code,)) as cur:
+            return await cur.fetchone() is not None

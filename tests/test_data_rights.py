@@ -1,0 +1,139 @@
+"""Data rights and the audit trail: /mydata, /delete, the erasure log, the hash chain."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.wiring import open_services
+from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
+from tests.support import Harness, run_cli, running_bot
+
+YOUTH = 700000123
+MARKER = "MARKER-zeldzaam-7781"
+
+
+def chain(n: int) -> list[AuditEntry]:
+    entries, prev = [], GENESIS
+    for seq in range(1, n + 1):
+        fields = (f"2026-11-28T10:0{seq}:00", "cli", "enrol", f"J-00{seq}", "")
+        digest = entry_hash(prev, seq, *fields)
+        entries.append(AuditEntry(seq, *fields, prev, digest))
+        prev = digest
+    return entries
+
+
+def test_chain_detects_edits_deletions_and_reordering() -> None:
+    intact = chain(4)
+    assert verify_chain(intact) == []
+    edited = [*intact]
+    edited[1] = AuditEntry(2, edited[1].at, "cli", "enrol", "J-999", "", edited[1].prev_hash,
+                           edited[1].hash)
+    assert any("edited" in p for p in verify_chain(edited))
+    assert any("deleted or reordered" in p for p in verify_chain([intact[0], *intact[2:]]))
+    assert verify_chain([intact[0], intact[2], intact[1], intact[3]]) != []
+
+
+async def answer_with_marker(bot: Harness) -> None:
+    youth = bot.fake.user(YOUTH)
+    await bot.enrol(youth)
+    await bot.checkin(discipline=None)
+    for label in ("Goed", "Oké", "Goed", "Iets leuks"):
+        youth.tap(youth.last, label)
+        await bot.fake.settle()
+    youth.send(f"vandaag {MARKER} gemaakt")
+    await bot.fake.settle()
+
+
+async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None:
+    await answer_with_marker(bot)
+    youth = bot.fake.user(YOUTH)
+    youth.send("/mydata")
+    await bot.fake.settle()
+    intro, document = youth.inbox[-2], youth.inbox[-1]
+    assert intro.text.startswith("Dit is wat ik over je bewaar, onder code J-014: 1 check-ins.")
+    assert document.document is not None
+    data = json.loads(document.document)
+    assert data["check_ins"][0]["answers"]["bond"] == "4"
+    assert MARKER in data["check_ins"][0]["note"]
+
+
+async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
+    await answer_with_marker(bot)
+    backup = bot.database.with_name("before.sqlite3")
+    await bot.services.store.backup(backup)
+    youth = bot.fake.user(YOUTH)
+    youth.send("/delete")
+    await bot.fake.settle()
+    assert youth.last.button_labels() == ["🗑️ Ja, wis alles", "↩️ Nee, toch niet"]
+    youth.tap(youth.last, "Nee")
+    await bot.fake.settle()
+    assert youth.last.text == "Oké, er is niks gewist. 👍"
+    youth.send("/delete")
+    await bot.fake.settle()
+    youth.tap(youth.last, "Ja")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist.")
+    raw = bot.database.read_bytes()
+    wal = bot.database.with_name(bot.database.name + "-wal")
+    raw += wal.read_bytes() if wal.exists() else b""
+    assert MARKER.encode() not in raw
+    with sqlite3.connect(bot.database) as conn:
+        for table in ("answers", "checkins", "notes", "contacts", "consents"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)  # noqa: S608
+    youth.send("hallo")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Hoi! Deze bot is alleen voor jongeren")
+    assert bot.services.erasure_log is not None
+    assert bot.services.erasure_log.read_text().startswith("J-014\t")
+    # A restore from the older backup: the erasure log erases J-014 again at start-up.
+    await bot.services.store.close()
+    shutil.copy(backup, bot.database)
+    for suffix in ("-wal", "-shm"):
+        bot.database.with_name(bot.database.name + suffix).unlink(missing_ok=True)
+    settings, secrets = load_settings(bot.config_path)
+    services = await open_services(settings, secrets)
+    await services.store.close()
+    with sqlite3.connect(bot.database) as conn:
+        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+    assert MARKER.encode() not in bot.database.read_bytes()
+    bot.services = services  # the fixture closes this one
+
+
+async def test_retention_rules_explain_instead_of_erasing(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, extra_toml="[privacy]\nretention_required = true\n") as bot:
+        await answer_with_marker(bot)
+        youth = bot.fake.user(YOUTH)
+        youth.send("/delete")
+        await bot.fake.settle()
+        assert youth.last.text.startswith("Je antwoorden horen bij je dossier.")
+        with sqlite3.connect(bot.database) as conn:
+            assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 4
+
+
+def test_audit_trail_records_and_verifies(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = ("--config", str(config))
+    assert run_cli(capsys, "enroll-therapist", *cfg, "--code", "T-02")[0] == 0
+    assert run_cli(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
+                   "--birth-year", "2008")[0] == 0
+    assert run_cli(capsys, "overview", *cfg)[0] == 0
+    code, out = run_cli(capsys, "audit", *cfg, "verify")
+    assert code == 0 and "3 entries; chain intact" in out
+    code, out = run_cli(capsys, "audit", *cfg, "show", "--youth", "J-014")
+    assert "enrol" in out and "J-014" in out and "read:overview" not in out
+    db = config.parent / "db.sqlite3"
+    with sqlite3.connect(db) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE audit_log SET detail = 'x' WHERE seq = 1")
+        conn.execute("DROP TRIGGER audit_log_no_update")   # an attacker with file access
+        conn.execute("UPDATE audit_log SET youth_code = 'J-999' WHERE seq = 2")
+        conn.commit()
+    code, out = run_cli(capsys, "audit", *cfg, "verify")
+    assert code == 1 and "entry 2: content does not match its hash (edited)" in out
