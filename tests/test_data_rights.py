@@ -85,7 +85,7 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     assert MARKER.encode() not in raw
     with sqlite3.connect(bot.database) as conn:
         for table in ("answers", "checkins", "notes", "contacts", "consents"):
-            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)  # noqa: S608
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
     youth.send("hallo")
     await bot.fake.settle()
     assert youth.last.text.startswith("Hoi! Deze bot is alleen voor jongeren")
