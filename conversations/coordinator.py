@@ -4,22 +4,14 @@ for therapists. Deny by default: each command checks the sender's role."""
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from conversations import staff
-from conversations.actions import Action
-from conversations.handlers import services_of
-from conversations.services import Services
-from conversations.telegram_io import apply
-from conversations.usecases import hint_language
+from conversations.handlers import run_command, services_of
 from core.compliance import render_overview
-from core.questionnaire import Language
 from core.texts import say
-
-StaffCommand = Callable[[Services, int, Language], Awaitable[list[Action]]]
 
 
 async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -37,29 +29,19 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                                    parse_mode="HTML")
 
 
-async def _therapist_command(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                             command: StaffCommand) -> None:
-    user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
-        return
-    services = services_of(context)
-    actions = await command(services, user.id, hint_language(user.language_code))
-    await apply(services, context.bot, chat.id, actions)
-
-
 async def on_clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the therapist's own youths with last check-in and response rate."""
-    await _therapist_command(update, context, staff.clients)
+    await run_command(update, context, staff.clients)
 
 
 async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the therapist this week's trend image now."""
-    await _therapist_command(update, context, staff.report_now)
+    await run_command(update, context, staff.report_now)
 
 
 async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the session ratings the therapist has not finished yet."""
-    await _therapist_command(update, context, staff.rate_later)
+    await run_command(update, context, staff.rate_later)
 
 
 def staff_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

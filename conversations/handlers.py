@@ -6,6 +6,7 @@ check-in where it was, so there is no ConversationHandler here.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import cast
 
 from telegram import Update
@@ -40,6 +41,20 @@ def _sender(update: Update) -> tuple[int, int, Language] | None:
     return user.id, chat.id, usecases.hint_language(user.language_code)
 
 
+UseCase = Callable[[Services, int, Language], Awaitable[list[Action]]]
+
+
+async def run_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, use_case: UseCase
+) -> None:
+    """Run a use case that needs only the sender, and apply what it returns."""
+    if (sender := _sender(update)) is None:
+        return
+    user_id, chat_id, hint = sender
+    services = services_of(context)
+    await apply(services, context.bot, chat_id, await use_case(services, user_id, hint))
+
+
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Open an invite link, resume after /stop, or show the current question again."""
     if (sender := _sender(update)) is None:
@@ -57,30 +72,17 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Pause all messages until the youth sends /start."""
-    if (sender := _sender(update)) is None:
-        return
-    user_id, chat_id, hint = sender
-    services = services_of(context)
-    await apply(services, context.bot, chat_id, await usecases.stop(services, user_id, hint))
+    await run_command(update, context, usecases.stop)
 
 
 async def on_delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask the youth to confirm erasing everything stored about them."""
-    if (sender := _sender(update)) is None:
-        return
-    user_id, chat_id, hint = sender
-    services = services_of(context)
-    await apply(services, context.bot, chat_id,
-                await privacy.ask_delete(services, user_id, hint))
+    await run_command(update, context, privacy.ask_delete)
 
 
 async def on_mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the youth everything stored about them, in words and as a file."""
-    if (sender := _sender(update)) is None:
-        return
-    user_id, chat_id, hint = sender
-    services = services_of(context)
-    await apply(services, context.bot, chat_id, await privacy.my_data(services, user_id, hint))
+    await run_command(update, context, privacy.my_data)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -120,12 +122,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer stickers, photos, voice, files and unknown commands politely; store nothing."""
-    if (sender := _sender(update)) is None:
-        return
-    user_id, chat_id, hint = sender
-    services = services_of(context)
-    await apply(services, context.bot, chat_id,
-                await usecases.media_message(services, user_id, hint))
+    await run_command(update, context, usecases.media_message)
 
 
 def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -29,6 +29,7 @@ from storage.ports import (
     UnsentPrompt,
     Youth,
 )
+from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
 from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
@@ -158,33 +159,17 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin)
         """Redeem the invite, bind the account, store contact and consent: all or nothing."""
         async with self.db.write() as conn:
             async with conn.execute(
-                "SELECT subject_code, expires_at, used_at FROM invites"
-                " WHERE token_digest = ? AND role = 'youth'", (token_digest,)
-            ) as cur:
-                invite = await cur.fetchone()
-            if invite is None:
-                return BindOutcome.UNKNOWN
-            if invite["used_at"] is not None:
-                return BindOutcome.USED
-            if parse_iso(invite["expires_at"]) <= now:
-                return BindOutcome.EXPIRED
-            async with conn.execute(
                 "SELECT code FROM youths WHERE pseudonym = ?", (pseudonym,)
             ) as cur:
                 if await cur.fetchone() is not None:
                     return BindOutcome.ALREADY_BOUND
+            code = await redeem_invite(conn, token_digest, "youth", now)
+            if isinstance(code, BindOutcome):
+                return code
             await conn.execute(
-                "UPDATE invites SET used_at = ? WHERE token_digest = ?", (iso(now), token_digest)
+                "UPDATE youths SET pseudonym = ?, paused = 0 WHERE code = ?", (pseudonym, code)
             )
-            await conn.execute(
-                "UPDATE youths SET pseudonym = ?, paused = 0 WHERE code = ?",
-                (pseudonym, invite["subject_code"]),
-            )
-            await conn.execute(
-                "INSERT INTO contacts (pseudonym, chat_id_enc) VALUES (?, ?)"
-                " ON CONFLICT (pseudonym) DO UPDATE SET chat_id_enc = excluded.chat_id_enc",
-                (pseudonym, chat_id_enc),
-            )
+            await store_contact(conn, pseudonym, chat_id_enc)
             await conn.execute(
                 "INSERT INTO consents (pseudonym, scope, text_version, text_sha256, language,"
                 " agreed_at) VALUES (?, ?, ?, ?, ?, ?)",

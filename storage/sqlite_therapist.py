@@ -22,6 +22,7 @@ from storage.ports import (
     Therapist,
     Youth,
 )
+from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_schedule import outbox_item
 from storage.timefmt import iso, parse_iso
 
@@ -62,25 +63,12 @@ class SqliteTherapistMixin:
         self, token_digest: str, pseudonym: str, chat_id_enc: bytes, now: datetime
     ) -> BindOutcome:
         async with self.db.write() as conn:
-            async with conn.execute(
-                "SELECT subject_code, expires_at, used_at FROM invites"
-                " WHERE token_digest = ? AND role = 'therapist'", (token_digest,)
-            ) as cur:
-                invite = await cur.fetchone()
-            if invite is None:
-                return BindOutcome.UNKNOWN
-            if invite["used_at"] is not None:
-                return BindOutcome.USED
-            if parse_iso(invite["expires_at"]) <= now:
-                return BindOutcome.EXPIRED
-            await conn.execute("UPDATE invites SET used_at = ? WHERE token_digest = ?",
-                               (iso(now), token_digest))
+            code = await redeem_invite(conn, token_digest, "therapist", now)
+            if isinstance(code, BindOutcome):
+                return code
             await conn.execute("UPDATE therapists SET pseudonym = ? WHERE code = ?",
-                               (pseudonym, invite["subject_code"]))
-            await conn.execute(
-                "INSERT INTO contacts (pseudonym, chat_id_enc) VALUES (?, ?)"
-                " ON CONFLICT (pseudonym) DO UPDATE SET chat_id_enc = excluded.chat_id_enc",
-                (pseudonym, chat_id_enc))
+                               (pseudonym, code))
+            await store_contact(conn, pseudonym, chat_id_enc)
         return BindOutcome.BOUND
 
     async def therapist_by_pseudonym(self, pseudonym: str) -> Therapist | None:
