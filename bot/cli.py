@@ -23,6 +23,7 @@ from bot.enrolment import (
     invite_therapist,
     invite_youth,
     parse_guardian_date,
+    unbind_youth,
 )
 from bot.logsafe import configure_logging
 from conversations import usecases
@@ -88,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--discipline", choices=DISCIPLINES,
                    help="the session's discipline; adds the question about the medium")
     p.add_argument("--occurrence", help="unique key of the session (default: now)")
+
+    p = command("unbind", "Unlink a youth's Telegram account (lost or confiscated phone) "
+                          "and print a new invite link.")
+    p.add_argument("--code", type=_code, required=True)
 
     p = command("report", "Render a therapist's weekly trend image offline.")
     p.add_argument("--therapist", type=_code, required=True)
@@ -246,6 +251,18 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
     return await _with_store(settings, secrets, work)
 
 
+async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        invitation = await unbind_youth(services.store, args.code, _now(), services.invite_ttl)
+        await services.audit("cli", "unbind", args.code, "account unlinked; new invite")
+        print(f"The old Telegram account of {args.code} is unlinked: it gets nothing and can "
+              "do nothing. The history stays with the youth.")
+        _print_invite(invitation, await _bot_username(settings, secrets))
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     from core.audit import verify_chain  # noqa: PLC0415
 
@@ -343,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "backup": lambda: _backup(args, settings, secrets),
         "report": lambda: _report(args, settings, secrets),
         "audit": lambda: _audit(args, settings, secrets),
+        "unbind": lambda: _unbind(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
     }

@@ -77,8 +77,9 @@ async def invite_youth(
     youth = await store.youth_by_code(code)
     if youth is None:
         raise EnrolmentRefused(f"unknown youth code {code}")
-    if youth.pseudonym is not None:
-        raise EnrolmentRefused(f"{code} has joined already")
+    if youth.pseudonym is not None and await store.contact(youth.pseudonym) is not None:
+        raise EnrolmentRefused(f"{code} has joined already; after a lost phone use "
+                               f"`unbind --code {code}` first")
     token = new_token()
     expires = now + invite_ttl
     await store.add_invite(token_digest(token), "youth", code, now, expires)
@@ -94,3 +95,11 @@ def parse_guardian_date(text: str | None) -> date | None:
         raise EnrolmentRefused(
             f"--guardian-consent-date: {text!r} is not a date like 2026-11-28"
         ) from None
+
+
+async def unbind_youth(store: Store, code: str, now: datetime,
+                       invite_ttl: timedelta) -> Invitation:
+    """Unlink the youth's Telegram account and issue a fresh invite for the new one."""
+    if not await store.unbind_youth(code, now):
+        raise EnrolmentRefused(f"{code} is unknown or has no linked account")
+    return await invite_youth(store, code, now, invite_ttl)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from core.audit import GENESIS, AuditEntry, entry_hash
@@ -70,6 +71,27 @@ class SqlitePrivacyMixin:
             await conn.execute("INSERT OR IGNORE INTO erasures (youth_code, erased_at)"
                                " VALUES (?, ?)", (code, iso(now)))
         await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+
+    async def unbind_youth(self, code: str, now: datetime) -> bool:
+        """Cut the link to the youth's Telegram account (lost or confiscated phone).
+
+        The pseudonym is replaced by a random placeholder that no Telegram id can hash to,
+        so the old account receives nothing and can do nothing; the history stays with the
+        youth and follows them to the account that redeems the next invite.
+        """
+        async with self.db.write() as conn:
+            async with conn.execute("SELECT pseudonym FROM youths WHERE code = ?",
+                                    (code,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row["pseudonym"] is None:
+                return False
+            await conn.execute("DELETE FROM contacts WHERE pseudonym = ?", (row["pseudonym"],))
+            await conn.execute("UPDATE youths SET pseudonym = ? WHERE code = ?",
+                               (f"unbound-{secrets.token_hex(16)}", code))
+            await conn.execute(
+                "UPDATE invites SET used_at = ? WHERE subject_code = ? AND role = 'youth'"
+                " AND used_at IS NULL", (iso(now), code))
         return True
 
     async def is_erased(self, code: str) -> bool:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.enrolment import unbind_youth
 from bot.wiring import open_services
+from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
 from tests.support import Harness, run_cli, running_bot
 
@@ -137,3 +139,37 @@ def test_audit_trail_records_and_verifies(
         conn.commit()
     code, out = run_cli(capsys, "audit", *cfg, "verify")
     assert code == 1 and "entry 2: content does not match its hash (edited)" in out
+
+
+async def test_unbind_a_lost_phone_then_the_new_account_takes_over(bot: Harness) -> None:
+    old = bot.fake.user(YOUTH)
+    await bot.enrol(old)
+    await bot.checkin(discipline=None)
+    bond = old.last
+    old.tap(bond, "Goed")
+    await bot.fake.settle()
+    invitation = await unbind_youth(bot.services.store, "J-014", bot.clock(),
+                                    bot.services.invite_ttl)
+    stale = old.tap_data(bond, bond.buttons[0][0][1])
+    await bot.fake.settle()
+    assert bot.fake.answered[stale] == "Deze knop werkt niet meer. 🙂"
+    old.send("/start")
+    await bot.fake.settle()
+    assert old.last.text.startswith("Hoi! Deze bot is alleen voor jongeren")
+    with pytest.raises(CheckinNotPossible, match="no contact on file"):
+        await start_checkin(bot.services, "J-014", "s2", None)
+    new = bot.fake.user(700000555)
+    new.send(f"/start {invitation.token}")
+    await bot.fake.settle()
+    new.tap(new.last, "Ik doe mee")
+    await bot.fake.settle()
+    assert new.last.text.startswith("Top, dank je wel!")
+    with sqlite3.connect(bot.database) as conn:
+        history = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
+        joined = conn.execute("SELECT c.youth_pseudonym = y.pseudonym FROM checkins c"
+                              " JOIN youths y ON y.code = 'J-014'").fetchone()[0]
+    assert history == 1 and joined == 1
+    before = len(old.inbox)
+    await bot.checkin(occurrence="s3")
+    assert "Hoe goed luisterde je therapeut" in new.last.text
+    assert len(old.inbox) == before, "the old account receives nothing"
