@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="the session's discipline; adds the question about the medium")
     p.add_argument("--occurrence", help="unique key of the session (default: now)")
 
+    p = command("export", "Write a de-identified research export (or --full for the "
+                          "institution's own data) as CSV plus a codebook.")
+    p.add_argument("--out", type=Path, required=True, help="a folder")
+    p.add_argument("--full", action="store_true", help="coordinators: codes and real "
+                   "dates of every youth, still without free text")
+
     p = command("unbind", "Unlink a youth's Telegram account (lost or confiscated phone) "
                           "and print a new invite link.")
     p.add_argument("--code", type=_code, required=True)
@@ -251,6 +257,20 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
     return await _with_store(settings, secrets, work)
 
 
+async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from bot.export import export  # noqa: PLC0415 - keeps --help fast
+
+    async def work(services: Services) -> int:
+        youths = await export(services.store, args.out, full=args.full)
+        kind = "full" if args.full else "research"
+        await services.audit("cli", f"export:{kind}", "", f"{youths} youths to {args.out}")
+        print(f"{kind} export of {youths} youth(s): {args.out / 'answers_long.csv'}, "
+              f"{args.out / 'codebook.md'}")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
 async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         invitation = await unbind_youth(services.store, args.code, _now(), services.invite_ttl)
@@ -361,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": lambda: _report(args, settings, secrets),
         "audit": lambda: _audit(args, settings, secrets),
         "unbind": lambda: _unbind(args, settings, secrets),
+        "export": lambda: _export(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
     }

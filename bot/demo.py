@@ -18,6 +18,7 @@ from datetime import time as clock_time
 from pathlib import Path
 
 from bot.enrolment import enroll_therapist, enroll_youth
+from bot.export import export
 from bot.offline import OfflineBot, VirtualClock, offline_bot
 from bot.wiring import default_timing, make_engine
 from core.delivery import Window
@@ -92,6 +93,11 @@ async def _setup(bot: OfflineBot, lang: Language) -> dict[str, FakeUser]:
         user.tap(user.last, "✅")
         await bot.fake.settle(quiet=0.05)
         users[y.code] = user
+        if n % 4 != 3:                       # most youths agree to research use, not all
+            user.send("/research")
+            await bot.fake.settle(quiet=0.05)
+            user.tap(user.last, "✅")
+            await bot.fake.settle(quiet=0.05)
         await store.add_series(NewSeries(
             y.therapist, (y.code,), y.discipline, frozenset({y.weekday}),
             clock_time(y.hour, 0), timedelta(minutes=60), "Europe/Amsterdam", START.date(),
@@ -221,6 +227,7 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
                 target.write_bytes(photo.photo)
                 written.append((target, photo.text))
         (out / "transcript-J-103.txt").write_text(_transcript(users["J-103"]), "utf-8")
+        exported = await export(bot.services.store, out / "research-export")
     with sqlite3.connect(database) as conn:
         alerts = list(conn.execute("SELECT kind, youth_code, therapist_code, acked_at IS NOT"
                                    " NULL FROM alerts ORDER BY created_at"))
@@ -243,5 +250,7 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
     print(f"  transcript:   {out / 'transcript-J-103.txt'}  (what J-103 saw)")
     for target, text in written:
         print(f"  weekly image: {target}\n                {text}")
+    print(f"  research export: {out / 'research-export'}/answers_long.csv + codebook.md "
+          f"({exported} youths who agreed; ids re-keyed, dates shifted, no free text)")
     print(f"  config:       {out / 'config.toml'} (keys beside it, outside the database)")
     return 0

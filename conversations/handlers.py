@@ -23,7 +23,15 @@ from conversations import privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.services import Services
 from conversations.telegram_io import apply
-from core.callbacks import AckTap, AnswerTap, ConsentTap, DeleteTap, RatingTap, parse
+from core.callbacks import (
+    AckTap,
+    AnswerTap,
+    ConsentTap,
+    DeleteTap,
+    RatingTap,
+    ResearchTap,
+    parse,
+)
 from core.questionnaire import Language
 from core.texts import say
 
@@ -85,6 +93,11 @@ async def on_mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_command(update, context, privacy.my_data)
 
 
+async def on_research(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask whether the youth's answers may be used, de-identified, for research."""
+    await run_command(update, context, privacy.ask_research)
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle a tap on an answer or consent button; anything else is stale or forged."""
     query = update.callback_query
@@ -104,6 +117,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         actions = await staff.ack_tap(services, user_id, tap, hint)
     elif isinstance(tap, DeleteTap):
         actions = await privacy.delete_tap(services, user_id, tap, hint)
+    elif isinstance(tap, ResearchTap):
+        actions = await privacy.research_tap(services, user_id, tap, hint)
     else:
         actions = [Toast(say(hint, "stale_button"))]
     await apply(services, context.bot, chat_id, actions, query)
@@ -131,6 +146,7 @@ def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None
         CommandHandler("stop", on_stop, filters=PRIVATE),
         CommandHandler("delete", on_delete, filters=PRIVATE),
         CommandHandler("mydata", on_mydata, filters=PRIVATE),
+        CommandHandler("research", on_research, filters=PRIVATE),
         CallbackQueryHandler(on_button),
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(PRIVATE, on_other),

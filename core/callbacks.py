@@ -15,6 +15,7 @@ _CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([yn])")
 _RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task):([1-5])")
 _ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
 _DELETE = re.compile(r"d:([yn])")
+_RESEARCH = re.compile(r"s:([yn])")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,15 @@ class DeleteTap:
     confirmed: bool
 
 
+@dataclass(frozen=True)
+class ResearchTap:
+    agree: bool
+
+
+def research_data(agree: bool) -> str:
+    return f"s:{'y' if agree else 'n'}"
+
+
 def delete_data(confirmed: bool) -> str:
     return f"d:{'y' if confirmed else 'n'}"
 
@@ -67,7 +77,7 @@ def consent_data(invite_token: str, agree: bool) -> str:
     return f"c:{invite_token}:{'y' if agree else 'n'}"
 
 
-Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap
+Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ResearchTap
 
 
 def parse(data: str | None) -> Tap | None:
@@ -84,4 +94,6 @@ def parse(data: str | None) -> Tap | None:
         return AckTap(m[1])
     if m := _DELETE.fullmatch(data):
         return DeleteTap(m[1] == "y")
+    if m := _RESEARCH.fullmatch(data):
+        return ResearchTap(m[1] == "y")
     return None

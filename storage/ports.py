@@ -304,7 +304,23 @@ class TherapistRepo(Protocol):
     ) -> list[OutboxItem]: ...
 
 
+@dataclass(frozen=True)
+class ExportRow:
+    youth_code: str
+    pseudonym: str
+    session_at: datetime
+    status: str
+    item: str
+    value: str
+    simple_mode: bool
+    questionnaire_version: str
+
+
 class PrivacyRepo(Protocol):
+    async def set_consent(self, pseudonym: str, consent: Consent, agree: bool,
+                          now: datetime) -> None: ...
+    async def has_consent(self, pseudonym: str, scope: str) -> bool: ...
+    async def export_rows(self, research_only: bool) -> list[ExportRow]: ...
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry: ...
     async def audit_entries(self) -> list[AuditEntry]: ...

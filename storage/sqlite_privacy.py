@@ -7,7 +7,8 @@ from datetime import datetime
 
 from core.audit import GENESIS, AuditEntry, entry_hash
 from storage.database import Database
-from storage.timefmt import iso
+from storage.ports import Consent, ExportRow
+from storage.timefmt import iso, parse_iso
 
 # Tables keyed by the youth's pseudonym or code, in an order that respects foreign keys.
 _BY_PSEUDONYM = ("DELETE FROM crisis_flags WHERE youth_pseudonym = ?",
@@ -93,6 +94,40 @@ class SqlitePrivacyMixin:
                 "UPDATE invites SET used_at = ? WHERE subject_code = ? AND role = 'youth'"
                 " AND used_at IS NULL", (iso(now), code))
         return True
+
+    async def set_consent(self, pseudonym: str, consent: Consent, agree: bool,
+                          now: datetime) -> None:
+        """Give or withdraw one consent scope; each change is a row of its own."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE consents SET withdrawn_at = ? WHERE pseudonym = ? AND scope = ?"
+                " AND withdrawn_at IS NULL", (iso(now), pseudonym, consent.scope))
+            if agree:
+                await conn.execute(
+                    "INSERT INTO consents (pseudonym, scope, text_version, text_sha256,"
+                    " language, agreed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (pseudonym, consent.scope, consent.text_version, consent.text_sha256,
+                     consent.language, iso(now)))
+
+    async def has_consent(self, pseudonym: str, scope: str) -> bool:
+        async with self.db.conn.execute(
+                "SELECT 1 FROM consents WHERE pseudonym = ? AND scope = ?"
+                " AND withdrawn_at IS NULL", (pseudonym, scope)) as cur:
+            return await cur.fetchone() is not None
+
+    async def export_rows(self, research_only: bool) -> list[ExportRow]:
+        async with self.db.conn.execute(
+            "SELECT y.code, y.pseudonym, c.created_at, c.status, a.item, a.value,"
+            " c.simple_mode, a.questionnaire_version FROM answers a"
+            " JOIN checkins c ON c.id = a.checkin_id"
+            " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
+            " WHERE a.item != 'note' AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
+            "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
+            "   AND k.withdrawn_at IS NULL))"
+            " ORDER BY y.code, c.created_at, a.rowid", (int(research_only),)) as cur:
+            rows = await cur.fetchall()
+        return [ExportRow(r[0], r[1], parse_iso(r[2]), r[3], r[4], r[5], bool(r[6]), r[7])
+                for r in rows]
 
     async def is_erased(self, code: str) -> bool:
         async with self.db.conn.execute("SELECT 1 FROM erasures WHERE youth_code = ?",

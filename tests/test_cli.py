@@ -14,7 +14,8 @@ from tests.support import run_cli as run
 COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth", "invite",
             "send-checkin", "backup", "demo", "schedule", "overview", "schedule add",
             "schedule list", "schedule cancel", "schedule move", "schedule pause",
-            "schedule resume", "schedule import", "schedule window", "report", "audit", "unbind"]
+            "schedule resume", "schedule import", "schedule window", "report", "audit",
+            "unbind", "export"]
 
 
 def test_example_config_documents_every_key_and_is_valid(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import sqlite3
@@ -11,6 +12,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.enrolment import unbind_youth
+from bot.export import export
 from bot.wiring import open_services
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
@@ -173,3 +175,41 @@ async def test_unbind_a_lost_phone_then_the_new_account_takes_over(bot: Harness)
     await bot.checkin(occurrence="s3")
     assert "Hoe goed luisterde je therapeut" in new.last.text
     assert len(old.inbox) == before, "the old account receives nothing"
+
+
+async def test_research_export_only_consenting_youths_deidentified(bot: Harness) -> None:
+    await answer_with_marker(bot)                      # J-014 answers, then agrees below
+    other = bot.fake.user(700000456)
+    await bot.enrol(other, "J-015")
+    await bot.checkin("J-015", occurrence="s9", discipline=None)
+    other.tap(other.last, "Matig")
+    await bot.fake.settle()
+    youth = bot.fake.user(YOUTH)
+    youth.send("/research")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Onderzoekers willen leren hoe therapie beter kan.")
+    youth.tap(youth.last, "Dat mag")
+    await bot.fake.settle()
+    assert youth.last.text.endswith("Nu: je antwoorden mogen zonder naam voor onderzoek "
+                                    "gebruikt worden.")
+    first, second = bot.database.parent / "e1", bot.database.parent / "e2"
+    assert await export(bot.services.store, first) == 1
+    assert await export(bot.services.store, second) == 1
+    rows1 = list(csv.DictReader((first / "answers_long.csv").open()))
+    rows2 = list(csv.DictReader((second / "answers_long.csv").open()))
+    text = (first / "answers_long.csv").read_text() + (first / "codebook.md").read_text()
+    assert "J-014" not in text and "J-015" not in text and "T-02" not in text
+    assert MARKER not in text and "gemaakt" not in text
+    assert {r["item"] for r in rows1} == {"bond", "goal", "task", "event"}
+    assert len({r["participant"] for r in rows1}) == 1
+    assert rows1[0]["participant"] != rows2[0]["participant"], "re-keyed per export"
+    assert len({r["session_date"] for r in rows1}) == 1      # one person, one shift
+    full = bot.database.parent / "full"
+    assert await export(bot.services.store, full, full=True) == 2
+    assert "J-015" in (full / "answers_long.csv").read_text()
+    # Withdrawing takes the youth out of the next export.
+    youth.send("/research")
+    await bot.fake.settle()
+    youth.tap(youth.last, "Liever niet")
+    await bot.fake.settle()
+    assert await export(bot.services.store, bot.database.parent / "e3") == 0

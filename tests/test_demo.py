@@ -25,5 +25,8 @@ async def test_demo_runs_the_clinic(
         assert kinds == {"crisis", "rupture", "missed"}
         assert conn.execute("SELECT count(*) FROM checkins WHERE status = 'complete'"
                             ).fetchone()[0] > 80
+    assert (out / "research-export" / "codebook.md").exists()
+    exported = (out / "research-export" / "answers_long.csv").read_text()
+    assert "J-1" not in exported and exported.startswith("participant,session_date")
     printed = capsys.readouterr().out
     assert "database:" in printed and "weekly image:" in printed and "week 8 of 8" in printed

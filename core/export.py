@@ -1,0 +1,47 @@
+"""De-identification for research exports (the REDCap approach).
+
+Per export a fresh random key: participant ids are re-keyed (so two exports cannot be
+joined on id), and every date of one participant shifts by the same random number of
+days (so intervals survive, calendar dates do not). No free text, no staff codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+MAX_SHIFT_DAYS = 180
+
+CODEBOOK_VARIABLES = (
+    ("participant", "pseudonymous id, re-keyed for this export only (P + 10 hex)"),
+    ("session_date", "date of the session, shifted by a random offset of up to 180 days, "
+                     "the same for all rows of one participant"),
+    ("session_index", "1, 2, 3 ... per participant, in time order"),
+    ("status", "complete, open or expired: the state of that check-in"),
+    ("item", "bond, goal, task, medium (alliance items); event (what happened that day)"),
+    ("value", "1..scale_points for alliance items (1 = lowest); x = rather not say; for "
+              "event: nothing_special, something_good, argument, something_hard or skip"),
+    ("scale_points", "5 (default) or 3 (simple mode)"),
+    ("questionnaire_version", "version of the item texts shown (core/data in the repository)"),
+)
+
+
+def codebook() -> str:
+    lines = ["# Codebook: alliance check-ins, research export", "",
+             "One row per answered item (long format), in answers_long.csv.", "",
+             "| variable | meaning |", "|---|---|"]
+    lines += [f"| {name} | {meaning} |" for name, meaning in CODEBOOK_VARIABLES]
+    lines += ["", "Only youths who agreed to research use are included. Free text and staff "
+              "codes are never exported."]
+    return "\n".join(lines) + "\n"
+
+
+def participant_id(export_key: bytes, pseudonym: str) -> str:
+    return "P" + hmac.new(export_key, b"id:" + pseudonym.encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def date_shift(export_key: bytes, pseudonym: str) -> timedelta:
+    digest = hmac.new(export_key, b"shift:" + pseudonym.encode(), hashlib.sha256).digest()
+    days = int.from_bytes(digest[:4], "big") % (2 * MAX_SHIFT_DAYS + 1) - MAX_SHIFT_DAYS
+    return timedelta(days=days)
