@@ -1,0 +1,107 @@
+"""Deny by default: every command and action x every role x own versus another's youth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.enrolment import enroll_therapist
+from core.callbacks import ack_data, answer_data, rating_data
+from core.delivery import Kind
+from core.identity import new_token
+from storage.ports import NewAlert, NewOutbox
+from tests.support import Harness, running_bot
+
+YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, STRANGER = (
+    700000001, 700000002, 600000002, 600000003, 9001, 700000999)
+DENIED = {"Hoi! Deze bot is alleen voor jongeren", "Dit commando is alleen voor",
+          "Deze knop werkt niet meer", "Deze melding is niet voor jou"}
+
+
+@dataclass(frozen=True)
+class Case:
+    role: str
+    action: str
+    target: str          # "own" or "other" (whose youth the action concerns), or "-"
+    allowed: bool
+
+
+MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed in [
+    # commands: only the role they are for
+    ("youth", "/mydata", "own", True), ("therapist", "/mydata", "-", False),
+    ("coordinator", "/mydata", "-", False), ("stranger", "/mydata", "-", False),
+    ("youth", "/delete", "own", True), ("stranger", "/delete", "-", False),
+    ("therapist", "/delete", "-", False),
+    ("youth", "/research", "own", True), ("stranger", "/research", "-", False),
+    ("youth", "/clients", "-", False), ("therapist", "/clients", "own", True),
+    ("coordinator", "/clients", "-", False), ("stranger", "/clients", "-", False),
+    ("youth", "/report", "-", False), ("therapist", "/report", "own", True),
+    ("stranger", "/report", "-", False),
+    ("youth", "/rate", "-", False), ("therapist", "/rate", "own", True),
+    ("youth", "/overview", "-", False), ("therapist", "/overview", "-", False),
+    ("coordinator", "/overview", "-", True), ("stranger", "/overview", "-", False),
+    # buttons: only on one's own data
+    ("youth", "answer", "own", True), ("youth", "answer", "other", False),
+    ("therapist", "answer", "own", False), ("stranger", "answer", "own", False),
+    ("therapist", "rate", "own", True), ("therapist", "rate", "other", False),
+    ("youth", "rate", "own", False), ("stranger", "rate", "own", False),
+    ("therapist", "ack", "own", True), ("therapist", "ack", "other", False),
+    ("youth", "ack", "own", False), ("coordinator", "ack", "own", False),
+]]
+
+
+async def setup(bot: Harness) -> dict[str, str]:
+    store, now = bot.services.store, bot.clock()
+    for code, chat in (("T-02", THERAPIST), ("T-03", OTHER_THERAPIST)):
+        invitation = await enroll_therapist(store, code, "nl", now, bot.services.invite_ttl)
+        assert invitation is not None
+        bot.fake.user(chat).send(f"/start {invitation.token}")
+        await bot.fake.settle()
+    await bot.enrol(bot.fake.user(YOUTH), "J-001", therapist="T-02")
+    await bot.enrol(bot.fake.user(OTHER_YOUTH), "J-002", therapist="T-03")
+    await bot.checkin("J-001", occurrence="s1")
+    await bot.checkin("J-002", occurrence="s2")
+    refs = {}
+    for code, therapist, key in (("J-001", "T-02", "own"), ("J-002", "T-03", "other")):
+        rating_ref, alert_ref = new_token()[:16], new_token()[:16]
+        await store.add_outbox([NewOutbox(f"rating:x:{code}", Kind.RATING, "x", now,
+                                          now, now, code, therapist, rating_ref)], now)
+        await store.add_alert(NewAlert(alert_ref, f"missed:{code}", "missed", code, therapist,
+                                       "3 check-ins op rij niet ingevuld.", now, None), now)
+        refs[f"rating-{key}"], refs[f"alert-{key}"] = rating_ref, alert_ref
+    own_checkin = bot.fake.user(YOUTH).last.data_for("Goed").split(":")[1]
+    other_checkin = bot.fake.user(OTHER_YOUTH).last.data_for("Goed").split(":")[1]
+    refs["checkin-own"], refs["checkin-other"] = own_checkin, other_checkin
+    return refs
+
+
+CHATS = {"youth": YOUTH, "therapist": THERAPIST, "coordinator": COORDINATOR,
+         "stranger": STRANGER}
+
+
+async def test_access_matrix(tmp_path: Path) -> None:
+    extra = f"[coordinators]\ntelegram_ids = [{COORDINATOR}]\n"
+    async with running_bot(tmp_path, extra_toml=extra) as bot:
+        refs = await setup(bot)
+        outcomes = []
+        for case in MATRIX:
+            user = bot.fake.user(CHATS[case.role])
+            before = len(user.inbox)
+            if case.action.startswith("/"):
+                user.send(case.action)
+                await bot.fake.settle()
+                reply = user.inbox[before].text if len(user.inbox) > before else ""
+            else:
+                data = {"answer": answer_data(refs[f"checkin-{case.target}"], 0, "4"),
+                        "rate": rating_data(refs[f"rating-{case.target}"], "bond", "4"),
+                        "ack": ack_data(refs[f"alert-{case.target}"])}[case.action]
+                carrier = bot.fake.user(YOUTH).inbox[-1]
+                query = user.tap_data(carrier, data)
+                await bot.fake.settle()
+                reply = bot.fake.answered.get(query) or ""
+            assert reply, f"no answer at all to {case}"   # silence is not a clear reply
+            denied = any(reply.startswith(d) for d in DENIED)
+            outcomes.append((case, not denied))
+        wrong = [(c.role, c.action, c.target, c.allowed) for c, allowed in outcomes
+                 if allowed != c.allowed]
+        assert wrong == [], f"{len(wrong)} of {len(MATRIX)} cells differ: {wrong}"
