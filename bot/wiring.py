@@ -14,11 +14,10 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings
 from bot.ratelimit import ChatRateLimiter
-from conversations import usecases
 from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.services import Clock, Services
-from conversations.telegram_io import send_prompt
+from conversations.telegram_io import send_unsent
 from core.consent import builtin_consent
 from core.crisis import builtin_phrases, parse_phrases
 from core.identity import ContactCipher, pseudonym
@@ -89,18 +88,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     log.error("update failed: %s: %s", type(error).__name__, error,
               exc_info=(type(error), error, error.__traceback__) if error else None)
-
-
-async def send_unsent(services: Services, bot: Bot, created_before: datetime) -> int:
-    """Send prompts that were recorded but never confirmed, oldest first."""
-    sent = 0
-    for outgoing in await usecases.unsent_prompts(services, created_before):
-        try:
-            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
-            sent += 1
-        except Exception as exc:
-            log.warning("could not resend a prompt: %s", type(exc).__name__)
-    return sent
 
 
 def delivery_rules(settings: Settings) -> DeliveryRules:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from datetime import datetime
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError, TimedOut
@@ -50,6 +51,18 @@ async def send_prompt(services: Services, bot: Bot, chat_id: int, prompt: SendPr
         await usecases.prompt_sent(services, prompt, UNKNOWN_MESSAGE_ID)
         raise
     await usecases.prompt_sent(services, prompt, message.message_id)
+
+
+async def send_unsent(services: Services, bot: Bot, created_before: datetime) -> int:
+    """Send questions that were recorded but never confirmed, oldest first."""
+    sent = 0
+    for outgoing in await usecases.unsent_prompts(services, created_before):
+        try:
+            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
+            sent += 1
+        except TelegramError as exc:  # one failed chat must not stop the rest
+            log.warning("could not resend an unconfirmed question: %s", type(exc).__name__)
+    return sent
 
 
 async def apply(

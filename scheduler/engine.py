@@ -25,10 +25,11 @@ from telegram.error import (
 
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
+from conversations.telegram_io import send_prompt, send_unsent
 from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
 from core.texts import say
 from scheduler import therapist_delivery
+from scheduler.outcomes import Skip
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.ports import OutboxItem, OutboxState
 
@@ -43,10 +44,6 @@ def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at 30 minutes."""
     delay = timedelta(seconds=30 * (1 << min(max(attempts - 1, 0), 10)))
     return min(delay, timedelta(minutes=30))
-
-
-class Skip(Exception):
-    """Nothing to send any more (e.g. the check-in was completed); the row is closed."""
 
 
 @dataclass
@@ -99,13 +96,7 @@ class Engine:
             report.planned = await self.replan()
         report.expired = await store.expire_overdue(now)
         await store.expire_due(now)
-        for outgoing in await usecases.unsent_prompts(self.services,
-                                                      now - RESEND_UNCONFIRMED_AFTER):
-            try:
-                await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
-            except TelegramError as exc:
-                log.warning("could not resend an unconfirmed question: %s",
-                            type(exc).__name__)
+        await send_unsent(self.services, bot, now - RESEND_UNCONFIRMED_AFTER)
         for item in await store.due_items(now, BATCH):
             await self._dispatch(bot, item, report)
         return report

@@ -16,6 +16,7 @@ from core.delivery import Kind, next_working_moment, report_due
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload_points, week_label, weekly_report
+from scheduler.outcomes import Skip
 from storage.ports import NewAlert, NewOutbox, OutboxItem
 
 if TYPE_CHECKING:
@@ -34,16 +35,12 @@ async def _therapist_chat(engine: Engine, code: str) -> tuple[int, Language]:
     sealed = await store.contact(pseudonym) if pseudonym else None
     therapist = await store.therapist(code)
     if sealed is None or therapist is None:
-        from scheduler.engine import Skip  # noqa: PLC0415 - cycle
-
         raise Skip(f"therapist {code} has not linked Telegram yet")
     return engine.services.cipher.open(sealed), therapist.language
 
 
 async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
     """Send one therapist-side message; raise Skip when there is nothing to send."""
-    from scheduler.engine import Skip  # noqa: PLC0415 - cycle
-
     services = engine.services
     if item.kind is Kind.ESCALATION:
         alert = await services.store.alert_by_ref(item.ref or "")

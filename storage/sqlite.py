@@ -29,6 +29,7 @@ from storage.ports import (
     UnsentPrompt,
     Youth,
 )
+from storage.sqlite_base import SqliteQueries
 from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
@@ -69,7 +70,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin):
+class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:
@@ -86,14 +87,6 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin)
 
     async def backup(self, target: Path) -> None:
         await self.db.backup(target)
-
-    async def _one(self, sql: str, params: Sequence[object] = ()) -> aiosqlite.Row | None:
-        async with self.db.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
-        async with self.db.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
 
     # -- enrolment ---------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
@@ -12,7 +11,6 @@ from core.compliance import Compliance
 from core.delivery import Kind, Window
 from core.questionnaire import Discipline
 from core.schedule import Change, Series, Timing
-from storage.database import Database
 from storage.ports import (
     NewSeries,
     OutboxItem,
@@ -20,6 +18,7 @@ from storage.ports import (
     PhoneWindow,
     PlannedRow,
 )
+from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
 
 
@@ -42,12 +41,7 @@ def outbox_item(row: aiosqlite.Row) -> OutboxItem:
     )
 
 
-class SqliteScheduleMixin:
-    db: Database
-
-    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
-        async with self.db.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+class SqliteScheduleMixin(SqliteQueries):
 
     # -- schedules -------------------------------------------------------------------
 
@@ -76,11 +70,11 @@ class SqliteScheduleMixin:
 
     async def all_series(self) -> list[Series]:
         members: dict[int, list[str]] = {}
-        for row in await self._rows("SELECT series_id, youth_code FROM series_youths"
+        for row in await self._all("SELECT series_id, youth_code FROM series_youths"
                                     " ORDER BY youth_code"):
             members.setdefault(row["series_id"], []).append(row["youth_code"])
         out = []
-        for r in await self._rows("SELECT * FROM series ORDER BY id"):
+        for r in await self._all("SELECT * FROM series ORDER BY id"):
             out.append(Series(
                 id=r["id"], youth_codes=tuple(members.get(r["id"], [])),
                 therapist_code=r["therapist_code"],
@@ -117,7 +111,7 @@ class SqliteScheduleMixin:
         return [Change(r["series_id"], date.fromisoformat(r["original_date"]),
                        bool(r["cancelled"]),
                        datetime.fromisoformat(r["moved_to"]) if r["moved_to"] else None)
-                for r in await self._rows("SELECT * FROM series_changes")]
+                for r in await self._all("SELECT * FROM series_changes")]
 
     async def add_window(self, window: PhoneWindow) -> None:
         w = window.window
@@ -131,7 +125,7 @@ class SqliteScheduleMixin:
 
     async def windows_for(self, youth_code: str) -> tuple[list[Window], list[Window]]:
         """The youth's own phone windows and those of their unit."""
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT w.scope, w.weekdays, w.start_time, w.end_time FROM phone_windows w"
             " LEFT JOIN youths y ON y.code = ?"
             " WHERE (w.scope = 'youth' AND w.scope_code = ?)"
@@ -187,7 +181,7 @@ class SqliteScheduleMixin:
             return cur.rowcount
 
     async def due_items(self, now: datetime, limit: int) -> list[OutboxItem]:
-        return [outbox_item(r) for r in await self._rows(
+        return [outbox_item(r) for r in await self._all(
             "SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ?"
             " ORDER BY due_at, id LIMIT ?", (iso(now), limit))]
 
@@ -217,7 +211,7 @@ class SqliteScheduleMixin:
 
     async def next_due(self) -> datetime | None:
         """When the next pending message falls due (for drivers of a virtual clock)."""
-        rows = await self._rows("SELECT min(due_at) AS due FROM outbox WHERE state = 'pending'")
+        rows = await self._all("SELECT min(due_at) AS due FROM outbox WHERE state = 'pending'")
         return parse_iso(rows[0]["due"]) if rows and rows[0]["due"] else None
 
     async def release_sending(self) -> int:
@@ -242,7 +236,7 @@ class SqliteScheduleMixin:
     async def compliance(self, now: datetime) -> list[Compliance]:
         """Per youth: sessions held, prompts sent, completed, missed, and a missed streak."""
         stamp = iso(now)
-        rows = await self._rows(
+        rows = await self._all(
             "SELECT y.code, y.therapist_code, y.pseudonym IS NOT NULL AS joined, y.paused,"
             " y.unreachable_at IS NOT NULL AS unreachable,"
             " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
@@ -252,7 +246,7 @@ class SqliteScheduleMixin:
             " (SELECT count(*) FROM checkins c WHERE c.youth_pseudonym = y.pseudonym"
             "   AND c.status = 'complete') AS completed"
             " FROM youths y ORDER BY y.code", (stamp,))
-        outcomes = await self._rows(
+        outcomes = await self._all(
             "SELECT o.youth_code, o.state, c.status FROM outbox o"
             " LEFT JOIN youths y ON y.code = o.youth_code"
             " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -10,7 +9,6 @@ import aiosqlite
 
 from core.flow import Status
 from core.questionnaire import Language
-from storage.database import Database
 from storage.ports import (
     Alert,
     BindOutcome,
@@ -22,6 +20,7 @@ from storage.ports import (
     Therapist,
     Youth,
 )
+from storage.sqlite_base import SqliteQueries
 from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_schedule import outbox_item
 from storage.timefmt import iso, parse_iso
@@ -52,12 +51,7 @@ async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetim
     return True
 
 
-class SqliteTherapistMixin:
-    db: Database
-
-    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
-        async with self.db.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+class SqliteTherapistMixin(SqliteQueries):
 
     async def bind_therapist(
         self, token_digest: str, pseudonym: str, chat_id_enc: bytes, now: datetime
@@ -72,27 +66,27 @@ class SqliteTherapistMixin:
         return BindOutcome.BOUND
 
     async def therapist_by_pseudonym(self, pseudonym: str) -> Therapist | None:
-        rows = await self._fetch("SELECT code, language FROM therapists WHERE pseudonym = ?",
+        rows = await self._all("SELECT code, language FROM therapists WHERE pseudonym = ?",
                                  (pseudonym,))
         return Therapist(rows[0]["code"], cast(Language, rows[0]["language"])) if rows else None
 
     async def therapist_pseudonym(self, code: str) -> str | None:
-        rows = await self._fetch("SELECT pseudonym FROM therapists WHERE code = ?", (code,))
+        rows = await self._all("SELECT pseudonym FROM therapists WHERE code = ?", (code,))
         return rows[0]["pseudonym"] if rows else None
 
     async def all_therapists(self) -> list[Therapist]:
         return [Therapist(r["code"], cast(Language, r["language"]))
-                for r in await self._fetch("SELECT code, language FROM therapists ORDER BY code")]
+                for r in await self._all("SELECT code, language FROM therapists ORDER BY code")]
 
     async def youths_of(self, therapist_code: str) -> list[Youth]:
         from storage.sqlite import youth_from_row  # noqa: PLC0415 - avoids an import cycle
 
-        return [youth_from_row(r) for r in await self._fetch(
+        return [youth_from_row(r) for r in await self._all(
             "SELECT * FROM youths WHERE therapist_code = ? ORDER BY code", (therapist_code,))]
 
     async def session_records(self, therapist_code: str, until: datetime) -> list[SessionRecord]:
         """Every planned session up to `until` of this therapist's youths, oldest first."""
-        rows = await self._fetch(
+        rows = await self._all(
             "SELECT o.youth_code, o.occurrence_key, o.session_end, o.expires_at, o.state,"
             " c.id AS checkin_id, c.status, y.simple_mode FROM outbox o"
             " JOIN youths y ON y.code = o.youth_code"
@@ -105,12 +99,12 @@ class SqliteTherapistMixin:
         for chunk in range(0, len(ids), 500):
             part = ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
-            for a in await self._fetch(
+            for a in await self._all(
                 f"SELECT checkin_id, item, value FROM answers WHERE checkin_id IN ({marks})",  # noqa: S608
                     part):
                 answers.setdefault(a["checkin_id"], {})[a["item"]] = a["value"]
         ratings: dict[tuple[str, str], dict[str, str]] = {}
-        for t in await self._fetch(
+        for t in await self._all(
             "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
             " WHERE therapist_code = ?", (therapist_code,)):
             ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
@@ -133,7 +127,7 @@ class SqliteTherapistMixin:
                 (occurrence_key, youth_code, therapist_code, item, value, iso(now)))
 
     async def ratings(self, occurrence_key: str, youth_code: str) -> dict[str, str]:
-        return {r["item"]: r["value"] for r in await self._fetch(
+        return {r["item"]: r["value"] for r in await self._all(
             "SELECT item, value FROM therapist_ratings WHERE occurrence_key = ?"
             " AND youth_code = ?", (occurrence_key, youth_code))}
 
@@ -150,12 +144,12 @@ class SqliteTherapistMixin:
             return conn.total_changes - before
 
     async def outbox_by_ref(self, ref: str) -> OutboxItem | None:
-        rows = await self._fetch("SELECT * FROM outbox WHERE ref = ?", (ref,))
+        rows = await self._all("SELECT * FROM outbox WHERE ref = ?", (ref,))
         return outbox_item(rows[0]) if rows else None
 
     async def recent_rating_requests(self, therapist_code: str,
                                      since: datetime) -> list[OutboxItem]:
-        return [outbox_item(r) for r in await self._fetch(
+        return [outbox_item(r) for r in await self._all(
             "SELECT * FROM outbox WHERE kind = 'rating' AND therapist_code = ?"
             " AND state = 'sent' AND session_end >= ? ORDER BY session_end",
             (therapist_code, iso(since)))]
@@ -166,7 +160,7 @@ class SqliteTherapistMixin:
             return await insert_alert(conn, alert, now)
 
     async def alert_by_ref(self, ref: str) -> Alert | None:
-        rows = await self._fetch("SELECT * FROM alerts WHERE ref = ?", (ref,))
+        rows = await self._all("SELECT * FROM alerts WHERE ref = ?", (ref,))
         if not rows:
             return None
         r = rows[0]

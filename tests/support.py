@@ -14,10 +14,10 @@ from bot.cli import main
 from bot.config import Secrets, Settings
 from bot.enrolment import enroll_therapist, enroll_youth
 from bot.offline import VirtualClock, offline_bot
-from bot.wiring import BotApp, send_unsent
+from bot.wiring import BotApp
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
+from conversations.telegram_io import send_prompt, send_unsent
 from core.questionnaire import Discipline, Language
 from faketelegram import FakeTelegram, FakeUser
 from storage.ports import NewYouth
