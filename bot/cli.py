@@ -14,7 +14,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from bot import schedule_cli
-from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.config import ConfigError, Secrets, Settings, consent_catalogue, load_settings
 from bot.enrolment import (
     EnrolmentRefused,
     Invitation,
@@ -45,6 +45,39 @@ def _code(text: str) -> str:
             "codes keep names out of the data"
         )
     return text
+
+
+Command = Callable[[str, str], argparse.ArgumentParser]
+
+
+def _privacy_parsers(command: Command) -> None:
+    """Exports, unbinding, the audit trail, retention, consent texts and backups."""
+    p = command("export", "Write a de-identified research export (or --full for the "
+                          "institution's own data) as CSV plus a codebook.")
+    p.add_argument("--out", type=Path, required=True, help="a folder")
+    p.add_argument("--full", action="store_true", help="coordinators: codes and real "
+                   "dates of every youth, still without free text")
+
+    p = command("unbind", "Unlink a youth's Telegram account (lost or confiscated phone) "
+                          "and print a new invite link.")
+    p.add_argument("--code", type=_code, required=True)
+
+    p = command("audit", "Verify or show the tamper-evident audit trail.")
+    p.add_argument("action", choices=["verify", "show"])
+    p.add_argument("--youth", type=_code, help="show: only entries about this youth")
+    p.add_argument("--last", type=int, default=50, help="show: the last N entries")
+
+    p = command("retention", "Remove data older than the configured retention periods now "
+                             "(the bot also does this daily); --dry-run only counts.")
+    p.add_argument("--dry-run", action="store_true", help="count, remove nothing")
+
+    p = command("consent-texts", "List every published consent text with its SHA-256, or "
+                                 "print one: what a youth was shown, recoverable.")
+    p.add_argument("--version", help="e.g. participation-1: print this text")
+    p.add_argument("--lang", choices=["nl", "en"], default="nl")
+
+    p = command("backup", "Copy the live database with SQLite's online backup.")
+    p.add_argument("--out", type=Path, required=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,16 +123,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="the session's discipline; adds the question about the medium")
     p.add_argument("--occurrence", help="unique key of the session (default: now)")
 
-    p = command("export", "Write a de-identified research export (or --full for the "
-                          "institution's own data) as CSV plus a codebook.")
-    p.add_argument("--out", type=Path, required=True, help="a folder")
-    p.add_argument("--full", action="store_true", help="coordinators: codes and real "
-                   "dates of every youth, still without free text")
-
-    p = command("unbind", "Unlink a youth's Telegram account (lost or confiscated phone) "
-                          "and print a new invite link.")
-    p.add_argument("--code", type=_code, required=True)
-
     p = command("report", "Render a therapist's weekly trend image offline.")
     p.add_argument("--therapist", type=_code, required=True)
     p.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
@@ -107,14 +130,7 @@ def _parser() -> argparse.ArgumentParser:
                    "adds -2, -3 ... files")
     p.add_argument("--lang", choices=["nl", "en"], help="default: the therapist's language")
 
-    p = command("audit", "Verify or show the tamper-evident audit trail.")
-    p.add_argument("action", choices=["verify", "show"])
-    p.add_argument("--youth", type=_code, help="show: only entries about this youth")
-    p.add_argument("--last", type=int, default=50, help="show: the last N entries")
-
-    p = command("backup", "Copy the live database with SQLite's online backup.")
-    p.add_argument("--out", type=Path, required=True)
-
+    _privacy_parsers(command)
     schedule_cli.add_parsers(sub, command)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
@@ -271,6 +287,47 @@ async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets
     return await _with_store(settings, secrets, work)
 
 
+async def _retention(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from scheduler.retention import apply_policy  # noqa: PLC0415 - keeps --help fast
+
+    policy = settings.retention.policy()
+    if not policy.days:
+        print("No retention periods are configured ([retention] in the config): "
+              "everything is kept.")
+        return 0
+
+    async def work(services: Services) -> int:
+        now = _now()
+        report = await apply_policy(services, policy, now, dry_run=args.dry_run)
+        cutoffs = policy.cutoffs(now)
+        verb = "would remove" if args.dry_run else "removed"
+        for kind, n in report.removed.items():
+            before = cutoffs[kind].astimezone(LOCAL).strftime("%Y-%m-%d")
+            print(f"{kind.value:<13} older than {before}: {verb} {n}")
+        if not args.dry_run:
+            await services.audit("cli", "retention", "", report.summary())
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
+    catalogue = consent_catalogue(settings.privacy.consent_texts_dir)
+    if args.version is None:
+        for text in sorted(catalogue.texts, key=lambda t: (t.scope, t.number)):
+            current = " (asked now)" if catalogue.current(text.scope) == text else ""
+            print(f"{text.version}{current}: nl {text.sha256('nl')}  en {text.sha256('en')}")
+        return 0
+    found = catalogue.by_version(args.version)
+    if found is None:
+        print(f"no consent text {args.version!r}; see `consent-texts` for the list",
+              file=sys.stderr)
+        return 1
+    print(found.body[args.lang])
+    print(f"\n[{found.version}, {args.lang}, sha256 {found.sha256(args.lang)}]")
+    return 0
+
+
 async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         invitation = await unbind_youth(services.store, args.code, _now(), services.invite_ttl)
@@ -371,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"{args.config}: ok")
         return 0
+    if args.command == "consent-texts":
+        return _consent_texts(args, settings)
     commands: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
         "run": lambda: _run(settings, secrets),
         "enroll-therapist": lambda: _enroll_therapist(args, settings, secrets),
@@ -382,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         "audit": lambda: _audit(args, settings, secrets),
         "unbind": lambda: _unbind(args, settings, secrets),
         "export": lambda: _export(args, settings, secrets),
+        "retention": lambda: _retention(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
     }

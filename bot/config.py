@@ -15,6 +15,9 @@ from cryptography.fernet import Fernet
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from core.consent import ConsentCatalogue, ConsentTextError, builtin_consents, parse_consent_text
+from core.retention import MINIMUM_DAYS, DataKind, RetentionPolicy
+
 ENV_PREFIX = "VAKBOT_"
 
 # Secret keys that must never be written in the config file itself.
@@ -64,6 +67,24 @@ class StorageSettings(_Section):
 
 class PrivacySettings(_Section):
     retention_required: bool = False
+    consent_texts_dir: Path | None = None
+
+
+def _days(kind: DataKind) -> Any:
+    return Field(None, ge=MINIMUM_DAYS[kind], le=36500)
+
+
+class RetentionSettings(_Section):
+    run_at: time = time(3, 30)
+    sessions_days: int | None = _days(DataKind.SESSIONS)
+    notes_days: int | None = _days(DataKind.NOTES)
+    alerts_days: int | None = _days(DataKind.ALERTS)
+    delivery_log_days: int | None = _days(DataKind.DELIVERY_LOG)
+    invites_days: int | None = _days(DataKind.INVITES)
+
+    def policy(self) -> RetentionPolicy:
+        days = {kind: getattr(self, f"{kind.value}_days") for kind in DataKind}
+        return RetentionPolicy({kind: n for kind, n in days.items() if n is not None})
 
 
 class CheckinSettings(_Section):
@@ -106,6 +127,10 @@ class CoordinatorSettings(_Section):
     telegram_ids: list[int] = []
 
 
+class ResearcherSettings(_Section):
+    telegram_ids: list[int] = []
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -127,9 +152,11 @@ class Settings(BaseSettings):
     checkin: CheckinSettings = CheckinSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     privacy: PrivacySettings = PrivacySettings()
+    retention: RetentionSettings = RetentionSettings()
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
     coordinators: CoordinatorSettings = CoordinatorSettings()
+    researchers: ResearcherSettings = ResearcherSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod
@@ -237,6 +264,12 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
     settings.storage.erasure_log = _resolve(base, settings.storage.erasure_log) or (
         settings.storage.database.with_name(settings.storage.database.name + ".erasures"))
     settings.checkin.crisis_phrases_file = _resolve(base, settings.checkin.crisis_phrases_file)
+    settings.privacy.consent_texts_dir = _resolve(base, settings.privacy.consent_texts_dir)
+    if settings.privacy.consent_texts_dir is not None:
+        try:
+            consent_catalogue(settings.privacy.consent_texts_dir)
+        except ConsentTextError as exc:
+            problems.append(f"privacy.consent_texts_dir: {exc}")
     tg, keys, hook = settings.telegram, settings.keys, settings.telegram.webhook
     token = _read_secret("telegram.token", tg.token, _resolve(base, tg.token_file), problems)
     pkey = _read_secret("keys.pseudonym_key", keys.pseudonym_key,
@@ -260,6 +293,23 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
         raise ConfigError(problems)
     return settings, Secrets(token=token, pseudonym_key=pkey, contact_key=ckey,
                              webhook_secret=hook_secret)
+
+
+def consent_catalogue(texts_dir: Path | None) -> ConsentCatalogue:
+    """The built-in consent texts plus the institution's own `consent-*.toml` files."""
+    catalogue = builtin_consents()
+    if texts_dir is None:
+        return catalogue
+    if not texts_dir.is_dir():
+        raise ConsentTextError(f"{texts_dir} is not a directory")
+    own = []
+    for path in sorted(texts_dir.glob("consent-*.toml")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConsentTextError(f"{path.name}: cannot read it ({exc})") from None
+        own.append(parse_consent_text(text, path.name))
+    return catalogue.with_texts(own)
 
 
 def _valid_fernet(key: SecretStr) -> bool:

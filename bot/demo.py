@@ -46,6 +46,7 @@ class DemoYouth:
     crisis_week: int | None = None
 
 
+NOT_SHARING = frozenset({"J-110"})
 CLINIC = (
     DemoYouth("J-101", "T-01", "steady", (4, 4, 3, 4, 4, 4, 3, 4), "music", 0, 10),
     DemoYouth("J-102", "T-01", "flat ceiling", (5,) * 8, "drama", 0, 14),
@@ -61,7 +62,8 @@ CLINIC = (
     DemoYouth("J-108", "T-02", "excellent early, then a drop", (5, 5, 5, 4, 4, 5, 4, 4),
               "music", 3, 14),
     DemoYouth("J-109", "T-03", "improving", (2, 2, 3, 3, 4, 4, 4, 5), "visual_art", 4, 10),
-    DemoYouth("J-110", "T-03", "steady", (3, 4, 4, 4, 3, 4, 4, 4), "dance", 4, 14),
+    DemoYouth("J-110", "T-03", "steady; chose not to share with the therapist",
+              (3, 4, 4, 4, 3, 4, 4, 4), "dance", 4, 14),
     DemoYouth("J-111", "T-03", "wobbly", (3, 4, 3, 4, 3, 4, 3, 4), "psychomotor", 0, 16),
     DemoYouth("J-112", "T-03", "steady, ward phone hours", (4, 3, 4, 4, 4, 4, 4, 4), "music",
               1, 16),
@@ -91,6 +93,8 @@ async def _setup(bot: OfflineBot, lang: Language) -> dict[str, FakeUser]:
         user.send(f"/start {invitation.token}")
         await bot.fake.settle(quiet=0.05)
         user.tap(user.last, "✅")
+        await bot.fake.settle(quiet=0.05)
+        user.tap(user.last, "🙅" if y.code in NOT_SHARING else "✅")   # the sharing question
         await bot.fake.settle(quiet=0.05)
         users[y.code] = user
         if n % 4 != 3:                       # most youths agree to research use, not all

@@ -24,12 +24,17 @@ def write_config(
     checkin: dict[str, object] | None = None, schedule: dict[str, object] | None = None,
     extra_toml: str = "",
 ) -> Path:
-    """Write a config file, a token file and fresh key files for a bot at `base_url`."""
+    """Write a config file, a token file and key files for a bot at `base_url`.
+
+    Existing key files are kept, so a bot restarted in the same directory still knows
+    its youths; fresh ones are made where there are none.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "token").write_text(token)
     for name in ("pseudonym.key", "contact.key"):
-        (directory / name).write_text(new_key())
-        (directory / name).chmod(0o600)
+        if not (directory / name).exists():
+            (directory / name).write_text(new_key())
+            (directory / name).chmod(0o600)
     extra = "".join(f"{k} = {v!r}\n" for k, v in (checkin or {}).items())
     planning = "".join(f"{k} = {v!r}\n" for k, v in (schedule or {}).items())
     path = directory / "config.toml"

@@ -12,13 +12,12 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import HTTPXRequest
 
-from bot.config import Secrets, Settings
+from bot.config import Secrets, Settings, consent_catalogue
 from bot.ratelimit import ChatRateLimiter
 from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.services import Clock, Services
 from conversations.telegram_io import send_unsent
-from core.consent import builtin_consent
 from core.crisis import builtin_phrases, parse_phrases
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
@@ -49,7 +48,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
     return Services(
         store=store,
         questionnaire=builtin_questionnaire(),
-        consent_text=builtin_consent(),
+        consents=consent_catalogue(settings.privacy.consent_texts_dir),
         crisis_phrases=phrases,
         pseudonym_key=secrets.pseudonym_key.get_secret_value().encode(),
         cipher=ContactCipher(secrets.contact_key.get_secret_value().encode()),
@@ -59,6 +58,8 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         free_text_limit=settings.checkin.free_text_limit,
         coordinators=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
                                for i in settings.coordinators.telegram_ids),
+        researchers=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
+                              for i in settings.researchers.telegram_ids),
         timezone=settings.schedule.timezone,
         escalate_after=timedelta(hours=settings.alerts.escalate_after_hours),
         erasure_log=settings.storage.erasure_log,
@@ -107,7 +108,8 @@ def make_engine(settings: Settings, services: Services) -> Engine:
     return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
                   missed_alert_after=settings.alerts.missed_in_a_row,
                   report_weekday=WEEKDAYS.index(settings.reports.weekday),
-                  report_time=settings.reports.at)
+                  report_time=settings.reports.at,
+                  retention=settings.retention.policy(), retention_at=settings.retention.run_at)
 
 
 def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:

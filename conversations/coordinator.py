@@ -1,5 +1,6 @@
 """Staff commands in Telegram: /overview for coordinators; /clients, /report and /rate
-for therapists. Deny by default: each command checks the sender's role."""
+for therapists; /export for researchers. Deny by default: each command checks the
+sender's role."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import html
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from conversations import staff
+from conversations import research, staff
 from conversations.handlers import run_command, services_of
 from core.compliance import render_overview
 from core.texts import say
@@ -44,9 +45,15 @@ async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_command(update, context, staff.rate_later)
 
 
+async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send a researcher the de-identified research export as a zip file."""
+    await run_command(update, context, research.export)
+
+
 def staff_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     private = filters.ChatType.PRIVATE
     return [CommandHandler("overview", on_overview, filters=private),
             CommandHandler("clients", on_clients, filters=private),
             CommandHandler("report", on_report, filters=private),
-            CommandHandler("rate", on_rate, filters=private)]
+            CommandHandler("rate", on_rate, filters=private),
+            CommandHandler("export", on_export, filters=private)]

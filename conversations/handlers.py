@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import privacy, staff, usecases
+from conversations import consent, privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.services import Services
 from conversations.telegram_io import apply
@@ -29,7 +29,7 @@ from core.callbacks import (
     ConsentTap,
     DeleteTap,
     RatingTap,
-    ResearchTap,
+    ScopeTap,
     parse,
 )
 from core.questionnaire import Language
@@ -95,7 +95,13 @@ async def on_mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_research(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask whether the youth's answers may be used, de-identified, for research."""
-    await run_command(update, context, privacy.ask_research)
+    await run_command(update, context,
+                      lambda s, user, hint: consent.ask_scope(s, user, "research", hint))
+
+
+async def on_consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the youth's consent choices, each with a button to read and change it."""
+    await run_command(update, context, consent.menu)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -117,8 +123,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         actions = await staff.ack_tap(services, user_id, tap, hint)
     elif isinstance(tap, DeleteTap):
         actions = await privacy.delete_tap(services, user_id, tap, hint)
-    elif isinstance(tap, ResearchTap):
-        actions = await privacy.research_tap(services, user_id, tap, hint)
+    elif isinstance(tap, ScopeTap):
+        actions = await consent.scope_tap(services, user_id, tap, hint)
     else:
         actions = [Toast(say(hint, "stale_button"))]
     await apply(services, context.bot, chat_id, actions, query)
@@ -147,6 +153,7 @@ def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None
         CommandHandler("delete", on_delete, filters=PRIVATE),
         CommandHandler("mydata", on_mydata, filters=PRIVATE),
         CommandHandler("research", on_research, filters=PRIVATE),
+        CommandHandler(["toestemming", "consent"], on_consent, filters=PRIVATE),
         CallbackQueryHandler(on_button),
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(PRIVATE, on_other),

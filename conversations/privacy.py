@@ -1,19 +1,17 @@
-"""A youth's data rights in the bot: /mydata and /delete."""
+"""A youth's data rights in the bot: /mydata and /delete (consent lives in consent.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, Document, EditTapped, Reply, Toast
 from conversations.services import Services
-from core.callbacks import DeleteTap, ResearchTap, delete_data, research_data
+from core.callbacks import DeleteTap, delete_data
 from core.prompts import Button
 from core.questionnaire import Language
 from core.texts import say
 from storage import erasure_log
-from storage.ports import Consent
 
 
 async def ask_delete(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
@@ -59,7 +57,10 @@ async def my_data(services: Services, user_id: int, lang_hint: Language) -> list
             "answers": c.answers,
             "note": services.cipher.open_text(note) if note else None,
         })
-    data = {"code": me.code, "language": me.language,
+    consents = [{"scope": r.scope, "text_version": r.version,
+                 "answer": "no" if not r.agreed else "withdrawn" if r.withdrawn else "yes"}
+                for r in await services.store.consents_of(me.pseudonym)]
+    data = {"code": me.code, "language": me.language, "consents": consents,
             "scale": "3-point" if me.simple_mode else "5-point",
             "questionnaire_note": "answers: 1 = lowest; x = rather not say",
             "check_ins": sessions}
@@ -67,35 +68,3 @@ async def my_data(services: Services, user_id: int, lang_hint: Language) -> list
     text = say(me.language, "mydata_intro", n=len(sessions), code=me.code)
     return [Reply(text), Document(json.dumps(data, ensure_ascii=False, indent=2).encode(),
                                   f"mijn-gegevens-{me.code}.json")]
-
-
-RESEARCH_SCOPE = "research"
-RESEARCH_TEXT_VERSION = "research-1"
-
-
-async def ask_research(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
-    """/research: explain de-identified research use and ask; the answer can change later."""
-    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
-    if me is None or me.pseudonym is None:
-        return [Reply(say(lang_hint, "unknown_user"))]
-    now_on = await services.store.has_consent(me.pseudonym, RESEARCH_SCOPE)
-    text = say(me.language, "research_ask") + "\n\n" + say(
-        me.language, "research_now_yes" if now_on else "research_now_no")
-    buttons = ((Button(say(me.language, "research_yes"), research_data(True)),),
-               (Button(say(me.language, "research_no"), research_data(False)),))
-    return [Reply(text, buttons)]
-
-
-async def research_tap(services: Services, user_id: int, tap: ResearchTap,
-                       lang_hint: Language) -> list[Action]:
-    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
-    if me is None or me.pseudonym is None:
-        return [Toast(say(lang_hint, "stale_button"))]
-    text = say(me.language, "research_ask")
-    consent = Consent(RESEARCH_SCOPE, RESEARCH_TEXT_VERSION,
-                      hashlib.sha256(text.encode()).hexdigest(), me.language)
-    await services.store.set_consent(me.pseudonym, consent, tap.agree, services.clock())
-    await services.audit("youth", "consent:research" if tap.agree else "withdraw:research",
-                         me.code)
-    return [EditTapped(f"{text}\n\n" + say(me.language, "research_now_yes" if tap.agree
-                                             else "research_now_no"))]

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from core.consent import ConsentText
+from core.consent import ConsentCatalogue
 from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import Questionnaire
@@ -21,7 +22,7 @@ Clock = Callable[[], datetime]
 class Services:
     store: Store
     questionnaire: Questionnaire
-    consent_text: ConsentText
+    consents: ConsentCatalogue     # every published consent text; the newest is asked
     crisis_phrases: tuple[str, ...]
     pseudonym_key: bytes
     cipher: ContactCipher
@@ -30,6 +31,7 @@ class Services:
     invite_ttl: timedelta
     free_text_limit: int
     coordinators: frozenset[str] = frozenset()  # pseudonyms of the configured coordinators
+    researchers: frozenset[str] = frozenset()   # pseudonyms of the configured researchers
     timezone: str = "Europe/Amsterdam"
     escalate_after: timedelta = timedelta(hours=4)
     erasure_log: Path | None = None       # outside the database: a restore replays it
@@ -39,6 +41,10 @@ class Services:
                     detail: str = "") -> None:
         """Append to the tamper-evident audit trail (NEN 7513: who, when, whom, what)."""
         await self.store.append_audit(actor, action, youth_code, detail, self.clock())
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def pseudonym(self, telegram_user_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_user_id)

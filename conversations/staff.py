@@ -14,7 +14,7 @@ from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
 from core.texts import say
-from reports.weekly import caseload_points, week_label, weekly_report
+from reports.weekly import caseload_points, not_sharing, week_label, weekly_report
 from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
 
 _LABELS: dict[Language, dict[str, str]] = {
@@ -131,7 +131,8 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
     lang = therapist.language
     await services.audit(therapist.code, "read:clients", "", "own caseload")
     points = await caseload_points(services.store, therapist.code, services.clock())
-    if not points:
+    hidden = await not_sharing(services.store, therapist.code)
+    if not points and not hidden:
         return [Reply(say(lang, "no_clients"))]
     tz = ZoneInfo(services.timezone)
     lines = [say(lang, "clients_header")]
@@ -142,6 +143,7 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
         rate = response_rate(series)
         lines.append(say(lang, "client_line", code=code, last=last,
                          rate="-" if rate is None else f"{rate:.0%}"))
+    lines += [say(lang, "client_not_sharing", code=code) for code in hidden]
     return [Reply("\n".join(lines))]
 
 

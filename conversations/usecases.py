@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from conversations import consent
 from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
 from conversations.services import Services, new_checkin_ref
 from core import flow
@@ -72,10 +73,10 @@ async def start_with_invite(
         return [Reply(say(lang, "invite_used"))]
     if invite.expires_at <= services.clock():
         return [Reply(say(lang, "invite_expired"))]
-    text = services.consent_text
+    text = services.consents.current("participation")
     buttons = (
-        (Button(text.agree[lang], consent_data(token, True)),),
-        (Button(text.decline[lang], consent_data(token, False)),),
+        (Button(text.agree[lang], consent_data(token, text.number, True)),),
+        (Button(text.decline[lang], consent_data(token, text.number, False)),),
     )
     return [Reply(text.body[lang], buttons)]
 
@@ -87,24 +88,27 @@ async def consent_tap(
     invite = await services.store.invite(token_digest(tap.invite_token))
     youth = await services.store.youth_by_code(invite.subject_code) if invite else None
     lang = youth.language if youth else lang_hint
-    body = services.consent_text.body[lang]
+    text = services.consents.current("participation")
+    if tap.number != text.number:   # a newer text was published since this was shown
+        return [Toast(say(lang, "consent_text_changed")),
+                *await start_with_invite(services, user_id, tap.invite_token, lang)]
     if not tap.agree:
-        return [EditTapped(f"{body}\n\n👉 {services.consent_text.decline[lang]}"),
+        return [EditTapped(f"{text.body[lang]}\n\n👉 {text.decline[lang]}"),
                 Reply(say(lang, "declined"))]
     outcome = await services.store.bind_youth(
         token_digest(tap.invite_token),
         services.pseudonym(user_id),
         services.cipher.seal(chat_id),
-        Consent(CONSENT_SCOPE, services.consent_text.version,
-                services.consent_text.sha256(lang), lang),
+        Consent(CONSENT_SCOPE, text.version, text.sha256(lang), lang),
         services.clock(),
     )
     if outcome is not BindOutcome.BOUND:
         return [Toast(say(lang, _INVITE_REFUSALS[outcome]))]
-    await services.audit("youth", "consent", invite.subject_code if invite else "",
-                         f"{CONSENT_SCOPE} {services.consent_text.version}")
-    return [EditTapped(f"{body}\n\n👉 {services.consent_text.agree[lang]}"),
-            Reply(say(lang, "consented"))]
+    await services.audit("youth", f"consent:{CONSENT_SCOPE}",
+                         invite.subject_code if invite else "", text.version)
+    # Sharing with the therapist is a consent of its own, asked right after.
+    return [EditTapped(f"{text.body[lang]}\n\n👉 {text.agree[lang]}"),
+            Reply(say(lang, "consented")), consent.ask(services.consents.current("sharing"), lang)]
 
 
 # -- pausing and resuming -----------------------------------------------------------------
@@ -169,6 +173,8 @@ async def start_checkin(
         raise CheckinNotPossible(f"{code} has not used the invite link yet")
     if youth.paused:
         raise CheckinNotPossible(f"{code} paused messages with /stop")
+    if not await services.store.has_consent(youth.pseudonym, CONSENT_SCOPE):
+        raise CheckinNotPossible(f"{code} does not take part (consent declined or withdrawn)")
     sealed = await services.store.contact(youth.pseudonym)
     if sealed is None:
         raise CheckinNotPossible(f"{code} has no contact on file")
@@ -235,6 +241,8 @@ async def answer_tap(
     if me is None or checkin is None or checkin.youth_pseudonym != me.pseudonym:
         return [Toast(say(me.language if me else lang_hint, "stale_button"))]
     lang = me.language
+    if not await services.store.has_consent(checkin.youth_pseudonym, CONSENT_SCOPE):
+        return [Toast(say(lang, "not_taking_part"))]
     steps = services.steps(checkin)
     now = services.clock()
     state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
@@ -296,6 +304,8 @@ async def text_message(
     actions = await _flag_crisis(services, me, checkin, text)
     if checkin is None:
         return actions or [Reply(say(lang, "idle_text"))]
+    if not await services.store.has_consent(me.pseudonym, CONSENT_SCOPE):
+        return actions or [Reply(say(lang, "not_taking_part"))]
     steps = services.steps(checkin)
     state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
                               checkin.answers)

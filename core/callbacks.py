@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.consent import Scope
+
 _ANSWER = re.compile(r"a:([A-Za-z0-9_-]{16}):([0-9]{1,2}):([a-z0-9_]{1,20})")
-_CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([yn])")
+_CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([0-9]{1,3}):([yn])")
 _RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task):([1-5])")
 _ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
 _DELETE = re.compile(r"d:([yn])")
-_RESEARCH = re.compile(r"s:([yn])")
+_SCOPE = re.compile(r"g:([psr]):([0-9]{1,3}):([ynv])")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,10 @@ class AnswerTap:
 
 @dataclass(frozen=True)
 class ConsentTap:
+    """A first yes or no to taking part, from an invite, to text version `number`."""
+
     invite_token: str
+    number: int
     agree: bool
 
 
@@ -48,13 +53,21 @@ class DeleteTap:
     confirmed: bool
 
 
+_SCOPE_LETTER: dict[str, Scope] = {"p": "participation", "s": "sharing", "r": "research"}
+
+
 @dataclass(frozen=True)
-class ResearchTap:
-    agree: bool
+class ScopeTap:
+    """A tap on a consent scope: view its text (agree None), or answer version `number`."""
+
+    scope: Scope
+    number: int
+    agree: bool | None
 
 
-def research_data(agree: bool) -> str:
-    return f"s:{'y' if agree else 'n'}"
+def scope_data(scope: Scope, number: int, agree: bool | None) -> str:
+    choice = "v" if agree is None else "y" if agree else "n"
+    return f"g:{scope[0]}:{number}:{choice}"
 
 
 def delete_data(confirmed: bool) -> str:
@@ -73,11 +86,11 @@ def answer_data(checkin_ref: str, step_index: int, value: str) -> str:
     return f"a:{checkin_ref}:{step_index}:{value}"
 
 
-def consent_data(invite_token: str, agree: bool) -> str:
-    return f"c:{invite_token}:{'y' if agree else 'n'}"
+def consent_data(invite_token: str, number: int, agree: bool) -> str:
+    return f"c:{invite_token}:{number}:{'y' if agree else 'n'}"
 
 
-Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ResearchTap
+Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ScopeTap
 
 
 def parse(data: str | None) -> Tap | None:
@@ -87,13 +100,13 @@ def parse(data: str | None) -> Tap | None:
     if m := _ANSWER.fullmatch(data):
         return AnswerTap(m[1], int(m[2]), m[3])
     if m := _CONSENT.fullmatch(data):
-        return ConsentTap(m[1], m[2] == "y")
+        return ConsentTap(m[1], int(m[2]), m[3] == "y")
     if m := _RATING.fullmatch(data):
         return RatingTap(m[1], m[2], m[3])
     if m := _ACK.fullmatch(data):
         return AckTap(m[1])
     if m := _DELETE.fullmatch(data):
         return DeleteTap(m[1] == "y")
-    if m := _RESEARCH.fullmatch(data):
-        return ResearchTap(m[1] == "y")
+    if m := _SCOPE.fullmatch(data):
+        return ScopeTap(_SCOPE_LETTER[m[1]], int(m[2]), None if m[3] == "v" else m[3] == "y")
     return None

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
+from typing import Literal
 
 from core.questionnaire import Language, builtin_text
 
@@ -42,27 +45,158 @@ def enrolment_problems(
     return problems
 
 
+Scope = Literal["participation", "sharing", "research"]
+SCOPES: tuple[Scope, ...] = ("participation", "sharing", "research")
+
+
 @dataclass(frozen=True)
 class ConsentText:
-    version: str
+    """One published version of the text for one consent scope."""
+
+    scope: Scope
+    number: int
     body: dict[Language, str]
     agree: dict[Language, str]
     decline: dict[Language, str]
+
+    @property
+    def version(self) -> str:
+        return f"{self.scope}-{self.number}"
 
     def sha256(self, lang: Language) -> str:
         """Return the digest stored with a consent, proving which exact text was shown."""
         return hashlib.sha256(self.body[lang].strip().encode()).hexdigest()
 
 
-def parse_consent_text(text: str) -> ConsentText:
-    data = tomllib.loads(text)
-    return ConsentText(
-        version=data["version"],
-        body={"nl": data["nl"].strip(), "en": data["en"].strip()},
-        agree={"nl": data["agree_nl"], "en": data["agree_en"]},
-        decline={"nl": data["decline_nl"], "en": data["decline_en"]},
-    )
+class ConsentTextError(ValueError):
+    """A consent text file is not usable; the message names the file and the problem."""
 
 
-def builtin_consent() -> ConsentText:
-    return parse_consent_text(builtin_text("consent-1.toml"))
+def parse_consent_text(text: str, source: str = "consent text") -> ConsentText:
+    try:
+        data = tomllib.loads(text)
+        scope, number = data["scope"], data["number"]
+        if scope not in SCOPES:
+            raise ConsentTextError(f"{source}: scope must be one of {', '.join(SCOPES)},"
+                                   f" not {scope!r}")
+        if not isinstance(number, int) or number < 1:
+            raise ConsentTextError(f"{source}: number must be a whole number from 1")
+        return ConsentText(
+            scope=scope, number=number,
+            body={"nl": data["nl"].strip(), "en": data["en"].strip()},
+            agree={"nl": data["agree_nl"], "en": data["agree_en"]},
+            decline={"nl": data["decline_nl"], "en": data["decline_en"]},
+        )
+    except tomllib.TOMLDecodeError as exc:
+        raise ConsentTextError(f"{source}: not valid TOML ({exc})") from exc
+    except KeyError as exc:
+        raise ConsentTextError(f"{source}: missing key {exc.args[0]!r}") from exc
+
+
+@dataclass(frozen=True)
+class ConsentCatalogue:
+    """Every published consent text, so that any stored consent can be traced to its text.
+
+    The newest number of a scope is the one youths are asked now.
+    """
+
+    texts: tuple[ConsentText, ...]
+
+    def __post_init__(self) -> None:
+        missing = [s for s in SCOPES if not any(t.scope == s for t in self.texts)]
+        if missing:
+            raise ConsentTextError(f"no consent text for {', '.join(missing)}")
+
+    def current(self, scope: Scope) -> ConsentText:
+        return max((t for t in self.texts if t.scope == scope), key=lambda t: t.number)
+
+    def version(self, scope: Scope, number: int) -> ConsentText | None:
+        return next((t for t in self.texts if t.scope == scope and t.number == number), None)
+
+    def by_version(self, version: str) -> ConsentText | None:
+        return next((t for t in self.texts if t.version == version), None)
+
+    def with_texts(self, extra: Iterable[ConsentText]) -> ConsentCatalogue:
+        """Add an institution's own texts; a number already taken replaces the built-in."""
+        extra = tuple(extra)
+        taken = {(t.scope, t.number) for t in extra}
+        return ConsentCatalogue(
+            tuple(t for t in self.texts if (t.scope, t.number) not in taken) + extra)
+
+
+BUILTIN_CONSENT_FILES = ("consent-participation-1.toml", "consent-participation-2.toml",
+                         "consent-sharing-1.toml", "consent-research-1.toml")
+
+
+def builtin_consents() -> ConsentCatalogue:
+    return ConsentCatalogue(tuple(parse_consent_text(builtin_text(n), n)
+                                  for n in BUILTIN_CONSENT_FILES))
+
+
+# -- where a youth stands, and what to do about it ------------------------------------------
+
+class ScopeState(Enum):
+    AGREED = "agreed"          # yes to the current text
+    OUTDATED = "outdated"      # yes to an older text: stands until they answer the new one
+    DECLINED = "declined"      # said no, or withdrew
+    NOT_ASKED = "not_asked"
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One stored decision: each change is a row of its own, the newest one counts."""
+
+    scope: str
+    version: str
+    agreed: bool
+    withdrawn: bool
+
+
+def scope_states(records: Sequence[ConsentRecord],
+                 catalogue: ConsentCatalogue) -> dict[Scope, ScopeState]:
+    """Return the state of every scope from the youth's decisions, oldest first."""
+    states = dict.fromkeys(SCOPES, ScopeState.NOT_ASKED)
+    for scope in SCOPES:
+        mine = [r for r in records if r.scope == scope]
+        if not mine:
+            continue
+        last = mine[-1]
+        if not last.agreed or last.withdrawn:
+            states[scope] = ScopeState.DECLINED
+        elif last.version == catalogue.current(scope).version:
+            states[scope] = ScopeState.AGREED
+        else:
+            states[scope] = ScopeState.OUTDATED
+    return states
+
+
+def counts_as_yes(state: ScopeState) -> bool:
+    """An agreement stands for what its text said until the youth answers a newer text."""
+    return state in (ScopeState.AGREED, ScopeState.OUTDATED)
+
+
+class CheckinGate(Enum):
+    ASK = "ask"            # send the check-in
+    HOLD = "hold"          # a newer participation text must be answered first
+    REFUSE = "refuse"      # no consent to take part: no check-in
+
+
+def checkin_gate(states: Mapping[Scope, ScopeState]) -> CheckinGate:
+    participation = states["participation"]
+    if participation is ScopeState.AGREED:
+        return CheckinGate.ASK
+    if participation is ScopeState.OUTDATED:
+        return CheckinGate.HOLD
+    return CheckinGate.REFUSE
+
+
+def to_ask_before_checkin(states: Mapping[Scope, ScopeState]) -> list[Scope]:
+    """Scopes to put to the youth before the next check-in.
+
+    Every agreement to an older text is asked again. Sharing is asked when the youth never
+    answered it (it belongs to taking part); research stays opt-in and is never pressed.
+    """
+    asks: list[Scope] = [s for s in SCOPES if states[s] is ScopeState.OUTDATED]
+    if states["sharing"] is ScopeState.NOT_ASKED and counts_as_yes(states["participation"]):
+        asks.append("sharing")
+    return asks

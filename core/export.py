@@ -7,9 +7,13 @@ days (so intervals survive, calendar dates do not). No free text, no staff codes
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
-from datetime import timedelta
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 MAX_SHIFT_DAYS = 180
 
@@ -45,3 +49,48 @@ def date_shift(export_key: bytes, pseudonym: str) -> timedelta:
     digest = hmac.new(export_key, b"shift:" + pseudonym.encode(), hashlib.sha256).digest()
     days = int.from_bytes(digest[:4], "big") % (2 * MAX_SHIFT_DAYS + 1) - MAX_SHIFT_DAYS
     return timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One answered item as stored; de-identified (or not) by `answers_csv`."""
+
+    youth_code: str
+    pseudonym: str
+    session_at: datetime
+    status: str
+    item: str
+    value: str
+    simple_mode: bool
+    questionnaire_version: str
+
+
+FIELDS = ("participant", "session_date", "session_index", "status", "item", "value",
+          "scale_points", "questionnaire_version")
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    answers_csv: str
+    codebook: str
+    youths: int
+    rows: int
+
+
+def build_export(rows: list[ExportRow], *, full: bool = False,
+                 export_key: bytes | None = None) -> ExportFiles:
+    """Long-format CSV and codebook; de-identified unless `full` (the institution's own)."""
+    key = export_key or secrets.token_bytes(32)  # fresh per export: ids cannot be joined
+    sessions: dict[str, list[datetime]] = {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["youth_code", *FIELDS[1:]] if full else FIELDS)
+    for r in rows:
+        seen = sessions.setdefault(r.pseudonym, [])
+        if r.session_at not in seen:
+            seen.append(r.session_at)
+        when = r.session_at if full else r.session_at + date_shift(key, r.pseudonym)
+        writer.writerow([r.youth_code if full else participant_id(key, r.pseudonym),
+                         when.date().isoformat(), seen.index(r.session_at) + 1, r.status,
+                         r.item, r.value, 3 if r.simple_mode else 5, r.questionnaire_version])
+    return ExportFiles(out.getvalue(), codebook(), len(sessions), len(rows))

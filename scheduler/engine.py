@@ -23,13 +23,15 @@ from telegram.error import (
     TimedOut,
 )
 
-from conversations import usecases
+from conversations import consent, usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt, send_unsent
+from conversations.telegram_io import keyboard, send_prompt, send_unsent
+from core.consent import CheckinGate
 from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
+from core.retention import RetentionPolicy
 from core.texts import say
-from scheduler import therapist_delivery
-from scheduler.outcomes import Skip
+from scheduler import retention, therapist_delivery
+from scheduler.outcomes import Hold, Skip
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.ports import OutboxItem, OutboxState
 
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 PLAN_EVERY = timedelta(minutes=10)
 RESEND_UNCONFIRMED_AFTER = timedelta(seconds=60)
+CONSENT_HOLD_RETRY = timedelta(minutes=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -65,6 +68,8 @@ class Engine:
     missed_alert_after: int = 3
     report_weekday: int = 0        # Monday
     report_time: time = time(8, 0)
+    retention: RetentionPolicy = field(default_factory=lambda: RetentionPolicy({}))
+    retention_at: time = time(3, 30)
     _last_plan: datetime | None = field(default=None, init=False)
 
     @property
@@ -99,6 +104,8 @@ class Engine:
         await send_unsent(self.services, bot, now - RESEND_UNCONFIRMED_AFTER)
         for item in await store.due_items(now, BATCH):
             await self._dispatch(bot, item, report)
+        await retention.run_daily(self.services, self.retention, self.retention_at, bot,
+                                  self.coordinator_chats)
         return report
 
     async def _dispatch(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
@@ -126,9 +133,26 @@ class Engine:
             return
         await self._send(bot, item, report)
 
-    async def _youth_message(self, item: OutboxItem) -> usecases.Outgoing | None:
+    async def _consent_first(self, bot: Bot, code: str) -> None:
+        """Put newer consent texts to the youth before a check-in; hold it if needed."""
+        services = self.services
+        youth = await services.store.youth_by_code(code)
+        if youth is None or youth.pseudonym is None or youth.paused:
+            return  # start_checkin says why not
+        before = await consent.before_checkin(services, youth)
+        sealed = await services.store.contact(youth.pseudonym)
+        if before.asks and sealed is not None:
+            chat = services.cipher.open(sealed)
+            for reply, scope in zip(before.asks, before.scopes, strict=True):
+                await bot.send_message(chat, reply.text, reply_markup=keyboard(reply.buttons))
+                await consent.asked(services, youth, scope)
+        if before.gate is CheckinGate.HOLD:
+            raise Hold("waiting for the youth to answer the new text about taking part")
+
+    async def _youth_message(self, bot: Bot, item: OutboxItem) -> usecases.Outgoing | None:
         assert item.youth_code is not None
         if item.kind is Kind.CHECKIN:
+            await self._consent_first(bot, item.youth_code)
             return await usecases.start_checkin(self.services, item.youth_code,
                                                 item.occurrence_key, item.discipline,
                                                 item.expires_at)
@@ -141,11 +165,14 @@ class Engine:
         store, now = self.services.store, self.services.clock()
         try:
             if item.kind in (Kind.CHECKIN, Kind.REMINDER):
-                outgoing = await self._youth_message(item)
+                outgoing = await self._youth_message(bot, item)
                 if outgoing is not None:
                     await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
             else:
                 await therapist_delivery.deliver(self, bot, item)
+        except Hold as exc:
+            await store.retry_later(item.id, now + CONSENT_HOLD_RETRY, str(exc), now)
+            report.waiting += 1
         except (usecases.CheckinNotPossible, Skip) as exc:
             await store.finish(item.id, OutboxState.CANCELLED, now, str(exc))
             report.cancelled += 1

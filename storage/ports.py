@@ -10,9 +10,12 @@ from typing import Protocol
 
 from core.audit import AuditEntry
 from core.compliance import Compliance
+from core.consent import ConsentRecord
 from core.delivery import Kind, Planned, Window
+from core.export import ExportRow
 from core.flow import Status
 from core.questionnaire import Discipline, Language
+from core.retention import DataKind
 from core.schedule import Change, Series, Timing
 
 
@@ -304,22 +307,19 @@ class TherapistRepo(Protocol):
     ) -> list[OutboxItem]: ...
 
 
-@dataclass(frozen=True)
-class ExportRow:
-    youth_code: str
-    pseudonym: str
-    session_at: datetime
-    status: str
-    item: str
-    value: str
-    simple_mode: bool
-    questionnaire_version: str
-
-
 class PrivacyRepo(Protocol):
     async def set_consent(self, pseudonym: str, consent: Consent, agree: bool,
                           now: datetime) -> None: ...
     async def has_consent(self, pseudonym: str, scope: str) -> bool: ...
+    async def consents_of(self, pseudonym: str) -> list[ConsentRecord]: ...
+    async def codes_with_consent(self, scope: str) -> frozenset[str]: ...
+    async def consent_request_due(self, youth_code: str, version: str,
+                                  now: datetime) -> bool: ...
+    async def consent_request_sent(self, youth_code: str, version: str,
+                                   now: datetime) -> None: ...
+    async def purge(self, kind: DataKind, before: datetime, *, dry_run: bool = False) -> int: ...
+    async def last_retention_day(self) -> date | None: ...
+    async def record_retention_run(self, day: date, report: str, now: datetime) -> bool: ...
     async def export_rows(self, research_only: bool) -> list[ExportRow]: ...
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry: ...

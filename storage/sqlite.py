@@ -32,6 +32,7 @@ from storage.ports import (
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_privacy import SqlitePrivacyMixin
+from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
 from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
 from storage.timefmt import iso, parse_iso
@@ -70,7 +71,8 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin, SqliteQueries):
+class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
+                  SqliteRetentionMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:
@@ -159,9 +161,16 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
             code = await redeem_invite(conn, token_digest, "youth", now)
             if isinstance(code, BindOutcome):
                 return code
+            async with conn.execute("SELECT pseudonym FROM youths WHERE code = ?",
+                                    (code,)) as cur:
+                before = await cur.fetchone()
             await conn.execute(
                 "UPDATE youths SET pseudonym = ?, paused = 0 WHERE code = ?", (pseudonym, code)
             )
+            if before is not None and before[0] is not None:
+                # After an unbind the youth's earlier decisions follow them to the new account.
+                await conn.execute("UPDATE consents SET pseudonym = ? WHERE pseudonym = ?",
+                                   (pseudonym, before[0]))
             await store_contact(conn, pseudonym, chat_id_enc)
             await conn.execute(
                 "INSERT INTO consents (pseudonym, scope, text_version, text_sha256, language,"

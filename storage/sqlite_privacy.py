@@ -6,8 +6,10 @@ import secrets
 from datetime import datetime
 
 from core.audit import GENESIS, AuditEntry, entry_hash
+from core.consent import ConsentRecord
+from core.export import ExportRow
 from storage.database import Database
-from storage.ports import Consent, ExportRow
+from storage.ports import Consent
 from storage.timefmt import iso, parse_iso
 
 # Tables keyed by the youth's pseudonym or code, in an order that respects foreign keys.
@@ -18,6 +20,7 @@ _BY_PSEUDONYM = ("DELETE FROM crisis_flags WHERE youth_pseudonym = ?",
 _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
             "DELETE FROM outbox WHERE youth_code = ?",
             "DELETE FROM alerts WHERE youth_code = ?",
+            "DELETE FROM consent_requests WHERE youth_code = ?",
             "DELETE FROM series_youths WHERE youth_code = ?",
             "DELETE FROM phone_windows WHERE scope = 'youth' AND scope_code = ?")
 
@@ -87,9 +90,12 @@ class SqlitePrivacyMixin:
                 row = await cur.fetchone()
             if row is None or row["pseudonym"] is None:
                 return False
+            placeholder = f"unbound-{secrets.token_hex(16)}"
             await conn.execute("DELETE FROM contacts WHERE pseudonym = ?", (row["pseudonym"],))
             await conn.execute("UPDATE youths SET pseudonym = ? WHERE code = ?",
-                               (f"unbound-{secrets.token_hex(16)}", code))
+                               (placeholder, code))
+            await conn.execute("UPDATE consents SET pseudonym = ? WHERE pseudonym = ?",
+                               (placeholder, row["pseudonym"]))
             await conn.execute(
                 "UPDATE invites SET used_at = ? WHERE subject_code = ? AND role = 'youth'"
                 " AND used_at IS NULL", (iso(now), code))
@@ -97,23 +103,58 @@ class SqlitePrivacyMixin:
 
     async def set_consent(self, pseudonym: str, consent: Consent, agree: bool,
                           now: datetime) -> None:
-        """Give or withdraw one consent scope; each change is a row of its own."""
+        """Record one decision on one scope: a row of its own, yes or no, with the text's
+        version and digest; an earlier yes to the same scope is marked withdrawn."""
         async with self.db.write() as conn:
             await conn.execute(
                 "UPDATE consents SET withdrawn_at = ? WHERE pseudonym = ? AND scope = ?"
-                " AND withdrawn_at IS NULL", (iso(now), pseudonym, consent.scope))
-            if agree:
-                await conn.execute(
-                    "INSERT INTO consents (pseudonym, scope, text_version, text_sha256,"
-                    " language, agreed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (pseudonym, consent.scope, consent.text_version, consent.text_sha256,
-                     consent.language, iso(now)))
+                " AND withdrawn_at IS NULL AND answer = 'yes'",
+                (iso(now), pseudonym, consent.scope))
+            await conn.execute(
+                "INSERT INTO consents (pseudonym, scope, text_version, text_sha256,"
+                " language, agreed_at, answer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pseudonym, consent.scope, consent.text_version, consent.text_sha256,
+                 consent.language, iso(now), "yes" if agree else "no"))
 
     async def has_consent(self, pseudonym: str, scope: str) -> bool:
         async with self.db.conn.execute(
-                "SELECT 1 FROM consents WHERE pseudonym = ? AND scope = ?"
+                "SELECT 1 FROM consents WHERE pseudonym = ? AND scope = ? AND answer = 'yes'"
                 " AND withdrawn_at IS NULL", (pseudonym, scope)) as cur:
             return await cur.fetchone() is not None
+
+    async def consents_of(self, pseudonym: str) -> list[ConsentRecord]:
+        async with self.db.conn.execute(
+                "SELECT scope, text_version, answer, withdrawn_at FROM consents"
+                " WHERE pseudonym = ? ORDER BY id", (pseudonym,)) as cur:
+            rows = await cur.fetchall()
+        return [ConsentRecord(r[0], r[1], r[2] == "yes", r[3] is not None) for r in rows]
+
+    async def codes_with_consent(self, scope: str) -> frozenset[str]:
+        async with self.db.conn.execute(
+                "SELECT y.code FROM youths y JOIN consents k ON k.pseudonym = y.pseudonym"
+                " WHERE k.scope = ? AND k.answer = 'yes' AND k.withdrawn_at IS NULL",
+                (scope,)) as cur:
+            return frozenset(r[0] for r in await cur.fetchall())
+
+    async def consent_request_due(self, youth_code: str, version: str,
+                                  now: datetime) -> bool:
+        """True when the question about this text still has to reach the youth."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO consent_requests (youth_code, version, asked_at)"
+                " VALUES (?, ?, ?)", (youth_code, version, iso(now)))
+            async with conn.execute(
+                    "SELECT sent_at FROM consent_requests WHERE youth_code = ? AND version = ?",
+                    (youth_code, version)) as cur:
+                row = await cur.fetchone()
+        return row is not None and row[0] is None
+
+    async def consent_request_sent(self, youth_code: str, version: str,
+                                   now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE consent_requests SET sent_at = ? WHERE youth_code = ? AND version = ?",
+                (iso(now), youth_code, version))
 
     async def export_rows(self, research_only: bool) -> list[ExportRow]:
         async with self.db.conn.execute(
@@ -123,7 +164,7 @@ class SqlitePrivacyMixin:
             " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
             " WHERE a.item != 'note' AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
             "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
-            "   AND k.withdrawn_at IS NULL))"
+            "   AND k.answer = 'yes' AND k.withdrawn_at IS NULL))"
             " ORDER BY y.code, c.created_at, a.rowid", (int(research_only),)) as cur:
             rows = await cur.fetchall()
         return [ExportRow(r[0], r[1], parse_iso(r[2]), r[3], r[4], r[5], bool(r[6]), r[7])

@@ -49,13 +49,17 @@ class Harness:
     async def enrol(
         self, user: FakeUser, code: str = "J-014", *, therapist: str = "T-02",
         language: Language = "nl", simple: bool = False, birth_year: int = 2008,
+        share: bool = True,
     ) -> None:
-        """Enrol a youth, open the invite link as the user and agree."""
+        """Enrol a youth, open the invite link as the user, agree to take part, and answer
+        the separate question about sharing with the therapist."""
         token = await self.invite(code, therapist=therapist, language=language,
                                   simple=simple, birth_year=birth_year)
         user.send(f"/start {token}")
         await self.fake.settle()
         user.tap(user.last, "✅")
+        await self.fake.settle()
+        user.tap(user.last, "✅" if share else "🙅")
         await self.fake.settle()
 
     async def invite(
@@ -80,6 +84,16 @@ class Harness:
         assert outgoing is not None
         await send_prompt(self.services, self.app.bot, outgoing.chat_id, outgoing.prompt)
         await self.fake.settle(expect_response=False)
+
+    async def answer_everything(self, user: FakeUser, note: str) -> None:
+        """Enrol the user as J-014, run one check-in, tap every answer and type a note."""
+        await self.enrol(user)
+        await self.checkin(discipline=None)
+        for label in ("Goed", "Oké", "Goed", "Iets leuks"):
+            user.tap(user.last, label)
+            await self.fake.settle()
+        user.send(note)
+        await self.fake.settle()
 
     async def resend_unsent(self) -> int:
         return await send_unsent(self.services, self.app.bot, self.clock())

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.enrolment import enroll_therapist
-from core.callbacks import ack_data, answer_data, rating_data
+from core.callbacks import ack_data, answer_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token
 from storage.ports import NewAlert, NewOutbox
 from tests.support import Harness, running_bot
 
-YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, STRANGER = (
-    700000001, 700000002, 600000002, 600000003, 9001, 700000999)
+YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, RESEARCHER, STRANGER = (
+    700000001, 700000002, 600000002, 600000003, 9001, 9002, 700000999)
 DENIED = {"Hoi! Deze bot is alleen voor jongeren", "Dit commando is alleen voor",
           "Deze knop werkt niet meer", "Deze melding is niet voor jou"}
 
@@ -33,6 +33,10 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("youth", "/delete", "own", True), ("stranger", "/delete", "-", False),
     ("therapist", "/delete", "-", False),
     ("youth", "/research", "own", True), ("stranger", "/research", "-", False),
+    ("researcher", "/research", "-", False), ("therapist", "/research", "-", False),
+    ("youth", "/toestemming", "own", True), ("therapist", "/toestemming", "-", False),
+    ("researcher", "/toestemming", "-", False), ("stranger", "/toestemming", "-", False),
+    ("researcher", "/mydata", "-", False), ("researcher", "/delete", "-", False),
     ("youth", "/clients", "-", False), ("therapist", "/clients", "own", True),
     ("coordinator", "/clients", "-", False), ("stranger", "/clients", "-", False),
     ("youth", "/report", "-", False), ("therapist", "/report", "own", True),
@@ -40,6 +44,11 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("youth", "/rate", "-", False), ("therapist", "/rate", "own", True),
     ("youth", "/overview", "-", False), ("therapist", "/overview", "-", False),
     ("coordinator", "/overview", "-", True), ("stranger", "/overview", "-", False),
+    ("researcher", "/clients", "-", False), ("researcher", "/report", "-", False),
+    ("researcher", "/rate", "-", False), ("researcher", "/overview", "-", False),
+    ("researcher", "/export", "-", True), ("youth", "/export", "-", False),
+    ("therapist", "/export", "-", False), ("coordinator", "/export", "-", False),
+    ("stranger", "/export", "-", False),
     # buttons: only on one's own data
     ("youth", "answer", "own", True), ("youth", "answer", "other", False),
     ("therapist", "answer", "own", False), ("stranger", "answer", "own", False),
@@ -47,6 +56,10 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("youth", "rate", "own", False), ("stranger", "rate", "own", False),
     ("therapist", "ack", "own", True), ("therapist", "ack", "other", False),
     ("youth", "ack", "own", False), ("coordinator", "ack", "own", False),
+    ("researcher", "answer", "own", False), ("researcher", "rate", "own", False),
+    ("researcher", "ack", "own", False),
+    ("youth", "consent", "own", True), ("therapist", "consent", "own", False),
+    ("researcher", "consent", "own", False), ("stranger", "consent", "own", False),
 ]]
 
 
@@ -76,11 +89,12 @@ async def setup(bot: Harness) -> dict[str, str]:
 
 
 CHATS = {"youth": YOUTH, "therapist": THERAPIST, "coordinator": COORDINATOR,
-         "stranger": STRANGER}
+         "researcher": RESEARCHER, "stranger": STRANGER}
 
 
 async def test_access_matrix(tmp_path: Path) -> None:
-    extra = f"[coordinators]\ntelegram_ids = [{COORDINATOR}]\n"
+    extra = (f"[coordinators]\ntelegram_ids = [{COORDINATOR}]\n"
+             f"[researchers]\ntelegram_ids = [{RESEARCHER}]\n")
     async with running_bot(tmp_path, extra_toml=extra) as bot:
         refs = await setup(bot)
         outcomes = []
@@ -94,7 +108,8 @@ async def test_access_matrix(tmp_path: Path) -> None:
             else:
                 data = {"answer": answer_data(refs[f"checkin-{case.target}"], 0, "4"),
                         "rate": rating_data(refs[f"rating-{case.target}"], "bond", "4"),
-                        "ack": ack_data(refs[f"alert-{case.target}"])}[case.action]
+                        "ack": ack_data(refs[f"alert-{case.target}"]),
+                        "consent": scope_data("research", 1, False)}[case.action]
                 carrier = bot.fake.user(YOUTH).inbox[-1]
                 query = user.tap_data(carrier, data)
                 await bot.fake.settle()

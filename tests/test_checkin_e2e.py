@@ -22,14 +22,22 @@ async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
     youth.send(f"/start {token}")
     await bot.fake.settle()
     consent = youth.last
-    assert "Wie ziet je antwoorden? Alleen je eigen therapeut" in consent.text
+    assert "💾 Wat bewaar ik? Je antwoorden. Met een code, niet met je naam." in consent.text
+    assert "vraag ik je zo apart" in consent.text
     assert consent.button_labels() == ["✅ Ik doe mee", "✋ Nu niet"]
     assert rows(bot.database, "SELECT count(*) FROM consents") == [(0,)]
 
     youth.tap(consent, "Ik doe mee")
     await bot.fake.settle()
     assert "👉 ✅ Ik doe mee" in consent.text
-    assert youth.last.text.startswith("Top, dank je wel!")
+    assert youth.inbox[-2].text.startswith("Top, dank je wel!")
+    sharing = youth.last
+    assert sharing.text.startswith("👀 Mag je therapeut je antwoorden zien?")
+    assert "altijd een seintje" in sharing.text, "crisis alerts go out whatever the choice"
+    assert sharing.button_labels() == ["✅ Ja, dat mag", "🙅 Nee, liever niet"]
+    youth.tap(sharing, "Ja, dat mag")
+    await bot.fake.settle()
+    assert youth.last.text == "Oké! Je therapeut ziet je antwoorden. 👀"
 
     await bot.checkin(discipline="music")
     bond = youth.last
@@ -75,10 +83,12 @@ async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
     (stored_note,) = rows(bot.database, "SELECT text_enc FROM notes")[0]
     assert isinstance(stored_note, bytes) and b"drummen" not in stored_note
     assert bot.services.cipher.open_text(stored_note) == "Het drummen was echt vet"
-    (version, digest, lang) = rows(
-        bot.database, "SELECT text_version, text_sha256, language FROM consents")[0]
-    assert version == "consent-1" and lang == "nl"
-    assert digest == bot.services.consent_text.sha256("nl")
+    consents = rows(bot.database, "SELECT scope, text_version, text_sha256, language, answer"
+                                  " FROM consents ORDER BY id")
+    current = bot.services.consents.current
+    assert consents == [
+        ("participation", "participation-2", current("participation").sha256("nl"), "nl", "yes"),
+        ("sharing", "sharing-1", current("sharing").sha256("nl"), "nl", "yes")]
 
 
 async def test_answer_can_change_until_complete(bot: Harness) -> None:

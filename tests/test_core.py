@@ -8,7 +8,7 @@ import pytest
 
 from core import flow
 from core.callbacks import AnswerTap, ConsentTap, answer_data, consent_data, parse
-from core.consent import builtin_consent, enrolment_problems
+from core.consent import builtin_consents, enrolment_problems
 from core.crisis import builtin_phrases, find_crisis_phrases
 from core.identity import ContactCipher, new_key, new_token, pseudonym, token_digest
 from core.prompts import render_step
@@ -107,12 +107,12 @@ def test_crisis_phrases(text: str, found: list[str]) -> None:
 def test_callback_roundtrip_and_forgeries() -> None:
     ref, token = "A" * 16, new_token()
     assert parse(answer_data(ref, 3, "x")) == AnswerTap(ref, 3, "x")
-    assert parse(consent_data(token, True)) == ConsentTap(token, True)
+    assert parse(consent_data(token, 2, True)) == ConsentTap(token, 2, True)
     for forged in (None, "", "a:" + ref, f"a:{ref}:3:X", f"a:{ref}:333:1", f"c:{token}:maybe",
                    f"a:{ref}:3:1\n", "a:" + "A" * 17 + ":3:1"):
         assert parse(forged) is None
     assert len(answer_data(ref, 99, "something_good").encode()) <= 64
-    assert len(consent_data(token, False).encode()) <= 64
+    assert len(consent_data(token, 999, False).encode()) <= 64
 
 
 def test_pseudonyms_are_keyed() -> None:
@@ -157,6 +157,6 @@ def test_render_step_marks_choice() -> None:
 def test_texts_exist_in_both_languages() -> None:
     assert {"crisis_help", "thanks", "stopped"} <= message_keys()
     assert "0800-0432" in say("en", "crisis_help")
-    consent = builtin_consent()
+    consent = builtin_consents().current("participation")
     assert consent.sha256("nl") != consent.sha256("en")
     assert "/stop" in consent.body["nl"] and "/stop" in consent.body["en"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -44,14 +46,7 @@ def test_chain_detects_edits_deletions_and_reordering() -> None:
 
 
 async def answer_with_marker(bot: Harness) -> None:
-    youth = bot.fake.user(YOUTH)
-    await bot.enrol(youth)
-    await bot.checkin(discipline=None)
-    for label in ("Goed", "Oké", "Goed", "Iets leuks"):
-        youth.tap(youth.last, label)
-        await bot.fake.settle()
-    youth.send(f"vandaag {MARKER} gemaakt")
-    await bot.fake.settle()
+    await bot.answer_everything(bot.fake.user(YOUTH), f"vandaag {MARKER} gemaakt")
 
 
 async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None:
@@ -65,6 +60,9 @@ async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None
     data = json.loads(document.document)
     assert data["check_ins"][0]["answers"]["bond"] == "4"
     assert MARKER in data["check_ins"][0]["note"]
+    assert data["consents"] == [
+        {"scope": "participation", "text_version": "participation-2", "answer": "yes"},
+        {"scope": "sharing", "text_version": "sharing-1", "answer": "yes"}]
 
 
 async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
@@ -165,7 +163,8 @@ async def test_unbind_a_lost_phone_then_the_new_account_takes_over(bot: Harness)
     await bot.fake.settle()
     new.tap(new.last, "Ik doe mee")
     await bot.fake.settle()
-    assert new.last.text.startswith("Top, dank je wel!")
+    assert new.inbox[-2].text.startswith("Top, dank je wel!")
+    assert new.last.text.startswith("👀 Mag je therapeut je antwoorden zien?")
     with sqlite3.connect(bot.database) as conn:
         history = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
         joined = conn.execute("SELECT c.youth_pseudonym = y.pseudonym FROM checkins c"
@@ -187,11 +186,11 @@ async def test_research_export_only_consenting_youths_deidentified(bot: Harness)
     youth = bot.fake.user(YOUTH)
     youth.send("/research")
     await bot.fake.settle()
-    assert youth.last.text.startswith("Onderzoekers willen leren hoe therapie beter kan.")
+    assert youth.last.text.startswith("🔬 Onderzoekers willen leren hoe therapie beter kan.")
     youth.tap(youth.last, "Dat mag")
     await bot.fake.settle()
-    assert youth.last.text.endswith("Nu: je antwoorden mogen zonder naam voor onderzoek "
-                                    "gebruikt worden.")
+    assert youth.last.text == ("Dank je! Je antwoorden mogen zonder naam voor onderzoek "
+                               "gebruikt worden. 🔬")
     first, second = bot.database.parent / "e1", bot.database.parent / "e2"
     assert await export(bot.services.store, first) == 1
     assert await export(bot.services.store, second) == 1
@@ -213,3 +212,30 @@ async def test_research_export_only_consenting_youths_deidentified(bot: Harness)
     youth.tap(youth.last, "Liever niet")
     await bot.fake.settle()
     assert await export(bot.services.store, bot.database.parent / "e3") == 0
+
+
+async def test_a_researcher_gets_the_research_export_in_telegram(tmp_path: Path) -> None:
+    researcher = 9002
+    async with running_bot(tmp_path, extra_toml=f"[researchers]\ntelegram_ids = [{researcher}]\n"
+                           ) as bot:
+        await answer_with_marker(bot)
+        youth = bot.fake.user(YOUTH)
+        youth.send("/research")
+        await bot.fake.settle()
+        youth.tap(youth.last, "Dat mag")
+        await bot.fake.settle()
+        user = bot.fake.user(researcher)
+        user.send("/export")
+        await bot.fake.settle()
+        assert user.inbox[-2].text.startswith("Onderzoeksexport: 1 jongeren met toestemming, "
+                                              "4 antwoorden.")
+        archive = user.last.document
+        assert archive is not None
+        with zipfile.ZipFile(io.BytesIO(archive)) as z:
+            assert sorted(z.namelist()) == ["answers_long.csv", "codebook.md"]
+            exported = z.read("answers_long.csv").decode()
+        assert exported.startswith("participant,session_date,session_index,status,item,value")
+        assert "J-014" not in exported and "T-02" not in exported and MARKER not in exported
+        audited = [r[0] for r in sqlite3.connect(bot.database).execute(
+            "SELECT action FROM audit_log WHERE actor = 'researcher'")]
+        assert audited == ["export:research"]

@@ -30,7 +30,7 @@ async def seed(config: Path) -> None:
     services = await open_services(settings, secrets)
     store, now = services.store, services.clock()
     await store.add_therapist(Therapist("T-01", "nl"), now)
-    consent = Consent("participation", "consent-1", "0" * 64, "nl")
+    consent = Consent("participation", "participation-2", "0" * 64, "nl")
     for n in range(YOUTHS):
         code = f"J-{n:03d}"
         await store.add_youth(NewYouth(code, "T-01", 2008, "nl", False, None), now)

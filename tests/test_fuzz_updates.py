@@ -35,7 +35,8 @@ class ErrorCollector(logging.Handler):
 callback_data = st.one_of(
     st.text(max_size=64),
     st.from_regex(r"a:[A-Za-z0-9_-]{16}:[0-9]{1,2}:[a-z0-9_]{1,20}", fullmatch=True),
-    st.from_regex(r"c:[A-Za-z0-9_-]{22}:[yn]", fullmatch=True),
+    st.from_regex(r"c:[A-Za-z0-9_-]{22}:[0-9]{1,3}:[yn]", fullmatch=True),
+    st.from_regex(r"g:[psr]:[0-9]{1,3}:[ynv]", fullmatch=True),
 )
 event = st.tuples(
     st.sampled_from([ENROLLED, UNKNOWN]),

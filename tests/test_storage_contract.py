@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.flow import Status
+from core.retention import DataKind
 from storage.database import Migration, MigrationError, builtin_migrations
 from storage.ports import (
     AlreadyExists,
@@ -24,7 +25,7 @@ from storage.ports import (
 from storage.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-CONSENT = Consent("participation", "consent-1", "0" * 64, "nl")
+CONSENT = Consent("participation", "participation-2", "0" * 64, "nl")
 Opener = Callable[[Path], Awaitable[Store]]
 
 
@@ -105,6 +106,44 @@ class TestStoreContract:
         await store.prompt_sent(checkin.id, 0, 42, NOW)
         assert await store.unsent_prompts(NOW, NOW) == []
         assert await store.prompt_message_id(checkin.id, 0) == 42
+
+    async def test_consent_decisions_are_rows_and_the_newest_counts(self, store: Store) -> None:
+        await bound_youth(store)
+        sharing = Consent("sharing", "sharing-1", "1" * 64, "nl")
+        await store.set_consent("p1", sharing, True, NOW)
+        assert await store.codes_with_consent("sharing") == {"J-014"}
+        await store.set_consent("p1", sharing, False, NOW + timedelta(minutes=1))
+        assert not await store.has_consent("p1", "sharing")
+        assert await store.codes_with_consent("sharing") == frozenset()
+        assert await store.has_consent("p1", "participation")
+        assert [(r.scope, r.agreed, r.withdrawn) for r in await store.consents_of("p1")] == [
+            ("participation", True, False), ("sharing", True, True), ("sharing", False, False)]
+
+    async def test_consent_request_is_due_until_sent(self, store: Store) -> None:
+        await bound_youth(store)
+        assert await store.consent_request_due("J-014", "participation-3", NOW)
+        assert await store.consent_request_due("J-014", "participation-3", NOW), "not sent"
+        await store.consent_request_sent("J-014", "participation-3", NOW)
+        assert not await store.consent_request_due("J-014", "participation-3", NOW)
+        assert await store.consent_request_due("J-014", "participation-4", NOW)
+
+    async def test_purge_by_kind_and_one_run_a_day(self, store: Store) -> None:
+        await bound_youth(store)
+        checkin = await store.create_checkin(new_checkin())
+        assert await store.store_note(checkin.id, 0, b"enc", NOW)
+        later = NOW + timedelta(days=2)
+        assert await store.purge(DataKind.NOTES, later, dry_run=True) == 1
+        assert await store.purge(DataKind.NOTES, NOW) == 0
+        assert await store.purge(DataKind.NOTES, later) == 1
+        assert await store.purge(DataKind.NOTES, later) == 0
+        assert await store.checkin_by_ref(checkin.ref) is not None, "only the note went"
+        assert await store.purge(DataKind.INVITES, later) == 1       # the used invite
+        assert await store.purge(DataKind.SESSIONS, later) == 1
+        assert await store.checkin_by_ref(checkin.ref) is None
+        assert await store.last_retention_day() is None
+        assert await store.record_retention_run(NOW.date(), "x", NOW)
+        assert not await store.record_retention_run(NOW.date(), "x", NOW)
+        assert await store.last_retention_day() == NOW.date()
 
     async def test_expiry_stops_writes(self, store: Store) -> None:
         await bound_youth(store)

@@ -1,0 +1,33 @@
+"""The researcher's side: the de-identified export, in Telegram. Nothing else."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from conversations.actions import Action, Document, Reply
+from conversations.services import Services
+from core.export import build_export
+from core.questionnaire import Language
+from core.texts import say
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+async def export(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
+    """/export: youths with research consent only, re-keyed and date-shifted, no free text."""
+    if services.pseudonym(user_id) not in services.researchers:
+        return [Reply(say(lang_hint, "researcher_only"))]
+    files = build_export(await services.store.export_rows(research_only=True))
+    await services.audit("researcher", "export:research", "",
+                         f"telegram; {files.youths} youths, {files.rows} rows")
+    day = services.clock().astimezone(services.zone).strftime("%Y%m%d")
+    archive = zipped({"answers_long.csv": files.answers_csv, "codebook.md": files.codebook})
+    return [Reply(say(lang_hint, "researcher_export", n=files.youths, rows=files.rows)),
+            Document(archive, f"research-export-{day}.zip")]
