@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -33,13 +34,14 @@ WORDS: dict[Language, dict[str, str]] = {
            "low": "laag", "high": "hoog", "answered": "ingevuld", "week": "week",
            "ceiling": "altijd top", "strict": "breuk (streng)", "lenient": "breuk (mild)",
            "excellent_early_drop": "daling na topstart", "repaired": "hersteld",
-           "none": "nog geen sessies", "of": "van"},
+           "none": "nog geen sessies", "of": "van", "hidden": "delen niet (eigen keuze)"},
     "en": {"bond": "bond", "goal": "goal", "task": "task", "medium": "medium",
            "therapist": "therapist", "missed": "missed", "withheld": "rather not say",
            "low": "low", "high": "high", "answered": "answered", "week": "week",
            "ceiling": "always top marks", "strict": "rupture (strict)",
            "lenient": "rupture (lenient)", "excellent_early_drop": "drop after top start",
-           "repaired": "repaired", "none": "no sessions yet", "of": "of"},
+           "repaired": "repaired", "none": "no sessions yet", "of": "of",
+           "hidden": "not sharing (their choice)"},
 }
 RULE_LETTER = {Rule.STRICT: "S", Rule.LENIENT: "L", Rule.EXCELLENT_EARLY: "E"}
 
@@ -71,16 +73,20 @@ class Rendered:
 
 def render_caseload(
     therapist_code: str, week_label: str, panels: list[Panel], lang: Language = "nl",
-    per_image: int = PER_IMAGE,
+    per_image: int = PER_IMAGE, hidden: Sequence[str] = (),
 ) -> list[Rendered]:
-    """One image per `per_image` youths; a large caseload is split over several images."""
+    """One image per `per_image` youths; a large caseload is split over several images.
+
+    `hidden` youths chose not to share their answers: only their codes are named, so the
+    therapist knows they are missing by choice, not by fault.
+    """
     chunks = [panels[i:i + per_image] for i in range(0, len(panels), per_image)] or [[]]
-    return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks))
+    return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks), hidden)
             for n, chunk in enumerate(chunks)]
 
 
 def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang: Language,
-                 page: int, pages: int) -> Rendered:
+                 page: int, pages: int, hidden: Sequence[str]) -> Rendered:
     words = WORDS[lang]
     rows = max(1, math.ceil(len(panels) / 2))
     height = HEADER_PX + rows * ROW_PX
@@ -89,6 +95,9 @@ def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang
     suffix = f"  ({page} {words['of']} {pages})" if pages > 1 else ""
     fig.text(0.03, 1 - 40 / height, f"{therapist_code} · {words['week']} {week_label}{suffix}",
              fontsize=13, fontweight="bold", va="top")
+    if hidden:
+        fig.text(0.98, 1 - 40 / height, f"{', '.join(hidden)}: {words['hidden']}",
+                 fontsize=9, color="#555555", ha="right", va="top")
     _legend(fig, words, height)
     counts = {"rupture": 0, "repair": 0, "missed": 0}
     top = 1 - HEADER_PX / height

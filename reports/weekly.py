@@ -94,5 +94,6 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
     until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
     panels = panels_from(await caseload_points(store, therapist_code, until))
     hidden = await not_sharing(store, therapist_code)
-    images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang)
+    images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
+                                     hidden=hidden)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

@@ -55,6 +55,15 @@ def test_empty_caseload_still_renders() -> None:
     assert image.panels == () and png_size(image.png)[0] == 1080
 
 
+def test_youths_who_do_not_share_are_named_never_drawn() -> None:
+    panels = [panel("J-001", [0.75, 0.5, 0.75])]
+    (plain,) = render_caseload("T-02", "2026-W48", panels)
+    (named,) = render_caseload("T-02", "2026-W48", panels, hidden=("J-004",))
+    assert named.panels == ("J-001",) and named.png != plain.png
+    assert caption("2026-W48", panels, "nl", ["J-004"]).endswith(
+        "Delen niet (eigen keuze): J-004.")
+
+
 def test_caption_says_who_needs_a_look() -> None:
     panels = [panel("J-001", [0.75, 0.75, 0.75, 0.75, 0.25]),
               panel("J-002", [0.5, "m", "m", "m"]), panel("J-003", [1.0] * 4)]
