@@ -18,6 +18,7 @@ from bot.config import ConfigError, Secrets, Settings, consent_catalogue, load_s
 from bot.enrolment import (
     EnrolmentRefused,
     Invitation,
+    cli_actor,
     enroll_therapist,
     enroll_youth,
     invite_therapist,
@@ -188,7 +189,7 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
 
     async def work(services: Services) -> int:
         invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
-        await services.audit("cli", "enrol", youth.code, f"therapist {youth.therapist_code}")
+        await services.audit(cli_actor(), "enrol", youth.code, f"therapist {youth.therapist_code}")
         if args.unit:
             await services.store.set_unit(youth.code, args.unit)
         mode = "3-point simple" if youth.simple_mode else "5-point"
@@ -219,7 +220,7 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
     async def work(services: Services) -> int:
         invitation = await enroll_therapist(services.store, args.code, args.language, _now(),
                                             services.invite_ttl)
-        await services.audit("cli", "enrol", "", f"therapist {args.code}")
+        await services.audit(cli_actor(), "enrol", "", f"therapist {args.code}")
         print(f"Enrolled therapist {args.code} (language {args.language}).")
         assert invitation is not None
         _print_invite(invitation, await _bot_username(settings, secrets))
@@ -258,7 +259,7 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
         therapist = await services.store.therapist(args.therapist)
         if therapist is None:
             raise EnrolmentRefused(f"unknown therapist code {args.therapist}")
-        await services.audit("cli", "read:report", "", f"{therapist.code} {args.week}")
+        await services.audit(cli_actor(), "read:report", "", f"{therapist.code} {args.week}")
         report = await weekly_report(services.store, therapist.code, args.week,
                                      settings.schedule.timezone, args.lang or therapist.language)
         for n, image in enumerate(report.images):
@@ -279,7 +280,7 @@ async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets
     async def work(services: Services) -> int:
         youths = await export(services.store, args.out, full=args.full)
         kind = "full" if args.full else "research"
-        await services.audit("cli", f"export:{kind}", "", f"{youths} youths to {args.out}")
+        await services.audit(cli_actor(), f"export:{kind}", "", f"{youths} youths to {args.out}")
         print(f"{kind} export of {youths} youth(s): {args.out / 'answers_long.csv'}, "
               f"{args.out / 'codebook.md'}")
         return 0
@@ -305,7 +306,7 @@ async def _retention(args: argparse.Namespace, settings: Settings, secrets: Secr
             before = cutoffs[kind].astimezone(LOCAL).strftime("%Y-%m-%d")
             print(f"{kind.value:<13} older than {before}: {verb} {n}")
         if not args.dry_run:
-            await services.audit("cli", "retention", "", report.summary())
+            await services.audit(cli_actor(), "retention", "", report.summary())
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -331,7 +332,7 @@ def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
 async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         invitation = await unbind_youth(services.store, args.code, _now(), services.invite_ttl)
-        await services.audit("cli", "unbind", args.code, "account unlinked; new invite")
+        await services.audit(cli_actor(), "unbind", args.code, "account unlinked; new invite")
         print(f"The old Telegram account of {args.code} is unlinked: it gets nothing and can "
               "do nothing. The history stays with the youth.")
         _print_invite(invitation, await _bot_username(settings, secrets))
@@ -364,7 +365,7 @@ async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets)
 async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         await services.store.backup(args.out)
-        await services.audit("cli", "backup", "", str(args.out))
+        await services.audit(cli_actor(), "backup", "", str(args.out))
         print(f"Backup written to {args.out}. Keep the keys elsewhere: the backup "
               "is useless without them, and a leaked backup alone does not reveal who is who.")
         return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -9,6 +11,14 @@ from core.consent import enrolment_problems
 from core.identity import new_token, token_digest
 from core.questionnaire import Language
 from storage.ports import AlreadyExists, NewYouth, Store, Therapist
+
+
+def cli_actor() -> str:
+    """Who ran a command on the server, for the audit trail: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return f"cli:uid{os.getuid()}"
 
 
 class EnrolmentRefused(Exception):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bot.config import Settings
+from bot.enrolment import cli_actor
 from bot.wiring import default_timing, delivery_rules
 from conversations.services import Services
 from core.compliance import render_overview
@@ -281,11 +282,11 @@ _ACTIONS = {"add": _add, "list": _list, "cancel": _change, "move": _change, "pau
 async def run(args: argparse.Namespace, services: Services, settings: Settings) -> int:
     """Carry out one schedule command; raise ScheduleRefused with every problem found."""
     if args.command == "overview":
-        await services.audit("cli", "read:overview")
+        await services.audit(cli_actor(), "read:overview")
         print(render_overview(await services.store.compliance(services.clock())))
     else:
         await _ACTIONS[args.action](args, services, settings)
         detail = " ".join(f"{k}={v}" for k, v in sorted(vars(args).items())
                           if k not in ("command", "action", "config") and v is not None)
-        await services.audit("cli", f"schedule:{args.action}", "", detail)
+        await services.audit(cli_actor(), f"schedule:{args.action}", "", detail)
     return 0

@@ -24,7 +24,7 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if services.pseudonym(user.id) not in services.coordinators:
         await context.bot.send_message(chat.id, say("nl", "not_coordinator"))
         return
-    await services.audit("coordinator", "read:overview")
+    await services.audit(services.staff_actor("coordinator", user.id), "read:overview")
     rows = await services.store.compliance(services.clock())
     await context.bot.send_message(chat.id, f"<pre>{html.escape(render_overview(rows))}</pre>",
                                    parse_mode="HTML")

@@ -25,7 +25,7 @@ async def export(services: Services, user_id: int, lang_hint: Language) -> list[
     if services.pseudonym(user_id) not in services.researchers:
         return [Reply(say(lang_hint, "researcher_only"))]
     files = build_export(await services.store.export_rows(research_only=True))
-    await services.audit("researcher", "export:research", "",
+    await services.audit(services.staff_actor("researcher", user_id), "export:research", "",
                          f"telegram; {files.youths} youths, {files.rows} rows")
     day = services.clock().astimezone(services.zone).strftime("%Y%m%d")
     archive = zipped({"answers_long.csv": files.answers_csv, "codebook.md": files.codebook})

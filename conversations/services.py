@@ -46,6 +46,10 @@ class Services:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def staff_actor(self, role: str, telegram_user_id: int) -> str:
+        """A staff member in the audit trail: role and a short pseudonym, never the id."""
+        return f"{role}:{self.pseudonym(telegram_user_id)[:12]}"
+
     def pseudonym(self, telegram_user_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_user_id)
 

@@ -237,5 +237,5 @@ async def test_a_researcher_gets_the_research_export_in_telegram(tmp_path: Path)
         assert exported.startswith("participant,session_date,session_index,status,item,value")
         assert "J-014" not in exported and "T-02" not in exported and MARKER not in exported
         audited = [r[0] for r in sqlite3.connect(bot.database).execute(
-            "SELECT action FROM audit_log WHERE actor = 'researcher'")]
+            "SELECT action FROM audit_log WHERE actor LIKE 'researcher:%'")]
         assert audited == ["export:research"]
