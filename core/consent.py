@@ -117,11 +117,22 @@ class ConsentCatalogue:
         return next((t for t in self.texts if t.version == version), None)
 
     def with_texts(self, extra: Iterable[ConsentText]) -> ConsentCatalogue:
-        """Add an institution's own texts; a number already taken replaces the built-in."""
-        extra = tuple(extra)
-        taken = {(t.scope, t.number) for t in extra}
-        return ConsentCatalogue(
-            tuple(t for t in self.texts if (t.scope, t.number) not in taken) + extra)
+        """Add an institution's own texts as newer versions.
+
+        A version is frozen once published: reusing a number with other wording would make
+        stored digests point at the wrong text, so it is refused with the number to use.
+        """
+        texts = list(self.texts)
+        for text in extra:
+            same = next((t for t in texts if t.version == text.version), None)
+            if same is not None and same.body != text.body:
+                newest = max(t.number for t in texts if t.scope == text.scope)
+                raise ConsentTextError(
+                    f"{text.version} is already published with other wording; publish the"
+                    f" new text as number {newest + 1}")
+            if same is None:
+                texts.append(text)
+        return ConsentCatalogue(tuple(texts))
 
 
 BUILTIN_CONSENT_FILES = ("consent-participation-1.toml", "consent-participation-2.toml",

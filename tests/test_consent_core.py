@@ -51,6 +51,17 @@ def test_the_newest_number_is_the_one_asked() -> None:
     assert CATALOGUE.with_texts([newer]).by_version("participation-2") is not None
 
 
+def test_a_published_number_cannot_get_new_wording() -> None:
+    reworded = parse_consent_text(
+        'scope = "sharing"\nnumber = 1\nnl = "Anders"\nen = "Other"\n'
+        'agree_nl = "Ja"\nagree_en = "Yes"\ndecline_nl = "Nee"\ndecline_en = "No"\n')
+    with pytest.raises(ConsentTextError, match="sharing-1 is already published with other "
+                                               "wording; publish the new text as number 2"):
+        CATALOGUE.with_texts([reworded])
+    same = CATALOGUE.current("sharing")
+    assert CATALOGUE.with_texts([same]).texts == CATALOGUE.texts     # a copy is harmless
+
+
 @pytest.mark.parametrize(("text", "problem"), [
     ("scope = 'sharing'\nnumber = 0", "number must be a whole number from 1"),
     ("scope = 'gossip'\nnumber = 1", "scope must be one of participation, sharing, research"),
