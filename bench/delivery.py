@@ -17,12 +17,11 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.offline import offline_bot
+from bot.offline import join_directly, offline_bot
 from bot.wiring import default_timing, delivery_rules, engine_of_app
-from core.identity import token_digest
 from core.schedule import Timing
 from scheduler.planner import DeliveryRules, plan
-from storage.ports import Consent, NewSeries, NewYouth, Therapist
+from storage.ports import NewSeries, NewYouth, Therapist
 from storage.sqlite import SqliteStore
 
 TELEGRAM_CAP = 30.0
@@ -84,16 +83,11 @@ async def dispatch(count: int = 200) -> DispatchResult:
             services, now = bot.services, bot.services.clock()
             store = services.store
             await store.add_therapist(Therapist("T-01", "nl"), now)
-            consent = Consent("participation", "consent-1", "0" * 64, "nl")
             codes = []
             for n in range(count):
                 code = f"J-{n:04d}"
                 codes.append(code)
-                await store.add_youth(NewYouth(code, "T-01", 2008, "nl", False, None), now)
-                await store.add_invite(token_digest(code), "youth", code, now,
-                                       now + timedelta(days=1))
-                await store.bind_youth(token_digest(code), services.pseudonym(900000000 + n),
-                                       services.cipher.seal(900000000 + n), consent, now)
+                await join_directly(services, code, "T-01", 900000000 + n, now)
             start = now - timedelta(minutes=80)
             local = start.astimezone(ZoneInfo("Europe/Amsterdam"))
             await store.add_series(NewSeries(

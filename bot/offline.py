@@ -15,8 +15,9 @@ from pathlib import Path
 from bot.config import Secrets, Settings, load_settings
 from bot.wiring import BotApp, build_application, open_services, utcnow
 from conversations.services import Clock, Services
-from core.identity import new_key
+from core.identity import new_key, token_digest
 from faketelegram import FakeTelegram
+from storage.ports import Consent, NewYouth
 
 
 def write_config(
@@ -50,6 +51,23 @@ def write_config(
         f"{extra_toml}"
     )
     return path
+
+
+async def join_directly(services: Services, code: str, therapist: str, user_id: int,
+                        now: datetime) -> None:
+    """Enrol a youth who has joined and answered both first questions (taking part and
+    sharing: yes), without the conversation: for load tests of hundreds of youths."""
+    store = services.store
+    await store.add_youth(NewYouth(code, therapist, 2008, "nl", False, None), now)
+    await store.add_invite(token_digest(code), "youth", code, now, now + timedelta(days=1))
+    for scope in ("participation", "sharing"):
+        text = services.consents.current(scope)
+        consent = Consent(scope, text.version, text.sha256("nl"), "nl")
+        if scope == "participation":
+            await store.bind_youth(token_digest(code), services.pseudonym(user_id),
+                                   services.cipher.seal(user_id), consent, now)
+        else:
+            await store.set_consent(services.pseudonym(user_id), consent, True, now)
 
 
 class VirtualClock:

@@ -60,6 +60,12 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("researcher", "ack", "own", False),
     ("youth", "consent", "own", True), ("therapist", "consent", "own", False),
     ("researcher", "consent", "own", False), ("stranger", "consent", "own", False),
+    # the coordinator's and the stranger's remaining cells: nothing outside their role
+    ("coordinator", "/delete", "-", False), ("coordinator", "/research", "-", False),
+    ("coordinator", "/toestemming", "-", False), ("coordinator", "/report", "-", False),
+    ("coordinator", "/rate", "-", False), ("stranger", "/rate", "-", False),
+    ("coordinator", "answer", "own", False), ("coordinator", "rate", "own", False),
+    ("coordinator", "consent", "own", False), ("stranger", "ack", "own", False),
 ]]
 
 

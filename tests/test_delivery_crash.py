@@ -11,11 +11,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import load_settings
-from bot.offline import write_config
+from bot.offline import join_directly, write_config
 from bot.wiring import default_timing, open_services
-from core.identity import token_digest
 from faketelegram import FakeTelegram
-from storage.ports import Consent, NewSeries, NewYouth, Therapist
+from storage.ports import NewSeries, Therapist
 from tests.test_crash_restart import BotProcess
 
 YOUTHS = 200
@@ -30,13 +29,8 @@ async def seed(config: Path) -> None:
     services = await open_services(settings, secrets)
     store, now = services.store, services.clock()
     await store.add_therapist(Therapist("T-01", "nl"), now)
-    consent = Consent("participation", "participation-2", "0" * 64, "nl")
     for n in range(YOUTHS):
-        code = f"J-{n:03d}"
-        await store.add_youth(NewYouth(code, "T-01", 2008, "nl", False, None), now)
-        await store.add_invite(token_digest(code), "youth", code, now, now + timedelta(days=1))
-        await store.bind_youth(token_digest(code), services.pseudonym(FIRST_ID + n),
-                               services.cipher.seal(FIRST_ID + n), consent, now)
+        await join_directly(services, f"J-{n:03d}", "T-01", FIRST_ID + n, now)
     start = (now - timedelta(minutes=80)).astimezone(ZoneInfo("Europe/Amsterdam"))
     await store.add_series(NewSeries(
         "T-01", tuple(f"J-{n:03d}" for n in range(YOUTHS)), "music",
