@@ -126,3 +126,8 @@ async def test_access_matrix(tmp_path: Path) -> None:
         wrong = [(c.role, c.action, c.target, c.allowed) for c, allowed in outcomes
                  if allowed != c.allowed]
         assert wrong == [], f"{len(wrong)} of {len(MATRIX)} cells differ: {wrong}"
+        # The comparison has teeth: one flipped expectation is exactly one differing cell.
+        flipped = MATRIX[0]
+        caught = [c for c, allowed in outcomes
+                  if allowed != ((not c.allowed) if c is flipped else c.allowed)]
+        assert caught == [flipped]
