@@ -24,13 +24,16 @@ class Compliance:
     completed: int
     missed: int
     missed_in_a_row: int
+    takes_part: bool = True      # consent to take part stands (withdrawn: no check-ins)
 
 
 _REASONS = {
     "nl": {"unreachable": "bot geblokkeerd", "paused": "gestopt met /stop",
-           "not_joined": "nog niet aangemeld", "missed": "{n} keer op rij gemist"},
+           "not_joined": "nog niet aangemeld", "missed": "{n} keer op rij gemist",
+           "withdrawn": "doet niet mee (eigen keuze)"},
     "en": {"unreachable": "blocked the bot", "paused": "stopped with /stop",
-           "not_joined": "has not joined", "missed": "missed {n} in a row"},
+           "not_joined": "has not joined", "missed": "missed {n} in a row",
+           "withdrawn": "not taking part (own choice)"},
 }
 _HEADER = {
     "nl": "jongere  therapeut  sessies  verstuurd  ingevuld  gemist  aandacht",
@@ -48,6 +51,8 @@ def attention(row: Compliance, lang: Language) -> list[str]:
         out.append(words["paused"])
     if not row.joined:
         out.append(words["not_joined"])
+    elif not row.takes_part:
+        out.append(words["withdrawn"])
     if row.missed_in_a_row >= MISSED_IN_A_ROW_ALERT:
         out.append(words["missed"].format(n=row.missed_in_a_row))
     return out

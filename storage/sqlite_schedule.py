@@ -244,7 +244,10 @@ class SqliteScheduleMixin(SqliteQueries):
             " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
             "   AND o.state = 'sent') AS sent,"
             " (SELECT count(*) FROM checkins c WHERE c.youth_pseudonym = y.pseudonym"
-            "   AND c.status = 'complete') AS completed"
+            "   AND c.status = 'complete') AS completed,"
+            " EXISTS (SELECT 1 FROM consents k WHERE k.pseudonym = y.pseudonym"
+            "   AND k.scope = 'participation' AND k.answer = 'yes'"
+            "   AND k.withdrawn_at IS NULL) AS takes_part"
             " FROM youths y ORDER BY y.code", (stamp,))
         outcomes = await self._all(
             "SELECT o.youth_code, o.state, c.status FROM outbox o"
@@ -264,4 +267,4 @@ class SqliteScheduleMixin(SqliteQueries):
         return [Compliance(r["code"], r["therapist_code"], bool(r["joined"]),
                               bool(r["paused"]), bool(r["unreachable"]), r["sessions"],
                               r["sent"], r["completed"], missed.get(r["code"], 0),
-                              streak.get(r["code"], 0)) for r in rows]
+                              streak.get(r["code"], 0), bool(r["takes_part"])) for r in rows]

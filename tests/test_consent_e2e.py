@@ -14,6 +14,7 @@ from bot.config import ConfigError, load_settings
 from bot.enrolment import enroll_therapist
 from bot.wiring import default_timing, make_engine
 from conversations.usecases import CheckinNotPossible, start_checkin
+from core.compliance import render_overview
 from core.questionnaire import builtin_text
 from storage.ports import NewSeries
 from tests.support import Harness, running_bot
@@ -120,6 +121,9 @@ async def test_withdrawing_participation_stops_questions_and_writes(bot: Harness
     assert rows(bot.database, "SELECT count(*) FROM notes") == [(0,)]
     with pytest.raises(CheckinNotPossible, match="does not take part"):
         await start_checkin(bot.services, "J-014", "s2", None)
+    overview = render_overview(await bot.services.store.compliance(bot.clock()))
+    assert overview.splitlines()[1].startswith("J-014")
+    assert overview.splitlines()[1].endswith("⚠️ doet niet mee (eigen keuze)")
 
     youth.send("/toestemming")
     await bot.fake.settle()
