@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import consent, privacy, staff, usecases
+from conversations import consent, guide, privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.services import Services
 from conversations.telegram_io import apply
@@ -104,6 +104,11 @@ async def on_consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await run_command(update, context, consent.menu)
 
 
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands the sender may use, by role."""
+    await run_command(update, context, guide.commands_for)
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Handle a tap on an answer or consent button; anything else is stale or forged."""
     query = update.callback_query
@@ -154,6 +159,7 @@ def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None
         CommandHandler("mydata", on_mydata, filters=PRIVATE),
         CommandHandler("research", on_research, filters=PRIVATE),
         CommandHandler(["toestemming", "consent"], on_consent, filters=PRIVATE),
+        CommandHandler("help", on_help, filters=PRIVATE),
         CallbackQueryHandler(on_button),
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(PRIVATE, on_other),

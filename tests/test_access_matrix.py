@@ -66,6 +66,9 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("coordinator", "/rate", "-", False), ("stranger", "/rate", "-", False),
     ("coordinator", "answer", "own", False), ("coordinator", "rate", "own", False),
     ("coordinator", "consent", "own", False), ("stranger", "ack", "own", False),
+    ("youth", "/help", "own", True), ("therapist", "/help", "own", True),
+    ("coordinator", "/help", "-", True), ("researcher", "/help", "-", True),
+    ("stranger", "/help", "-", False),
 ]]
 
 

@@ -208,3 +208,18 @@ async def test_an_invite_answer_to_a_superseded_text_binds_nothing(bot: Harness)
     assert youth.last is not shown and youth.last.text == shown.text
     assert rows(bot.database, "SELECT count(*) FROM consents") == [(0,)]
     assert rows(bot.database, "SELECT pseudonym IS NULL FROM youths") == [(1,)]
+
+
+async def test_help_lists_each_role_its_own_commands(bot: Harness) -> None:
+    await link_therapist(bot)
+    youth = bot.fake.user(YOUTH)
+    await bot.enrol(youth, "J-001")
+    youth.send("/help")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Wat je kunt typen:\n/toestemming: je keuzes")
+    assert "/clients" not in youth.last.text
+    therapist = bot.fake.user(THERAPIST)
+    therapist.send("/help")
+    await bot.fake.settle()
+    assert therapist.last.text.startswith("Voor therapeuten:\n/clients")
+    assert "/delete" not in therapist.last.text
