@@ -89,8 +89,9 @@ async def scope_tap(services: Services, user_id: int, tap: ScopeTap,
         return [ask(current, lang)]
     if tap.number != current.number:
         shown = services.consents.version(tap.scope, tap.number)
-        edit: list[Action] = [EditTapped(shown.body[lang])] if shown else []
-        return [*edit, Toast(say(lang, "consent_text_changed")),
+        if shown is None:   # no such text was ever published: forged
+            return [Toast(say(lang, "stale_button"))]
+        return [EditTapped(shown.body[lang]), Toast(say(lang, "consent_text_changed")),
                 ask(current, lang, say(lang, "consent_text_changed"))]
     was = (await states_of(services, me.pseudonym))[tap.scope]
     await record(services, me, current, tap.agree)

@@ -173,6 +173,9 @@ async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Pat
         assert rows(bot.database, "SELECT count(*) FROM consents WHERE text_version ="
                                   " 'participation-3'") == [(0,)]
         assert youth.last is not ask and "drie jaar lang" in youth.last.text, "shown anew"
+        forged = youth.tap_data(youth.last, "g:p:77:y")            # never published
+        await bot.fake.settle()
+        assert bot.fake.answered[forged] == "Deze knop werkt niet meer. 🙂"
         youth.tap(youth.last, "Ik doe mee")
         await bot.fake.settle()
         assert youth.last.text == "Dank je! De vragen over je therapie komen zo. 👇"
