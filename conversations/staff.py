@@ -14,7 +14,7 @@ from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
 from core.texts import say
-from reports.weekly import caseload_points, not_sharing, week_label, weekly_report
+from reports.weekly import caseload, week_label, weekly_report
 from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
 
 _LABELS: dict[Language, dict[str, str]] = {
@@ -130,8 +130,8 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
         return [Reply(say(lang_hint, "staff_only"))]
     lang = therapist.language
     await services.audit(therapist.code, "read:clients", "", "own caseload")
-    points = await caseload_points(services.store, therapist.code, services.clock())
-    hidden = await not_sharing(services.store, therapist.code)
+    load = await caseload(services.store, therapist.code, services.clock())
+    points, hidden = load.points, load.not_sharing
     if not points and not hidden:
         return [Reply(say(lang, "no_clients"))]
     tz = ZoneInfo(services.timezone)

@@ -101,6 +101,15 @@ async def apply(
                 log.warning("dropped %s: no tapped message to edit", type(action).__name__)
 
 
+async def tell_coordinators(bot: Bot, chats: tuple[int, ...], text: str) -> None:
+    """Send a notice to every coordinator; one unreachable chat must not stop the rest."""
+    for chat in chats:
+        try:
+            await bot.send_message(chat, text)
+        except TelegramError as exc:
+            log.warning("could not tell a coordinator: %s", type(exc).__name__)
+
+
 async def _edit(call: Awaitable[object]) -> None:
     """Edit a message; 'message is not modified' is harmless (a repeated tap)."""
     try:

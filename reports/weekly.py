@@ -36,31 +36,28 @@ def week_end(label: str, timezone: str) -> datetime:
     return datetime.combine(monday, datetime.min.time(), tzinfo=ZoneInfo(timezone))
 
 
-async def not_sharing(store: Store, therapist_code: str) -> list[str]:
-    """Codes of the therapist's youths who did not agree to share their answers."""
-    shared = await store.codes_with_consent("sharing")
-    return sorted(y.code for y in await store.youths_of(therapist_code)
-                  if y.pseudonym is not None and y.code not in shared)
+@dataclass(frozen=True)
+class Caseload:
+    points: dict[str, list[SessionPoint]]   # by code: youths who agreed to share
+    not_sharing: list[str]                  # codes of those who did not: named, never shown
 
 
-async def caseload_points(store: Store, therapist_code: str,
-                          until: datetime) -> dict[str, list[SessionPoint]]:
-    """Session points of the therapist's youths who agreed to share them, by code.
+async def caseload(store: Store, therapist_code: str, until: datetime) -> Caseload:
+    """The therapist's joined youths: session points of those who share, codes of the rest.
 
     This is the one door through which answers reach a therapist (image, caption,
     /clients, rupture and missed alerts); crisis alerts do not pass it.
     """
     shared = await store.codes_with_consent("sharing")
-    by_youth: dict[str, list[SessionPoint]] = {
-        y.code: [] for y in await store.youths_of(therapist_code)
-        if y.pseudonym is not None and y.code in shared}
+    joined = [y.code for y in await store.youths_of(therapist_code) if y.pseudonym is not None]
+    by_youth: dict[str, list[SessionPoint]] = {code: [] for code in joined if code in shared}
     for r in await store.session_records(therapist_code, until):
         if r.youth_code not in by_youth:
             continue
         by_youth[r.youth_code].append(to_point(
             r.session_end, r.expires_at, r.answers, r.therapist, 3 if r.simple_mode else 5,
             until))
-    return by_youth
+    return Caseload(by_youth, sorted(code for code in joined if code not in shared))
 
 
 def panels_from(points_by_youth: dict[str, list[SessionPoint]],
@@ -92,8 +89,8 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
                         lang: Language, until: datetime | None = None) -> WeeklyReport:
     """Build the report for ISO week `label`; rendering runs in a worker thread."""
     until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
-    panels = panels_from(await caseload_points(store, therapist_code, until))
-    hidden = await not_sharing(store, therapist_code)
+    load = await caseload(store, therapist_code, until)
+    panels, hidden = panels_from(load.points), load.not_sharing
     images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
                                      hidden=hidden)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

@@ -25,7 +25,7 @@ from telegram.error import (
 
 from conversations import consent, usecases
 from conversations.services import Services
-from conversations.telegram_io import keyboard, send_prompt, send_unsent
+from conversations.telegram_io import apply, send_prompt, send_unsent, tell_coordinators
 from core.consent import CheckinGate
 from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
 from core.retention import RetentionPolicy
@@ -144,7 +144,7 @@ class Engine:
         if before.asks and sealed is not None:
             chat = services.cipher.open(sealed)
             for reply, scope in zip(before.asks, before.scopes, strict=True):
-                await bot.send_message(chat, reply.text, reply_markup=keyboard(reply.buttons))
+                await apply(services, bot, chat, [reply])
                 await consent.asked(services, youth, scope)
         if before.gate is CheckinGate.HOLD:
             raise Hold("waiting for the youth to answer the new text about taking part")
@@ -209,9 +209,5 @@ class Engine:
         await store.mark_unreachable(item.youth_code, now)
         log.warning("%s blocked the bot; told %d coordinator(s)", item.youth_code,
                     len(self.coordinator_chats))
-        for chat in self.coordinator_chats:
-            try:
-                await bot.send_message(chat, say("nl", "coordinator_blocked",
-                                                 code=item.youth_code))
-            except NetworkError as exc:
-                log.warning("could not tell a coordinator: %s", type(exc).__name__)
+        await tell_coordinators(bot, self.coordinator_chats,
+                                say("nl", "coordinator_blocked", code=item.youth_code))

@@ -6,9 +6,9 @@ import logging
 from datetime import datetime, time
 
 from telegram import Bot
-from telegram.error import TelegramError
 
 from conversations.services import Services
+from conversations.telegram_io import tell_coordinators
 from core.retention import RetentionPolicy, RetentionReport, run_due
 from core.texts import say
 
@@ -49,9 +49,5 @@ async def run_daily(services: Services, policy: RetentionPolicy, at: time, bot: 
     await services.audit("system", "retention", "", report.summary())
     log.info("retention run %s", report.summary())
     if report.total:
-        for chat in coordinator_chats:
-            try:
-                await bot.send_message(chat, coordinator_text(report))
-            except TelegramError as exc:
-                log.warning("could not tell a coordinator: %s", type(exc).__name__)
+        await tell_coordinators(bot, coordinator_chats, coordinator_text(report))
     return report

@@ -15,7 +15,7 @@ from core.analytics import Rule, detect_ruptures, missed_in_a_row
 from core.delivery import Kind, next_working_moment, report_due
 from core.questionnaire import Language
 from core.texts import say
-from reports.weekly import caseload_points, week_label, weekly_report
+from reports.weekly import caseload, week_label, weekly_report
 from scheduler.outcomes import Skip
 from storage.ports import NewAlert, NewOutbox, OutboxItem
 
@@ -93,7 +93,7 @@ async def scan_for_alerts(engine: Engine) -> int:
     store, now = services.store, services.clock()
     raised = 0
     for therapist in await store.all_therapists():
-        points_by_youth = await caseload_points(store, therapist.code, now)
+        points_by_youth = (await caseload(store, therapist.code, now)).points
         for code, points in points_by_youth.items():
             due = next_working_moment(now, services.timezone)
             answered = [i for i, p in enumerate(points) if p.composite is not None]
