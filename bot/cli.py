@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from bot import schedule_cli
+from bot import crisis_cli, schedule_cli
 from bot.config import ConfigError, Secrets, Settings, consent_catalogue, load_settings
 from bot.enrolment import (
     EnrolmentRefused,
@@ -133,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _privacy_parsers(command)
     schedule_cli.add_parsers(sub, command)
+    crisis_cli.add_parsers(sub)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
     p.add_argument("--lang", choices=["nl", "en"], default="nl")
@@ -416,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "new-keys":
         return _new_keys(args)
+    if args.command == "crisis-phrases":
+        return crisis_cli.run(args)
     if args.command == "demo":
         from bot.demo import run_demo  # noqa: PLC0415 - keeps --help fast
 

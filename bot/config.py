@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.consent import ConsentCatalogue, ConsentTextError, builtin_consents, parse_consent_text
+from core.crisis import RulesError, load_rules
 from core.retention import MINIMUM_DAYS, DataKind, RetentionPolicy
 
 ENV_PREFIX = "VAKBOT_"
@@ -264,6 +265,11 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
     settings.storage.erasure_log = _resolve(base, settings.storage.erasure_log) or (
         settings.storage.database.with_name(settings.storage.database.name + ".erasures"))
     settings.checkin.crisis_phrases_file = _resolve(base, settings.checkin.crisis_phrases_file)
+    if settings.checkin.crisis_phrases_file is not None:
+        try:
+            load_rules(settings.checkin.crisis_phrases_file)
+        except RulesError as exc:
+            problems.append(f"checkin.crisis_phrases_file: {exc}")
     settings.privacy.consent_texts_dir = _resolve(base, settings.privacy.consent_texts_dir)
     if settings.privacy.consent_texts_dir is not None:
         try:

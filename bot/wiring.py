@@ -18,7 +18,7 @@ from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.services import Clock, Services
 from conversations.telegram_io import send_unsent
-from core.crisis import builtin_phrases, parse_phrases
+from core.crisis import load_rules
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
@@ -39,17 +39,15 @@ def utcnow() -> datetime:
 
 
 async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utcnow) -> Services:
-    """Open the database and load the questionnaire, texts and phrase list."""
-    phrases_file = settings.checkin.crisis_phrases_file
-    phrases = (parse_phrases(phrases_file.read_text(encoding="utf-8"))
-               if phrases_file else builtin_phrases())
+    """Open the database and load the questionnaire, texts and crisis rules."""
+    crisis_rules = load_rules(settings.checkin.crisis_phrases_file)  # built-in + institution
     store = await SqliteStore.open(settings.storage.database)
     await replay_erasures(store, settings.storage.erasure_log)
     return Services(
         store=store,
         questionnaire=builtin_questionnaire(),
         consents=consent_catalogue(settings.privacy.consent_texts_dir),
-        crisis_phrases=phrases,
+        crisis_phrases=crisis_rules,
         pseudonym_key=secrets.pseudonym_key.get_secret_value().encode(),
         cipher=ContactCipher(secrets.contact_key.get_secret_value().encode()),
         clock=clock,

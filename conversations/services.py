@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.consent import ConsentCatalogue
+from core.crisis import CrisisRules
 from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import Questionnaire
@@ -23,7 +24,7 @@ class Services:
     store: Store
     questionnaire: Questionnaire
     consents: ConsentCatalogue     # every published consent text; the newest is asked
-    crisis_phrases: tuple[str, ...]
+    crisis_phrases: CrisisRules    # built-in crisis rules plus the institution's file
     pseudonym_key: bytes
     cipher: ContactCipher
     clock: Clock

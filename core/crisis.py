@@ -30,7 +30,7 @@ UNLESS_WITHIN = 4   # an `unless` word this close (in words) to a match cancels 
 SELF_WITHIN = 3     # a self-reference this close to a match makes it about the writer
 
 _SENTENCE_END = re.compile(r"[.!?;:\n]+")
-_APOSTROPHES = re.compile(r"['’`´]")
+_APOSTROPHES = re.compile("['`\u2019\u00b4]")  # apostrophes: "m'n" -> "mn"
 _WORD = re.compile(r"[a-z0-9]+")
 _LONG_RUN = re.compile(r"(.)\1{2,}")
 _ANY_RUN = re.compile(r"(.)\1+")

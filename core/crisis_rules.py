@@ -14,8 +14,9 @@ description of the format). In short:
 
 A pattern is one or more words that must occur in that order in one sentence, with at
 most `gap` other words between two of them. In a word, `*` stands for any letters and
-`a|b` means a or b; a last word `$` means the sentence ends there. Patterns are compared with normalised text (lower case, no accents,
-"doooood" read as "dood", spellings such as "nie" read as "niet").
+`a|b` means a or b; a last word `$` means the sentence ends there. Patterns are
+compared with normalised text (lower case, no accents, "doooood" read as "dood",
+spellings such as "nie" read as "niet").
 """
 
 from __future__ import annotations
