@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 from pathlib import Path
 
 from core.crisis_rules import CrisisRules, Pattern, RulesError, parse_rules, plain
@@ -27,7 +28,7 @@ __all__ = ["CrisisRules", "Match", "RulesError", "builtin_rules", "detect",
 
 BUILTIN_FILE = "crisis-rules.toml"
 UNLESS_WITHIN = 4   # an `unless` word this close (in words) to a match cancels it
-SELF_WITHIN = 3     # a self-reference this close to a match makes it about the writer
+SELF_WITHIN = 4     # a self-reference this close to a match makes it about the writer
 
 _SENTENCE_END = re.compile(r"[.!?;:\n]+")
 _APOSTROPHES = re.compile("['`\u2019\u00b4]")  # apostrophes: "m'n" -> "mn"
@@ -80,9 +81,15 @@ def _deleet(word: str) -> str:
     return word.translate(_LEET) if not word.isdigit() else word
 
 
+@lru_cache(maxsize=4096)
+def _word_regex(alternatives: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled expression per pattern word: `snij*|sneed` -> (?:snij.*|sneed)."""
+    return re.compile("|".join(f"(?:{translate(a)})" for a in alternatives))
+
+
 def _word_matches(token: Token, alternatives: tuple[str, ...]) -> bool:
-    return any(fnmatchcase(token.word, a) or fnmatchcase(token.squeezed, a)
-               for a in alternatives)
+    regex = _word_regex(alternatives)
+    return bool(regex.match(token.word) or regex.match(token.squeezed))
 
 
 def _spans(pattern: Pattern, tokens: list[Token]) -> list[tuple[int, ...]]:

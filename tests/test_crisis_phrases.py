@@ -10,8 +10,11 @@ History of the figures (positives caught / negatives alarmed):
   first draft of the rules 111/114 caught, 1/130 alarmed; after tuning 114/114, 0/130.
 - second batch (90 lines), written after that tuning and scored before any change:
   30/45 caught, 2/45 alarmed; the rules were then tuned on it too.
-So the figures printed below are on lines the rules were tuned on; the second batch's
-first score is the honest estimate for unseen text. Add every miss or false alarm found
+- third batch (60 lines, deliberately harder: poison, choking, sextortion, a rapper's
+  song), scored before any change: 16/30 caught, 2/30 alarmed; then tuned on it too.
+So the figures printed below are on lines the rules were tuned on; the first scores of
+the later batches are the honest estimate for unseen text (roughly 55-65% of crisis
+texts caught, 5% of harmless ones alarmed). Add every miss or false alarm found
 in practice as a new line.
 """
 
