@@ -28,6 +28,7 @@ __all__ = ["CrisisRules", "Match", "RulesError", "builtin_rules", "detect",
 
 BUILTIN_FILE = "crisis-rules.toml"
 UNLESS_WITHIN = 4   # an `unless` word this close (in words) to a match cancels it
+MAX_SPANS = 64      # enough to judge every place a pattern occurs in a note
 SELF_WITHIN = 4     # a self-reference this close to a match makes it about the writer
 
 _SENTENCE_END = re.compile(r"[.!?;:\n]+")
@@ -93,20 +94,34 @@ def _word_matches(token: Token, alternatives: tuple[str, ...]) -> bool:
 
 
 def _spans(pattern: Pattern, tokens: list[Token]) -> list[tuple[int, ...]]:
-    """Every way the pattern occurs: indices of its words, in order, gaps at most `gap`."""
-    found: list[tuple[int, ...]] = []
+    """Ways the pattern occurs: indices of its words, in order, gaps at most `gap`.
 
-    def extend(done: tuple[int, ...], k: int) -> None:
+    At most MAX_SPANS, and a dead end is remembered, so a long text of repeated words
+    cannot make a long pattern take exponential time.
+    """
+    found: list[tuple[int, ...]] = []
+    dead: set[tuple[int, int]] = set()
+
+    def extend(done: tuple[int, ...], k: int) -> bool:
         if k == len(pattern.words):
-            if not pattern.at_end or done[-1] == len(tokens) - 1:
-                found.append(done)
-            return
-        last = done[-1]
+            if pattern.at_end and done[-1] != len(tokens) - 1:
+                return False
+            found.append(done)
+            return True
+        last, any_found = done[-1], False
         for i in range(last + 1, min(len(tokens), last + 2 + pattern.gap)):
-            if _word_matches(tokens[i], pattern.words[k]):
-                extend((*done, i), k + 1)
+            if len(found) >= MAX_SPANS:
+                break
+            if (k, i) not in dead and _word_matches(tokens[i], pattern.words[k]):
+                if extend((*done, i), k + 1):
+                    any_found = True
+                else:
+                    dead.add((k, i))
+        return any_found
 
     for start, token in enumerate(tokens):
+        if len(found) >= MAX_SPANS:
+            break
         if _word_matches(token, pattern.words[0]):
             extend((start,), 1)
     return found
