@@ -12,6 +12,8 @@ History of the figures (positives caught / negatives alarmed):
   30/45 caught, 2/45 alarmed; the rules were then tuned on it too.
 - third batch (60 lines, deliberately harder: poison, choking, sextortion, a rapper's
   song), scored before any change: 16/30 caught, 2/30 alarmed; then tuned on it too.
+- seven probe lines written to find weak spots after that (helping hands, jokes, an
+  accidental burn); one false alarm among them is kept as found.
 So the figures printed below are on lines the rules were tuned on; the first scores of
 the later batches are the honest estimate for unseen text (roughly 55-65% of crisis
 texts caught, 5% of harmless ones alarmed). Add every miss or false alarm found
