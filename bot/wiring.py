@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from telegram import Bot
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, JobQueue
 from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings, consent_catalogue
@@ -80,8 +80,12 @@ async def replay_erasures(store: Store, log: Path | None) -> int:
 
 
 def make_bot(settings: Settings, secrets: Secrets) -> Bot:
-    """A Bot for one-off sends from the command line, against the configured API."""
-    return Bot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url)
+    """A Bot for one-off sends from the command line, against the configured API.
+
+    It carries the same limiter as the running bot, so no send of any kind leaves unlimited.
+    """
+    return ExtBot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url,
+                  rate_limiter=ChatRateLimiter(chat_burst=settings.telegram.chat_burst))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

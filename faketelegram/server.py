@@ -118,6 +118,7 @@ class FakeTelegram:
         self._next_query = 1
         self.chats: dict[int, list[SentMessage]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), method) per call
         self.answered: dict[str, str | None] = {}
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
@@ -159,6 +160,7 @@ class FakeTelegram:
         try:
             params = _params(request)
             self.calls.append((method, params))
+            self.arrivals.append((time.monotonic(), method))
             if method != "getUpdates":
                 self.last_activity = time.monotonic()
             await self._maybe_fail(method)
@@ -285,6 +287,16 @@ class FakeTelegram:
                 return
             await asyncio.sleep(quiet / 3)
         raise TimeoutError("the bot did not settle")
+
+    def most_in_one_second(self, methods: tuple[str, ...] = ("send", "edit", "answer")) -> int:
+        """The most calls of these kinds that arrived within any 1 s window."""
+        times = sorted(t for t, m in self.arrivals if m.startswith(methods))
+        most, first = 0, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def _pending_fetch_done(self) -> bool:
         # An update counts as fetched once a later getUpdates asked for a higher offset.
