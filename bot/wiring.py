@@ -22,7 +22,7 @@ from core.crisis import builtin_phrases, parse_phrases
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
-from scheduler.engine import Engine
+from scheduler.engine import Engine, isolated
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
 from storage.ports import Store
@@ -176,7 +176,8 @@ async def serve(
     app = build_application(settings, secrets, services)
     try:
         async with app:
-            resent = await send_unsent(services, app.bot, services.clock())
+            resent = await isolated("resending unconfirmed questions",
+                                    send_unsent(services, app.bot, services.clock()), 0)
             log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
             webhook = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -77,6 +79,7 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"  # owns the rows it claims
 
     @classmethod
     async def open(
