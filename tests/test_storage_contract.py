@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.delivery import Kind
 from core.flow import Status
 from core.retention import DataKind
 from storage.database import Migration, MigrationError, builtin_migrations
@@ -18,6 +19,7 @@ from storage.ports import (
     BindOutcome,
     Consent,
     NewCheckin,
+    NewOutbox,
     NewYouth,
     Store,
     Therapist,
@@ -204,3 +206,34 @@ async def test_wal_foreign_keys_and_backup(tmp_path: Path) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("INSERT INTO youths (code, therapist_code, birth_year, language,"
                      " created_at) VALUES ('J-9', 'T-99', 2008, 'nl', 'x')")
+
+
+async def _pending_row(store: Store) -> int:
+    await store.add_therapist(Therapist("T-02", "nl"), NOW)
+    await store.add_outbox([NewOutbox("report:T-02:2026-W48", Kind.REPORT, "k", NOW, NOW,
+                                      NOW + timedelta(hours=36), therapist_code="T-02")], NOW)
+    [item] = await store.due_items(NOW, 10)
+    return item.id
+
+
+async def test_sending_rows_are_leased_to_their_owner(tmp_path: Path) -> None:
+    """Claim, lease, release: a second process on the same file never releases the rows
+    the first is sending; only its own, and those whose lease ran out."""
+    path = tmp_path / "two.sqlite3"
+    first = await SqliteStore.open(path)
+    second = await SqliteStore.open(path)
+    try:
+        row = await _pending_row(first)
+        assert await first.claim(row, NOW, timedelta(minutes=10))
+        assert not await second.claim(row, NOW), "claimed once"
+        assert await second.release_sending(NOW + timedelta(minutes=9)) == 0, "not its row"
+        assert await second.release_sending() == 0
+        assert await second.due_items(NOW + timedelta(minutes=9), 10) == []
+        assert await first.release_sending(NOW) == 1, "its own rows, whenever"
+        assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.release_sending(NOW + timedelta(minutes=9)) == 0
+        assert await first.release_sending(NOW + timedelta(minutes=10)) == 1, "lease ran out"
+        assert [i.id for i in await first.due_items(NOW, 10)] == [row]
+    finally:
+        await first.close()
+        await second.close()
