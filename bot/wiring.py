@@ -14,6 +14,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings, consent_catalogue
 from bot.ratelimit import ChatRateLimiter
+from bot.runlock import hold_database
 from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.services import Clock, Services
@@ -171,7 +172,15 @@ def build_application(
 async def serve(
     settings: Settings, secrets: Secrets, stop: asyncio.Event, clock: Clock = utcnow
 ) -> None:
-    """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve."""
+    """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve.
+
+    Only one bot process per database: a second one exits at once, naming the first.
+    """
+    with hold_database(settings.storage.database):
+        await _serve(settings, secrets, stop, clock)
+
+
+async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, clock: Clock) -> None:
     services = await open_services(settings, secrets, clock)
     app = build_application(settings, secrets, services)
     try:
