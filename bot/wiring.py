@@ -15,14 +15,17 @@ from telegram.request import HTTPXRequest
 from bot.config import Secrets, Settings, consent_catalogue
 from bot.ratelimit import ChatRateLimiter
 from bot.runlock import hold_database
+from bot.updates import PerUserUpdateProcessor
 from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
+from conversations.inbound import GATE, inbound_handler
 from conversations.services import Clock, Services
 from conversations.telegram_io import send_unsent
 from core.crisis import builtin_phrases, parse_phrases
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
+from core.throttle import InboundGate, InboundLimits
 from scheduler.engine import Engine, isolated
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
@@ -152,6 +155,7 @@ def build_application(
                              write_timeout=settings.telegram.request_timeout))
         .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
     )
+    builder = builder.concurrent_updates(PerUserUpdateProcessor())
     if settings.telegram.mode == "webhook":
         builder = builder.updater(None)
     app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(
@@ -159,6 +163,10 @@ def build_application(
                if rate_limited else builder.build())
     app.bot_data["services"] = services
     app.bot_data["engine"] = make_engine(settings, services)
+    app.bot_data[GATE] = InboundGate(InboundLimits(
+        burst=settings.telegram.inbound_burst,
+        stranger_every=settings.telegram.stranger_reply_minutes * 60))
+    app.add_handler(inbound_handler(), group=-1)  # the per-person limit, before all else
     app.add_handlers(staff_handlers())  # before the youth's catch-all handlers
     app.add_handlers(youth_handlers())
     app.add_error_handler(on_error)
