@@ -48,10 +48,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             if not self._waiting[person]:
                 del self._waiting[person], self._locks[person]
 
-    @property
-    def people(self) -> int:
-        """How many people have updates running or waiting (for tests and benchmarks)."""
-        return len(self._locks)
+    def waiting(self, person: int) -> int:
+        """How many of this person's updates are running or queued (tests, benchmarks)."""
+        return self._waiting.get(person, 0)
 
     async def initialize(self) -> None:
         """Nothing to set up: locks are made on demand."""

@@ -54,6 +54,9 @@ class InboundGate:
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return Verdict.HANDLE
+        answered_stranger = self._strangers.get(user_id)
+        if answered_stranger is not None and now - answered_stranger < lim.stranger_every:
+            return Verdict.DROP  # a stranger gets one reply per few minutes, of any kind
         if bucket.warned_at is None or now - bucket.warned_at >= lim.slow_down_every:
             bucket.warned_at = now
             return Verdict.SLOW_DOWN
@@ -66,6 +69,11 @@ class InboundGate:
             return False
         self._strangers[user_id] = now
         return True
+
+    @property
+    def tracked(self) -> int:
+        """How many people the gate remembers (its memory stays bounded)."""
+        return len(self._buckets) + len(self._strangers)
 
     def _tidy(self, now: float) -> None:
         lim = self.limits

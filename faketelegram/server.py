@@ -123,6 +123,7 @@ class FakeTelegram:
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
         self.latency = 0.0  # seconds each send or edit takes, like a real network
+        self.held: dict[int, asyncio.Event] = {}  # sends to these chats wait for the event
         self.last_activity = time.monotonic()
         self._delivered_at = 0.0
 
@@ -166,6 +167,8 @@ class FakeTelegram:
             await self._maybe_fail(method)
             if self.latency and method.startswith(("send", "edit")):
                 await asyncio.sleep(self.latency)
+            if (held := self.held.get(_chat(params))) is not None:
+                await held.wait()
             result = await self._dispatch(method, params)
         except _ApiError as err:
             body: dict[str, Any] = {"ok": False, "error_code": err.status,
@@ -302,6 +305,11 @@ class FakeTelegram:
         # An update counts as fetched once a later getUpdates asked for a higher offset.
         offsets = [int(p.get("offset", 0) or 0) for m, p in self.calls if m == "getUpdates"]
         return bool(offsets) and max(offsets) > max(u["update_id"] for u in self._updates)
+
+
+def _chat(params: dict[str, Any]) -> int:
+    chat = params.get("chat_id")
+    return chat if isinstance(chat, int) else 0
 
 
 def _params(request: Request) -> dict[str, Any]:
