@@ -36,6 +36,7 @@ from core.texts import say
 from scheduler import retention, therapist_delivery
 from scheduler.outcomes import Hold, Skip, failure_reason
 from scheduler.planner import DeliveryRules, plan, reachability
+from storage.owners import dead_owners
 from storage.ports import OutboxItem, OutboxState
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,10 @@ class Engine:
         question was confirmed before the crash is not asked again.
         """
         store = self.services.store
+        dead = dead_owners(await isolated("reading who holds rows mid-send",
+                                          store.sending_owners(), set()), store.owner)
         released = await isolated("releasing rows caught mid-send",
-                                  store.release_sending(self.services.clock()), 0)
+                                  store.release_sending(self.services.clock(), dead), 0)
         if released:
             log.warning("released %d message(s) caught mid-send by a restart", released)
         await self.replan()
@@ -124,6 +127,7 @@ class Engine:
         report = TickReport()
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
+        await isolated("releasing expired leases", store.release_expired(now), 0)
         report.expired = await isolated("expiring overdue rows", store.expire_overdue(now), 0)
         await isolated("expiring check-ins", store.expire_due(now), 0)
         await isolated("resending unconfirmed questions",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -15,6 +13,7 @@ import aiosqlite
 from core.flow import Status
 from core.questionnaire import Discipline, Language
 from storage.database import Database, Migration
+from storage.owners import process_owner
 from storage.ports import (
     AlreadyExists,
     AnswerResult,
@@ -79,7 +78,7 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"  # owns the rows it claims
+        self.owner = process_owner()  # owns the rows it claims
 
     @classmethod
     async def open(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
@@ -249,19 +250,40 @@ class SqliteScheduleMixin(SqliteQueries):
         rows = await self._all("SELECT min(due_at) AS due FROM outbox WHERE state = 'pending'")
         return parse_iso(rows[0]["due"]) if rows and rows[0]["due"] else None
 
-    async def release_sending(self, now: datetime | None = None) -> int:
-        """After a crash: messages caught mid-send go back to pending (at-least-once).
+    async def release_sending(self, now: datetime | None = None,
+                              dead_owners: Collection[str] = ()) -> int:
+        """At start-up: messages caught mid-send go back to pending (at-least-once).
 
-        Only rows this process claimed, rows without an owner, and (given `now`) rows whose
-        lease ran out: another live process's rows are left alone.
+        Only rows this process claimed, rows without an owner, rows of `dead_owners`
+        (processes known to have died), and (given `now`) rows whose lease ran out: a
+        live process's rows are left alone.
         """
+        stamp = iso(now) if now else None
+        release = ("UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
+                   " WHERE state = 'sending' AND ")
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.execute(
+                release + "(owner IS NULL OR owner = ?"
+                " OR (? IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)))",
+                (self.owner, stamp, stamp))
+            await conn.executemany(release + "owner = ?", [(o,) for o in dead_owners])
+            return conn.total_changes - before
+
+    async def release_expired(self, now: datetime) -> int:
+        """Rows whose lease ran out go back to pending, whoever claimed them (every tick:
+        a process that died without a restart on this host leaves none stuck)."""
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
-                " WHERE state = 'sending' AND (owner IS NULL OR owner = ?"
-                " OR (? IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)))",
-                (self.owner, iso(now) if now else None, iso(now) if now else None))
+                " WHERE state = 'sending' AND lease_until IS NOT NULL AND lease_until <= ?",
+                (iso(now),))
             return cur.rowcount
+
+    async def sending_owners(self) -> set[str]:
+        """The processes that hold rows in `sending`."""
+        return {r["owner"] for r in await self._all(
+            "SELECT DISTINCT owner FROM outbox WHERE state = 'sending' AND owner IS NOT NULL")}
 
     async def expire_overdue(self, now: datetime) -> int:
         async with self.db.write() as conn:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +16,7 @@ from core.delivery import Kind
 from core.flow import Status
 from core.retention import DataKind
 from storage.database import Migration, MigrationError, builtin_migrations
+from storage.owners import dead_owners, process_owner
 from storage.ports import (
     AlreadyExists,
     AnswerWrite,
@@ -231,9 +235,29 @@ async def test_sending_rows_are_leased_to_their_owner(tmp_path: Path) -> None:
         assert await second.due_items(NOW + timedelta(minutes=9), 10) == []
         assert await first.release_sending(NOW) == 1, "its own rows, whenever"
         assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.sending_owners() == {second.owner}
         assert await first.release_sending(NOW + timedelta(minutes=9)) == 0
+        assert await first.release_expired(NOW + timedelta(minutes=9)) == 0
         assert await first.release_sending(NOW + timedelta(minutes=10)) == 1, "lease ran out"
         assert [i.id for i in await first.due_items(NOW, 10)] == [row]
+        assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.release_expired(NOW + timedelta(minutes=10)) == 1, "every tick"
+        assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.release_sending(NOW, dead_owners={second.owner}) == 1, "died"
+        assert await first.sending_owners() == set()
     finally:
         await first.close()
         await second.close()
+
+
+def test_dead_owners_are_only_those_proven_dead() -> None:
+    me = process_owner()
+    host, pid, _ = me.rsplit(":", 2)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    gone = f"{host}:{child.stdout.strip()}:abcd1234"        # that process has exited
+    earlier_me = f"{host}:{pid}:00000000"                   # our pid, another instance
+    elsewhere = f"other-host:{child.stdout.strip()}:abcd1234"
+    parent = f"{host}:{os.getppid()}:abcd1234"              # alive
+    assert dead_owners([me, gone, earlier_me, elsewhere, parent, "garbage"], me) == {
+        gone, earlier_me}
