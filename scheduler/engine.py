@@ -144,8 +144,9 @@ class Engine:
 
     async def _failed(self, item: OutboxItem, exc: Exception, report: TickReport) -> None:
         reason = failure_reason(exc)
-        log.error("a %s for %s failed: %s", item.kind.value,
-                  item.youth_code or item.therapist_code or "-", reason,
+        youth_side = item.kind in (Kind.CHECKIN, Kind.REMINDER)
+        who = (item.youth_code if youth_side else item.therapist_code) or "-"
+        log.error("a %s for %s failed: %s", item.kind.value, who, reason,
                   exc_info=not isinstance(exc, InvalidToken))
         report.failed += 1
         await isolated("recording a failed row", self.services.store.finish(

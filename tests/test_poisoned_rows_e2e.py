@@ -22,9 +22,9 @@ from tests.support import Harness
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)       # Monday 07:00 in Amsterdam
 AFTER_SESSION = datetime(2026, 11, 23, 14, 20, tzinfo=UTC)  # 15:20, check-ins due 15:15
-THERAPIST = 600000002
+THERAPIST, OTHER_THERAPIST = 600000002, 600000003
 YOUTHS = {"J-001": 700000001, "J-002": 700000002, "J-003": 700000003,
-          "J-004": 700000004, "J-005": 700000005}
+          "J-004": 700000004, "J-005": 700000005, "J-006": 700000006}
 INTRO = "Hoi! Je therapie is net klaar."
 
 
@@ -36,15 +36,17 @@ def sql(bot: Harness, statement: str, *params: object) -> list[tuple[Any, ...]]:
 async def clinic(bot: Harness) -> None:
     bot.clock.now = START
     store = bot.services.store
-    invitation = await enroll_therapist(store, "T-02", "nl", bot.clock(),
-                                        bot.services.invite_ttl)
-    assert invitation is not None
-    bot.fake.user(THERAPIST).send(f"/start {invitation.token}")
-    await bot.fake.settle()
+    for therapist, chat in (("T-02", THERAPIST), ("T-03", OTHER_THERAPIST)):
+        invitation = await enroll_therapist(store, therapist, "nl", bot.clock(),
+                                            bot.services.invite_ttl)
+        assert invitation is not None
+        bot.fake.user(chat).send(f"/start {invitation.token}")
+        await bot.fake.settle()
     for code, uid in YOUTHS.items():
-        await bot.enrol(bot.fake.user(uid), code)
+        therapist = "T-03" if code == "J-006" else "T-02"
+        await bot.enrol(bot.fake.user(uid), code, therapist=therapist)
         await store.add_series(NewSeries(
-            "T-02", (code,), "music", frozenset({0}), time(14, 0), timedelta(hours=1),
+            therapist, (code,), "music", frozenset({0}), time(14, 0), timedelta(hours=1),
             "Europe/Amsterdam", date(2026, 11, 23), None, default_timing(bot.settings)),
             bot.clock())
 
@@ -55,6 +57,10 @@ async def poison(bot: Harness) -> None:
     assert outgoing is not None
     other = ContactCipher(new_key().encode()).seal(YOUTHS["J-004"])
     pseudonym = bot.services.pseudonym(YOUTHS["J-004"])
+    sql(bot, "UPDATE contacts SET chat_id_enc = ? WHERE pseudonym = ?", other, pseudonym)
+    # T-03 (J-006's therapist): their contact too.
+    other = ContactCipher(new_key().encode()).seal(OTHER_THERAPIST)
+    pseudonym = bot.services.pseudonym(OTHER_THERAPIST)
     sql(bot, "UPDATE contacts SET chat_id_enc = ? WHERE pseudonym = ?", other, pseudonym)
     # J-005: a phone window wholly inside quiet hours (21:30-08:00), past the CLI's check.
     sql(bot, "UPDATE youths SET unit = 'W-9' WHERE code = 'J-005'")
@@ -83,11 +89,11 @@ async def test_poisoned_rows_stop_neither_checkins_nor_a_crisis_alert(bot: Harne
     bot.clock.now = AFTER_SESSION
     report = await engine.tick(bot.app.bot)
     await bot.fake.settle(expect_response=False)
-    for code in ("J-001", "J-002", "J-003"):
+    for code in ("J-001", "J-002", "J-003", "J-006"):
         assert INTRO in bot.fake.user(YOUTHS[code]).last.text, code
     assert all(INTRO not in m.text for code in ("J-004", "J-005")
                for m in bot.fake.user(YOUTHS[code]).inbox)
-    assert report.failed == 1                     # J-004 (the bad row was failed on read)
+    assert report.failed == 3  # J-004, T-03's rating and report (the bad row: on read)
 
     reasons = dict(sql(bot, "SELECT youth_code || ' ' || occurrence_key, last_error FROM outbox"
                             " WHERE kind = 'checkin' AND state IN ('failed', 'expired')"))
@@ -95,6 +101,10 @@ async def test_poisoned_rows_stop_neither_checkins_nor_a_crisis_alert(bot: Harne
     assert reasons["J-004 s4:2026-11-23"] == ("the contact cannot be opened with the configured"
                                               " contact key")
     assert reasons["J-005 s5:2026-11-23"] == "no phone window before expiry"
+    assert sql(bot, "SELECT kind, state, last_error FROM outbox WHERE therapist_code = 'T-03'"
+                    " AND kind IN ('rating', 'report') AND state != 'pending' ORDER BY kind") == [
+        (kind, "failed", "the contact cannot be opened with the configured contact key")
+        for kind in ("rating", "report")]
 
     youth = bot.fake.user(YOUTHS["J-002"])
     seen = len(youth.inbox)
