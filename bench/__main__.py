@@ -8,6 +8,7 @@ import sys
 
 from bench.answers import full_stack, raw_commits
 from bench.delivery import TELEGRAM_CAP, dispatch, planning
+from bench.inbound import stranger_flood
 from bench.render import rendering
 from bench.startup import startup
 
@@ -26,6 +27,8 @@ async def _main(youths: int, planned: int) -> None:
     print("rendering weekly images for 50 therapists with 12 youths each …", file=sys.stderr,
           flush=True)
     drawn = rendering()
+    print("a stranger's flood beside a youth's tap …", file=sys.stderr, flush=True)
+    flood = await stranger_flood()
     print("starting the bot process …", file=sys.stderr, flush=True)
     boot = await startup()
     print()
@@ -43,6 +46,14 @@ async def _main(youths: int, planned: int) -> None:
     print(f"| dispatch of due check-ins through the engine, PTB and its rate limiter "
           f"| {sent.per_second:.1f} msg/s ({sent.messages} in {sent.seconds:.1f} s) "
           f"| Telegram's cap: {TELEGRAM_CAP:.0f} msg/s | {sent.per_second / TELEGRAM_CAP:.2f} |")
+    print(f"| a youth's tap to the next question, just after {flood.messages} messages from a "
+          f"stranger | {flood.flooded_s * 1000:.0f} ms (stranger got {flood.stranger_replies} "
+          f"repl{'y' if flood.stranger_replies == 1 else 'ies'}) "
+          f"| the same tap, no flood: {flood.quiet_s * 1000:.0f} ms "
+          f"| {flood.flooded_s / flood.quiet_s:.1f} |")
+    print(f"| most messages in any 1 s window during that dispatch (fake Telegram's arrival "
+          f"times) | {sent.peak_one_second} | Telegram's cap as configured: 25 | "
+          f"{sent.peak_one_second / 25:.2f} |")
     print(f"| render time per youth panel (8-panel image / 8) | {drawn.per_panel_ms:.0f} ms "
           f"| minimal matplotlib line chart: {drawn.floor_ms:.0f} ms "
           f"| {drawn.per_panel_ms / drawn.floor_ms:.2f} |")

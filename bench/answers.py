@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,16 @@ class Rate:
         return self.count / self.seconds
 
 
+async def _until(condition: Callable[[], bool], limit: float = 60.0) -> None:
+    """Wait for what the next step needs: the limiter may hold replies back for a while,
+    so a quiet moment on the wire does not mean this youth was answered."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot did not answer")
+        await asyncio.sleep(0.005)
+
+
 async def _prepare(bot: OfflineBot, youths: int) -> None:
     services, now = bot.services, bot.services.clock()
     await enroll_therapist(services.store, "T-01", "nl", now)
@@ -42,9 +53,11 @@ async def _prepare(bot: OfflineBot, youths: int) -> None:
         invite = await enroll_youth(services.store, NewYouth(code, "T-01", 2008, "nl", False,
                                                              None), now, services.invite_ttl)
         user.send(f"/start {invite.token}")
-        await bot.fake.settle(quiet=0.05)
-        user.tap(user.last, "Ik doe mee")
-        await bot.fake.settle(quiet=0.05)
+        await _until(lambda: any("Ik doe mee" in " ".join(m.button_labels())
+                                 for m in user.inbox))  # noqa: B023 - awaited at once
+        query = user.tap(user.last, "Ik doe mee")
+        await _until(lambda: query in bot.fake.answered and any(  # noqa: B023
+            "Ja, dat mag" in " ".join(m.button_labels()) for m in user.inbox))  # noqa: B023
         outgoing = await usecases.start_checkin(services, code, "bench", "music")
         assert outgoing is not None
         await send_prompt(services, bot.app.bot, outgoing.chat_id, outgoing.prompt)

@@ -70,6 +70,7 @@ async def planning(youths: int = 10_000) -> PlanResult:
 class DispatchResult:
     messages: int
     seconds: float
+    peak_one_second: int = 0  # most sends arriving at the fake Telegram in any 1 s window
 
     @property
     def per_second(self) -> float:
@@ -102,4 +103,5 @@ async def dispatch(count: int = 200) -> DispatchResult:
             started = time.perf_counter()
             report = await engine.tick(bot.app.bot)
             seconds = time.perf_counter() - started
-    return DispatchResult(report.sent, seconds)
+            peak = bot.fake.most_in_one_second()
+    return DispatchResult(report.sent, seconds, peak)

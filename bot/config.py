@@ -51,6 +51,8 @@ class TelegramSettings(_Section):
     poll_timeout: int = Field(10, ge=0, le=60)
     request_timeout: float = Field(15, ge=1, le=120)
     chat_burst: int = Field(3, ge=1, le=30)
+    inbound_burst: int = Field(8, ge=1, le=1000)
+    stranger_reply_minutes: float = Field(5, ge=0, le=1440)
     webhook: WebhookSettings = WebhookSettings()
 
 

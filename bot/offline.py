@@ -43,6 +43,7 @@ def write_config(
         "[telegram]\n"
         f'token_file = "token"\nbase_url = "{base_url}"\nbot_username = "vakbot_demo_bot"\n'
         "poll_timeout = 1\nrequest_timeout = 2\nchat_burst = 20\n"
+        "inbound_burst = 1000\nstranger_reply_minutes = 0\n"
         '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
         '[storage]\ndatabase = "bot.sqlite3"\n'
         f"[checkin]\n{extra}"

@@ -15,7 +15,7 @@ from bot.enrolment import cli_actor
 from bot.wiring import default_timing, delivery_rules
 from conversations.services import Services
 from core.compliance import render_overview
-from core.delivery import Window
+from core.delivery import Window, window_problem
 from core.questionnaire import DISCIPLINES, Discipline
 from core.schedule import (
     WEEKDAYS,
@@ -81,7 +81,8 @@ def add_parsers(sub: Any, command: Any) -> None:
     scope = win.add_mutually_exclusive_group(required=True)
     scope.add_argument("--unit")
     scope.add_argument("--youth")
-    win.add_argument("--days", required=True, help="weekdays, e.g. mon,tue,wed")
+    win.add_argument("--days", default=",".join(WEEKDAYS),
+                     help="weekdays, e.g. mon,tue,wed (default: every day)")
     win.add_argument("--from", dest="start", required=True, help="HH:MM")
     win.add_argument("--to", dest="end", required=True, help="HH:MM")
     command("overview", "Show response rates per youth, marking who needs attention.")
@@ -270,6 +271,9 @@ async def _window(args: argparse.Namespace, services: Services, settings: Settin
     window = Window(days, _time(args.start, "from"), _time(args.end, "to"))
     if window.start >= window.end:
         raise ScheduleRefused("from: the window must start before it ends")
+    sched = settings.schedule
+    if (problem := window_problem(window, sched.quiet_start, sched.quiet_end)) is not None:
+        raise ScheduleRefused(problem)
     scope, code = ("unit", args.unit) if args.unit else ("youth", args.youth)
     await services.store.add_window(PhoneWindow(scope, code, window))
     print(f"Phone hours for {scope} {code}: {args.days} {args.start}-{args.end}.")

@@ -9,20 +9,24 @@ from pathlib import Path
 from typing import Any, cast
 
 from telegram import Bot
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, JobQueue
 from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings, consent_catalogue
 from bot.ratelimit import ChatRateLimiter
+from bot.runlock import hold_database
+from bot.updates import PerUserUpdateProcessor
 from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
+from conversations.inbound import GATE, inbound_handler
 from conversations.services import Clock, Services
 from conversations.telegram_io import send_unsent
 from core.crisis import load_rules
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
-from scheduler.engine import Engine
+from core.throttle import InboundGate, InboundLimits
+from scheduler.engine import Engine, isolated
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
 from storage.ports import Store
@@ -78,8 +82,12 @@ async def replay_erasures(store: Store, log: Path | None) -> int:
 
 
 def make_bot(settings: Settings, secrets: Secrets) -> Bot:
-    """A Bot for one-off sends from the command line, against the configured API."""
-    return Bot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url)
+    """A Bot for one-off sends from the command line, against the configured API.
+
+    It carries the same limiter as the running bot, so no send of any kind leaves unlimited.
+    """
+    return ExtBot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url,
+                  rate_limiter=ChatRateLimiter(chat_burst=settings.telegram.chat_burst))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -145,6 +153,7 @@ def build_application(
                              write_timeout=settings.telegram.request_timeout))
         .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
     )
+    builder = builder.concurrent_updates(PerUserUpdateProcessor())
     if settings.telegram.mode == "webhook":
         builder = builder.updater(None)
     app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(
@@ -152,6 +161,10 @@ def build_application(
                if rate_limited else builder.build())
     app.bot_data["services"] = services
     app.bot_data["engine"] = make_engine(settings, services)
+    app.bot_data[GATE] = InboundGate(InboundLimits(
+        burst=settings.telegram.inbound_burst,
+        stranger_every=settings.telegram.stranger_reply_minutes * 60))
+    app.add_handler(inbound_handler(), group=-1)  # the per-person limit, before all else
     app.add_handlers(staff_handlers())  # before the youth's catch-all handlers
     app.add_handlers(youth_handlers())
     app.add_error_handler(on_error)
@@ -165,12 +178,21 @@ def build_application(
 async def serve(
     settings: Settings, secrets: Secrets, stop: asyncio.Event, clock: Clock = utcnow
 ) -> None:
-    """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve."""
+    """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve.
+
+    Only one bot process per database: a second one exits at once, naming the first.
+    """
+    with hold_database(settings.storage.database):
+        await _serve(settings, secrets, stop, clock)
+
+
+async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, clock: Clock) -> None:
     services = await open_services(settings, secrets, clock)
     app = build_application(settings, secrets, services)
     try:
         async with app:
-            resent = await send_unsent(services, app.bot, services.clock())
+            resent = await isolated("resending unconfirmed questions",
+                                    send_unsent(services, app.bot, services.clock()), 0)
             log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
             webhook = None

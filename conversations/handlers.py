@@ -21,6 +21,7 @@ from telegram.ext import (
 
 from conversations import consent, guide, privacy, staff, usecases
 from conversations.actions import Action, Toast
+from conversations.inbound import quiet_strangers
 from conversations.services import Services
 from conversations.telegram_io import apply
 from core.callbacks import (
@@ -60,7 +61,8 @@ async def run_command(
         return
     user_id, chat_id, hint = sender
     services = services_of(context)
-    await apply(services, context.bot, chat_id, await use_case(services, user_id, hint))
+    actions = await use_case(services, user_id, hint)
+    await apply(services, context.bot, chat_id, quiet_strangers(context, user_id, actions))
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,7 +77,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             services, user_id, context.args[0], hint)
     else:
         actions = await usecases.start_plain(services, user_id, hint)
-    await apply(services, context.bot, chat_id, actions)
+    await apply(services, context.bot, chat_id, quiet_strangers(context, user_id, actions))
 
 
 async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -143,7 +145,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id, chat_id, hint = sender
     services = services_of(context)
     actions = await usecases.text_message(services, user_id, message.text, hint)
-    await apply(services, context.bot, chat_id, actions)
+    await apply(services, context.bot, chat_id, quiet_strangers(context, user_id, actions))
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

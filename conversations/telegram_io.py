@@ -62,6 +62,9 @@ async def send_unsent(services: Services, bot: Bot, created_before: datetime) ->
             sent += 1
         except TelegramError as exc:  # one failed chat must not stop the rest
             log.warning("could not resend an unconfirmed question: %s", type(exc).__name__)
+        except Exception as exc:  # nor one bad row
+            log.error("could not resend an unconfirmed question: %s: %s",
+                      type(exc).__name__, exc)
     return sent
 
 

@@ -3,6 +3,7 @@ returns the actions to carry out. Handlers translate updates into these calls.""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from conversations.services import Services, new_checkin_ref
 from core import flow
 from core.callbacks import AnswerTap, ConsentTap, consent_data
 from core.crisis import find_crisis_phrases
-from core.identity import token_digest
+from core.identity import InvalidToken, token_digest
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
 from core.texts import say
@@ -27,6 +28,8 @@ from storage.ports import (
 )
 
 CONSENT_SCOPE = "participation"
+log = logging.getLogger(__name__)
+_UNREADABLE: set[str] = set()  # pseudonyms whose contact could not be opened, logged once
 
 
 def hint_language(language_code: str | None) -> Language:
@@ -178,6 +181,7 @@ async def start_checkin(
     sealed = await services.store.contact(youth.pseudonym)
     if sealed is None:
         raise CheckinNotPossible(f"{code} has no contact on file")
+    chat_id = services.cipher.open(sealed)  # before any write: InvalidToken leaves no row
     checkin = await services.store.checkin_for_occurrence(youth.pseudonym, occurrence_key)
     if checkin is not None:
         if await services.store.prompt_message_id(checkin.id, 0) is not None:
@@ -191,7 +195,7 @@ async def start_checkin(
             simple_mode=youth.simple_mode, created_at=now,
             expires_at=expires_at or now + services.checkin_ttl,
         ))
-    return Outgoing(services.cipher.open(sealed), _send(services, checkin, 0, youth.language))
+    return Outgoing(chat_id, _send(services, checkin, 0, youth.language))
 
 
 async def reminder(services: Services, code: str, occurrence_key: str) -> Outgoing | None:
@@ -215,8 +219,20 @@ async def reminder(services: Services, code: str, occurrence_key: str) -> Outgoi
 async def unsent_prompts(services: Services, created_before: datetime) -> list[Outgoing]:
     """Prompts that were recorded but not confirmed sent, e.g. because the bot died."""
     pending = await services.store.unsent_prompts(services.clock(), created_before)
-    return [Outgoing(services.cipher.open(p.chat_id_enc),
-                     _send(services, p.checkin, p.step, p.language)) for p in pending]
+    found = []
+    for p in pending:
+        try:
+            chat_id = services.cipher.open(p.chat_id_enc)
+        except (InvalidToken, ValueError):  # sealed with another key: skip, say whose
+            if p.checkin.youth_pseudonym not in _UNREADABLE:
+                _UNREADABLE.add(p.checkin.youth_pseudonym)
+                youth = await services.store.youth_by_pseudonym(p.checkin.youth_pseudonym)
+                log.error("%s: the contact cannot be opened with the configured contact key;"
+                          " their unsent question is skipped",
+                          youth.code if youth else "a youth")
+            continue
+        found.append(Outgoing(chat_id, _send(services, p.checkin, p.step, p.language)))
+    return found
 
 
 async def prompt_sent(services: Services, prompt: SendPrompt, message_id: int) -> None:

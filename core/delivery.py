@@ -16,6 +16,10 @@ from core.schedule import Occurrence
 
 DAY_END = time(23, 59, 59, 999999)
 SEARCH_DAYS = 9
+# What next_allowed answers when no window in the coming week lets a message through (e.g.
+# a window wholly inside quiet hours): later than any expiry, so the message is recorded
+# as missed with its reason instead of stopping the planner or the tick.
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -37,21 +41,47 @@ class Reachability:
     quiet_end: time
 
 
+def _awake(quiet_start: time, quiet_end: time) -> list[tuple[time, time]]:
+    """The [start, end) intervals of a local day outside the quiet hours."""
+    if quiet_start == quiet_end:      # no quiet hours at all
+        return [(time(0), DAY_END)]
+    if quiet_start > quiet_end:       # e.g. 21:30-08:00 wraps midnight
+        return [(quiet_end, quiet_start)]
+    return [(time(0), quiet_start), (quiet_end, DAY_END)]  # e.g. 00:00-07:00
+
+
+def _hhmm(t: time) -> str:
+    return t.strftime("%H:%M")
+
+
+def window_problem(window: Window, quiet_start: time, quiet_end: time) -> str | None:
+    """Why a phone window can never carry a message, in one sentence; None if it can.
+
+    A window wholly inside the quiet hours would hold every check-in for that unit or
+    youth until it expired: refuse it when it is set, naming both.
+    """
+    span = f"{_hhmm(window.start)}-{_hhmm(window.end)}"
+    if window.start >= window.end:
+        return f"the phone window {span} must start before it ends"
+    if not window.weekdays:
+        return f"the phone window {span} has no weekdays"
+    if not any(max(window.start, a0) < min(window.end, a1)
+               for a0, a1 in _awake(quiet_start, quiet_end)):
+        return (f"the phone window {span} lies wholly inside the quiet hours "
+                f"{_hhmm(quiet_start)}-{_hhmm(quiet_end)}, so no message could ever reach "
+                "it; choose hours outside the quiet hours")
+    return None
+
+
 def _day_intervals(rules: Reachability, weekday: int) -> list[tuple[time, time]]:
     """Allowed [start, end) intervals of one local day, windows minus quiet hours."""
     if rules.windows:
         base = [(w.start, w.end) for w in rules.windows if weekday in w.weekdays]
     else:
         base = [(time(0), DAY_END)]
-    if rules.quiet_start == rules.quiet_end:      # no quiet hours at all
-        awake = [(time(0), DAY_END)]
-    elif rules.quiet_start > rules.quiet_end:     # e.g. 21:30-08:00 wraps midnight
-        awake = [(rules.quiet_end, rules.quiet_start)]
-    else:                                         # e.g. 00:00-07:00
-        awake = [(time(0), rules.quiet_start), (rules.quiet_end, DAY_END)]
     out = []
     for a0, a1 in base:
-        for b0, b1 in awake:
+        for b0, b1 in _awake(rules.quiet_start, rules.quiet_end):
             lo, hi = max(a0, b0), min(a1, b1)
             if lo < hi:
                 out.append((lo, hi))
@@ -59,7 +89,11 @@ def _day_intervals(rules: Reachability, weekday: int) -> list[tuple[time, time]]
 
 
 def next_allowed(moment: datetime, rules: Reachability) -> datetime:
-    """The first moment at or after `moment` when a message may be delivered (UTC)."""
+    """The first moment at or after `moment` when a message may be delivered (UTC).
+
+    NEVER when no window of the coming week lets a message through: never an exception,
+    which would stop start-up and every tick at this one youth.
+    """
     tz = ZoneInfo(rules.timezone)
     local = moment.astimezone(tz)
     for offset in range(SEARCH_DAYS):
@@ -70,7 +104,7 @@ def next_allowed(moment: datetime, rules: Reachability) -> datetime:
             if hi <= local:
                 continue
             return max(lo, local).astimezone(UTC)
-    raise ValueError("no delivery window in the coming week; check the phone hours")
+    return NEVER
 
 
 def allowed_now(moment: datetime, rules: Reachability) -> bool:
@@ -104,6 +138,8 @@ def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability) -> li
     expires = nominal + timing.expire_after
     due = next_allowed(nominal, rules)
     missed = due >= expires
+    if due == NEVER:  # no usable phone window: recorded as missed, at its nominal time
+        due = nominal
 
     def key(kind: Kind) -> str:
         return f"{kind.value}:{occurrence.key}:{youth_code}"

@@ -118,10 +118,12 @@ class FakeTelegram:
         self._next_query = 1
         self.chats: dict[int, list[SentMessage]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), method) per call
         self.answered: dict[str, str | None] = {}
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
         self.latency = 0.0  # seconds each send or edit takes, like a real network
+        self.held: dict[int, asyncio.Event] = {}  # sends to these chats wait for the event
         self.last_activity = time.monotonic()
         self._delivered_at = 0.0
 
@@ -159,11 +161,14 @@ class FakeTelegram:
         try:
             params = _params(request)
             self.calls.append((method, params))
+            self.arrivals.append((time.monotonic(), method))
             if method != "getUpdates":
                 self.last_activity = time.monotonic()
             await self._maybe_fail(method)
             if self.latency and method.startswith(("send", "edit")):
                 await asyncio.sleep(self.latency)
+            if (held := self.held.get(_chat(params))) is not None:
+                await held.wait()
             result = await self._dispatch(method, params)
         except _ApiError as err:
             body: dict[str, Any] = {"ok": False, "error_code": err.status,
@@ -286,10 +291,25 @@ class FakeTelegram:
             await asyncio.sleep(quiet / 3)
         raise TimeoutError("the bot did not settle")
 
+    def most_in_one_second(self, methods: tuple[str, ...] = ("send", "edit", "answer")) -> int:
+        """The most calls of these kinds that arrived within any 1 s window."""
+        times = sorted(t for t, m in self.arrivals if m.startswith(methods))
+        most, first = 0, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def _pending_fetch_done(self) -> bool:
         # An update counts as fetched once a later getUpdates asked for a higher offset.
         offsets = [int(p.get("offset", 0) or 0) for m, p in self.calls if m == "getUpdates"]
         return bool(offsets) and max(offsets) > max(u["update_id"] for u in self._updates)
+
+
+def _chat(params: dict[str, Any]) -> int:
+    chat = params.get("chat_id")
+    return chat if isinstance(chat, int) else 0
 
 
 def _params(request: Request) -> dict[str, Any]:

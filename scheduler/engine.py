@@ -9,8 +9,10 @@ was already confirmed is not asked again, so a kill can cost at most one duplica
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from telegram import Bot
@@ -28,19 +30,36 @@ from conversations.services import Services
 from conversations.telegram_io import apply, send_prompt, send_unsent, tell_coordinators
 from core.consent import CheckinGate
 from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
+from core.identity import InvalidToken
 from core.retention import RetentionPolicy
 from core.texts import say
 from scheduler import retention, therapist_delivery
-from scheduler.outcomes import Hold, Skip
+from scheduler.outcomes import Hold, Skip, failure_reason
 from scheduler.planner import DeliveryRules, plan, reachability
+from storage.owners import dead_owners
 from storage.ports import OutboxItem, OutboxState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 200
 PLAN_EVERY = timedelta(minutes=10)
 RESEND_UNCONFIRMED_AFTER = timedelta(seconds=60)
 CONSENT_HOLD_RETRY = timedelta(minutes=1)
+
+
+async def isolated(phase: str, work: Awaitable[T], fallback: T) -> T:
+    """Run one phase of start-up or a tick; if it raises, log it and go on with `fallback`.
+
+    Logs carry the phase and the error, never a Telegram id (the log formatter also
+    redacts anything shaped like one).
+    """
+    try:
+        return await work
+    except Exception as exc:
+        log.error("%s failed, the rest goes on: %s", phase, failure_reason(exc),
+                  exc_info=not isinstance(exc, InvalidToken))
+        return fallback
 
 
 def backoff(attempts: int) -> timedelta:
@@ -58,6 +77,7 @@ class TickReport:
     retrying: int = 0
     blocked: int = 0
     cancelled: int = 0
+    failed: int = 0
 
 
 @dataclass
@@ -82,31 +102,55 @@ class Engine:
         The first tick (from the job queue) then sends them; a check-in whose first
         question was confirmed before the crash is not asked again.
         """
-        released = await self.services.store.release_sending()
+        store = self.services.store
+        dead = dead_owners(await isolated("reading who holds rows mid-send",
+                                          store.sending_owners(), set()), store.owner)
+        released = await isolated("releasing rows caught mid-send",
+                                  store.release_sending(self.services.clock(), dead), 0)
         if released:
             log.warning("released %d message(s) caught mid-send by a restart", released)
         await self.replan()
 
     async def replan(self) -> int:
+        """Plan ahead; each part on its own, so one that fails leaves the others done."""
         self._last_plan = self.services.clock()
-        planned = await plan(self.services.store, self._last_plan, self.rules)
-        planned += await therapist_delivery.plan_reports(self)
-        await therapist_delivery.scan_for_alerts(self)
+        planned = await isolated("planning", plan(self.services.store, self._last_plan,
+                                                  self.rules), 0)
+        planned += await isolated("planning reports", therapist_delivery.plan_reports(self), 0)
+        await isolated("the alert scan", therapist_delivery.scan_for_alerts(self), 0)
         return planned
 
     async def tick(self, bot: Bot) -> TickReport:
+        """One pass: every phase and every row on its own; a failure is recorded, and the
+        rest of the tick goes on (no single row can silence the others)."""
         store, now = self.services.store, self.services.clock()
         report = TickReport()
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
-        report.expired = await store.expire_overdue(now)
-        await store.expire_due(now)
-        await send_unsent(self.services, bot, now - RESEND_UNCONFIRMED_AFTER)
-        for item in await store.due_items(now, BATCH):
-            await self._dispatch(bot, item, report)
-        await retention.run_daily(self.services, self.retention, self.retention_at, bot,
-                                  self.coordinator_chats)
+        await isolated("releasing expired leases", store.release_expired(now), 0)
+        report.expired = await isolated("expiring overdue rows", store.expire_overdue(now), 0)
+        await isolated("expiring check-ins", store.expire_due(now), 0)
+        await isolated("resending unconfirmed questions",
+                       send_unsent(self.services, bot, now - RESEND_UNCONFIRMED_AFTER), 0)
+        for item in await isolated("reading due rows", store.due_items(now, BATCH), []):
+            try:
+                await self._dispatch(bot, item, report)
+            except Exception as exc:  # a row that raises is failed with its reason
+                await self._failed(item, exc, report)
+        await isolated("retention", retention.run_daily(
+            self.services, self.retention, self.retention_at, bot, self.coordinator_chats),
+            None)
         return report
+
+    async def _failed(self, item: OutboxItem, exc: Exception, report: TickReport) -> None:
+        reason = failure_reason(exc)
+        youth_side = item.kind in (Kind.CHECKIN, Kind.REMINDER)
+        who = (item.youth_code if youth_side else item.therapist_code) or "-"
+        log.error("a %s for %s failed: %s", item.kind.value, who, reason,
+                  exc_info=not isinstance(exc, InvalidToken))
+        report.failed += 1
+        await isolated("recording a failed row", self.services.store.finish(
+            item.id, OutboxState.FAILED, self.services.clock(), reason), None)
 
     async def _dispatch(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
         store, now = self.services.store, self.services.clock()

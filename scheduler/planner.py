@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from core.delivery import Kind, Reachability, plan_for
+from core.delivery import Kind, Reachability, plan_for, window_problem
 from core.schedule import occurrences
 from storage.ports import NewOutbox, PlannedRow, Store
 
 RATING_OPEN = timedelta(days=7)
+log = logging.getLogger(__name__)
+_REPORTED: set[tuple[str, str]] = set()  # unusable windows already logged, per youth
 
 
 @dataclass(frozen=True)
@@ -24,9 +27,20 @@ class DeliveryRules:
 
 
 async def reachability(store: Store, youth_code: str, rules: DeliveryRules) -> Reachability:
-    """A youth's own phone hours win over their unit's; quiet hours always apply."""
+    """A youth's own phone hours win over their unit's; quiet hours always apply.
+
+    A window that can never carry a message (set before windows were checked, or written
+    straight into the database) is kept: with no usable window the youth is never
+    reachable and their messages are recorded as missed. The reason is logged once.
+    """
     own, unit = await store.windows_for(youth_code)
-    return Reachability(rules.timezone, tuple(own or unit), rules.quiet_start, rules.quiet_end)
+    windows = tuple(own or unit)
+    for window in windows:
+        problem = window_problem(window, rules.quiet_start, rules.quiet_end)
+        if problem is not None and (youth_code, problem) not in _REPORTED:
+            _REPORTED.add((youth_code, problem))
+            log.error("%s: %s", youth_code, problem)
+    return Reachability(rules.timezone, windows, rules.quiet_start, rules.quiet_end)
 
 
 async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
@@ -40,16 +54,19 @@ async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
     ratings: list[NewOutbox] = []
     cache: dict[str, Reachability] = {}
     for series in await store.all_series():
-        lookback = series.timing.send_after + series.timing.expire_after + series.duration
-        for occ in occurrences(series, changes, now - lookback, now + rules.horizon):
-            for code in series.youth_codes:
-                if code not in cache:
-                    cache[code] = await reachability(store, code, rules)
-                rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
-                            for p in plan_for(occ, code, cache[code]))
-                ratings.append(NewOutbox(
-                    f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
-                    occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
-                    series.therapist_code, secrets.token_urlsafe(12)))
+        try:  # one bad series or youth must not stop the planning of the others
+            lookback = series.timing.send_after + series.timing.expire_after + series.duration
+            for occ in occurrences(series, changes, now - lookback, now + rules.horizon):
+                for code in series.youth_codes:
+                    if code not in cache:
+                        cache[code] = await reachability(store, code, rules)
+                    rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
+                                for p in plan_for(occ, code, cache[code]))
+                    ratings.append(NewOutbox(
+                        f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
+                        occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
+                        series.therapist_code, secrets.token_urlsafe(12)))
+        except Exception as exc:  # isolate, record the reason, go on
+            log.error("could not plan series %d: %s: %s", series.id, type(exc).__name__, exc)
     planned = await store.upsert_planned(rows, now) if rows else 0
     return planned + (await store.add_outbox(ratings, now) if ratings else 0)

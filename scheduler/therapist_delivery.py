@@ -3,6 +3,7 @@ escalation; and the scan that raises rupture and missed-session alerts."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -16,13 +17,14 @@ from core.delivery import Kind, next_working_moment, report_due
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload, week_label, weekly_report
-from scheduler.outcomes import Skip
-from storage.ports import NewAlert, NewOutbox, OutboxItem
+from scheduler.outcomes import Skip, failure_reason
+from storage.ports import NewAlert, NewOutbox, OutboxItem, Therapist
 
 if TYPE_CHECKING:
     from scheduler.engine import Engine
 
 REPORT_OPEN = timedelta(hours=36)
+log = logging.getLogger(__name__)
 
 
 class NotLinked(Exception):
@@ -89,30 +91,40 @@ async def plan_reports(engine: Engine) -> int:
 
 async def scan_for_alerts(engine: Engine) -> int:
     """Raise same-working-day alerts: a strict rupture, or too many missed in a row."""
+    raised = 0
+    for therapist in await engine.services.store.all_therapists():
+        try:  # one caseload that cannot be read must not stop the others' alerts
+            raised += await _scan_caseload(engine, therapist)
+        except Exception as exc:
+            log.error("alert scan for %s failed: %s", therapist.code, failure_reason(exc))
+    return raised
+
+
+async def _scan_caseload(engine: Engine, therapist: Therapist) -> int:
+    """The alerts of one therapist's caseload."""
     services = engine.services
     store, now = services.store, services.clock()
     raised = 0
-    for therapist in await store.all_therapists():
-        points_by_youth = (await caseload(store, therapist.code, now)).points
-        for code, points in points_by_youth.items():
-            due = next_working_moment(now, services.timezone)
-            answered = [i for i, p in enumerate(points) if p.composite is not None]
-            ruptures = detect_ruptures(points)
-            if ruptures and answered and ruptures[-1].index == answered[-1] and (
-                    ruptures[-1].rule is Rule.STRICT):
-                r = ruptures[-1]
-                detail = say(therapist.language, "rupture_detail",
-                             before=round(r.baseline * 100), after=round(
-                                 (points[r.index].composite or 0) * 100))
-                raised += await store.add_alert(NewAlert(
-                    secrets.token_urlsafe(12), f"rupture:{code}:{points[r.index].when.isoformat()}",
-                    "rupture", code, therapist.code, detail, due, None), now)
-            streak = missed_in_a_row(points)
-            if streak >= engine.missed_alert_after:
-                closed = [p for p in points if p.state.value != "open"]
-                first = closed[-streak]
-                detail = say(therapist.language, "missed_detail", n=streak)
-                raised += await store.add_alert(NewAlert(
-                    secrets.token_urlsafe(12), f"missed:{code}:{first.when.isoformat()}",
-                    "missed", code, therapist.code, detail, due, None), now)
+    points_by_youth = (await caseload(store, therapist.code, now)).points
+    for code, points in points_by_youth.items():
+        due = next_working_moment(now, services.timezone)
+        answered = [i for i, p in enumerate(points) if p.composite is not None]
+        ruptures = detect_ruptures(points)
+        if ruptures and answered and ruptures[-1].index == answered[-1] and (
+                ruptures[-1].rule is Rule.STRICT):
+            r = ruptures[-1]
+            detail = say(therapist.language, "rupture_detail",
+                         before=round(r.baseline * 100), after=round(
+                             (points[r.index].composite or 0) * 100))
+            raised += await store.add_alert(NewAlert(
+                secrets.token_urlsafe(12), f"rupture:{code}:{points[r.index].when.isoformat()}",
+                "rupture", code, therapist.code, detail, due, None), now)
+        streak = missed_in_a_row(points)
+        if streak >= engine.missed_alert_after:
+            closed = [p for p in points if p.state.value != "open"]
+            first = closed[-streak]
+            detail = say(therapist.language, "missed_detail", n=streak)
+            raised += await store.add_alert(NewAlert(
+                secrets.token_urlsafe(12), f"missed:{code}:{first.when.isoformat()}",
+                "missed", code, therapist.code, detail, due, None), now)
     return raised

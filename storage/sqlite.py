@@ -13,6 +13,7 @@ import aiosqlite
 from core.flow import Status
 from core.questionnaire import Discipline, Language
 from storage.database import Database, Migration
+from storage.owners import process_owner
 from storage.ports import (
     AlreadyExists,
     AnswerResult,
@@ -77,6 +78,7 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.owner = process_owner()  # owns the rows it claims
 
     @classmethod
     async def open(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
@@ -20,6 +22,8 @@ from storage.ports import (
 )
 from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
+
+log = logging.getLogger(__name__)
 
 
 def _days(days: frozenset[int]) -> str:
@@ -41,7 +45,27 @@ def outbox_item(row: aiosqlite.Row) -> OutboxItem:
     )
 
 
+SENDING_LEASE = timedelta(minutes=10)  # far longer than a send with its retries takes
+
+
+def _series(r: aiosqlite.Row, members: dict[int, list[str]]) -> Series:
+    return Series(
+        id=r["id"], youth_codes=tuple(members.get(r["id"], [])),
+        therapist_code=r["therapist_code"],
+        discipline=cast(Discipline, r["discipline"]),
+        weekdays=_parse_days(r["weekdays"]), start=time.fromisoformat(r["start_time"]),
+        duration=timedelta(minutes=r["duration_minutes"]), timezone=r["timezone"],
+        first_date=date.fromisoformat(r["first_date"]),
+        last_date=date.fromisoformat(r["last_date"]) if r["last_date"] else None,
+        paused=bool(r["paused"]),
+        timing=Timing(timedelta(minutes=r["send_after_minutes"]),
+                      timedelta(minutes=r["remind_after_minutes"]),
+                      timedelta(minutes=r["expire_after_minutes"])),
+    )
+
+
 class SqliteScheduleMixin(SqliteQueries):
+    owner: str  # this process instance, set by SqliteStore
 
     # -- schedules -------------------------------------------------------------------
 
@@ -75,19 +99,10 @@ class SqliteScheduleMixin(SqliteQueries):
             members.setdefault(row["series_id"], []).append(row["youth_code"])
         out = []
         for r in await self._all("SELECT * FROM series ORDER BY id"):
-            out.append(Series(
-                id=r["id"], youth_codes=tuple(members.get(r["id"], [])),
-                therapist_code=r["therapist_code"],
-                discipline=cast(Discipline, r["discipline"]),
-                weekdays=_parse_days(r["weekdays"]), start=time.fromisoformat(r["start_time"]),
-                duration=timedelta(minutes=r["duration_minutes"]), timezone=r["timezone"],
-                first_date=date.fromisoformat(r["first_date"]),
-                last_date=date.fromisoformat(r["last_date"]) if r["last_date"] else None,
-                paused=bool(r["paused"]),
-                timing=Timing(timedelta(minutes=r["send_after_minutes"]),
-                              timedelta(minutes=r["remind_after_minutes"]),
-                              timedelta(minutes=r["expire_after_minutes"])),
-            ))
+            try:
+                out.append(_series(r, members))
+            except (ValueError, TypeError, KeyError) as exc:  # one bad row must not stop all
+                log.error("ignored unreadable series %s: %s", r["id"], exc)
         return out
 
     async def set_series_paused(self, series_id: int, paused: bool) -> bool:
@@ -135,8 +150,13 @@ class SqliteScheduleMixin(SqliteQueries):
         own: list[Window] = []
         unit: list[Window] = []
         for r in rows:
-            window = Window(_parse_days(r["weekdays"]), time.fromisoformat(r["start_time"]),
-                            time.fromisoformat(r["end_time"]))
+            try:
+                window = Window(_parse_days(r["weekdays"]), time.fromisoformat(r["start_time"]),
+                                time.fromisoformat(r["end_time"]))
+            except (ValueError, TypeError):
+                log.error("ignored an unreadable phone window of %s (%s-%s)", youth_code,
+                          r["start_time"], r["end_time"])
+                continue
             (own if r["scope"] == "youth" else unit).append(window)
         return own, unit
 
@@ -181,16 +201,32 @@ class SqliteScheduleMixin(SqliteQueries):
             return cur.rowcount
 
     async def due_items(self, now: datetime, limit: int) -> list[OutboxItem]:
-        return [outbox_item(r) for r in await self._all(
-            "SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ?"
-            " ORDER BY due_at, id LIMIT ?", (iso(now), limit))]
+        """Due pending rows. A row that cannot be read (a malformed field) is marked
+        failed with the reason, so it cannot stop the rows after it, tick after tick."""
+        items: list[OutboxItem] = []
+        broken: list[tuple[str, str, int]] = []
+        for r in await self._all("SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ?"
+                                 " ORDER BY due_at, id LIMIT ?", (iso(now), limit)):
+            try:
+                items.append(outbox_item(r))
+            except (ValueError, TypeError, KeyError) as exc:
+                broken.append((f"unreadable row: {type(exc).__name__}: {exc}"[:300], iso(now),
+                               r["id"]))
+        if broken:
+            log.error("marked %d unreadable outbox row(s) failed", len(broken))
+            async with self.db.write() as conn:
+                await conn.executemany("UPDATE outbox SET state = 'failed', last_error = ?,"
+                                       " closed_at = ? WHERE id = ?", broken)
+        return items
 
-    async def claim(self, item_id: int, now: datetime) -> bool:
-        """Move pending -> sending; False if someone else took it or it changed."""
+    async def claim(self, item_id: int, now: datetime, lease: timedelta = SENDING_LEASE) -> bool:
+        """Move pending -> sending, owned by this process until `now + lease`; False if
+        someone else took it or it changed."""
         async with self.db.write() as conn:
             cur = await conn.execute(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1"
-                " WHERE id = ? AND state = 'pending'", (item_id,))
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
+                " lease_until = ? WHERE id = ? AND state = 'pending'",
+                (self.owner, iso(now + lease), item_id))
             return cur.rowcount == 1
 
     async def finish(
@@ -214,11 +250,40 @@ class SqliteScheduleMixin(SqliteQueries):
         rows = await self._all("SELECT min(due_at) AS due FROM outbox WHERE state = 'pending'")
         return parse_iso(rows[0]["due"]) if rows and rows[0]["due"] else None
 
-    async def release_sending(self) -> int:
-        """After a crash: messages caught mid-send go back to pending (at-least-once)."""
+    async def release_sending(self, now: datetime | None = None,
+                              dead_owners: Collection[str] = ()) -> int:
+        """At start-up: messages caught mid-send go back to pending (at-least-once).
+
+        Only rows this process claimed, rows without an owner, rows of `dead_owners`
+        (processes known to have died), and (given `now`) rows whose lease ran out: a
+        live process's rows are left alone.
+        """
+        stamp = iso(now) if now else None
+        release = ("UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
+                   " WHERE state = 'sending' AND ")
         async with self.db.write() as conn:
-            cur = await conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+            before = conn.total_changes
+            await conn.execute(
+                release + "(owner IS NULL OR owner = ?"
+                " OR (? IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)))",
+                (self.owner, stamp, stamp))
+            await conn.executemany(release + "owner = ?", [(o,) for o in dead_owners])
+            return conn.total_changes - before
+
+    async def release_expired(self, now: datetime) -> int:
+        """Rows whose lease ran out go back to pending, whoever claimed them (every tick:
+        a process that died without a restart on this host leaves none stuck)."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
+                " WHERE state = 'sending' AND lease_until IS NOT NULL AND lease_until <= ?",
+                (iso(now),))
             return cur.rowcount
+
+    async def sending_owners(self) -> set[str]:
+        """The processes that hold rows in `sending`."""
+        return {r["owner"] for r in await self._all(
+            "SELECT DISTINCT owner FROM outbox WHERE state = 'sending' AND owner IS NOT NULL")}
 
     async def expire_overdue(self, now: datetime) -> int:
         async with self.db.write() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -26,6 +27,9 @@ from storage.sqlite_schedule import outbox_item
 from storage.timefmt import iso, parse_iso
 
 ALERT_LIFETIME = timedelta(days=7)
+
+
+log = logging.getLogger(__name__)
 
 
 async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetime) -> bool:
@@ -108,13 +112,19 @@ class SqliteTherapistMixin(SqliteQueries):
             "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
             " WHERE therapist_code = ?", (therapist_code,)):
             ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
-        return [SessionRecord(
-            r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
-            parse_iso(r["expires_at"]), OutboxState(r["state"]),
-            Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
-            answers.get(r["checkin_id"], {}) if r["checkin_id"] is not None else {},
-            ratings.get((r["occurrence_key"], r["youth_code"]), {}),
-        ) for r in rows]
+        records = []
+        for r in rows:
+            try:  # one unreadable row must not hide a whole caseload (report and alerts)
+                records.append(SessionRecord(
+                    r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
+                    parse_iso(r["expires_at"]), OutboxState(r["state"]),
+                    Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
+                    answers.get(r["checkin_id"], {}) if r["checkin_id"] is not None else {},
+                    ratings.get((r["occurrence_key"], r["youth_code"]), {}),
+                ))
+            except ValueError as exc:
+                log.error("skipped an unreadable session row of %s: %s", r["youth_code"], exc)
+        return records
 
     async def rate(self, occurrence_key: str, youth_code: str, therapist_code: str, item: str,
                    value: str, now: datetime) -> None:

@@ -135,3 +135,20 @@ def test_report_command_renders_offline(
     code, out = run(capsys, "report", *clinic, "--therapist", "T-02", "--week", "48",
                     "--out", str(out_file))
     assert code == 2 and "is not like 2026-W48" in out
+
+
+def test_a_window_inside_quiet_hours_is_refused_naming_both(
+    config: Path, clinic: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "schedule", "window", *clinic, "--unit", "W-1", "--from", "22:00",
+                    "--to", "23:00")
+    assert code == 2
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("refused: ")
+    assert "22:00-23:00" in lines[0] and "21:30-08:00" in lines[0]
+    assert "Traceback" not in out
+    with sqlite3.connect(config.parent / "db.sqlite3") as conn:
+        assert list(conn.execute("SELECT count(*) FROM phone_windows")) == [(0,)]
+    code, out = run(capsys, "schedule", "window", *clinic, "--unit", "W-1", "--from", "21:00",
+                    "--to", "23:00")
+    assert code == 0 and "Phone hours for unit W-1" in out, "partly usable: accepted"

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from core.delivery import (
+    NEVER,
     Dispatch,
     Kind,
     Reachability,
@@ -14,6 +15,7 @@ from core.delivery import (
     decide_dispatch,
     next_allowed,
     plan_for,
+    window_problem,
 )
 from core.schedule import Change, Series, Timing, occurrences, series_problems
 
@@ -124,3 +126,41 @@ def test_plan_waits_for_the_window_or_records_a_miss() -> None:
 def test_dispatch_after_downtime(now: datetime, expected: Dispatch) -> None:
     decision = decide_dispatch(utc(2026, 11, 24, 13, 15), utc(2026, 11, 25, 13, 15), now, QUIET)
     assert decision.action is expected
+
+
+EVERY_DAY = frozenset(range(7))
+
+
+@pytest.mark.parametrize(("start", "end", "quiet", "refused"), [
+    (time(22, 0), time(23, 0), (time(21, 30), time(8, 0)), "wholly inside the quiet hours"),
+    (time(21, 30), time(23, 59), (time(21, 30), time(8, 0)), "wholly inside the quiet hours"),
+    (time(6, 0), time(8, 0), (time(21, 30), time(8, 0)), "wholly inside the quiet hours"),
+    (time(0, 0), time(7, 0), (time(0, 0), time(7, 0)), "wholly inside the quiet hours"),
+    (time(21, 0), time(23, 0), (time(21, 30), time(8, 0)), None),   # 21:00-21:30 is usable
+    (time(7, 0), time(9, 0), (time(21, 30), time(8, 0)), None),     # 08:00-09:00 is usable
+    (time(16, 0), time(18, 0), (time(21, 30), time(8, 0)), None),
+    (time(22, 0), time(23, 0), (time(0, 0), time(0, 0)), None),     # no quiet hours at all
+    (time(18, 0), time(16, 0), (time(21, 30), time(8, 0)), "must start before it ends"),
+])
+def test_window_problem(start: time, end: time, quiet: tuple[time, time],
+                        refused: str | None) -> None:
+    problem = window_problem(Window(EVERY_DAY, start, end), *quiet)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem is not None and refused in problem
+        assert start.strftime("%H:%M") in problem and end.strftime("%H:%M") in problem
+        assert "\n" not in problem
+
+
+def test_a_window_inside_quiet_hours_is_never_reachable_and_never_raises() -> None:
+    dead = Reachability(AMS, (Window(EVERY_DAY, time(22, 0), time(23, 0)),),
+                        time(21, 30), time(8, 0))
+    assert next_allowed(utc(2026, 11, 24, 13, 0), dead) == NEVER
+    decision = decide_dispatch(utc(2026, 11, 24, 13, 0), utc(2026, 11, 25, 13, 0),
+                               utc(2026, 11, 24, 13, 0), dead)
+    assert decision.action is Dispatch.EXPIRE
+    session = occurrences(weekly(), [], utc(2026, 11, 23), utc(2026, 11, 30))[0]
+    planned = plan_for(session, "J-014", dead)
+    assert [(p.kind, p.missed) for p in planned] == [(Kind.CHECKIN, True)]
+    assert planned[0].due_at < planned[0].expires_at, "recorded at its nominal time"

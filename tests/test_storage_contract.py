@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from core.delivery import Kind
 from core.flow import Status
 from core.retention import DataKind
 from storage.database import Migration, MigrationError, builtin_migrations
+from storage.owners import dead_owners, process_owner
 from storage.ports import (
     AlreadyExists,
     AnswerWrite,
     BindOutcome,
     Consent,
     NewCheckin,
+    NewOutbox,
     NewYouth,
     Store,
     Therapist,
@@ -204,3 +210,54 @@ async def test_wal_foreign_keys_and_backup(tmp_path: Path) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("INSERT INTO youths (code, therapist_code, birth_year, language,"
                      " created_at) VALUES ('J-9', 'T-99', 2008, 'nl', 'x')")
+
+
+async def _pending_row(store: Store) -> int:
+    await store.add_therapist(Therapist("T-02", "nl"), NOW)
+    await store.add_outbox([NewOutbox("report:T-02:2026-W48", Kind.REPORT, "k", NOW, NOW,
+                                      NOW + timedelta(hours=36), therapist_code="T-02")], NOW)
+    [item] = await store.due_items(NOW, 10)
+    return item.id
+
+
+async def test_sending_rows_are_leased_to_their_owner(tmp_path: Path) -> None:
+    """Claim, lease, release: a second process on the same file never releases the rows
+    the first is sending; only its own, and those whose lease ran out."""
+    path = tmp_path / "two.sqlite3"
+    first = await SqliteStore.open(path)
+    second = await SqliteStore.open(path)
+    try:
+        row = await _pending_row(first)
+        assert await first.claim(row, NOW, timedelta(minutes=10))
+        assert not await second.claim(row, NOW), "claimed once"
+        assert await second.release_sending(NOW + timedelta(minutes=9)) == 0, "not its row"
+        assert await second.release_sending() == 0
+        assert await second.due_items(NOW + timedelta(minutes=9), 10) == []
+        assert await first.release_sending(NOW) == 1, "its own rows, whenever"
+        assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.sending_owners() == {second.owner}
+        assert await first.release_sending(NOW + timedelta(minutes=9)) == 0
+        assert await first.release_expired(NOW + timedelta(minutes=9)) == 0
+        assert await first.release_sending(NOW + timedelta(minutes=10)) == 1, "lease ran out"
+        assert [i.id for i in await first.due_items(NOW, 10)] == [row]
+        assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.release_expired(NOW + timedelta(minutes=10)) == 1, "every tick"
+        assert await second.claim(row, NOW, timedelta(minutes=10))
+        assert await first.release_sending(NOW, dead_owners={second.owner}) == 1, "died"
+        assert await first.sending_owners() == set()
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_dead_owners_are_only_those_proven_dead() -> None:
+    me = process_owner()
+    host, pid, _ = me.rsplit(":", 2)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    gone = f"{host}:{child.stdout.strip()}:abcd1234"        # that process has exited
+    earlier_me = f"{host}:{pid}:00000000"                   # our pid, another instance
+    elsewhere = f"other-host:{child.stdout.strip()}:abcd1234"
+    parent = f"{host}:{os.getppid()}:abcd1234"              # alive
+    assert dead_owners([me, gone, earlier_me, elsewhere, parent, "garbage"], me) == {
+        gone, earlier_me}
