@@ -27,9 +27,9 @@ from bot.enrolment import (
     unbind_youth,
 )
 from bot.logsafe import configure_logging
+from bot.schedule_cli import local_label
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
 from storage.ports import NewYouth
@@ -118,11 +118,15 @@ def _parser() -> argparse.ArgumentParser:
                           "who has not joined.")
     p.add_argument("--code", type=_code, required=True)
 
-    p = command("send-checkin", "Send the check-in for a session that just ended.")
+    p = command("send-checkin", "Queue the check-in for a session that just ended; "
+                                "the running bot sends it (quiet hours hold it).")
     p.add_argument("--code", type=_code, required=True, help="youth code")
     p.add_argument("--discipline", choices=DISCIPLINES,
                    help="the session's discipline; adds the question about the medium")
     p.add_argument("--occurrence", help="unique key of the session (default: now)")
+    p.add_argument("--now", action="store_true", help="send at once, even in quiet hours "
+                   "or outside the youth's phone hours (default: the running bot sends it "
+                   "at the next allowed moment)")
 
     p = command("report", "Render a therapist's weekly trend image offline.")
     p.add_argument("--therapist", type=_code, required=True)
@@ -175,7 +179,7 @@ async def _with_store(
 ) -> int:
     from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
 
-    services = await open_services(settings, secrets)
+    services = await open_services(settings, secrets, _now)
     try:
         return await work(services)
     finally:
@@ -230,19 +234,38 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
 
 
 async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from bot.wiring import make_bot  # noqa: PLC0415 - keeps --help fast
+    """Queue a check-in for the running bot, held to the next allowed moment (or --now)."""
+    from bot.wiring import delivery_rules, make_bot  # noqa: PLC0415 - keeps --help fast
+    from scheduler.manual import queue_checkin, send_queued_now  # noqa: PLC0415
 
     occurrence = args.occurrence or f"manual-{_now().strftime('%Y%m%dT%H%M%SZ')}"
     discipline = cast(Discipline | None, args.discipline)
+    zone = settings.schedule.timezone
+    quiet = (f"{settings.schedule.quiet_start.strftime('%H:%M')}-"
+             f"{settings.schedule.quiet_end.strftime('%H:%M')}")
 
     async def work(services: Services) -> int:
-        outgoing = await usecases.start_checkin(services, args.code, occurrence, discipline)
-        if outgoing is None:
-            print(f"The check-in for {args.code}, session {occurrence}, was sent already.")
+        queued = await queue_checkin(services, args.code, occurrence, discipline,
+                                     delivery_rules(settings), now_anyway=args.now)
+        session = f"{args.code} (session {occurrence})"
+        if not queued.new:
+            print(f"The check-in for {session} was queued or sent already; nothing added.")
             return 0
-        async with make_bot(settings, secrets) as bot:
-            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
-        print(f"Check-in sent to {args.code} (session {occurrence}).")
+        if args.now:
+            async with make_bot(settings, secrets) as bot:
+                sent = await send_queued_now(services, bot, args.code, occurrence, discipline)
+            why = (f" although it is quiet hours ({quiet}) or outside {args.code}'s phone "
+                   "hours, as asked with --now") if queued.held else ""
+            print(f"Check-in sent to {session} now{why}." if sent else
+                  f"Check-in for {session} queued; the running bot is sending it.")
+            return 0
+        if queued.held:
+            print(f"Check-in for {session} queued for "
+                  f"{local_label(queued.due_at, zone)}: no messages in quiet hours ({quiet}) "
+                  f"or outside {args.code}'s phone hours. The running bot sends it then; "
+                  "use --now to send it at once.")
+        else:
+            print(f"Check-in for {session} queued; the running bot sends it within a minute.")
         return 0
 
     return await _with_store(settings, secrets, work)
