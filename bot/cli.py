@@ -8,9 +8,9 @@ import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 from bot import schedule_cli
@@ -48,6 +48,27 @@ def _code(text: str) -> str:
     return text
 
 
+def _date_text(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-28") from None
+    return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument error is one line (which argument, what is wrong) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 Command = Callable[[str, str], argparse.ArgumentParser]
 
 
@@ -66,7 +87,7 @@ def _privacy_parsers(command: Command) -> None:
     p = command("audit", "Verify or show the tamper-evident audit trail.")
     p.add_argument("action", choices=["verify", "show"])
     p.add_argument("--youth", type=_code, help="show: only entries about this youth")
-    p.add_argument("--last", type=int, default=50, help="show: the last N entries")
+    p.add_argument("--last", type=_positive, default=50, help="show: the last N entries")
 
     p = command("retention", "Remove data older than the configured retention periods now "
                              "(the bot also does this daily); --dry-run only counts.")
@@ -82,7 +103,7 @@ def _privacy_parsers(command: Command) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m bot",
         description="Alliance check-in bot for arts therapy in secure youth care.",
     )
@@ -110,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--birth-year", type=int, required=True)
     p.add_argument("--language", choices=["nl", "en"], default="nl")
     p.add_argument("--simple", action="store_true", help="3-point answers instead of 5")
-    p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD",
+    p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD", type=_date_text,
                    help="date the guardian's consent was filed (required below 16)")
     p.add_argument("--unit", help="the youth's unit (ward), for its phone hours")
 
@@ -272,10 +293,20 @@ async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: S
 
 
 async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from reports.weekly import weekly_report  # noqa: PLC0415 - keeps --help fast
+    from reports.weekly import week_end, weekly_report  # noqa: PLC0415 - keeps --help fast
 
     if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
         print(f"refused: --week {args.week!r} is not like 2026-W48", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        week_end(args.week, settings.schedule.timezone)
+    except ValueError:
+        print(f"refused: --week {args.week!r}: no such week (a year has weeks 01 to 52, "
+              "some 53)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out.is_dir():
+        print(f"refused: --out {args.out}: is a folder; give a file name like week.png",
+              file=sys.stderr)
         return EXIT_USAGE
 
     async def work(services: Services) -> int:
@@ -299,6 +330,10 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
 
 async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     from bot.export import export  # noqa: PLC0415 - keeps --help fast
+
+    if args.out.exists() and not args.out.is_dir():
+        print(f"refused: --out {args.out}: is a file; give a folder", file=sys.stderr)
+        return EXIT_USAGE
 
     async def work(services: Services) -> int:
         youths = await export(services.store, args.out, full=args.full)
@@ -344,9 +379,9 @@ def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     found = catalogue.by_version(args.version)
     if found is None:
-        print(f"no consent text {args.version!r}; see `consent-texts` for the list",
+        print(f"refused: no consent text {args.version!r}; see `consent-texts` for the list",
               file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     print(found.body[args.lang])
     print(f"\n[{found.version}, {args.lang}, sha256 {found.sha256(args.lang)}]")
     return 0
@@ -477,4 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     except schedule_cli.ScheduleRefused as err:
         for line in str(err).splitlines():
             print(f"refused: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:  # a file or folder given on the command line cannot be used
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"refused: {where}{(err.strerror or str(err)).lower()}", file=sys.stderr)
         return EXIT_USAGE

@@ -335,6 +335,8 @@ async def _window(args: argparse.Namespace, services: Services, settings: Settin
     if window.start >= window.end:
         raise ScheduleRefused("from: the window must start before it ends")
     scope, code = ("unit", args.unit) if args.unit else ("youth", args.youth)
+    if scope == "youth" and await services.store.youth_by_code(code) is None:
+        raise ScheduleRefused(f"youth: unknown youth code {code}")
     await services.store.add_window(PhoneWindow(scope, code, window))
     print(f"Phone hours for {scope} {code}: {args.days} {args.start}-{args.end}.")
 
