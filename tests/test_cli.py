@@ -171,3 +171,22 @@ def test_every_argument_error_is_one_line_and_exit_2(
     assert code == 2, output
     assert len(output.strip().splitlines()) == 1, output
     assert expected.replace("{tmp}", str(tmp_path)) in output, output
+
+
+@pytest.mark.parametrize(("flags", "first_column", "foreign"), [
+    ([], "participant", ["youth_code", "real date"]),
+    (["--full"], "youth_code", ["participant", "shifted by"]),
+])
+def test_each_export_ships_the_codebook_that_describes_it(
+    config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    flags: list[str], first_column: str, foreign: list[str],
+) -> None:
+    out = tmp_path / "export"
+    code, _ = run(capsys, "export", "--config", str(config), "--out", str(out), *flags)
+    assert code == 0
+    columns = (out / "answers_long.csv").read_text().splitlines()[0].split(",")
+    book = (out / "codebook.md").read_text()
+    described = [line.split("|")[1].strip() for line in book.splitlines()
+                 if line.startswith("| ") and not line.startswith("| variable")]
+    assert columns[0] == first_column and described == columns
+    assert not [word for word in foreign if word in book], book
