@@ -256,7 +256,9 @@ class SqliteScheduleMixin(SqliteQueries):
             "   AND c.status = 'complete') AS completed,"
             " EXISTS (SELECT 1 FROM consents k WHERE k.pseudonym = y.pseudonym"
             "   AND k.scope = 'participation' AND k.answer = 'yes'"
-            "   AND k.withdrawn_at IS NULL) AS takes_part"
+            "   AND k.withdrawn_at IS NULL) AS takes_part,"
+            " y.pseudonym IS NULL AND EXISTS (SELECT 1 FROM invite_declines d"
+            "   WHERE d.youth_code = y.code) AS declined"
             " FROM youths y ORDER BY y.code", (stamp,))
         outcomes = await self._all(
             "SELECT o.youth_code, o.state, c.status, o.session_end FROM outbox o"
@@ -284,4 +286,5 @@ class SqliteScheduleMixin(SqliteQueries):
                               bool(r["paused"]), bool(r["unreachable"]),
                               r["sessions"] + r["unplanned"], r["sent"] + r["unplanned"],
                               r["completed"], missed.get(r["code"], 0),
-                              streak.get(r["code"], 0), bool(r["takes_part"])) for r in rows]
+                              streak.get(r["code"], 0), bool(r["takes_part"]),
+                              bool(r["declined"])) for r in rows]

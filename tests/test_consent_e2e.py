@@ -226,3 +226,37 @@ async def test_help_lists_each_role_its_own_commands(bot: Harness) -> None:
     await bot.fake.settle()
     assert therapist.last.text.startswith("Voor therapeuten:\n/clients")
     assert "/delete" not in therapist.last.text
+
+
+async def test_not_now_at_the_invite_is_a_decision_kept_by_code_only(tmp_path: Path) -> None:
+    coordinator = 9001
+    extra = f"[coordinators]\ntelegram_ids = [{coordinator}]\n"
+    async with running_bot(tmp_path, extra_toml=extra) as bot:
+        youth = bot.fake.user(YOUTH)
+        token = await bot.invite("J-001")
+        await bot.invite("J-002")
+        youth.send(f"/start {token}")
+        await bot.fake.settle()
+        youth.tap(youth.last, "Nu niet")
+        await bot.fake.settle()
+        assert youth.last.text.startswith("Oké, geen probleem.")
+        text = bot.services.consents.current("participation")
+        assert rows(bot.database, "SELECT youth_code, text_version, text_sha256, language"
+                                  " FROM invite_declines") == [
+            ("J-001", text.version, text.sha256("nl"), "nl")]
+        assert rows(bot.database, "SELECT count(*) FROM consents") == [(0,)]
+        assert rows(bot.database, "SELECT count(*) FROM contacts") == [(0,)]
+        assert rows(bot.database, "SELECT pseudonym FROM youths") == [(None,), (None,)]
+        bot.fake.user(coordinator).send("/overview")
+        await bot.fake.settle()
+        lines = bot.fake.user(coordinator).last.text.splitlines()
+        assert next(x for x in lines if "J-001" in x).endswith(
+            "⚠️ zei nee bij de uitnodiging (eigen keuze)"), lines
+        assert "⚠️ nog niet aangemeld" in next(x for x in lines if "J-002" in x)
+        # The same link still works, and then the youth is simply taking part.
+        youth.send(f"/start {token}")
+        await bot.fake.settle()
+        youth.tap(youth.last, "Ik doe mee")
+        await bot.fake.settle()
+        rows_now = await bot.services.store.compliance(bot.clock())
+        assert [r.declined for r in rows_now] == [False, False]
