@@ -81,7 +81,8 @@ def is_ambiguous(day: date, clock: time, tz: str) -> bool:
     zone = ZoneInfo(tz)
     first = datetime.combine(day, clock, tzinfo=zone)
     second = first.replace(fold=1)
-    return first.utcoffset() != second.utcoffset()
+    # In a spring gap the two folds differ too, but there the time does not exist at all.
+    return first.utcoffset() != second.utcoffset() and not in_dst_gap(day, clock, tz)
 
 
 def occurrence_key(series_id: int, original: date, moved_to: datetime | None = None) -> str:
