@@ -8,9 +8,9 @@ import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 from bot import crisis_cli, schedule_cli
@@ -27,9 +27,9 @@ from bot.enrolment import (
     unbind_youth,
 )
 from bot.logsafe import configure_logging
+from bot.schedule_cli import local_label
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
 from storage.ports import NewYouth
@@ -46,6 +46,27 @@ def _code(text: str) -> str:
             "codes keep names out of the data"
         )
     return text
+
+
+def _date_text(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-28") from None
+    return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument error is one line (which argument, what is wrong) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 Command = Callable[[str, str], argparse.ArgumentParser]
@@ -66,7 +87,7 @@ def _privacy_parsers(command: Command) -> None:
     p = command("audit", "Verify or show the tamper-evident audit trail.")
     p.add_argument("action", choices=["verify", "show"])
     p.add_argument("--youth", type=_code, help="show: only entries about this youth")
-    p.add_argument("--last", type=int, default=50, help="show: the last N entries")
+    p.add_argument("--last", type=_positive, default=50, help="show: the last N entries")
 
     p = command("retention", "Remove data older than the configured retention periods now "
                              "(the bot also does this daily); --dry-run only counts.")
@@ -82,7 +103,7 @@ def _privacy_parsers(command: Command) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m bot",
         description="Alliance check-in bot for arts therapy in secure youth care.",
     )
@@ -110,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--birth-year", type=int, required=True)
     p.add_argument("--language", choices=["nl", "en"], default="nl")
     p.add_argument("--simple", action="store_true", help="3-point answers instead of 5")
-    p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD",
+    p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD", type=_date_text,
                    help="date the guardian's consent was filed (required below 16)")
     p.add_argument("--unit", help="the youth's unit (ward), for its phone hours")
 
@@ -118,11 +139,15 @@ def _parser() -> argparse.ArgumentParser:
                           "who has not joined.")
     p.add_argument("--code", type=_code, required=True)
 
-    p = command("send-checkin", "Send the check-in for a session that just ended.")
+    p = command("send-checkin", "Queue the check-in for a session that just ended; "
+                                "the running bot sends it (quiet hours hold it).")
     p.add_argument("--code", type=_code, required=True, help="youth code")
     p.add_argument("--discipline", choices=DISCIPLINES,
                    help="the session's discipline; adds the question about the medium")
     p.add_argument("--occurrence", help="unique key of the session (default: now)")
+    p.add_argument("--now", action="store_true", help="send at once, even in quiet hours "
+                   "or outside the youth's phone hours (default: the running bot sends it "
+                   "at the next allowed moment)")
 
     p = command("report", "Render a therapist's weekly trend image offline.")
     p.add_argument("--therapist", type=_code, required=True)
@@ -176,7 +201,7 @@ async def _with_store(
 ) -> int:
     from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
 
-    services = await open_services(settings, secrets)
+    services = await open_services(settings, secrets, _now)
     try:
         return await work(services)
     finally:
@@ -231,29 +256,58 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
 
 
 async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from bot.wiring import make_bot  # noqa: PLC0415 - keeps --help fast
+    """Queue a check-in for the running bot, held to the next allowed moment (or --now)."""
+    from bot.wiring import delivery_rules, make_bot  # noqa: PLC0415 - keeps --help fast
+    from scheduler.manual import queue_checkin, send_queued_now  # noqa: PLC0415
 
     occurrence = args.occurrence or f"manual-{_now().strftime('%Y%m%dT%H%M%SZ')}"
     discipline = cast(Discipline | None, args.discipline)
+    zone = settings.schedule.timezone
+    quiet = (f"{settings.schedule.quiet_start.strftime('%H:%M')}-"
+             f"{settings.schedule.quiet_end.strftime('%H:%M')}")
 
     async def work(services: Services) -> int:
-        outgoing = await usecases.start_checkin(services, args.code, occurrence, discipline)
-        if outgoing is None:
-            print(f"The check-in for {args.code}, session {occurrence}, was sent already.")
+        queued = await queue_checkin(services, args.code, occurrence, discipline,
+                                     delivery_rules(settings), now_anyway=args.now)
+        session = f"{args.code} (session {occurrence})"
+        if not queued.new:
+            print(f"The check-in for {session} was queued or sent already; nothing added.")
             return 0
-        async with make_bot(settings, secrets) as bot:
-            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
-        print(f"Check-in sent to {args.code} (session {occurrence}).")
+        if args.now:
+            async with make_bot(settings, secrets) as bot:
+                sent = await send_queued_now(services, bot, args.code, occurrence, discipline)
+            why = (f" although it is quiet hours ({quiet}) or outside {args.code}'s phone "
+                   "hours, as asked with --now") if queued.held else ""
+            print(f"Check-in sent to {session} now{why}." if sent else
+                  f"Check-in for {session} queued; the running bot is sending it.")
+            return 0
+        if queued.held:
+            print(f"Check-in for {session} queued for "
+                  f"{local_label(queued.due_at, zone)}: no messages in quiet hours ({quiet}) "
+                  f"or outside {args.code}'s phone hours. The running bot sends it then; "
+                  "use --now to send it at once.")
+        else:
+            print(f"Check-in for {session} queued; the running bot sends it within a minute.")
         return 0
 
     return await _with_store(settings, secrets, work)
 
 
 async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from reports.weekly import weekly_report  # noqa: PLC0415 - keeps --help fast
+    from reports.weekly import week_end, weekly_report  # noqa: PLC0415 - keeps --help fast
 
     if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
         print(f"refused: --week {args.week!r} is not like 2026-W48", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        week_end(args.week, settings.schedule.timezone)
+    except ValueError:
+        print(f"refused: --week {args.week!r}: no such week (a year has weeks 01 to 52, "
+              "some 53)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out.is_dir():
+        print(f"refused: --out {args.out}: is a folder; give a file name like week.png",
+              file=sys.stderr)
         return EXIT_USAGE
 
     async def work(services: Services) -> int:
@@ -277,6 +331,10 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
 
 async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     from bot.export import export  # noqa: PLC0415 - keeps --help fast
+
+    if args.out.exists() and not args.out.is_dir():
+        print(f"refused: --out {args.out}: is a file; give a folder", file=sys.stderr)
+        return EXIT_USAGE
 
     async def work(services: Services) -> int:
         youths = await export(services.store, args.out, full=args.full)
@@ -322,9 +380,9 @@ def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     found = catalogue.by_version(args.version)
     if found is None:
-        print(f"no consent text {args.version!r}; see `consent-texts` for the list",
+        print(f"refused: no consent text {args.version!r}; see `consent-texts` for the list",
               file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     print(found.body[args.lang])
     print(f"\n[{found.version}, {args.lang}, sha256 {found.sha256(args.lang)}]")
     return 0
@@ -457,4 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     except schedule_cli.ScheduleRefused as err:
         for line in str(err).splitlines():
             print(f"refused: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:  # a file or folder given on the command line cannot be used
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"refused: {where}{(err.strerror or str(err)).lower()}", file=sys.stderr)
         return EXIT_USAGE

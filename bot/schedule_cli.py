@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import tomllib
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.enrolment import cli_actor
@@ -33,6 +35,13 @@ from storage.ports import NewSeries, PhoneWindow
 
 class ScheduleRefused(Exception):
     """The schedule change is not possible; the message lists why, one line each."""
+
+
+DEFAULT_DURATION = 60  # minutes
+REQUIRED_FIELDS = ("youth", "therapist", "discipline", "start")
+OPTIONAL_FIELDS = ("days", "once", "duration", "first", "last", "send_after",
+                   "remind_after", "expire_after")
+PAST = {"cancel": "cancelled", "move": "moved", "pause": "paused", "resume": "resumed"}
 
 
 def add_parsers(sub: Any, command: Any) -> None:
@@ -102,8 +111,24 @@ def _time(text: str, name: str) -> time:
         raise ScheduleRefused(f"{name}: {text!r} is not a time like 14:00") from None
 
 
+def _number(row: dict[str, Any], name: str, unit: str) -> float | None:
+    """A number from the command line or an import row; None when not given."""
+    value = row.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ScheduleRefused(f"{name.replace('_', '-')}: {value!r} is not a number of "
+                              f"{unit}") from None
+
+
 def _series_from(row: dict[str, Any], settings: Settings, today: date) -> NewSeries:
-    """Build a series from CLI arguments or one import row (same field names)."""
+    """Build a series from CLI arguments or one import row (same field names).
+
+    A value that was given is used as given, so a wrong one is refused by the rules
+    (series_problems) instead of being replaced silently by a default.
+    """
     discipline = cast(Discipline, str(row.get("discipline", "")))
     if discipline not in DISCIPLINES:
         raise ScheduleRefused(f"discipline: {discipline!r} is not one of "
@@ -122,17 +147,18 @@ def _series_from(row: dict[str, Any], settings: Settings, today: date) -> NewSer
         first = _date(str(row["first"]), "first") if row.get("first") else today
         last = _date(str(row["last"]), "last") if row.get("last") else None
     base = default_timing(settings)
+    send_after = _number(row, "send_after", "minutes")
+    remind_after = _number(row, "remind_after", "hours")
+    expire_after = _number(row, "expire_after", "hours")
+    duration = _number(row, "duration", "minutes")
     timing = Timing(
-        timedelta(minutes=float(row["send_after"])) if row.get("send_after") is not None
-        else base.send_after,
-        timedelta(hours=float(row["remind_after"])) if row.get("remind_after") is not None
-        else base.remind_after,
-        timedelta(hours=float(row["expire_after"])) if row.get("expire_after") is not None
-        else base.expire_after,
+        base.send_after if send_after is None else timedelta(minutes=send_after),
+        base.remind_after if remind_after is None else timedelta(hours=remind_after),
+        base.expire_after if expire_after is None else timedelta(hours=expire_after),
     )
     return NewSeries(str(row["therapist"]), youth_codes, discipline, weekdays,
                      _time(str(row["start"]), "start"),
-                     timedelta(minutes=int(row.get("duration") or 60)),
+                     timedelta(minutes=DEFAULT_DURATION if duration is None else duration),
                      settings.schedule.timezone, first, last, timing)
 
 
@@ -158,8 +184,7 @@ def _describe(series: Series, now: datetime) -> str:
     end = (datetime.combine(date.min, series.start) + series.duration).time()
     span = f"{series.first_date}" + (f" to {series.last_date}" if series.last_date else " on")
     upcoming = occurrences(series, [], now, now + timedelta(days=60))
-    following = (upcoming[0].start.astimezone(now.tzinfo).strftime("%a %Y-%m-%d %H:%M UTC")
-                 if upcoming else "none")
+    following = (local_label(upcoming[0].start, series.timezone) if upcoming else "none")
     state = " (paused)" if series.paused else ""
     return (f"series {series.id}{state}: {'+'.join(series.youth_codes)} with "
             f"{series.therapist_code}, {series.discipline}, {days} "
@@ -167,14 +192,45 @@ def _describe(series: Series, now: datetime) -> str:
             f"next: {following}")
 
 
+def local_label(moment: datetime, timezone: str) -> str:
+    """A moment as coordinators read it: local time with the zone ('14:00 CEST, ...')."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local.strftime('%a %Y-%m-%d %H:%M %Z')} ({timezone})"
+
+
+def column_problems(columns: Iterable[str]) -> list[str]:
+    """Name the unknown and missing columns of an import, with the ones expected."""
+    given = [c.strip() for c in columns]
+    unknown = [c for c in given if c not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
+    missing = [c for c in REQUIRED_FIELDS if c not in given]
+    if "days" not in given and "once" not in given:
+        missing.append("days (or once)")
+    if not unknown and not missing:
+        return []
+    found = []
+    if unknown:
+        found.append(f"unknown column(s) {', '.join(repr(c) for c in unknown)}")
+    if missing:
+        found.append(f"missing column(s) {', '.join(missing)}")
+    return [f"{'; '.join(found)}. Expected: {', '.join(REQUIRED_FIELDS)}, days or once, "
+            f"and optionally {', '.join(OPTIONAL_FIELDS[2:])}"]
+
+
 def _read_import(path: Path) -> list[dict[str, Any]]:
     try:
         if path.suffix == ".toml":
             return list(tomllib.loads(path.read_text(encoding="utf-8")).get("series", []))
         with path.open(encoding="utf-8", newline="") as handle:
-            return [dict(row) for row in csv.DictReader(handle)]
+            reader = csv.DictReader(handle)
+            if problems := column_problems(reader.fieldnames or []):
+                raise ScheduleRefused(f"{path}: {problems[0]}; nothing was imported")
+            return [dict(row) for row in reader]
     except FileNotFoundError:
         raise ScheduleRefused(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ScheduleRefused(f"{path}: is a folder, not a .toml or .csv file") from None
+    except PermissionError:
+        raise ScheduleRefused(f"{path}: not allowed to read it") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, csv.Error) as exc:
         raise ScheduleRefused(f"{path}: cannot read: {exc}") from None
 
@@ -216,10 +272,11 @@ async def _change(args: argparse.Namespace, services: Services, settings: Settin
                                                                              series.start)):
         raise ScheduleRefused("\n".join(problems))
     await store.add_change(Change(series.id, original, moved is None, moved), now)
+    done = PAST[args.action]
     cancelled = await store.cancel_pending(f"s{series.id}:{original.isoformat()}",
-                                           f"session {args.action}d", now)
+                                           f"session {done}", now)
     planned = await plan(store, now, delivery_rules(settings))
-    print(f"Session of {original} {args.action}d; {cancelled} pending message(s) cancelled, "
+    print(f"Session of {original} {done}; {cancelled} pending message(s) cancelled, "
           f"{planned} planned.")
 
 
@@ -227,7 +284,8 @@ async def _pause(args: argparse.Namespace, services: Services, settings: Setting
     store, now = services.store, services.clock()
     pausing = args.action == "pause"
     if not await store.set_series_paused(args.series, pausing):
-        raise ScheduleRefused(f"series {args.series} is unknown or already {args.action}d")
+        raise ScheduleRefused(f"series {args.series} is unknown or already "
+                              f"{PAST[args.action]}")
     if pausing:
         count = await store.cancel_pending(f"s{args.series}", "series paused", now)
         print(f"Series {args.series} paused; {count} pending message(s) held back.")
@@ -243,6 +301,12 @@ async def _import(args: argparse.Namespace, services: Services, settings: Settin
     news: list[NewSeries] = []
     problems: list[str] = []
     for n, row in enumerate(_read_import(args.file), start=1):
+        if not isinstance(row, dict):
+            problems.append(f"row {n}: not a table of fields")
+            continue
+        if args.file.suffix == ".toml" and (unknown := column_problems(row)):
+            problems.append(f"row {n}: {unknown[0]}")
+            continue
         try:
             new = _series_from(row, settings, now.date())
         except ScheduleRefused as exc:
@@ -275,6 +339,8 @@ async def _window(args: argparse.Namespace, services: Services, settings: Settin
     if (problem := window_problem(window, sched.quiet_start, sched.quiet_end)) is not None:
         raise ScheduleRefused(problem)
     scope, code = ("unit", args.unit) if args.unit else ("youth", args.youth)
+    if scope == "youth" and await services.store.youth_by_code(code) is None:
+        raise ScheduleRefused(f"youth: unknown youth code {code}")
     await services.store.add_window(PhoneWindow(scope, code, window))
     print(f"Phone hours for {scope} {code}: {args.days} {args.start}-{args.end}.")
 

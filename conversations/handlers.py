@@ -23,7 +23,7 @@ from conversations import consent, guide, privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.inbound import quiet_strangers
 from conversations.services import Services
-from conversations.telegram_io import apply
+from conversations.telegram_io import apply, tapped_data
 from core.callbacks import (
     AckTap,
     AnswerTap,
@@ -112,13 +112,15 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Handle a tap on an answer or consent button; anything else is stale or forged."""
+    """Handle a tap on a button the bot made for the tapped message; anything else (a
+    button copied from another message, invented data) is stale or forged: a toast, no
+    write, no edit."""
     query = update.callback_query
     if query is None or (sender := _sender(update)) is None:
         return
     user_id, chat_id, hint = sender
     services = services_of(context)
-    tap = parse(query.data)
+    tap = parse(await tapped_data(services, query, chat_id))
     actions: list[Action]
     if isinstance(tap, AnswerTap):
         actions = await usecases.answer_tap(services, user_id, tap, hint)

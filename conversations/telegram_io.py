@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable
 from datetime import datetime
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError, TimedOut
 
 from conversations import usecases
@@ -21,17 +23,73 @@ from conversations.actions import (
     Toast,
 )
 from conversations.services import Services
+from core.callbacks import bind, unbind
 from core.prompts import Button
 
 log = logging.getLogger(__name__)
 
 
-def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+Rows = tuple[tuple[Button, ...], ...]
+
+
+def button_key(services: Services) -> bytes:
+    """The MAC key of callback data, derived from the pseudonym key (kept outside the DB)."""
+    return hashlib.sha256(b"vakbot-callback-buttons:" + services.pseudonym_key).digest()
+
+
+def new_nonce() -> str:
+    """A fresh random reference for one message's buttons (8 characters)."""
+    return secrets.token_urlsafe(6)
+
+
+def keyboard(services: Services, chat_id: int, nonce: str,
+             rows: Rows) -> InlineKeyboardMarkup | None:
+    """The buttons of one message, each bound to that message (core.callbacks.bind)."""
     if not rows:
         return None
+    key = button_key(services)
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+        [[InlineKeyboardButton(b.label, callback_data=bind(key, chat_id, nonce, b.data))
+          for b in row] for row in rows]
     )
+
+
+async def send_with_buttons(services: Services, bot: Bot, chat_id: int, text: str,
+                            rows: Rows) -> Message:
+    """Send a message; its buttons work only on it once Telegram confirmed the send.
+
+    Every message with buttons goes through here (or is an edit of one that did), so a
+    new kind of button is bound like every other. A timeout is ambiguous (Telegram may
+    have delivered it): the nonce is then recorded without a message id, and the first
+    tap binds it.
+    """
+    if not rows:
+        return await bot.send_message(chat_id, text)
+    nonce = new_nonce()
+    try:
+        message = await bot.send_message(chat_id, text,
+                                         reply_markup=keyboard(services, chat_id, nonce, rows))
+    except TimedOut:
+        await services.store.bind_buttons(nonce, None, services.clock())
+        raise
+    await services.store.bind_buttons(nonce, message.message_id, services.clock())
+    return message
+
+
+async def tapped_data(services: Services, query: CallbackQuery, chat_id: int) -> str | None:
+    """The data of a tapped button if the bot made it for the message it was tapped on.
+
+    None for a button copied from another message (same data, other nonce), invented
+    data (the MAC fails) or an unknown message: the caller answers it as stale, writes
+    nothing and edits nothing.
+    """
+    bound = unbind(button_key(services), chat_id, query.data)
+    message = query.message
+    if bound is None or message is None:
+        return None
+    if not await services.store.buttons_on(bound.nonce, message.message_id):
+        return None
+    return bound.data
 
 
 UNKNOWN_MESSAGE_ID = 0  # Telegram numbers messages from 1
@@ -44,8 +102,7 @@ async def send_prompt(services: Services, bot: Bot, chat_id: int, prompt: SendPr
     sent with an unknown id, because asking twice is worse than asking once late.
     """
     try:
-        message = await bot.send_message(chat_id, prompt.text,
-                                         reply_markup=keyboard(prompt.buttons))
+        message = await send_with_buttons(services, bot, chat_id, prompt.text, prompt.buttons)
     except TimedOut:
         log.warning("a question timed out; recorded as sent, not retried")
         await usecases.prompt_sent(services, prompt, UNKNOWN_MESSAGE_ID)
@@ -87,12 +144,18 @@ async def apply(
             case Toast():
                 pass
             case Reply(text, buttons):
-                await bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+                await send_with_buttons(services, bot, chat_id, text, buttons)
             case EditTapped(text, buttons) if query is not None:
-                await _edit(query.edit_message_text(text, reply_markup=keyboard(buttons)))
+                nonce = await _nonce_of(services, chat_id, query, buttons)
+                await _edit(query.edit_message_text(
+                    text, reply_markup=keyboard(services, chat_id, nonce, buttons)))
             case EditMessage(message_id, text, buttons):
-                await _edit(bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                  reply_markup=keyboard(buttons)))
+                nonce = new_nonce()
+                if buttons:
+                    await services.store.bind_buttons(nonce, message_id, services.clock())
+                await _edit(bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id,
+                    reply_markup=keyboard(services, chat_id, nonce, buttons)))
             case SendPrompt():
                 await send_prompt(services, bot, chat_id, action)
             case Photo(png, caption):
@@ -102,6 +165,18 @@ async def apply(
                                         caption=caption or None)
             case _:
                 log.warning("dropped %s: no tapped message to edit", type(action).__name__)
+
+
+async def _nonce_of(services: Services, chat_id: int, query: CallbackQuery,
+                    buttons: Rows) -> str:
+    """The tapped message keeps its nonce; it was verified before the use case ran."""
+    bound = unbind(button_key(services), chat_id, query.data)
+    if bound is not None:
+        return bound.nonce
+    nonce = new_nonce()
+    if buttons and query.message is not None:
+        await services.store.bind_buttons(nonce, query.message.message_id, services.clock())
+    return nonce
 
 
 async def tell_coordinators(bot: Bot, chats: tuple[int, ...], text: str) -> None:

@@ -12,6 +12,7 @@ from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPr
 from conversations.services import Services, new_checkin_ref
 from core import flow
 from core.callbacks import AnswerTap, ConsentTap, consent_data
+from core.consent import ConsentText
 from core.crisis import find_crisis_phrases
 from core.identity import InvalidToken, token_digest
 from core.prompts import Button, Prompt, render_step
@@ -22,6 +23,7 @@ from storage.ports import (
     BindOutcome,
     Checkin,
     Consent,
+    Invite,
     NewAlert,
     NewCheckin,
     Youth,
@@ -96,6 +98,7 @@ async def consent_tap(
         return [Toast(say(lang, "consent_text_changed")),
                 *await start_with_invite(services, user_id, tap.invite_token, lang)]
     if not tap.agree:
+        await _record_decline(services, user_id, invite, text, lang)
         return [EditTapped(f"{text.body[lang]}\n\n👉 {text.decline[lang]}"),
                 Reply(say(lang, "declined"))]
     outcome = await services.store.bind_youth(
@@ -112,6 +115,28 @@ async def consent_tap(
     # Sharing with the therapist is a consent of its own, asked right after.
     return [EditTapped(f"{text.body[lang]}\n\n👉 {text.agree[lang]}"),
             Reply(say(lang, "consented")), consent.ask(services.consents.current("sharing"), lang)]
+
+
+async def _record_decline(services: Services, user_id: int, invite: Invite | None,
+                          text: ConsentText, lang: Language) -> None:
+    """Keep a "not now" at the invite as a decision, tied to the youth's code only.
+
+    Every consent decision, yes or no, is a row. This one is made before any account is
+    linked, and it stays that way: no pseudonym of the Telegram account is stored, since
+    nothing needs to recognise that account later (the same link still works for "Ik doe
+    mee"), and a decision about the youth's code is what the coordinators act on. Only a
+    usable invite counts: a used or expired link, or an account that is already another
+    youth, records nothing.
+    """
+    now = services.clock()
+    if (invite is None or invite.role != "youth" or invite.used_at is not None
+            or invite.expires_at <= now
+            or await services.store.youth_by_pseudonym(services.pseudonym(user_id))):
+        return
+    await services.store.record_invite_decline(
+        invite.subject_code, Consent(CONSENT_SCOPE, text.version, text.sha256(lang), lang), now)
+    await services.audit("youth", f"decline:{CONSENT_SCOPE}", invite.subject_code,
+                         text.version)
 
 
 # -- pausing and resuming -----------------------------------------------------------------

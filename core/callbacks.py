@@ -3,10 +3,22 @@
 Telegram allows 64 bytes. Anything that does not match one of these shapes exactly is
 forged or stale and is answered as such; the references are then checked against the
 database and the tapping user before anything is written.
+
+Every button is also bound to the message it was sent on, whatever its kind (`bind`,
+`unbind`): its data is `NONCE.TAG|DATA`, where NONCE is fresh per message and recorded
+with that message's id once Telegram confirmed it, and TAG is a keyed MAC over the chat,
+the nonce and the data. A tap counts only when the MAC holds (the bot made exactly this
+button for this chat) and the nonce belongs to the tapped message (it was made for this
+message, not copied from another). Data that is the same for everyone (a consent "yes")
+can therefore not be replayed on another message, nor invented. A new kind of tap needs
+nothing extra: the binding wraps whatever DATA is, up to `MAX_DATA` characters.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -91,6 +103,44 @@ def consent_data(invite_token: str, number: int, agree: bool) -> str:
 
 
 Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ScopeTap
+
+NONCE_CHARS, TAG_CHARS = 8, 10
+MAX_DATA = 64 - NONCE_CHARS - TAG_CHARS - 2   # 44: Telegram's 64 bytes minus the binding
+_BOUND = re.compile(rf"([A-Za-z0-9_-]{{{NONCE_CHARS}}})\.([A-Za-z0-9_-]{{{TAG_CHARS}}})\|(.+)",
+                    re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Callback data whose MAC holds: made by this bot, for this chat, with this nonce."""
+
+    nonce: str
+    data: str
+
+
+def _tag(key: bytes, chat_id: int, nonce: str, data: str) -> str:
+    mac = hmac.new(key, f"button:{chat_id}:{nonce}:{data}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode()[:TAG_CHARS]
+
+
+def bind(key: bytes, chat_id: int, nonce: str, data: str) -> str:
+    """The callback data of one button of the message with this nonce, in this chat."""
+    if len(data) > MAX_DATA:
+        raise ValueError(f"button data longer than {MAX_DATA} characters: {data!r}")
+    return f"{nonce}.{_tag(key, chat_id, nonce, data)}|{data}"
+
+
+def unbind(key: bytes, chat_id: int, raw: str | None) -> Bound | None:
+    """The nonce and data of a tapped button, or None when its MAC does not hold.
+
+    The caller still has to check that the nonce belongs to the tapped message.
+    """
+    if raw is None or not (m := _BOUND.fullmatch(raw)):
+        return None
+    nonce, tag, data = m[1], m[2], m[3]
+    if not hmac.compare_digest(tag, _tag(key, chat_id, nonce, data)):
+        return None
+    return Bound(nonce, data)
 
 
 def parse(data: str | None) -> Tap | None:

@@ -25,15 +25,18 @@ class Compliance:
     missed: int
     missed_in_a_row: int
     takes_part: bool = True      # consent to take part stands (withdrawn: no check-ins)
+    declined: bool = False       # said "not now" at the invite and has not joined since
 
 
 _REASONS = {
     "nl": {"unreachable": "bot geblokkeerd", "paused": "gestopt met /stop",
            "not_joined": "nog niet aangemeld", "missed": "{n} keer op rij gemist",
-           "withdrawn": "doet niet mee (eigen keuze)"},
+           "withdrawn": "doet niet mee (eigen keuze)",
+           "declined": "zei nee bij de uitnodiging (eigen keuze)"},
     "en": {"unreachable": "blocked the bot", "paused": "stopped with /stop",
            "not_joined": "has not joined", "missed": "missed {n} in a row",
-           "withdrawn": "not taking part (own choice)"},
+           "withdrawn": "not taking part (own choice)",
+           "declined": "declined at the invite (own choice)"},
 }
 _HEADER = {
     "nl": "jongere  therapeut  sessies  verstuurd  ingevuld  gemist  aandacht",
@@ -50,7 +53,7 @@ def attention(row: Compliance, lang: Language) -> list[str]:
     if row.paused:
         out.append(words["paused"])
     if not row.joined:
-        out.append(words["not_joined"])
+        out.append(words["declined" if row.declined else "not_joined"])
     elif not row.takes_part:
         out.append(words["withdrawn"])
     if row.missed_in_a_row >= MISSED_IN_A_ROW_ALERT:

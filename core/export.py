@@ -31,14 +31,40 @@ CODEBOOK_VARIABLES = (
 )
 
 
-def codebook() -> str:
-    lines = ["# Codebook: alliance check-ins, research export", "",
+FULL_VARIABLES = (
+    ("youth_code", "the code the coordinators gave the youth (e.g. J-014); no name"),
+    ("session_date", "the real date of the session (UTC calendar date), not shifted"),
+    ("session_index", "1, 2, 3 ... per youth, in time order"),
+    *CODEBOOK_VARIABLES[3:],
+)
+
+
+def codebook(*, full: bool = False) -> str:
+    """The codebook that describes the CSV it ships with: research or full export.
+
+    Each export has its own columns (participant or youth_code) and dates (shifted or
+    real); a codebook describing the other kind would mislead whoever reads the data.
+    """
+    kind = "full export (the institution's own data)" if full else "research export"
+    lines = [f"# Codebook: alliance check-ins, {kind}", "",
              "One row per answered item (long format), in answers_long.csv.", "",
              "| variable | meaning |", "|---|---|"]
-    lines += [f"| {name} | {meaning} |" for name, meaning in CODEBOOK_VARIABLES]
-    lines += ["", "Only youths who agreed to research use are included. Free text and staff "
-              "codes are never exported."]
+    lines += [f"| {name} | {meaning} |"
+              for name, meaning in (FULL_VARIABLES if full else CODEBOOK_VARIABLES)]
+    lines += [""]
+    if full:
+        lines += ["Every youth is included, with codes and real dates: this is identifiable "
+                  "data for the institution's own use, not for researchers. Free text and "
+                  "staff codes are never exported."]
+    else:
+        lines += ["Only youths who agreed to research use are included. Free text and staff "
+                  "codes are never exported."]
     return "\n".join(lines) + "\n"
+
+
+def header(*, full: bool = False) -> tuple[str, ...]:
+    """The CSV columns of one kind of export, in order; the codebook lists the same."""
+    return ("youth_code", *FIELDS[1:]) if full else FIELDS
 
 
 def participant_id(export_key: bytes, pseudonym: str) -> str:
@@ -84,7 +110,7 @@ def build_export(rows: list[ExportRow], *, full: bool = False,
     sessions: dict[str, list[datetime]] = {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["youth_code", *FIELDS[1:]] if full else FIELDS)
+    writer.writerow(header(full=full))
     for r in rows:
         seen = sessions.setdefault(r.pseudonym, [])
         if r.session_at not in seen:
@@ -93,4 +119,4 @@ def build_export(rows: list[ExportRow], *, full: bool = False,
         writer.writerow([r.youth_code if full else participant_id(key, r.pseudonym),
                          when.date().isoformat(), seen.index(r.session_at) + 1, r.status,
                          r.item, r.value, 3 if r.simple_mode else 5, r.questionnaire_version])
-    return ExportFiles(out.getvalue(), codebook(), len(sessions), len(rows))
+    return ExportFiles(out.getvalue(), codebook(full=full), len(sessions), len(rows))

@@ -6,6 +6,7 @@ as local wall-clock times and only then converted to UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -75,6 +76,15 @@ def in_dst_gap(day: date, clock: time, tz: str) -> bool:
     return back.replace(tzinfo=None) != local.replace(tzinfo=None)
 
 
+def is_ambiguous(day: date, clock: time, tz: str) -> bool:
+    """True when this wall-clock time happens twice on that day (the clocks go back)."""
+    zone = ZoneInfo(tz)
+    first = datetime.combine(day, clock, tzinfo=zone)
+    second = first.replace(fold=1)
+    # In a spring gap the two folds differ too, but there the time does not exist at all.
+    return first.utcoffset() != second.utcoffset() and not in_dst_gap(day, clock, tz)
+
+
 def occurrence_key(series_id: int, original: date, moved_to: datetime | None = None) -> str:
     key = f"s{series_id}:{original.isoformat()}"
     return f"{key}:moved-{moved_to.strftime('%Y%m%dT%H%M')}" if moved_to else key
@@ -137,6 +147,7 @@ def series_problems(new: Series, existing: list[Series], today: date) -> list[st
         problems.append("choose at least one weekday")
     if not timedelta(minutes=5) <= new.duration <= MAX_DURATION:
         problems.append("the duration must be between 5 minutes and 8 hours")
+    problems += timing_problems(new.timing)
     if new.last_date is not None and new.last_date < new.first_date:
         problems.append(f"the last date {new.last_date} is before the first date "
                         f"{new.first_date}")
@@ -147,10 +158,15 @@ def series_problems(new: Series, existing: list[Series], today: date) -> list[st
     except (KeyError, ValueError):
         problems.append(f"unknown timezone {new.timezone!r}")
         return problems
-    gap = _first_gap_day(new)
+    gap = _first_day(new, in_dst_gap)
     if gap is not None:
         problems.append(f"{new.start.strftime('%H:%M')} does not exist on {gap} (the clocks "
                         "go forward that night); pick another time")
+    twice = _first_day(new, is_ambiguous)
+    if twice is not None:
+        problems.append(f"{new.start.strftime('%H:%M')} happens twice on {twice} (the clocks "
+                        "go back that night), so it is unclear which is meant; pick another "
+                        "time")
     for other in existing:
         shared = set(new.youth_codes) & set(other.youth_codes)
         if (shared and new.weekdays & other.weekdays and _dates_overlap(new, other)
@@ -161,11 +177,25 @@ def series_problems(new: Series, existing: list[Series], today: date) -> list[st
     return problems
 
 
-def _first_gap_day(series: Series) -> date | None:
+def timing_problems(timing: Timing) -> list[str]:
+    """A check-in may not go out before the session ends, nor expire before it is sent."""
+    problems = []
+    if timing.send_after < timedelta(0):
+        problems.append("send-after must be 0 or more minutes: a check-in is sent after "
+                        "the session, never during it")
+    if timing.remind_after < timedelta(0):
+        problems.append("remind-after must be 0 or more hours")
+    if timing.expire_after <= timedelta(0):
+        problems.append("expire-after must be more than 0 hours")
+    return problems
+
+
+def _first_day(series: Series, odd: Callable[[date, time, str], bool]) -> date | None:
+    """The first session day on which the start time is odd (skipped or doubled)."""
     last = series.last_date or series.first_date + GAP_SEARCH
     day = series.first_date
     while day <= last:
-        if day.weekday() in series.weekdays and in_dst_gap(day, series.start, series.timezone):
+        if day.weekday() in series.weekdays and odd(day, series.start, series.timezone):
             return day
         day += timedelta(days=1)
     return None
@@ -179,6 +209,9 @@ def move_problems(series: Series, original: date, moved_to: datetime) -> list[st
     if in_dst_gap(moved_to.date(), moved_to.time(), series.timezone):
         problems.append(f"{moved_to.strftime('%H:%M')} does not exist on {moved_to.date()} "
                         "(the clocks go forward that night)")
+    if is_ambiguous(moved_to.date(), moved_to.time(), series.timezone):
+        problems.append(f"{moved_to.strftime('%H:%M')} happens twice on {moved_to.date()} "
+                        "(the clocks go back that night); pick another time")
     return problems
 
 

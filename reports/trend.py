@@ -25,6 +25,7 @@ COLOURS = {"bond": "#0072B2", "goal": "#E69F00", "task": "#009E73", "medium": "#
 RUPTURE, MISSED_GREY = "#D55E00", "#8C8C8C"
 WIDTH_PX, DPI = 1080, 150
 ROW_PX, HEADER_PX = 330, 190
+BOTTOM_PX = 40  # under the last row of panels: their session dates
 PER_IMAGE = 8
 LOCAL = ZoneInfo("Europe/Amsterdam")
 
@@ -87,6 +88,22 @@ def render_caseload(
 
 def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang: Language,
                  page: int, pages: int, hidden: Sequence[str]) -> Rendered:
+    fig, counts = page_figure(therapist_code, week_label, panels, lang, page, pages, hidden)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    width, height = (round(v) for v in fig.get_size_inches() * DPI)
+    return Rendered(buffer.getvalue(), width, height, tuple(p.youth_code for p in panels),
+                    counts["rupture"], counts["repair"], counts["missed"])
+
+
+def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
+                lang: Language = "nl", page: int = 1, pages: int = 1,
+                hidden: Sequence[str] = ()) -> tuple[Figure, dict[str, int]]:
+    """Lay out one image; returned unsaved so tests can check where each text landed.
+
+    Margins are fixed in pixels, not fractions of the height: a one-row image (520 px)
+    needs the same room under its panels for the session dates as a four-row one.
+    """
     words = WORDS[lang]
     rows = max(1, math.ceil(len(panels) / 2))
     height = HEADER_PX + rows * ROW_PX
@@ -101,17 +118,14 @@ def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang
     _legend(fig, words, height)
     counts = {"rupture": 0, "repair": 0, "missed": 0}
     top = 1 - HEADER_PX / height
-    grid = fig.add_gridspec(rows, 2, left=0.07, right=0.98, top=top - 0.01, bottom=0.04,
-                            hspace=0.75, wspace=0.18)
+    grid = fig.add_gridspec(rows, 2, left=0.07, right=0.98, top=top - 0.01,
+                            bottom=BOTTOM_PX / height, hspace=0.75, wspace=0.18)
     for n, panel in enumerate(panels):
         ax = fig.add_subplot(grid[n // 2, n % 2])
         _draw_panel(ax, panel, words, counts)
     if not panels:
         fig.text(0.5, 0.4, words["none"], ha="center", fontsize=12)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return Rendered(buffer.getvalue(), WIDTH_PX, height, tuple(p.youth_code for p in panels),
-                    counts["rupture"], counts["repair"], counts["missed"])
+    return fig, counts
 
 
 def _legend(fig: Figure, words: dict[str, str], height: int) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from telegram import Bot
 
 from conversations import staff
-from conversations.telegram_io import keyboard
+from conversations.telegram_io import send_with_buttons
 from core.analytics import Rule, detect_ruptures, missed_in_a_row
 from core.delivery import Kind, next_working_moment, report_due
 from core.questionnaire import Language
@@ -58,14 +58,14 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
     chat, lang = await _therapist_chat(engine, item.therapist_code)
     if item.kind is Kind.RATING:
         assert item.ref is not None
-        await bot.send_message(chat, staff.rating_text(services, item, lang),
-                               reply_markup=keyboard(staff.rating_buttons(item.ref, lang, {})))
+        await send_with_buttons(services, bot, chat, staff.rating_text(services, item, lang),
+                                staff.rating_buttons(item.ref, lang, {}))
     elif item.kind is Kind.ALERT:
         alert = await services.store.alert_by_ref(item.ref or "")
         if alert is None:
             raise Skip("alert gone")
-        await bot.send_message(chat, staff.alert_text(services, alert, lang),
-                               reply_markup=keyboard(staff.ack_buttons(alert, lang)))
+        await send_with_buttons(services, bot, chat, staff.alert_text(services, alert, lang),
+                                staff.ack_buttons(alert, lang))
     elif item.kind is Kind.REPORT:
         label = item.occurrence_key.rsplit(":", 1)[-1]
         report = await weekly_report(services.store, item.therapist_code, label,

@@ -89,7 +89,11 @@ class SqliteTherapistMixin(SqliteQueries):
             "SELECT * FROM youths WHERE therapist_code = ? ORDER BY code", (therapist_code,))]
 
     async def session_records(self, therapist_code: str, until: datetime) -> list[SessionRecord]:
-        """Every planned session up to `until` of this therapist's youths, oldest first."""
+        """Every session up to `until` of this therapist's youths, oldest first.
+
+        A session is a check-in row of the outbox (planned, or queued by send-checkin),
+        or a check-in started without one, which then ends when it was started.
+        """
         rows = await self._all(
             "SELECT o.youth_code, o.occurrence_key, o.session_end, o.expires_at, o.state,"
             " c.id AS checkin_id, c.status, y.simple_mode FROM outbox o"
@@ -97,7 +101,14 @@ class SqliteTherapistMixin(SqliteQueries):
             " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
             "   AND c.occurrence_key = o.occurrence_key"
             " WHERE o.kind = 'checkin' AND y.therapist_code = ? AND o.session_end <= ?"
-            " ORDER BY o.youth_code, o.session_end", (therapist_code, iso(until)))
+            " UNION ALL"
+            " SELECT y.code, c.occurrence_key, c.created_at, c.expires_at, 'sent', c.id,"
+            " c.status, y.simple_mode FROM checkins c"
+            " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
+            " WHERE y.therapist_code = ? AND c.created_at <= ? AND NOT EXISTS (SELECT 1"
+            "   FROM outbox p WHERE p.kind = 'checkin' AND p.youth_code = y.code"
+            "   AND p.occurrence_key = c.occurrence_key)"
+            " ORDER BY 1, 3", (therapist_code, iso(until), therapist_code, iso(until)))
         answers: dict[int, dict[str, str]] = {}
         ids = [r["checkin_id"] for r in rows if r["checkin_id"] is not None]
         for chunk in range(0, len(ids), 500):

@@ -17,9 +17,11 @@ from bot.offline import VirtualClock, offline_bot
 from bot.wiring import BotApp
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt, send_unsent
+from conversations.telegram_io import button_key, send_prompt, send_unsent
+from core.callbacks import bind
 from core.questionnaire import Discipline, Language
 from faketelegram import FakeTelegram, FakeUser
+from faketelegram.server import SentMessage
 from storage.ports import NewYouth
 
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -95,6 +97,12 @@ class Harness:
         user.send(note)
         await self.fake.settle()
 
+    def button(self, message: SentMessage, data: str) -> str:
+        """Callback data the bot itself could have put on `message` (an older button of it):
+        bound with that message's nonce, so the use case behind the binding is tested."""
+        nonce = message.buttons[0][0][1].split(".", 1)[0]
+        return bind(button_key(self.services), message.chat_id, nonce, data)
+
     async def resend_unsent(self) -> int:
         return await send_unsent(self.services, self.app.bot, self.clock())
 
@@ -106,6 +114,11 @@ async def running_bot(tmp_path: Path, *, extra_toml: str = "") -> AsyncIterator[
     async with offline_bot(tmp_path, clock, tick=False, extra_toml=extra_toml) as running:
         yield Harness(running.fake, running.settings, running.secrets, running.services,
                       running.app, clock, running.config_path)
+
+
+def data_of(message: SentMessage) -> list[str]:
+    """What each button of a message stands for, without its binding to the message."""
+    return [data.split("|", 1)[-1] for row in message.buttons for _, data in row]
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -91,8 +91,8 @@ async def setup(bot: Harness) -> dict[str, str]:
         await store.add_alert(NewAlert(alert_ref, f"missed:{code}", "missed", code, therapist,
                                        "3 check-ins op rij niet ingevuld.", now, None), now)
         refs[f"rating-{key}"], refs[f"alert-{key}"] = rating_ref, alert_ref
-    own_checkin = bot.fake.user(YOUTH).last.data_for("Goed").split(":")[1]
-    other_checkin = bot.fake.user(OTHER_YOUTH).last.data_for("Goed").split(":")[1]
+    own_checkin = bot.fake.user(YOUTH).last.data_for("Goed").split("|")[1].split(":")[1]
+    other_checkin = bot.fake.user(OTHER_YOUTH).last.data_for("Goed").split("|")[1].split(":")[1]
     refs["checkin-own"], refs["checkin-other"] = own_checkin, other_checkin
     return refs
 
@@ -119,8 +119,10 @@ async def test_access_matrix(tmp_path: Path) -> None:
                         "rate": rating_data(refs[f"rating-{case.target}"], "bond", "4"),
                         "ack": ack_data(refs[f"alert-{case.target}"]),
                         "consent": scope_data("research", 1, False)}[case.action]
-                carrier = bot.fake.user(YOUTH).inbox[-1]
-                query = user.tap_data(carrier, data)
+                # a button as the bot could have made it (bound to this message), so the
+                # role and ownership checks behind the binding are what is tested
+                carrier = next(m for m in reversed(bot.fake.user(YOUTH).inbox) if m.buttons)
+                query = user.tap_data(carrier, bot.button(carrier, data))
                 await bot.fake.settle()
                 reply = bot.fake.answered.get(query) or ""
             assert reply, f"no answer at all to {case}"   # silence is not a clear reply

@@ -134,3 +134,59 @@ def test_module_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
                           text=True, check=False, timeout=60)
     assert done.returncode == 0 and "enroll-youth" in done.stdout
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["report", "--therapist", "T-02", "--week", "2026-W99", "--out", "w.png"],
+     "refused: --week '2026-W99': no such week"),
+    (["report", "--therapist", "T-02", "--week", "2026-W48", "--out", "{tmp}/a-file/w.png"],
+     "refused: {tmp}/a-file: file exists"),
+    (["report", "--therapist", "T-02", "--week", "2026-W48", "--out", "{tmp}"],
+     "is a folder; give a file name"),
+    (["export", "--out", "{tmp}/a-file"], "refused: --out {tmp}/a-file: is a file"),
+    (["backup", "--out", "{tmp}/a-file/b.sqlite3"], "refused: {tmp}/a-file: file exists"),
+    (["enroll-youth", "--code", "J-001", "--therapist", "T-02", "--birth-year", "2011",
+      "--guardian-consent-date", "2026-13-01"], "'2026-13-01' is not a date like"),
+    (["enroll-youth", "--code", "J-001", "--therapist", "T-02", "--birth-year", "abc"],
+     "argument --birth-year: invalid int value: 'abc' (see python -m bot enroll-youth"),
+    (["audit", "show", "--last", "-3"], "argument --last: '-3' is not a whole number"),
+    (["consent-texts", "--version", "participation-99"], "no consent text"),
+    (["schedule", "cancel", "--series", "x", "--date", "2030-01-01"],
+     "argument --series: invalid int value: 'x'"),
+    (["schedule", "window", "--youth", "J-999", "--days", "mon", "--from", "10:00",
+      "--to", "12:00"], "refused: youth: unknown youth code J-999"),
+    (["schedule", "import", "{tmp}/nope.csv"], "nope.csv: file not found"),
+])
+def test_every_argument_error_is_one_line_and_exit_2(
+    config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    argv: list[str], expected: str,
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    assert run(capsys, "enroll-therapist", "--config", str(config), "--code", "T-02")[0] == 0
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    try:
+        code, output = run(capsys, *argv, "--config", str(config))
+    except SystemExit as exit_info:        # argparse's own errors
+        code, output = int(str(exit_info.code)), capsys.readouterr().err
+    assert code == 2, output
+    assert len(output.strip().splitlines()) == 1, output
+    assert expected.replace("{tmp}", str(tmp_path)) in output, output
+
+
+@pytest.mark.parametrize(("flags", "first_column", "foreign"), [
+    ([], "participant", ["youth_code", "real date"]),
+    (["--full"], "youth_code", ["participant", "shifted by"]),
+])
+def test_each_export_ships_the_codebook_that_describes_it(
+    config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    flags: list[str], first_column: str, foreign: list[str],
+) -> None:
+    out = tmp_path / "export"
+    code, _ = run(capsys, "export", "--config", str(config), "--out", str(out), *flags)
+    assert code == 0
+    columns = (out / "answers_long.csv").read_text().splitlines()[0].split(",")
+    book = (out / "codebook.md").read_text()
+    described = [line.split("|")[1].strip() for line in book.splitlines()
+                 if line.startswith("| ") and not line.startswith("| variable")]
+    assert columns[0] == first_column and described == columns
+    assert not [word for word in foreign if word in book], book

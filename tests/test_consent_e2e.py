@@ -17,7 +17,7 @@ from conversations.usecases import CheckinNotPossible, start_checkin
 from core.compliance import render_overview
 from core.questionnaire import builtin_text
 from storage.ports import NewSeries
-from tests.support import Harness, running_bot
+from tests.support import Harness, data_of, running_bot
 
 YOUTH, OTHER, THERAPIST = 700000001, 700000002, 600000002
 MONDAY = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)            # 14:00 in Amsterdam
@@ -166,14 +166,14 @@ async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Pat
         assert texts[0].startswith("Er is iets veranderd in de uitleg.")
         assert "drie jaar lang" in texts[0]
         ask = youth.last
-        assert [d for row in ask.buttons for _, d in row] == ["g:p:3:y", "g:p:3:n"]
-        stale = youth.tap_data(ask, "g:p:2:y")                    # yes to the old text
+        assert data_of(ask) == ["g:p:3:y", "g:p:3:n"]
+        stale = youth.tap_data(ask, bot.button(ask, "g:p:2:y"))   # yes to the old text
         await bot.fake.settle()
         assert bot.fake.answered[stale] == "Deze uitleg is veranderd. Hier is de nieuwe. 👇"
         assert rows(bot.database, "SELECT count(*) FROM consents WHERE text_version ="
                                   " 'participation-3'") == [(0,)]
         assert youth.last is not ask and "drie jaar lang" in youth.last.text, "shown anew"
-        forged = youth.tap_data(youth.last, "g:p:77:y")            # never published
+        forged = youth.tap_data(youth.last, bot.button(youth.last, "g:p:77:y"))  # unpublished
         await bot.fake.settle()
         assert bot.fake.answered[forged] == "Deze knop werkt niet meer. 🙂"
         youth.tap(youth.last, "Ik doe mee")
@@ -205,7 +205,7 @@ async def test_an_invite_answer_to_a_superseded_text_binds_nothing(bot: Harness)
     youth.send(f"/start {token}")
     await bot.fake.settle()
     shown = youth.last
-    old = youth.tap_data(shown, f"c:{token}:1:y")     # the text as it was, participation-1
+    old = youth.tap_data(shown, bot.button(shown, f"c:{token}:1:y"))  # participation-1
     await bot.fake.settle()
     assert bot.fake.answered[old] == "Deze uitleg is veranderd. Hier is de nieuwe. 👇"
     assert youth.last is not shown and youth.last.text == shown.text
@@ -226,3 +226,37 @@ async def test_help_lists_each_role_its_own_commands(bot: Harness) -> None:
     await bot.fake.settle()
     assert therapist.last.text.startswith("Voor therapeuten:\n/clients")
     assert "/delete" not in therapist.last.text
+
+
+async def test_not_now_at_the_invite_is_a_decision_kept_by_code_only(tmp_path: Path) -> None:
+    coordinator = 9001
+    extra = f"[coordinators]\ntelegram_ids = [{coordinator}]\n"
+    async with running_bot(tmp_path, extra_toml=extra) as bot:
+        youth = bot.fake.user(YOUTH)
+        token = await bot.invite("J-001")
+        await bot.invite("J-002")
+        youth.send(f"/start {token}")
+        await bot.fake.settle()
+        youth.tap(youth.last, "Nu niet")
+        await bot.fake.settle()
+        assert youth.last.text.startswith("Oké, geen probleem.")
+        text = bot.services.consents.current("participation")
+        assert rows(bot.database, "SELECT youth_code, text_version, text_sha256, language"
+                                  " FROM invite_declines") == [
+            ("J-001", text.version, text.sha256("nl"), "nl")]
+        assert rows(bot.database, "SELECT count(*) FROM consents") == [(0,)]
+        assert rows(bot.database, "SELECT count(*) FROM contacts") == [(0,)]
+        assert rows(bot.database, "SELECT pseudonym FROM youths") == [(None,), (None,)]
+        bot.fake.user(coordinator).send("/overview")
+        await bot.fake.settle()
+        lines = bot.fake.user(coordinator).last.text.splitlines()
+        assert next(x for x in lines if "J-001" in x).endswith(
+            "⚠️ zei nee bij de uitnodiging (eigen keuze)"), lines
+        assert "⚠️ nog niet aangemeld" in next(x for x in lines if "J-002" in x)
+        # The same link still works, and then the youth is simply taking part.
+        youth.send(f"/start {token}")
+        await bot.fake.settle()
+        youth.tap(youth.last, "Ik doe mee")
+        await bot.fake.settle()
+        rows_now = await bot.services.store.compliance(bot.clock())
+        assert [r.declined for r in rows_now] == [False, False]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -56,6 +57,11 @@ def test_add_list_cancel_move_pause_resume(
     (["--youth", "J-014", "--days", "maandag"], "unknown weekday 'maandag'"),
     (["--youth", "J-014", "--start", "25:00"], "'25:00' is not a time like 14:00"),
     (["--youth", "J-014", "--duration", "600"], "between 5 minutes and 8 hours"),
+    (["--youth", "J-014", "--duration", "0"], "between 5 minutes and 8 hours"),
+    (["--youth", "J-014", "--send-after", "-30"], "send-after must be 0 or more minutes"),
+    (["--youth", "J-014", "--expire-after", "0"], "expire-after must be more than 0 hours"),
+    (["--youth", "J-014", "--first", "2030-10-01", "--start", "02:30", "--days", "sun"],
+     "02:30 happens twice on 2030-10-27 (the clocks go back that night)"),
 ])
 def test_add_refuses_with_a_specific_reason(
     config: Path, clinic: tuple[str, str], capsys: pytest.CaptureFixture[str],
@@ -69,6 +75,20 @@ def test_add_refuses_with_a_specific_reason(
     code, out = run(capsys, "schedule", "add", *clinic, *args)
     assert code == 2 and expected in out, out
     assert outbox(config) == []
+
+
+def test_cancel_says_cancelled_and_next_session_is_local_time(
+    config: Path, clinic: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "schedule", "add", *clinic, "--youth", "J-014", "--therapist",
+                    "T-02", "--discipline", "music", "--days", "mon,tue,wed,thu,fri,sat,sun",
+                    "--start", "14:00")
+    local_next = re.compile(r"next: \w{3} \d{4}-\d\d-\d\d 14:00 CES?T \(Europe/Amsterdam\)")
+    assert code == 0 and local_next.search(out), out
+    assert local_next.search(run(capsys, "schedule", "list", *clinic)[1])
+    code, out = run(capsys, "schedule", "cancel", *clinic, "--series", "1", "--date",
+                    "2030-01-07")
+    assert code == 0 and "Session of 2030-01-07 cancelled;" in out and "canceld" not in out
 
 
 def test_overlap_is_refused(
@@ -105,6 +125,29 @@ def test_import_is_all_or_nothing(
                     'once = "2030-01-02"\nstart = "09:00"\n')
     code, out = run(capsys, "schedule", "import", *clinic, str(good))
     assert code == 0 and "Imported 2 series" in out
+
+
+def test_import_names_unknown_columns(
+    config: Path, clinic: tuple[str, str], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    dutch = tmp_path / "series.csv"
+    dutch.write_text("youth,therapist,vak,days,start\nJ-014,T-02,music,mon,14:00\n")
+    code, out = run(capsys, "schedule", "import", *clinic, str(dutch))
+    assert code == 2 and "discipline: ''" not in out
+    assert "unknown column(s) 'vak'; missing column(s) discipline." in out
+    assert "Expected: youth, therapist, discipline, start, days or once" in out
+    toml = tmp_path / "series.toml"
+    toml.write_text('[[series]]\nyouth = "J-014"\ntherapist = "T-02"\ndiscipline = "music"'
+                    '\ndays = "mon"\nstart = "14:00"\nduur = 45\n')
+    code, out = run(capsys, "schedule", "import", *clinic, str(toml))
+    assert code == 2 and "row 1: unknown column(s) 'duur'" in out
+    bad_number = tmp_path / "n.csv"
+    bad_number.write_text("youth,therapist,discipline,days,start,duration\n"
+                          "J-014,T-02,music,mon,14:00,an hour\n")
+    code, out = run(capsys, "schedule", "import", *clinic, str(bad_number))
+    assert code == 2 and "row 1: duration: 'an hour' is not a number of minutes" in out
+    assert outbox(config) == []
 
 
 def test_windows_and_overview(

@@ -69,7 +69,12 @@ def test_paused_and_ended_series_have_no_occurrences() -> None:
 @pytest.mark.parametrize(("series", "existing", "expected"), [
     (weekly(), [], []),
     (weekly(start=time(2, 30), weekdays=frozenset({6})), [],
+     ["02:30 does not exist on 2026-03-29", "02:30 happens twice on 2026-10-25"]),
+    (weekly(start=time(2, 30), weekdays=frozenset({6}), last=date(2026, 6, 1)), [],
      ["02:30 does not exist on 2026-03-29"]),
+    (weekly(start=time(2, 30), weekdays=frozenset({6}), first=date(2026, 10, 1),
+            last=date(2026, 12, 31)), [],
+     ["02:30 happens twice on 2026-10-25"]),
     (weekly(first=date(2026, 5, 1), last=date(2026, 4, 1)), [], ["is before the first date"]),
     (weekly(weekdays=frozenset()), [], ["choose at least one weekday"]),
     (weekly(sid=2, start=time(14, 30)), [weekly()], ["overlaps series 1 for J-014 on tue"]),

@@ -125,6 +125,26 @@ class TestStoreContract:
         assert [(r.scope, r.agreed, r.withdrawn) for r in await store.consents_of("p1")] == [
             ("participation", True, False), ("sharing", True, True), ("sharing", False, False)]
 
+    async def test_buttons_belong_to_one_message(self, store: Store) -> None:
+        await store.bind_buttons("nonce-01", 7, NOW)
+        assert await store.buttons_on("nonce-01", 7)
+        assert not await store.buttons_on("nonce-01", 8)
+        assert not await store.buttons_on("unknown1", 7)
+        await store.bind_buttons("nonce-02", None, NOW)      # timed out: id unknown
+        assert await store.buttons_on("nonce-02", 9)         # the first tap binds it
+        assert not await store.buttons_on("nonce-02", 10)
+        await store.bind_buttons("nonce-01", 8, NOW)         # a known binding never moves
+        assert await store.buttons_on("nonce-01", 7)
+
+    async def test_a_not_now_at_the_invite_is_kept_by_code(self, store: Store) -> None:
+        await store.add_therapist(Therapist("T-02", "nl"), NOW)
+        await store.add_youth(NewYouth("J-015", "T-02", 2008, "nl", False, None), NOW)
+        await store.record_invite_decline("J-015", CONSENT, NOW)
+        assert await store.codes_declined_at_invite() == frozenset({"J-015"})
+        await bound_youth(store, "J-016")
+        await store.record_invite_decline("J-016", CONSENT, NOW)  # joined anyway: not shown
+        assert await store.codes_declined_at_invite() == frozenset({"J-015"})
+
     async def test_consent_request_is_due_until_sent(self, store: Store) -> None:
         await bound_youth(store)
         assert await store.consent_request_due("J-014", "participation-3", NOW)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from core.analytics import SessionPoint, State, detect_ruptures, flat_ceiling, missed_in_a_row
 from core.analytics import response_rate as rate
 from reports.caption import caption
-from reports.trend import Panel, render_caseload
+from reports.trend import Panel, page_figure, render_caseload
 
 T0 = datetime(2026, 9, 7, 13, tzinfo=UTC)
 
@@ -72,3 +72,20 @@ def test_caption_says_who_needs_a_look() -> None:
     assert "J-001 (strenge breuk)" in text and "J-002 (3 keer gemist)" in text
     assert "J-003 (altijd top)" in text
     assert caption("2026-W48", panels, "en").startswith("Week 2026-W48: 3 youths.")
+
+
+def test_every_date_and_title_lies_inside_the_image_at_one_row_and_at_several() -> None:
+    for youths in (1, 2, 3, 8):
+        panels = [panel(f"J-{n:03d}", [0.75, 0.5, "m", 0.75, 0.25, 0.75]) for n in range(youths)]
+        fig, _ = page_figure("T-02", "2026-W48", panels, hidden=("J-009",))
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        frame = fig.bbox
+        texts = [t for ax in fig.axes for t in (*ax.get_xticklabels(), *ax.get_yticklabels(),
+                                                ax.title, *ax.texts)] + list(fig.texts)
+        assert len([t for ax in fig.axes for t in ax.get_xticklabels()]) == 6 * youths
+        for text in texts:
+            if not text.get_text():
+                continue
+            box = text.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (youths, text.get_text())
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1, (youths, text.get_text(), box)

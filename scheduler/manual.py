@@ -1,0 +1,95 @@
+"""A check-in a coordinator asks for outside the schedule (`python -m bot send-checkin`).
+
+It goes through the outbox like a scheduled one, so the running bot sends it, the
+quiet hours and phone hours hold it until the youth may be messaged, and the
+therapist's report and the overview count it like any other session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from conversations.services import Services
+from conversations.telegram_io import send_prompt
+from conversations.usecases import CONSENT_SCOPE, CheckinNotPossible, start_checkin
+from core.delivery import Kind, Planned, next_allowed
+from core.questionnaire import Discipline
+from scheduler.planner import DeliveryRules, reachability
+from storage.ports import OutboxState, PlannedRow
+
+CLAIM_SEARCH = 10_000  # due rows searched for the one just queued
+
+
+@dataclass(frozen=True)
+class Queued:
+    """Where a manual check-in went: due now or held until `due_at`."""
+
+    due_at: datetime
+    held: bool   # due later than now: quiet hours or outside the youth's phone hours
+    new: bool    # False: this session's check-in was queued (or sent) already
+
+
+async def refuse_unless_ready(services: Services, code: str) -> None:
+    """Raise CheckinNotPossible with the reason a coordinator can act on."""
+    youth = await services.store.youth_by_code(code)
+    if youth is None:
+        raise CheckinNotPossible(f"unknown youth code {code}")
+    if youth.pseudonym is None:
+        raise CheckinNotPossible(f"{code} has not used the invite link yet")
+    if youth.paused:
+        raise CheckinNotPossible(f"{code} paused messages with /stop")
+    if not await services.store.has_consent(youth.pseudonym, CONSENT_SCOPE):
+        raise CheckinNotPossible(f"{code} does not take part (consent declined or withdrawn)")
+
+
+async def queue_checkin(
+    services: Services, code: str, occurrence_key: str, discipline: Discipline | None,
+    rules: DeliveryRules, *, now_anyway: bool = False,
+) -> Queued:
+    """Queue the check-in, due at the next moment the youth may be messaged.
+
+    `now_anyway` (the coordinator's explicit --now) makes it due at once, whatever the
+    hour; the caller then sends it itself, because the engine keeps to quiet hours.
+    """
+    await refuse_unless_ready(services, code)
+    now = services.clock()
+    allowed = next_allowed(now, await reachability(services.store, code, rules))
+    due = now if now_anyway else allowed
+    row = PlannedRow(Planned(f"{Kind.CHECKIN.value}:{occurrence_key}:{code}", Kind.CHECKIN,
+                             code, occurrence_key, due, due + services.checkin_ttl, False),
+                     None, discipline, now)
+    added = await services.store.upsert_planned([row], now)
+    return Queued(due, allowed > now, added > 0)
+
+
+async def send_queued_now(services: Services, bot: Bot, code: str, occurrence_key: str,
+                          discipline: Discipline | None) -> bool:
+    """Send a queued check-in from here, at once (--now); False if the bot took it first.
+
+    The row is claimed like the engine claims it, so the two never both send it.
+    """
+    now = services.clock()
+    rows = [r for r in await services.store.due_items(now, CLAIM_SEARCH)
+            if r.kind is Kind.CHECKIN and r.youth_code == code
+            and r.occurrence_key == occurrence_key]
+    if not rows or not await services.store.claim(rows[0].id, now):
+        return False
+    item = rows[0]
+    try:
+        outgoing = await start_checkin(services, code, occurrence_key, discipline,
+                                       item.expires_at)
+        if outgoing is not None:
+            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
+    except CheckinNotPossible as exc:
+        await services.store.finish(item.id, OutboxState.CANCELLED, services.clock(), str(exc))
+        raise
+    except TelegramError as exc:
+        await services.store.finish(item.id, OutboxState.FAILED, services.clock(),
+                                    f"telegram: {type(exc).__name__}")
+        raise
+    await services.store.finish(item.id, OutboxState.SENT, services.clock())
+    return True
