@@ -22,6 +22,7 @@ from core.crisis import builtin_phrases, parse_phrases
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
+from scheduler import crisis_delivery
 from scheduler.engine import Engine
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
@@ -61,7 +62,8 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         researchers=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
                               for i in settings.researchers.telegram_ids),
         timezone=settings.schedule.timezone,
-        escalate_after=timedelta(hours=settings.alerts.escalate_after_hours),
+        escalate_after=timedelta(minutes=settings.alerts.crisis_escalate_after_minutes),
+        default_unit=settings.units.default_unit,
         erasure_log=settings.storage.erasure_log,
         retention_required=settings.privacy.retention_required,
     )
@@ -175,6 +177,7 @@ async def serve(
             resent = await send_unsent(services, app.bot, services.clock())
             log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
+            await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
             webhook = None
             if app.updater is not None:
                 await app.updater.start_polling(

@@ -30,7 +30,7 @@ from core.consent import CheckinGate
 from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
 from core.retention import RetentionPolicy
 from core.texts import say
-from scheduler import retention, therapist_delivery
+from scheduler import crisis_delivery, retention, therapist_delivery
 from scheduler.outcomes import Hold, Skip
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.ports import OutboxItem, OutboxState
@@ -97,6 +97,8 @@ class Engine:
     async def tick(self, bot: Bot) -> TickReport:
         store, now = self.services.store, self.services.clock()
         report = TickReport()
+        # Urgent alerts first, isolated inside: nothing later in the tick can hold them up.
+        await crisis_delivery.run(self, bot)
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
         report.expired = await store.expire_overdue(now)

@@ -30,8 +30,11 @@ def builtin_migrations() -> list[Migration]:
         if m := _MIGRATION_FILE.fullmatch(entry.name):
             found.append(Migration(int(m[1]), m[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda mig: mig.version)
-    if [mig.version for mig in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError("migrations must be numbered 0001, 0002, ... without gaps")
+    versions = [mig.version for mig in found]
+    # Gaps are allowed (a number may be reserved by work on another branch); a number
+    # used twice is not, and neither is a start other than 0001.
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        raise RuntimeError("migrations must be numbered 0001, 0002, ... each number once")
     return found
 
 
