@@ -29,9 +29,15 @@ def test_example_config_documents_every_key_and_is_valid(
             index = text.splitlines().index(line)
             assert text.splitlines()[index - 1].startswith("#"), f"undocumented: {line}"
     local = tmp_path / "example.toml"
-    local.write_text(text.replace('token_file = "/run/secrets/vakbot-token"\n', "")
-                     .replace('pseudonym_key_file = "/run/secrets/vakbot-pseudonym.key"\n', "")
-                     .replace('contact_key_file = "/run/secrets/vakbot-contact.key"\n', ""))
+    text = (text.replace('token_file = "/run/secrets/vakbot-token"\n', "")
+            .replace('pseudonym_key_file = "/run/secrets/vakbot-pseudonym.key"\n', "")
+            .replace('contact_key_file = "/run/secrets/vakbot-contact.key"\n', ""))
+    local.write_text(text)
+    # As shipped, the crisis route is empty: refused, loudly, not started silently.
+    code, output = run(capsys, "check-config", "--config", str(local))
+    assert code == 2
+    assert output.startswith("crisis route: coordinators.telegram_ids: empty"), output
+    local.write_text(text.replace("telegram_ids = []", "telegram_ids = [9001]", 1))
     assert run(capsys, "check-config", "--config", str(local)) == (0, f"{local}: ok\n")
 
 
@@ -91,6 +97,10 @@ def test_enrolment_from_the_command_line(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = ("--config", str(config))
+    code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
+                       "--birth-year", "2008")
+    assert code == 1 and "--unit is required (or set units.default_unit)" in output
+    config.write_text(config.read_text() + '[units]\ndefault_unit = "W-1"\n')
     code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
                        "--birth-year", "2008")
     assert code == 1 and "unknown therapist T-02" in output
