@@ -133,7 +133,7 @@ async def talk_tap(services: Services, user_id: int, tap: TalkTap,
 def urgent_text(services: Services, alert: Alert, role: Role, lang: Language) -> str:
     """The alert as one recipient sees it. Only the therapist sees which rule fired: the
     unit phone and the coordinators get the code and the urgency, the minimum to act."""
-    unit = say(lang, "urgent_unit_suffix", unit=alert.unit_code) if alert.unit_code else ""
+    unit = " " + say(lang, "urgent_unit_suffix", unit=alert.unit_code) if alert.unit_code else ""
     since = alert.created_at.astimezone(services.zone).strftime("%d/%m %H:%M")
     if role == "coordinator":
         kind = say(lang, f"urgent_kind_{alert.reason or 'text'}")
@@ -143,7 +143,7 @@ def urgent_text(services: Services, alert: Alert, role: Role, lang: Language) ->
         return say(lang, "urgent_talk", code=alert.youth_code, unit=unit)
     if role == "therapist":
         detail = services.cipher.open_text(alert.detail.encode())
-        note = (say(lang, "urgent_unit_therapist_note", unit=alert.unit_code)
+        note = (" " + say(lang, "urgent_unit_therapist_note", unit=alert.unit_code)
                 if alert.unit_code else "")
         return say(lang, "urgent_text_therapist", code=alert.youth_code, detail=detail,
                    unit=note)
@@ -243,7 +243,7 @@ async def unreached_section(services: Services, lang: Language) -> list[str]:
         return []
     lines = [say(lang, "unreached_header")]
     for alert in alerts:
-        unit = say(lang, "urgent_unit_suffix", unit=alert.unit_code) if alert.unit_code else ""
+        unit = " " + say(lang, "urgent_unit_suffix", unit=alert.unit_code) if alert.unit_code else ""
         since = (alert.nobody_since or alert.created_at).astimezone(services.zone)
         why = "; ".join(f"{d.recipient.partition(':')[0]}: {d.last_error or '-'}"
                         for d in await services.store.deliveries(alert.id))
