@@ -243,7 +243,8 @@ async def unreached_section(services: Services, lang: Language) -> list[str]:
         return []
     lines = [say(lang, "unreached_header")]
     for alert in alerts:
-        unit = " " + say(lang, "urgent_unit_suffix", unit=alert.unit_code) if alert.unit_code else ""
+        unit = (" " + say(lang, "urgent_unit_suffix", unit=alert.unit_code)
+                if alert.unit_code else "")
         since = (alert.nobody_since or alert.created_at).astimezone(services.zone)
         why = "; ".join(f"{d.recipient.partition(':')[0]}: {d.last_error or '-'}"
                         for d in await services.store.deliveries(alert.id))

@@ -82,14 +82,16 @@ async def run(engine: Engine, bot: Bot) -> CrisisReport:
 
 
 async def _route(services: Services, alert: Alert, chats: dict[str, int]) -> Route:
-    """The route now, for the unit recorded on the alert (the unit at the time)."""
+    """The route now, for the unit recorded on the alert (the unit at the time; the
+    youth's unit now if none was known then)."""
     youth = await services.store.youth_by_code(alert.youth_code)
     current = await crisis.route_for(services, youth) if youth else None
-    unit = await services.store.unit(alert.unit_code) if alert.unit_code else None
+    unit_code = alert.unit_code or (current.unit_code if current else None)
+    unit = await services.store.unit(unit_code) if unit_code else None
     unit_linked = (unit is not None and unit.pseudonym is not None
                    and await services.store.contact(unit.pseudonym) is not None)
     return Route(alert.therapist_code, bool(current and current.therapist_linked),
-                 alert.unit_code, unit_linked, tuple(sorted(chats)))
+                 unit_code, unit_linked, tuple(sorted(chats)))
 
 
 def _facts(rows: list[AlertDelivery]) -> list[DeliveryFact]:

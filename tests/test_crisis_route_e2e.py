@@ -19,6 +19,7 @@ from bot.enrolment import enroll_therapist, enroll_unit
 from bot.wiring import make_engine
 from conversations import usecases
 from faketelegram import FakeUser
+from scheduler import crisis_delivery
 from scheduler.engine import Engine
 from storage.ports import Consent
 from tests.support import Harness, run_cli, running_bot
@@ -65,6 +66,11 @@ async def youth_on_unit(bot: Harness, unit: str | None = "W-1") -> FakeUser:
 async def tick(bot: Harness, engine: Engine, after: timedelta) -> None:
     bot.clock.advance(after)
     await engine.tick(bot.app.bot)
+
+
+async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """The command line in a thread, as from another shell while the bot runs."""
+    return await asyncio.to_thread(run_cli, capsys, *argv)
 
 
 def urgent(user: FakeUser) -> list[str]:
@@ -241,7 +247,7 @@ async def test_reached_nobody_is_loud_and_retried_until_someone_is_reached(
             await tick(bot, engine, timedelta(seconds=30))
         assert any("URGENT ALERT REACHED NOBODY: J-014 (unit W-1)" in r.getMessage()
                    for r in caplog.records if r.levelno == logging.ERROR)
-        code, out = await asyncio.to_thread(run_cli, capsys, "overview", "--config", str(bot.config_path))
+        code, out = await cli(capsys, "overview", "--config", str(bot.config_path))
         assert code == 0
         assert out.splitlines()[:2] == [
             "🚨 Dringende meldingen die niemand bereikten (niet gezien):",
@@ -252,7 +258,7 @@ async def test_reached_nobody_is_loud_and_retried_until_someone_is_reached(
         await tick(bot, engine, timedelta(seconds=30))
         assert urgent(phone)[0].startswith("🚨 Dringend: J-014 (afdeling W-1)")
         assert rows(bot, "SELECT nobody_since FROM alerts") == [(None,)]
-        code, out = await asyncio.to_thread(run_cli, capsys, "overview", "--config", str(bot.config_path))
+        code, out = await cli(capsys, "overview", "--config", str(bot.config_path))
         assert "niemand bereikten" not in out
 
 
@@ -261,17 +267,32 @@ async def test_check_config_refuses_a_youth_without_a_route(
     async with running_bot(tmp_path, extra_toml=COORDINATORS) as bot:
         await youth_on_unit(bot)
         config = str(bot.config_path)
-        code, out = await asyncio.to_thread(run_cli, capsys, "check-config", "--config", config)
+        code, out = await cli(capsys, "check-config", "--config", config)
         assert code == 2
         assert ("crisis route: unit W-1 (youths J-014): no linked 24/7 crisis contact; run "
                 "`enroll-unit --unit W-1`") in out
         assert "warning: crisis route: J-014: therapist T-02 has not linked Telegram" in out
-        code, out = await asyncio.to_thread(run_cli, capsys, "enroll-unit", "--config", config, "--unit", "W-1")
+        code, out = await cli(capsys, "enroll-unit", "--config", config, "--unit", "W-1")
         assert code == 0 and "Open it on the unit's on-call phone" in out
         token = out.split("?start=")[1].split()[0]
         bot.fake.user(UNIT_PHONE).send(f"/start {token}")
         await bot.fake.settle()
-        code, out = await asyncio.to_thread(run_cli, capsys, "check-config", "--config", config)
+        code, out = await cli(capsys, "check-config", "--config", config)
         assert code == 0 and out.endswith(": ok\n")
-        code, out = await asyncio.to_thread(run_cli, capsys, "invite", "--config", config, "--unit", "W-1")
+        code, out = await cli(capsys, "invite", "--config", config, "--unit", "W-1")
         assert code == 0 and "?start=" in out
+
+
+async def test_run_starts_without_a_route_but_says_so_loudly(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with running_bot(tmp_path, extra_toml=COORDINATORS) as bot:
+        await youth_on_unit(bot)
+        engine = make_engine(bot.settings, bot.services)
+        with caplog.at_level(logging.ERROR):
+            assert await crisis_delivery.check_routes_at_start(engine, bot.app.bot) == 1
+        assert any(r.levelno == logging.ERROR and "unit W-1 (youths J-014)" in r.getMessage()
+                   for r in caplog.records)
+        for coordinator in (C1, C2):
+            assert bot.fake.user(coordinator).last.text.startswith(
+                "⚠️ De crisisroute is niet compleet: unit W-1 (youths J-014): no linked 24/7 "
+                "crisis contact")
