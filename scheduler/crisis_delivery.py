@@ -213,7 +213,11 @@ async def check_routes_at_start(engine: Engine, bot: Bot) -> int:
     The bot still starts: refusing would silence every check-in and every alert that
     does have a route. `check-config` is where a missing route is refused."""
     services = engine.services
-    result = await crisis.route_check(services, len(engine.coordinator_chats))
+    try:
+        result = await crisis.route_check(services, len(engine.coordinator_chats))
+    except Exception:  # the check must never keep the bot from starting
+        log.exception("could not check the crisis routes")
+        return 0
     for problem in result.problems:
         log.error("crisis route: %s", problem)
         await tell_coordinators(bot, engine.coordinator_chats,

@@ -53,6 +53,11 @@ def test_example_config_documents_every_key_and_is_valid(
      "VAKBOT_TELEGRAM__WEBHOOK__SECRET_TOKEN or telegram.webhook.secret_token_file"),
     ("[telegram]\nmode = 'webhook'\n", "telegram.webhook.public_url: required in webhook mode"),
     ("[shedule]\n", "shedule: unknown key (a typo?)"),
+    ("[alerts]\nescalate_after_hours = 4\n", "alerts.escalate_after_hours: Value error, "
+     "replaced by alerts.crisis_escalate_after_minutes (15 to 30)"),
+    ("[alerts]\ncrisis_escalate_after_minutes = 60\n", "alerts.crisis_escalate_after_minutes:"
+     " Input should be less than or equal to 30"),
+    ("[units]\ndefault_unit = 'W 1'\n", "units.default_unit: String should match pattern"),
 ])
 def test_check_config_reports_each_problem_on_one_line(
     config: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str

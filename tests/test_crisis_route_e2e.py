@@ -237,9 +237,10 @@ async def test_after_a_crisis_text_no_nudge_no_thanks_no_reminder(bot: Harness) 
 async def test_reached_nobody_is_loud_and_retried_until_someone_is_reached(
         tmp_path: Path, caplog: pytest.LogCaptureFixture,
         capsys: pytest.CaptureFixture[str]) -> None:
-    async with running_bot(tmp_path) as bot:                  # no coordinators at all
-        youth = await youth_on_unit(bot)                       # W-1 has no contact yet
+    async with running_bot(tmp_path, extra_toml=COORDINATORS) as bot:
+        youth = await youth_on_unit(bot)               # W-1 has no contact, T-02 unlinked
         engine = make_engine(bot.settings, bot.services)
+        bot.fake.blocked.update({C1, C2})              # and both coordinators blocked the bot
         youth.send("ik wil dood")
         await bot.fake.settle()
         assert "Ik laat het zo snel mogelijk weten aan de begeleiding." in youth.last.text
@@ -251,15 +252,38 @@ async def test_reached_nobody_is_loud_and_retried_until_someone_is_reached(
         assert code == 0
         assert out.splitlines()[:2] == [
             "🚨 Dringende meldingen die niemand bereikten (niet gezien):",
-            "J-014 (afdeling W-1), crisis, sinds 23/11 14:00: niemand gekoppeld om het naar "
-            "te sturen"]
+            "J-014 (afdeling W-1), crisis, sinds 23/11 14:00: coordinator: blocked the bot "
+            "(403); coordinator: blocked the bot (403)"]
 
-        phone = await link_unit(bot)                           # the route is repaired
-        await tick(bot, engine, timedelta(seconds=30))
-        assert urgent(phone)[0].startswith("🚨 Dringend: J-014 (afdeling W-1)")
+        bot.fake.blocked.discard(C2)                   # one coordinator unblocks
+        c2 = bot.fake.user(C2)
+        c2.send("/overview")
+        await bot.fake.settle()
+        assert c2.last.text.startswith("🚨 Dringende meldingen die niemand bereikten")
+        await tick(bot, engine, timedelta(seconds=30))  # retried: the blocked rows too
+        assert c2.last.text.startswith("🚨 J-014: dringende melding (crisis)")
         assert rows(bot, "SELECT nobody_since FROM alerts") == [(None,)]
         code, out = await cli(capsys, "overview", "--config", str(bot.config_path))
         assert "niemand bereikten" not in out
+
+        phone = await link_unit(bot)                   # the route is repaired: the unit too
+        await tick(bot, engine, timedelta(seconds=30))
+        assert urgent(phone)[0].startswith("🚨 Dringend: J-014 (afdeling W-1)")
+
+
+async def test_nobody_linked_and_no_coordinators_is_still_loud(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with running_bot(tmp_path) as bot:
+        youth = await youth_on_unit(bot, unit=None)
+        engine = make_engine(bot.settings, bot.services)
+        youth.send("ik wil dood")
+        await bot.fake.settle()
+        with caplog.at_level(logging.ERROR):
+            await tick(bot, engine, timedelta(seconds=30))
+        assert any("REACHED NOBODY: J-014 (unit -): no recipient is linked" in r.getMessage()
+                   for r in caplog.records)
+        assert len(rows(bot, "SELECT nobody_since FROM alerts WHERE nobody_since IS NOT NULL"
+                        )) == 1
 
 
 async def test_check_config_refuses_a_youth_without_a_route(
