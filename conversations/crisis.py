@@ -92,6 +92,17 @@ async def flag(services: Services, me: Youth, checkin: Checkin | None,
     phrases = find_crisis_phrases(text, services.crisis_phrases)
     if not phrases or me.pseudonym is None:
         return []
+    try:
+        return await _raise_alert(services, me, checkin, text, phrases)
+    except Exception:  # the help numbers go out even when storing the alert failed
+        log.exception("CRISIS ALERT NOT STORED for %s; the youth got the help numbers",
+                      me.code)
+        return [help_reply(me.language, None, new_checkin_ref())]
+
+
+async def _raise_alert(services: Services, me: Youth, checkin: Checkin | None, text: str,
+                       phrases: list[str]) -> list[Action]:
+    assert me.pseudonym is not None
     now = services.clock()
     route = await route_for(services, me)
     # Even the matched rule is health data: the alert keeps it encrypted.
@@ -115,6 +126,15 @@ async def talk_tap(services: Services, user_id: int, tap: TalkTap,
     me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
     if me is None or me.pseudonym is None:
         return [Toast(say(lang_hint, "talk_toast")), help_reply(lang_hint, None, None)]
+    try:
+        return await _raise_talk(services, me, tap)
+    except Exception:  # never leave a youth who asked for help without an answer
+        log.exception("TALK-NOW ALERT NOT STORED for %s", me.code)
+        return [Toast(say(me.language, "talk_toast")),
+                Reply(say(me.language, "talk_sent_staff_later"))]
+
+
+async def _raise_talk(services: Services, me: Youth, tap: TalkTap) -> list[Action]:
     lang, now = me.language, services.clock()
     route = await route_for(services, me)
     if await services.store.open_urgent_alert(me.code, "talk",

@@ -114,7 +114,11 @@ async def _one_alert(services: Services, bot: Bot, alert: Alert, chats: dict[str
     for row in rows:
         retry = row.state in ("pending", "failed") or (row.state == "blocked" and nobody)
         if retry and row.due_at <= now:
-            await _send(services, bot, alert, row, chats, report)
+            try:
+                await _send(services, bot, alert, row, chats, report)
+            except Exception:  # one bad row must not stop the other recipients
+                log.exception("urgent alert for %s: a delivery row failed; going on",
+                              alert.youth_code)
     rows = await store.deliveries(alert.id)
     # A recipient added after a send above (e.g. coordinators after every first-line
     # contact failed) is sent on the next tick: 'trying' until then.
