@@ -177,7 +177,6 @@ async def serve(
             resent = await send_unsent(services, app.bot, services.clock())
             log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
-            await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
             webhook = None
             if app.updater is not None:
                 await app.updater.start_polling(
@@ -189,6 +188,8 @@ async def serve(
 
                 webhook = await start_webhook(app, settings, secrets)
             await app.start()
+            # Serving first: a missing crisis route is told loudly, never a reason to stop.
+            await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
             await stop.wait()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
