@@ -124,8 +124,8 @@ async def talk_tap(services: Services, user_id: int, tap: TalkTap,
     One open request at a time: a second tap before anyone acknowledged says it was
     passed on already, rather than raising a second alarm."""
     me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
-    if me is None or me.pseudonym is None:
-        return [Toast(say(lang_hint, "talk_toast")), help_reply(lang_hint, None, None)]
+    if me is None or me.pseudonym is None:   # e.g. erased: the numbers, no false "passed on"
+        return [help_reply(lang_hint, None, None)]
     try:
         return await _raise_talk(services, me, tap)
     except Exception:  # never leave a youth who asked for help without an answer

@@ -320,3 +320,23 @@ async def test_run_starts_without_a_route_but_says_so_loudly(
             assert bot.fake.user(coordinator).last.text.startswith(
                 "⚠️ De crisisroute is niet compleet: unit W-1 (youths J-014): no linked 24/7 "
                 "crisis contact")
+
+
+async def test_the_reply_in_english_and_a_talk_tap_after_erasure(
+        bot: Harness) -> None:
+    youth = bot.fake.user(YOUTH, language_code="en")
+    await bot.enrol(youth, language="en")
+    youth.send("I want to die")
+    await bot.fake.settle()
+    assert youth.last.text.splitlines()[0] == "Tell someone of the group staff or your mentor now."
+    assert "0800-0113" in youth.last.text and "I will let the staff know as soon as possible." in (
+        youth.last.text)
+    assert youth.last.button_labels() == ["🙋 I want to talk now"]
+    reply = youth.last
+    assert await bot.services.store.erase_youth("J-014", bot.clock())
+    query = youth.tap(reply, "talk now")          # an old button, after erasure
+    await bot.fake.settle()
+    assert not bot.fake.answered[query], "nothing was passed on: no toast says so"
+    assert youth.last.text.splitlines()[0] == "Tell someone of the group staff or your mentor now."
+    assert not youth.last.buttons, "help, never silence; but nobody to alert"
+    assert rows(bot, "SELECT count(*) FROM alerts WHERE reason = 'talk'") == [(0,)]
