@@ -20,8 +20,10 @@ from bot.enrolment import (
     Invitation,
     cli_actor,
     enroll_therapist,
+    enroll_unit,
     enroll_youth,
     invite_therapist,
+    invite_unit,
     invite_youth,
     parse_guardian_date,
     unbind_youth,
@@ -36,6 +38,7 @@ from storage.ports import NewYouth
 
 EXIT_USAGE = 2
 CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
+UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
 LOCAL = ZoneInfo("Europe/Amsterdam")
 
 
@@ -67,6 +70,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _unit(text: str) -> str:
+    if not UNIT.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a unit code like W-1 (letters, digits, - or _, at most 20)")
+    return text
 
 
 Command = Callable[[str, str], argparse.ArgumentParser]
@@ -133,11 +143,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--simple", action="store_true", help="3-point answers instead of 5")
     p.add_argument("--guardian-consent-date", metavar="YYYY-MM-DD", type=_date_text,
                    help="date the guardian's consent was filed (required below 16)")
-    p.add_argument("--unit", help="the youth's unit (ward), for its phone hours")
+    p.add_argument("--unit", type=_unit, help="the youth's unit (ward): its phone hours "
+                   "and its 24/7 crisis contact (default: units.default_unit)")
 
     p = command("invite", "Print a new single-use invite link for a youth or therapist "
-                          "who has not joined.")
-    p.add_argument("--code", type=_code, required=True)
+                          "who has not joined, or (--unit) for a unit's on-call phone.")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--code", type=_code)
+    who.add_argument("--unit", type=_unit, help="a unit's crisis contact; the new phone "
+                     "replaces the old one when it opens the link")
+
+    p = command("enroll-unit", "Enrol a unit (ward) and print the invite link its 24/7 "
+                               "crisis contact (group staff's on-call phone) opens.")
+    p.add_argument("--unit", type=_unit, required=True, help="unit code, e.g. W-1")
+    p.add_argument("--language", choices=["nl", "en"], default="nl")
+
+    p = command("set-unit", "Set the unit of an enrolled youth (its phone hours and its "
+                            "crisis contact).")
+    p.add_argument("--code", type=_code, required=True, help="youth code")
+    p.add_argument("--unit", type=_unit, required=True, help="unit code, e.g. W-1")
 
     p = command("send-checkin", "Queue the check-in for a session that just ended; "
                                 "the running bot sends it (quiet hours hold it).")
@@ -213,11 +237,20 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
                      cast(Language, args.language), args.simple,
                      parse_guardian_date(args.guardian_consent_date))
 
+    unit = args.unit or settings.units.default_unit
+    if unit is None:
+        raise EnrolmentRefused("--unit is required (or set units.default_unit): a crisis "
+                               "alert goes to the 24/7 contact of the youth's unit")
+
     async def work(services: Services) -> int:
         invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
         await services.audit(cli_actor(), "enrol", youth.code, f"therapist {youth.therapist_code}")
         if args.unit:
             await services.store.set_unit(youth.code, args.unit)
+        contact = await services.store.unit(unit)
+        if contact is None or contact.pseudonym is None:
+            print(f"warning: unit {unit} has no linked crisis contact yet; run "
+                  f"`enroll-unit --unit {unit}` before the youth starts", file=sys.stderr)
         mode = "3-point simple" if youth.simple_mode else "5-point"
         print(f"Enrolled {youth.code}: therapist {youth.therapist_code}, "
               f"language {youth.language}, {mode} scale.")
@@ -229,6 +262,12 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
 
 async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
+        if args.unit is not None:
+            invitation = await invite_unit(services.store, args.unit, _now(),
+                                           services.invite_ttl)
+            await services.audit(cli_actor(), "invite:unit", "", args.unit)
+            _print_unit_invite(invitation, await _bot_username(settings, secrets))
+            return 0
         if await services.store.therapist(args.code) is not None:
             invitation = await invite_therapist(services.store, args.code, _now(),
                                                 services.invite_ttl)
@@ -239,6 +278,65 @@ async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets
         return 0
 
     return await _with_store(settings, secrets, work)
+
+
+def _print_unit_invite(invitation: Invitation, username: str) -> None:
+    until = invitation.expires_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    print(f"Invite link for the crisis contact of unit {invitation.code} (works once, until "
+          f"{until} Amsterdam time):")
+    print(f"  {invitation.link(username)}")
+    print("Open it on the unit's on-call phone: the Telegram account that is with the group "
+          "staff day and night. Crisis alerts for the unit's youths go there.")
+
+
+async def _enroll_unit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        invitation = await enroll_unit(services.store, args.unit, args.language, _now(),
+                                       services.invite_ttl)
+        await services.audit(cli_actor(), "enrol", "", f"unit {args.unit}")
+        print(f"Enrolled unit {args.unit} (language {args.language}).")
+        _print_unit_invite(invitation, await _bot_username(settings, secrets))
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        if not await services.store.set_unit(args.code, args.unit):
+            raise EnrolmentRefused(f"unknown youth code {args.code}")
+        await services.audit(cli_actor(), "set-unit", args.code, args.unit)
+        linked = await services.store.unit(args.unit)
+        print(f"{args.code} is now on unit {args.unit}.")
+        if linked is None or linked.pseudonym is None:
+            print(f"warning: unit {args.unit} has no linked crisis contact yet; run "
+                  f"`enroll-unit --unit {args.unit}` (or `invite --unit {args.unit}`)",
+                  file=sys.stderr)
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _check_routes(settings: Settings, secrets: Secrets) -> int:
+    """The crisis route of every enrolled youth (when there is a database to look in)."""
+    from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
+    from conversations.crisis import route_check  # noqa: PLC0415 - keeps --help fast
+    from core.crisis_route import check_routes  # noqa: PLC0415
+
+    coordinators = len(settings.coordinators.telegram_ids)
+    if settings.storage.database.exists():
+        services = await open_services(settings, secrets)
+        try:
+            result = await route_check(services, coordinators)
+        finally:
+            await services.store.close()
+    else:
+        result = check_routes([], frozenset(), coordinators, settings.units.default_unit)
+    for warning in result.warnings:
+        print(f"warning: crisis route: {warning}")
+    for problem in result.problems:
+        print(f"crisis route: {problem}")
+    return EXIT_USAGE if result.problems else 0
 
 
 async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
@@ -488,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, file=sys.stderr if args.command != "check-config" else sys.stdout)
         return EXIT_USAGE
     if args.command == "check-config":
+        if (code := asyncio.run(_check_routes(settings, secrets))) != 0:
+            return code
         print(f"{args.config}: ok")
         return 0
     if args.command == "consent-texts":
@@ -497,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         "enroll-therapist": lambda: _enroll_therapist(args, settings, secrets),
         "enroll-youth": lambda: _enroll_youth(args, settings, secrets),
         "invite": lambda: _invite(args, settings, secrets),
+        "enroll-unit": lambda: _enroll_unit(args, settings, secrets),
+        "set-unit": lambda: _set_unit(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
         "report": lambda: _report(args, settings, secrets),

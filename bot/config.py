@@ -118,7 +118,24 @@ class ScheduleSettings(_Section):
 
 class AlertSettings(_Section):
     missed_in_a_row: int = Field(3, ge=2, le=20)
-    escalate_after_hours: float = Field(4, gt=0, le=72)
+    crisis_escalate_after_minutes: int = Field(20, ge=15, le=30)
+    # Replaced by crisis_escalate_after_minutes; kept only to refuse it with a clear reason.
+    escalate_after_hours: float | None = None
+
+    @field_validator("escalate_after_hours")
+    @classmethod
+    def _replaced(cls, value: float | None) -> float | None:
+        if value is not None:
+            raise ValueError("replaced by alerts.crisis_escalate_after_minutes (15 to 30): "
+                             "an unacknowledged crisis alert now goes to the coordinators "
+                             "within half an hour, not after hours; remove this key")
+        return value
+
+
+class UnitSettings(_Section):
+    # The unit of youths enrolled without --unit: its 24/7 crisis contact gets their
+    # crisis alerts. Without it, every youth needs a unit of their own.
+    default_unit: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,20}$")
 
 
 class ReportSettings(_Section):
@@ -157,6 +174,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     retention: RetentionSettings = RetentionSettings()
     alerts: AlertSettings = AlertSettings()
+    units: UnitSettings = UnitSettings()
     reports: ReportSettings = ReportSettings()
     coordinators: CoordinatorSettings = CoordinatorSettings()
     researchers: ResearcherSettings = ResearcherSettings()

@@ -240,8 +240,9 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
         complete = conn.execute("SELECT count(*) FROM checkins WHERE status = 'complete'"
                                 ).fetchone()[0]
         answers = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
-        escalated = conn.execute("SELECT count(*) FROM outbox WHERE kind = 'escalation' AND"
-                                 " state = 'sent'").fetchone()[0]
+        escalated = conn.execute("SELECT count(DISTINCT alert_id) FROM alert_deliveries WHERE"
+                                 " recipient LIKE 'coordinator:%' AND state = 'sent'"
+                                 ).fetchone()[0]
     print(f"\nDone in {time.monotonic() - started:.0f} s. {sent} check-ins sent, {complete} "
           f"completed, {sent - complete} not completed; {answers} answers stored.")
     print("Alerts raised:")

@@ -113,3 +113,25 @@ async def unbind_youth(store: Store, code: str, now: datetime,
     if not await store.unbind_youth(code, now):
         raise EnrolmentRefused(f"{code} is unknown or has no linked account")
     return await invite_youth(store, code, now, invite_ttl)
+
+
+async def enroll_unit(store: Store, code: str, language: Language, now: datetime,
+                      invite_ttl: timedelta) -> Invitation:
+    """Record a unit and return the invite its 24/7 crisis contact (on-call phone) opens."""
+    try:
+        await store.add_unit(code, language, now)
+    except AlreadyExists:
+        raise EnrolmentRefused(f"unit {code} is enrolled already; `invite --unit {code}` "
+                               "makes a new link (e.g. for a new on-call phone)") from None
+    return await invite_unit(store, code, now, invite_ttl)
+
+
+async def invite_unit(store: Store, code: str, now: datetime,
+                      invite_ttl: timedelta) -> Invitation:
+    """A new link for the unit's phone; opening it replaces the phone linked before."""
+    if await store.unit(code) is None:
+        raise EnrolmentRefused(f"unknown unit {code}; enrol it with "
+                               f"`enroll-unit --unit {code}`")
+    token = new_token()
+    await store.add_invite(token_digest(token), "unit", code, now, now + invite_ttl)
+    return Invitation(code, token, now + invite_ttl)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.enrolment import cli_actor
 from bot.wiring import default_timing, delivery_rules
+from conversations import crisis
 from conversations.services import Services
 from core.compliance import render_overview
 from core.delivery import Window, window_problem
@@ -353,6 +354,8 @@ async def run(args: argparse.Namespace, services: Services, settings: Settings) 
     """Carry out one schedule command; raise ScheduleRefused with every problem found."""
     if args.command == "overview":
         await services.audit(cli_actor(), "read:overview")
+        for line in await crisis.unreached_section(services, "nl"):
+            print(line)
         print(render_overview(await services.store.compliance(services.clock())))
     else:
         await _ACTIONS[args.action](args, services, settings)

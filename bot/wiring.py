@@ -26,6 +26,7 @@ from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
 from core.schedule import WEEKDAYS, Timing
 from core.throttle import InboundGate, InboundLimits
+from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
@@ -63,7 +64,8 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         researchers=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
                               for i in settings.researchers.telegram_ids),
         timezone=settings.schedule.timezone,
-        escalate_after=timedelta(hours=settings.alerts.escalate_after_hours),
+        escalate_after=timedelta(minutes=settings.alerts.crisis_escalate_after_minutes),
+        default_unit=settings.units.default_unit,
         erasure_log=settings.storage.erasure_log,
         retention_required=settings.privacy.retention_required,
     )
@@ -206,6 +208,8 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
 
                 webhook = await start_webhook(app, settings, secrets)
             await app.start()
+            # Serving first: a missing crisis route is told loudly, never a reason to stop.
+            await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
             await stop.wait()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()

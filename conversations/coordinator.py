@@ -9,7 +9,7 @@ import html
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from conversations import research, staff
+from conversations import crisis, research, staff
 from conversations.handlers import run_command, services_of
 from core.compliance import render_overview
 from core.texts import say
@@ -26,7 +26,9 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     await services.audit(services.staff_actor("coordinator", user.id), "read:overview")
     rows = await services.store.compliance(services.clock())
-    await context.bot.send_message(chat.id, f"<pre>{html.escape(render_overview(rows))}</pre>",
+    loud = "\n".join(await crisis.unreached_section(services, "nl"))
+    text = f"<pre>{html.escape(render_overview(rows))}</pre>"
+    await context.bot.send_message(chat.id, f"{html.escape(loud)}\n\n{text}" if loud else text,
                                    parse_mode="HTML")
 
 

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import consent, guide, privacy, staff, usecases
+from conversations import consent, crisis, guide, privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.inbound import quiet_strangers
 from conversations.services import Services
@@ -31,6 +31,7 @@ from core.callbacks import (
     DeleteTap,
     RatingTap,
     ScopeTap,
+    TalkTap,
     parse,
 )
 from core.questionnaire import Language
@@ -73,6 +74,8 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     if context.args:
         linked = await staff.link_therapist(services, user_id, chat_id, context.args[0], hint)
+        if linked is None:
+            linked = await crisis.link_unit(services, user_id, chat_id, context.args[0], hint)
         actions = linked if linked is not None else await usecases.start_with_invite(
             services, user_id, context.args[0], hint)
     else:
@@ -129,7 +132,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif isinstance(tap, RatingTap):
         actions = await staff.rating_tap(services, user_id, tap, hint)
     elif isinstance(tap, AckTap):
-        actions = await staff.ack_tap(services, user_id, tap, hint)
+        urgent = await crisis.ack_tap(services, user_id, tap, hint)
+        actions = urgent if urgent is not None else await staff.ack_tap(
+            services, user_id, tap, hint)
+    elif isinstance(tap, TalkTap):
+        actions = await crisis.talk_tap(services, user_id, tap, hint)
     elif isinstance(tap, DeleteTap):
         actions = await privacy.delete_tap(services, user_id, tap, hint)
     elif isinstance(tap, ScopeTap):
@@ -151,8 +158,12 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer stickers, photos, voice, files and unknown commands politely; store nothing."""
-    await run_command(update, context, usecases.media_message)
+    """Answer stickers, photos, voice, files and unknown commands politely; store nothing.
+    A caption under a photo or video is read for a crisis signal like typed text."""
+    message = update.effective_message
+    caption = message.caption if message is not None else None
+    await run_command(update, context,
+                      lambda s, user, hint: usecases.media_message(s, user, hint, caption))
 
 
 def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

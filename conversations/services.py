@@ -34,7 +34,8 @@ class Services:
     coordinators: frozenset[str] = frozenset()  # pseudonyms of the configured coordinators
     researchers: frozenset[str] = frozenset()   # pseudonyms of the configured researchers
     timezone: str = "Europe/Amsterdam"
-    escalate_after: timedelta = timedelta(hours=4)
+    escalate_after: timedelta = timedelta(minutes=20)   # an unacknowledged crisis alert
+    default_unit: str | None = None       # the unit of youths enrolled without one
     erasure_log: Path | None = None       # outside the database: a restore replays it
     retention_required: bool = False      # institutional rules forbid erasure on request
 

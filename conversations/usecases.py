@@ -7,13 +7,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from conversations import consent
+from conversations import consent, crisis
 from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
 from conversations.services import Services, new_checkin_ref
 from core import flow
 from core.callbacks import AnswerTap, ConsentTap, consent_data
 from core.consent import ConsentText
-from core.crisis import find_crisis_phrases
 from core.identity import InvalidToken, token_digest
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
@@ -24,9 +23,7 @@ from storage.ports import (
     Checkin,
     Consent,
     Invite,
-    NewAlert,
     NewCheckin,
-    Youth,
 )
 
 CONSENT_SCOPE = "participation"
@@ -234,6 +231,8 @@ async def reminder(services: Services, code: str, occurrence_key: str) -> Outgoi
     if (checkin is None or sealed is None or checkin.status is not flow.Status.OPEN
             or checkin.expires_at <= now):
         return None
+    if await services.store.crisis_in_checkin(checkin.id):
+        return None   # paused after a crisis text: no "tap a button" nudge
     step = checkin.prompted_step
     p = _prompt(services, checkin, step, youth.language,
                 chosen=checkin.answers.get(services.steps(checkin)[step].key))
@@ -310,67 +309,57 @@ async def answer_tap(
     return actions
 
 
-async def _flag_crisis(
-    services: Services, me: Youth, checkin: Checkin | None, text: str
-) -> list[Action]:
-    phrases = find_crisis_phrases(text, services.crisis_phrases)
-    if not phrases or me.pseudonym is None:
-        return []
-    now = services.clock()
-    # Even the matched phrase is health data: the alert keeps it encrypted.
-    sealed_phrases = services.cipher.seal_text(", ".join(f"'{p}'" for p in phrases)).decode()
-    alert = NewAlert(new_checkin_ref(), f"crisis:{me.code}:{iso_minute(now)}", "crisis",
-                     me.code, me.therapist_code, sealed_phrases, now,
-                     now + services.escalate_after)
-    await services.store.add_crisis_flag(
-        me.pseudonym, checkin.id if checkin else None, phrases,
-        services.cipher.seal_text(text), now, alert)
-    return [Reply(say(me.language, "crisis_help"))]
-
-
-def iso_minute(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M")
-
-
 async def text_message(
     services: Services, user_id: int, text: str, lang_hint: Language
 ) -> list[Action]:
     """Handle typed text: the free-text note, or a gentle pointer to the buttons."""
     me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
     if me is None or me.pseudonym is None:
-        return [Reply(say(lang_hint, "unknown_user"))]
+        return crisis.stranger_help(services, text, lang_hint) or [
+            Reply(say(lang_hint, "unknown_user"))]
     lang = me.language
     now = services.clock()
     checkin = await services.store.open_checkin(me.pseudonym, now)
-    actions = await _flag_crisis(services, me, checkin, text)
+    actions = await crisis.flag(services, me, checkin, text)
+    if actions:
+        # The check-in pauses: the help stands alone, with no nudge to the buttons and no
+        # thank-you after it; `reminder` sends no nudge for this check-in either.
+        return actions
     if checkin is None:
-        return actions or [Reply(say(lang, "idle_text"))]
+        return [Reply(say(lang, "idle_text"))]
     if not await services.store.has_consent(me.pseudonym, CONSENT_SCOPE):
-        return actions or [Reply(say(lang, "not_taking_part"))]
+        return [Reply(say(lang, "not_taking_part"))]
     steps = services.steps(checkin)
     state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
                               checkin.answers)
     outcome = flow.decide_text(steps, state, text, limit=services.free_text_limit, now=now)
     if outcome is flow.TextOutcome.TOO_LONG:
-        return [*actions, Reply(say(lang, "text_too_long", limit=services.free_text_limit))]
+        return [Reply(say(lang, "text_too_long", limit=services.free_text_limit))]
     if outcome is not flow.TextOutcome.STORE_NOTE:
-        return [*actions, Reply(say(lang, "button_expected"))]
+        return [Reply(say(lang, "button_expected"))]
     if not await services.store.store_note(checkin.id, checkin.prompted_step,
                                            services.cipher.seal_text(text), now):
-        return [*actions, Reply(say(lang, "expired_checkin"))]
+        return [Reply(say(lang, "expired_checkin"))]
     done: list[Action] = []
     message_id = await services.store.prompt_message_id(checkin.id, checkin.prompted_step)
     if message_id:  # None: not confirmed; 0: sent, id unknown (timed out)
         question = _prompt(services, checkin, checkin.prompted_step, lang).text
         done.append(EditMessage(message_id, f"{question}\n\n👉 {say(lang, 'note_saved')}"))
-    return [*actions, *done, Reply(say(lang, "thanks"))]
+    return [*done, Reply(say(lang, "thanks"))]
 
 
-async def media_message(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
-    """Stickers, photos, voice and the like: a polite pointer; nothing is stored."""
+async def media_message(services: Services, user_id: int, lang_hint: Language,
+                        caption: str | None = None) -> list[Action]:
+    """Stickers, photos, voice and the like: a polite pointer; nothing is stored.
+
+    A caption is read for a crisis signal like any typed text: a youth may write it
+    under a drawing."""
     me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
     if me is None or me.pseudonym is None:
-        return [Reply(say(lang_hint, "unknown_user"))]
+        return crisis.stranger_help(services, caption or "", lang_hint) or [
+            Reply(say(lang_hint, "unknown_user"))]
     checkin = await services.store.open_checkin(me.pseudonym, services.clock())
+    if caption and (actions := await crisis.flag(services, me, checkin, caption)):
+        return actions
     return [Reply(say(me.language, "media_not_stored" if checkin else "media_idle"))]
 

@@ -30,6 +30,7 @@ _RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task):([1-5])")
 _ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
 _DELETE = re.compile(r"d:([yn])")
 _SCOPE = re.compile(r"g:([psr]):([0-9]{1,3}):([ynv])")
+_TALK = re.compile(r"w:([A-Za-z0-9_-]{16})")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ class DeleteTap:
     confirmed: bool
 
 
+@dataclass(frozen=True)
+class TalkTap:
+    """"I want to talk now", under the reply to crisis alert `alert_ref`."""
+
+    alert_ref: str
+
+
 _SCOPE_LETTER: dict[str, Scope] = {"p": "participation", "s": "sharing", "r": "research"}
 
 
@@ -94,6 +102,10 @@ def ack_data(alert_ref: str) -> str:
     return f"k:{alert_ref}"
 
 
+def talk_data(alert_ref: str) -> str:
+    return f"w:{alert_ref}"
+
+
 def answer_data(checkin_ref: str, step_index: int, value: str) -> str:
     return f"a:{checkin_ref}:{step_index}:{value}"
 
@@ -102,7 +114,7 @@ def consent_data(invite_token: str, number: int, agree: bool) -> str:
     return f"c:{invite_token}:{number}:{'y' if agree else 'n'}"
 
 
-Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ScopeTap
+Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ScopeTap | TalkTap
 
 NONCE_CHARS, TAG_CHARS = 8, 10
 MAX_DATA = 64 - NONCE_CHARS - TAG_CHARS - 2   # 44: Telegram's 64 bytes minus the binding
@@ -159,4 +171,6 @@ def parse(data: str | None) -> Tap | None:
         return DeleteTap(m[1] == "y")
     if m := _SCOPE.fullmatch(data):
         return ScopeTap(_SCOPE_LETTER[m[1]], int(m[2]), None if m[3] == "v" else m[3] == "y")
+    if m := _TALK.fullmatch(data):
+        return TalkTap(m[1])
     return None

@@ -369,9 +369,10 @@ class FakeUser:
             "file_id": "stk", "file_unique_id": "stku", "type": "regular", "width": 512,
             "height": 512, "is_animated": False, "is_video": False}))
 
-    def send_photo(self) -> None:
+    def send_photo(self, caption: str | None = None) -> None:
+        extra = {"caption": caption} if caption is not None else {}
         self.fake.push_update("message", self._message(photo=[{
-            "file_id": "ph", "file_unique_id": "phu", "width": 90, "height": 90}]))
+            "file_id": "ph", "file_unique_id": "phu", "width": 90, "height": 90}], **extra))
 
     def send_voice(self) -> None:
         self.fake.push_update("message", self._message(voice={

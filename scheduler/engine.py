@@ -33,7 +33,7 @@ from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
 from core.identity import InvalidToken
 from core.retention import RetentionPolicy
 from core.texts import say
-from scheduler import retention, therapist_delivery
+from scheduler import crisis_delivery, retention, therapist_delivery
 from scheduler.outcomes import Hold, Skip, failure_reason
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.owners import dead_owners
@@ -125,6 +125,8 @@ class Engine:
         rest of the tick goes on (no single row can silence the others)."""
         store, now = self.services.store, self.services.clock()
         report = TickReport()
+        # Urgent alerts first, isolated inside: nothing later in the tick can hold them up.
+        await crisis_delivery.run(self, bot)
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
         await isolated("releasing expired leases", store.release_expired(now), 0)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from telegram import Bot
 
 from conversations import staff
-from conversations.telegram_io import send_with_buttons
+from conversations.telegram_io import send_with_buttons, tell_coordinators
 from core.analytics import Rule, detect_ruptures, missed_in_a_row
 from core.delivery import Kind, next_working_moment, report_due
 from core.questionnaire import Language
@@ -48,11 +48,10 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
         alert = await services.store.alert_by_ref(item.ref or "")
         if alert is None or alert.acked_at is not None:
             raise Skip("acknowledged")
+        # Rows from before the per-recipient crisis route (scheduler/crisis_delivery.py).
         since = alert.created_at.astimezone(engine.rules_zone).strftime("%d/%m %H:%M")
-        for chat in engine.coordinator_chats:
-            await bot.send_message(chat, say("nl", "escalation", code=alert.youth_code,
-                                             kind=alert.kind, since=since,
-                                             therapist=alert.therapist_code))
+        await tell_coordinators(bot, engine.coordinator_chats, say(
+            "nl", "escalation", code=alert.youth_code, kind=alert.kind, since=since, unit=""))
         return
     assert item.therapist_code is not None
     chat, lang = await _therapist_chat(engine, item.therapist_code)

@@ -268,6 +268,11 @@ class Alert:
     detail: str
     created_at: datetime
     acked_at: datetime | None
+    unit_code: str | None = None       # urgent alerts: the youth's unit at the time
+    reason: str | None = None          # urgent alerts: "text" or "talk" (I want to talk now)
+    escalate_at: datetime | None = None
+    acked_by: str | None = None        # a role ("therapist", "unit", "coordinator")
+    nobody_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,32 @@ class NewAlert:
     detail: str
     due_at: datetime
     escalate_at: datetime | None
+    unit_code: str | None = None
+    reason: str | None = None          # set for urgent alerts: delivered per recipient
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit (ward) and whether its 24/7 crisis contact has linked Telegram."""
+
+    code: str
+    language: Language
+    pseudonym: str | None
+
+
+@dataclass(frozen=True)
+class AlertDelivery:
+    """One recipient of one urgent alert."""
+
+    id: int
+    alert_id: int
+    recipient: str     # "therapist:T-02", "unit:W-1", "coordinator:<short pseudonym>"
+    state: str         # pending, sent, blocked, failed
+    due_at: datetime
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    ack_told_at: datetime | None
 
 
 class TherapistRepo(Protocol):
@@ -302,10 +333,35 @@ class TherapistRepo(Protocol):
     async def outbox_by_ref(self, ref: str) -> OutboxItem | None: ...
     async def add_alert(self, alert: NewAlert, now: datetime) -> bool: ...
     async def alert_by_ref(self, ref: str) -> Alert | None: ...
-    async def ack_alert(self, ref: str, now: datetime) -> bool: ...
+    async def ack_alert(self, ref: str, now: datetime, by: str = "therapist") -> bool: ...
     async def recent_rating_requests(
         self, therapist_code: str, since: datetime
     ) -> list[OutboxItem]: ...
+
+
+class CrisisRepo(Protocol):
+    async def add_unit(self, code: str, language: Language, now: datetime) -> None: ...
+    async def unit(self, code: str) -> Unit | None: ...
+    async def all_units(self) -> list[Unit]: ...
+    async def bind_unit(self, token_digest: str, pseudonym: str, chat_id_enc: bytes,
+                        now: datetime) -> BindOutcome: ...
+    async def units_of_contact(self, pseudonym: str) -> list[Unit]: ...
+    async def youth_unit(self, code: str) -> str | None: ...
+    async def active_youths(self) -> list[Youth]: ...
+    async def youth_units(self) -> dict[str, str | None]: ...
+    async def urgent_alerts(self, since: datetime) -> list[Alert]: ...
+    async def open_urgent_alert(self, youth_code: str, reason: str,
+                                since: datetime) -> Alert | None: ...
+    async def add_deliveries(self, alert_id: int, recipients: list[str],
+                             now: datetime) -> int: ...
+    async def deliveries(self, alert_id: int) -> list[AlertDelivery]: ...
+    async def delivery_sent(self, delivery_id: int, now: datetime) -> None: ...
+    async def delivery_failed(self, delivery_id: int, state: str, error: str,
+                              retry_at: datetime, now: datetime) -> None: ...
+    async def ack_told(self, delivery_id: int, now: datetime) -> None: ...
+    async def set_nobody(self, alert_id: int, since: datetime | None) -> None: ...
+    async def unreached_alerts(self) -> list[Alert]: ...
+    async def crisis_in_checkin(self, checkin_id: int) -> bool: ...
 
 
 class PrivacyRepo(Protocol):
@@ -376,7 +432,7 @@ class ButtonRepo(Protocol):
 
 
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -32,6 +32,7 @@ from storage.ports import (
 )
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_buttons import SqliteButtonsMixin
+from storage.sqlite_crisis import SqliteCrisisMixin
 from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
@@ -74,7 +75,8 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
 
 
 class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
-                  SqliteRetentionMixin, SqliteButtonsMixin, SqliteQueries):
+                  SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin,
+                  SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:

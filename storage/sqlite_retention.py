@@ -20,7 +20,9 @@ _PURGES: dict[DataKind, tuple[tuple[str, str], ...]] = {
     ),
     DataKind.NOTES: (
         ("notes", "created_at < ?"),
-        ("crisis_flags", "created_at < ? AND alerted_at IS NOT NULL"),
+        # Crisis texts go by age like any note, alerted or not: the alert itself (and
+        # who was reached) is kept under `alerts`.
+        ("crisis_flags", "created_at < ?"),
     ),
     DataKind.ALERTS: (
         ("alerts", "created_at < ?"),

@@ -32,15 +32,31 @@ ALERT_LIFETIME = timedelta(days=7)
 log = logging.getLogger(__name__)
 
 
+def alert_from_row(r: aiosqlite.Row) -> Alert:
+    def opt(name: str) -> datetime | None:
+        return parse_iso(r[name]) if r[name] else None
+
+    return Alert(r["id"], r["ref"], r["kind"], r["youth_code"], r["therapist_code"],
+                 r["detail"], parse_iso(r["created_at"]), opt("acked_at"), r["unit_code"],
+                 r["reason"], opt("escalate_at"), r["acked_by"], opt("nobody_since"))
+
+
 async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetime) -> bool:
-    """Inside the caller's transaction: the alert row plus its outbox rows."""
+    """Inside the caller's transaction: the alert row plus its outbox rows.
+
+    An urgent alert (with a `reason`) gets no outbox rows: scheduler/crisis_delivery.py
+    sends it to each recipient on a row of its own (alert_deliveries)."""
     cur = await conn.execute(
         "INSERT OR IGNORE INTO alerts (ref, dedupe_key, kind, youth_code,"
-        " therapist_code, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " therapist_code, detail, created_at, unit_code, reason, escalate_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (alert.ref, alert.dedupe_key, alert.kind, alert.youth_code,
-         alert.therapist_code, alert.detail, iso(now)))
+         alert.therapist_code, alert.detail, iso(now), alert.unit_code, alert.reason,
+         iso(alert.escalate_at) if alert.escalate_at else None))
     if cur.rowcount != 1:
         return False
+    if alert.reason is not None:
+        return True
     deliveries = [("alert", alert.due_at)]
     if alert.escalate_at is not None:
         deliveries.append(("escalation", alert.escalate_at))
@@ -182,18 +198,14 @@ class SqliteTherapistMixin(SqliteQueries):
 
     async def alert_by_ref(self, ref: str) -> Alert | None:
         rows = await self._all("SELECT * FROM alerts WHERE ref = ?", (ref,))
-        if not rows:
-            return None
-        r = rows[0]
-        return Alert(r["id"], r["ref"], r["kind"], r["youth_code"], r["therapist_code"],
-                     r["detail"], parse_iso(r["created_at"]),
-                     parse_iso(r["acked_at"]) if r["acked_at"] else None)
+        return alert_from_row(rows[0]) if rows else None
 
-    async def ack_alert(self, ref: str, now: datetime) -> bool:
+    async def ack_alert(self, ref: str, now: datetime, by: str = "therapist") -> bool:
+        """Record the first acknowledgement (by a role); False when one came first."""
         async with self.db.write() as conn:
             cur = await conn.execute(
-                "UPDATE alerts SET acked_at = ? WHERE ref = ? AND acked_at IS NULL",
-                (iso(now), ref))
+                "UPDATE alerts SET acked_at = ?, acked_by = ?, nobody_since = NULL"
+                " WHERE ref = ? AND acked_at IS NULL", (iso(now), by, ref))
             if cur.rowcount == 1:
                 await conn.execute(
                     "UPDATE outbox SET state = 'cancelled', last_error = 'acknowledged',"

@@ -229,12 +229,17 @@ async def test_crisis_phrase_gets_help_at_once_and_a_flag(bot: Harness) -> None:
     for label in ("Oké", "Oké", "Oké", "Iets moeilijks"):
         youth.tap(youth.last, label)
         await bot.fake.settle()
+    before = len(youth.inbox)
     youth.send("Soms wil ik dood, echt.")
     await bot.fake.settle()
-    help_text = youth.inbox[-2].text
-    for number in ("113", "0800-0113", "112", "0800-0432"):
+    help_text = youth.last.text
+    assert help_text.splitlines()[0] == ("Zeg het nu tegen iemand van de groepsleiding of "
+                                         "tegen je mentor.")
+    for number in ("113", "0800-0113", "112", "0800-0432", "113.nl"):
         assert number in help_text
-    assert youth.last.text.startswith("Dank je wel!")
+    assert youth.last.button_labels() == ["🙋 Ik wil nu praten"]
+    # The check-in pauses: the help stands alone, no thank-you, no nudge to the buttons.
+    assert len(youth.inbox) == before + 1
     with sqlite3.connect(bot.database) as conn:
         (count, sealed) = conn.execute("SELECT phrases, text_enc FROM crisis_flags").fetchone()
         (kind, detail) = conn.execute("SELECT kind, detail FROM alerts").fetchone()

@@ -15,7 +15,7 @@ COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth
             "send-checkin", "backup", "demo", "schedule", "overview", "schedule add",
             "schedule list", "schedule cancel", "schedule move", "schedule pause",
             "schedule resume", "schedule import", "schedule window", "report", "audit",
-            "unbind", "export"]
+            "unbind", "export", "enroll-unit", "set-unit"]
 
 
 def test_example_config_documents_every_key_and_is_valid(
@@ -29,9 +29,15 @@ def test_example_config_documents_every_key_and_is_valid(
             index = text.splitlines().index(line)
             assert text.splitlines()[index - 1].startswith("#"), f"undocumented: {line}"
     local = tmp_path / "example.toml"
-    local.write_text(text.replace('token_file = "/run/secrets/vakbot-token"\n', "")
-                     .replace('pseudonym_key_file = "/run/secrets/vakbot-pseudonym.key"\n', "")
-                     .replace('contact_key_file = "/run/secrets/vakbot-contact.key"\n', ""))
+    text = (text.replace('token_file = "/run/secrets/vakbot-token"\n', "")
+            .replace('pseudonym_key_file = "/run/secrets/vakbot-pseudonym.key"\n', "")
+            .replace('contact_key_file = "/run/secrets/vakbot-contact.key"\n', ""))
+    local.write_text(text)
+    # As shipped, the crisis route is empty: refused, loudly, not started silently.
+    code, output = run(capsys, "check-config", "--config", str(local))
+    assert code == 2
+    assert output.startswith("crisis route: coordinators.telegram_ids: empty"), output
+    local.write_text(text.replace("telegram_ids = []", "telegram_ids = [9001]", 1))
     assert run(capsys, "check-config", "--config", str(local)) == (0, f"{local}: ok\n")
 
 
@@ -47,6 +53,11 @@ def test_example_config_documents_every_key_and_is_valid(
      "VAKBOT_TELEGRAM__WEBHOOK__SECRET_TOKEN or telegram.webhook.secret_token_file"),
     ("[telegram]\nmode = 'webhook'\n", "telegram.webhook.public_url: required in webhook mode"),
     ("[shedule]\n", "shedule: unknown key (a typo?)"),
+    ("[alerts]\nescalate_after_hours = 4\n", "alerts.escalate_after_hours: Value error, "
+     "replaced by alerts.crisis_escalate_after_minutes (15 to 30)"),
+    ("[alerts]\ncrisis_escalate_after_minutes = 60\n", "alerts.crisis_escalate_after_minutes:"
+     " Input should be less than or equal to 30"),
+    ("[units]\ndefault_unit = 'W 1'\n", "units.default_unit: String should match pattern"),
 ])
 def test_check_config_reports_each_problem_on_one_line(
     config: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str
@@ -91,6 +102,10 @@ def test_enrolment_from_the_command_line(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = ("--config", str(config))
+    code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
+                       "--birth-year", "2008")
+    assert code == 1 and "--unit is required (or set units.default_unit)" in output
+    config.write_text(config.read_text() + '[units]\ndefault_unit = "W-1"\n')
     code, output = run(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
                        "--birth-year", "2008")
     assert code == 1 and "unknown therapist T-02" in output

@@ -124,7 +124,7 @@ def test_audit_trail_records_and_verifies(
     cfg = ("--config", str(config))
     assert run_cli(capsys, "enroll-therapist", *cfg, "--code", "T-02")[0] == 0
     assert run_cli(capsys, "enroll-youth", *cfg, "--code", "J-014", "--therapist", "T-02",
-                   "--birth-year", "2008")[0] == 0
+                   "--birth-year", "2008", "--unit", "W-1")[0] == 0
     assert run_cli(capsys, "overview", *cfg)[0] == 0
     code, out = run_cli(capsys, "audit", *cfg, "verify")
     assert code == 0 and "3 entries; chain intact" in out

@@ -92,3 +92,19 @@ def test_a_too_short_retention_period_is_refused(config: Path,
     code, out = run_cli(capsys, "check-config", "--config", str(config))
     assert code != 0
     assert "retention.sessions_days: Input should be greater than or equal to 30" in out
+
+
+async def test_crisis_texts_go_by_age_like_notes_alerted_or_not(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, extra_toml=RETENTION) as bot:
+        bot.clock.now = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)    # Monday 14:00
+        youth = bot.fake.user(YOUTH)
+        await bot.enrol(youth)
+        youth.send(f"ik wil dood {MARKER}")
+        await bot.fake.settle()
+        assert rows(bot.database, "SELECT alerted_at FROM crisis_flags") == [(None,)]
+        engine = make_engine(bot.settings, bot.services)
+        bot.clock.now = datetime(2026, 11, 25, 2, 45, tzinfo=UTC)     # Wednesday 03:45
+        await engine.tick(bot.app.bot)
+        assert rows(bot.database, "SELECT count(*) FROM crisis_flags") == [(0,)]
+        assert rows(bot.database, "SELECT kind FROM alerts") == [("crisis",)], (
+            "the alert itself follows alerts_days (not set: kept)")
