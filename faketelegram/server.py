@@ -124,6 +124,11 @@ class FakeTelegram:
         self.latency = 0.0  # seconds each send or edit takes, like a real network
         self.last_activity = time.monotonic()
         self._delivered_at = 0.0
+        # True: answer every call 401 Unauthorized, as Telegram does for a revoked token.
+        self.refuse_token = False
+        # (index in `calls` of the getUpdates call, update) for each update handed out:
+        # tells which bot process (started after which call) was given which update.
+        self.deliveries: list[tuple[int, dict[str, Any]]] = []
 
     # -- life-cycle ------------------------------------------------------------------
 
@@ -152,19 +157,23 @@ class FakeTelegram:
     async def _handle(self, request: Request) -> Response:
         path = urlsplit(request.path).path
         prefix = f"/bot{self.token}/"
-        if not path.startswith(prefix):
+        if self.refuse_token or not path.startswith(prefix):
             return Response.json(401, {"ok": False, "error_code": 401,
                                        "description": "Unauthorized"})
         method = path[len(prefix):]
         try:
             params = _params(request)
             self.calls.append((method, params))
+            call_index = len(self.calls) - 1
             if method != "getUpdates":
                 self.last_activity = time.monotonic()
             await self._maybe_fail(method)
             if self.latency and method.startswith(("send", "edit")):
                 await asyncio.sleep(self.latency)
-            result = await self._dispatch(method, params)
+            if method == "getUpdates":
+                result: Any = await self._get_updates(params, call_index)
+            else:
+                result = await self._dispatch(method, params)
         except _ApiError as err:
             body: dict[str, Any] = {"ok": False, "error_code": err.status,
                                     "description": err.description}
@@ -188,8 +197,6 @@ class FakeTelegram:
                         "username": BOT_USERNAME, "can_join_groups": False,
                         "can_read_all_group_messages": False,
                         "supports_inline_queries": False}
-            case "getUpdates":
-                return await self._get_updates(p)
             case "deleteWebhook" | "setWebhook" | "setMyCommands" | "deleteMyCommands" | "close":
                 return True
             case "sendMessage":
@@ -206,7 +213,7 @@ class FakeTelegram:
                 return True
         raise _ApiError(404, "Not Found")
 
-    async def _get_updates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, p: dict[str, Any], call_index: int) -> list[dict[str, Any]]:
         offset = int(p.get("offset", 0) or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates:
@@ -219,6 +226,7 @@ class FakeTelegram:
         batch = self._updates[:limit]
         if batch:
             self._delivered_at = time.monotonic()
+            self.deliveries.extend((call_index, update) for update in batch)
         return batch
 
     def _send(self, p: dict[str, Any], photo: bytes | None,
@@ -285,6 +293,11 @@ class FakeTelegram:
                 return
             await asyncio.sleep(quiet / 3)
         raise TimeoutError("the bot did not settle")
+
+    def all_acknowledged(self) -> bool:
+        """Every pushed update was fetched and then acknowledged by a later getUpdates:
+        none will be handed out again, to this bot process or the next."""
+        return not self._updates or self._pending_fetch_done()
 
     def _pending_fetch_done(self) -> bool:
         # An update counts as fetched once a later getUpdates asked for a higher offset.
