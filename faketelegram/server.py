@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -18,6 +19,8 @@ BOT_ID = 5550001
 BOT_USERNAME = "vakbot_demo_bot"
 DEFAULT_TOKEN = "5550001:FAKE-token-for-tests-only-xxxxxxxxxxxx"  # noqa: S105 - fake
 
+# Seconds `settle` may wait for an in-process bot: only reached when something is wrong.
+IDLE_LIMIT = 120.0
 _JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "commands"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout"}
 
@@ -129,6 +132,10 @@ class FakeTelegram:
         # (index in `calls` of the getUpdates call, update) for each update handed out:
         # tells which bot process (started after which call) was given which update.
         self.deliveries: list[tuple[int, dict[str, Any]]] = []
+        # Set by a bot running in this event loop: waits until every update it was given
+        # is fully handled (PTB's `update_queue.join`). With it, `settle` waits for that
+        # fact instead of for a quiet period, which a loaded machine can stretch.
+        self.idle_probe: Callable[[], Awaitable[None]] | None = None
 
     # -- life-cycle ------------------------------------------------------------------
 
@@ -283,8 +290,12 @@ class FakeTelegram:
         """Wait until the bot fetched every update, answered, and then went quiet.
 
         Every update a person sends gets some answer from this bot, so by default a
-        call to the API after the last delivery is required too.
+        call to the API after the last delivery is required too. A bot in this event loop
+        (`idle_probe` set) is waited for exactly: every update acknowledged and handled.
         """
+        if self.idle_probe is not None:
+            await self._settle_in_process(max(limit, IDLE_LIMIT))
+            return
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             fetched = not self._updates or self._pending_fetch_done()
@@ -293,6 +304,18 @@ class FakeTelegram:
                 return
             await asyncio.sleep(quiet / 3)
         raise TimeoutError("the bot did not settle")
+
+    async def _settle_in_process(self, limit: float) -> None:
+        assert self.idle_probe is not None
+        deadline = time.monotonic() + limit
+        while not self.all_acknowledged():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not fetch every update")
+            await asyncio.sleep(0.005)
+        try:
+            await asyncio.wait_for(self.idle_probe(), deadline - time.monotonic())
+        except TimeoutError:
+            raise TimeoutError("the bot did not finish handling its updates") from None
 
     def all_acknowledged(self) -> bool:
         """Every pushed update was fetched and then acknowledged by a later getUpdates:

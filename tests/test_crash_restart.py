@@ -9,8 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,18 +21,10 @@ from conversations import usecases
 from conversations.telegram_io import send_prompt
 from faketelegram import FakeTelegram, FakeUser, SentMessage
 from storage.ports import NewYouth, Therapist
+from tests.support import wait_until
 
 YOUTH = 700000123
 ROOT = Path(__file__).parent.parent
-DEADLINE = 120.0  # seconds; generous, for a loaded machine: the waits end on events
-
-
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting until {what}")
-        await asyncio.sleep(0.02)
 
 
 class BotProcess:

@@ -22,7 +22,7 @@ from bot import logsafe
 from bot.cli import TOKEN_REFUSED, retry_delay
 from bot.offline import write_config
 from faketelegram import FakeTelegram
-from tests.support import run_cli
+from tests.support import run_cli, wait_until
 
 ROOT = Path(__file__).parent.parent
 DEADLINE = 120.0  # seconds; generous because the suite runs on a loaded machine
@@ -67,14 +67,6 @@ class Child:
     def kill(self) -> None:
         if self.proc.returncode is None:
             self.proc.kill()
-
-
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        await asyncio.sleep(0.02)
 
 
 def free_port() -> int:
