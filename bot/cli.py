@@ -442,6 +442,15 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _token_refused(err: BaseException) -> str:
+    """The one line for PTB's InvalidToken, which stands for a 401 and for a 404."""
+    cause = err.__cause__ or err
+    if "not found" in str(cause).lower():  # a malformed token, or a wrong base_url
+        return ("Telegram answered 404 Not Found for the bot token: check "
+                "VAKBOT_TELEGRAM__TOKEN / telegram.token_file and telegram.base_url")
+    return TOKEN_REFUSED
+
+
 def _new_keys(args: argparse.Namespace) -> int:
     pseudonym_key, contact_key = new_key(), new_key()
     if args.dir is None:
@@ -503,9 +512,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return asyncio.run(commands[args.command]())
-    except InvalidToken:
+    except InvalidToken as err:
         # PTB's message holds the whole token: never print it, say what to check.
-        print(TOKEN_REFUSED, file=sys.stderr)
+        print(_token_refused(err), file=sys.stderr)
         return EXIT_TOKEN_REFUSED
     except (EnrolmentRefused, usecases.CheckinNotPossible) as err:
         print(f"refused: {err}", file=sys.stderr)

@@ -113,6 +113,25 @@ async def test_refused_token_in_a_command_that_asks_telegram(
     assert_no_token(output)
 
 
+def test_a_404_for_the_token_names_the_base_url_too() -> None:
+    from telegram.error import InvalidToken  # noqa: PLC0415
+
+    from bot.cli import _token_refused  # noqa: PLC0415
+
+    def refused(description: str) -> str:
+        try:
+            try:
+                raise InvalidToken(description)
+            except InvalidToken as cause:
+                raise InvalidToken(f"The token `{TOKEN}` was rejected by the server.") from cause
+        except InvalidToken as err:
+            return _token_refused(err)
+
+    assert refused("Unauthorized") == TOKEN_REFUSED
+    assert "telegram.base_url" in refused("Not Found")
+    assert_no_token(refused("Not Found"))
+
+
 def test_log_records_and_tracebacks_carrying_the_token_are_redacted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
