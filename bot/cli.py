@@ -420,9 +420,9 @@ async def _run(settings: Settings, secrets: Secrets) -> int:
             await serve(settings, secrets, stop)
             return 0
         except NetworkError as exc:
+            attempt += 1
             if stop.is_set():
                 break
-            attempt += 1
             delay = retry_delay(attempt)
             print(redact(f"Telegram Bot API not reachable at start-up ({_describe(exc)}); "
                          f"attempt {attempt}, retrying in {delay:g} s"),
@@ -432,7 +432,7 @@ async def _run(settings: Settings, secrets: Secrets) -> int:
             if stop.is_set():
                 break
     print(f"Stopped ({stopped_by[0] if stopped_by else 'asked to stop'}) while the Telegram "
-          f"Bot API was unreachable, after {attempt} attempt(s).", file=sys.stderr, flush=True)
+          f"Bot API was unreachable; {attempt} attempt(s) failed.", file=sys.stderr, flush=True)
     return 0
 
 
