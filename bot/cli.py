@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import signal
 import sys
@@ -28,7 +29,7 @@ from bot.enrolment import (
     parse_guardian_date,
     unbind_youth,
 )
-from bot.logsafe import configure_logging
+from bot.logsafe import configure_logging, redact
 from bot.schedule_cli import local_label
 from conversations import usecases
 from conversations.services import Services
@@ -37,6 +38,15 @@ from core.questionnaire import DISCIPLINES, Discipline, Language
 from storage.ports import NewYouth
 
 EXIT_USAGE = 2
+# sysexits' EX_CONFIG: a refused token is not fixed by restarting (RestartPreventExitStatus).
+EXIT_TOKEN_REFUSED = 78
+TOKEN_REFUSED = ("Telegram refused the bot token (401): check VAKBOT_TELEGRAM__TOKEN / "  # noqa: S105
+                 "telegram.token_file")
+# The names config.example.toml gives the key files and the token file.
+KEY_FILES = ("vakbot-pseudonym.key", "vakbot-contact.key")
+TOKEN_FILE = "vakbot-token"  # noqa: S105 - a file name
+# Seconds between attempts to reach the Bot API at start-up: 1, 2, 4, ... at most 60.
+RETRY_CAP = 60.0
 CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
 UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -129,7 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     command("check-config", "Check the configuration; print each problem as `field: problem`.")
     command("run", "Run the bot (long polling or webhook, as configured) until stopped.")
     keys = command("new-keys", "Print fresh keys for the environment, or write key files.")
-    keys.add_argument("--dir", type=Path, help="write pseudonym.key and contact.key here")
+    keys.add_argument("--dir", type=Path, help="write vakbot-pseudonym.key and "
+                      "vakbot-contact.key here (the names config.example.toml expects)")
 
     p = command("enroll-therapist", "Enrol a therapist and print a single-use invite link.")
     p.add_argument("--code", type=_code, required=True, help="therapist code, e.g. T-02")
@@ -537,15 +548,64 @@ async def _schedule(args: argparse.Namespace, settings: Settings, secrets: Secre
     return await _with_store(settings, secrets, work)
 
 
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1, 2, 4, ... capped)."""
+    return min(RETRY_CAP, 2.0 ** min(attempt - 1, 16))
+
+
 async def _run(settings: Settings, secrets: Secrets) -> int:
+    """Serve until SIGTERM/SIGINT; while the Bot API cannot be reached, retry with backoff.
+
+    An unreachable Telegram (network down, DNS, a proxy's 502) is expected to pass, so it
+    gets one line per attempt rather than a traceback and a crash loop under systemd.
+    """
+    from telegram.error import NetworkError  # noqa: PLC0415 - keeps --help fast
+
     from bot.wiring import serve  # noqa: PLC0415 - keeps --help fast
 
     stop = asyncio.Event()
+    stopped_by: list[str] = []
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(settings, secrets, stop)
+        def on_signal(name: str = sig.name) -> None:
+            stopped_by.append(name)
+            stop.set()
+        loop.add_signal_handler(sig, on_signal)
+    attempt = 0
+    while True:
+        try:
+            await serve(settings, secrets, stop)
+            return 0
+        except NetworkError as exc:
+            attempt += 1
+            if stop.is_set():
+                break
+            delay = retry_delay(attempt)
+            print(redact(f"Telegram Bot API not reachable at start-up ({_describe(exc)}); "
+                         f"attempt {attempt}, retrying in {delay:g} s"),
+                  file=sys.stderr, flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                break
+    print(f"Stopped ({stopped_by[0] if stopped_by else 'asked to stop'}) while the Telegram "
+          f"Bot API was unreachable; {attempt} attempt(s) failed.", file=sys.stderr, flush=True)
     return 0
+
+
+def _describe(exc: BaseException) -> str:
+    """One line naming the failure, e.g. `NetworkError: httpx.ConnectError: ...`."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _token_refused(err: BaseException) -> str:
+    """The one line for PTB's InvalidToken, which stands for a 401 and for a 404."""
+    cause = err.__cause__ or err
+    if "not found" in str(cause).lower():  # a malformed token, or a wrong base_url
+        return ("Telegram answered 404 Not Found for the bot token: check "
+                "VAKBOT_TELEGRAM__TOKEN / telegram.token_file and telegram.base_url")
+    return TOKEN_REFUSED
 
 
 def _new_keys(args: argparse.Namespace) -> int:
@@ -558,7 +618,7 @@ def _new_keys(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 0
     args.dir.mkdir(parents=True, exist_ok=True)
-    for name, key in (("pseudonym.key", pseudonym_key), ("contact.key", contact_key)):
+    for name, key in zip(KEY_FILES, (pseudonym_key, contact_key), strict=True):
         target = args.dir / name
         if target.exists():
             print(f"{target}: exists already; not overwritten", file=sys.stderr)
@@ -566,6 +626,8 @@ def _new_keys(args: argparse.Namespace) -> int:
         target.write_text(key + "\n", encoding="utf-8")
         target.chmod(0o600)
         print(f"wrote {target}")
+    print(f"# Put the bot token in {args.dir / TOKEN_FILE} (mode 600) or export "
+          "VAKBOT_TELEGRAM__TOKEN.", file=sys.stderr)
     return 0
 
 
@@ -609,8 +671,14 @@ def main(argv: list[str] | None = None) -> int:
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
     }
+    from telegram.error import InvalidToken  # noqa: PLC0415 - keeps --help fast
+
     try:
         return asyncio.run(commands[args.command]())
+    except InvalidToken as err:
+        # PTB's message holds the whole token: never print it, say what to check.
+        print(_token_refused(err), file=sys.stderr)
+        return EXIT_TOKEN_REFUSED
     except (EnrolmentRefused, usecases.CheckinNotPossible) as err:
         print(f"refused: {err}", file=sys.stderr)
         return 1

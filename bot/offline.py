@@ -112,9 +112,11 @@ async def offline_bot(
                 assert app.updater is not None
                 await app.updater.start_polling(poll_interval=0.0, timeout=1)
                 await app.start()
+                fake.idle_probe = app.update_queue.join
                 try:
                     yield OfflineBot(fake, settings, secrets, services, app, config_path)
                 finally:
+                    fake.idle_probe = None
                     await app.updater.stop()
                     await app.stop()
         finally:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -18,6 +19,8 @@ BOT_ID = 5550001
 BOT_USERNAME = "vakbot_demo_bot"
 DEFAULT_TOKEN = "5550001:FAKE-token-for-tests-only-xxxxxxxxxxxx"  # noqa: S105 - fake
 
+# Seconds `settle` may wait for an in-process bot: only reached when something is wrong.
+IDLE_LIMIT = 120.0
 _JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "commands"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout"}
 
@@ -126,6 +129,15 @@ class FakeTelegram:
         self.held: dict[int, asyncio.Event] = {}  # sends to these chats wait for the event
         self.last_activity = time.monotonic()
         self._delivered_at = 0.0
+        # True: answer every call 401 Unauthorized, as Telegram does for a revoked token.
+        self.refuse_token = False
+        # (index in `calls` of the getUpdates call, update) for each update handed out:
+        # tells which bot process (started after which call) was given which update.
+        self.deliveries: list[tuple[int, dict[str, Any]]] = []
+        # Set by a bot running in this event loop: waits until every update it was given
+        # is fully handled (PTB's `update_queue.join`). With it, `settle` waits for that
+        # fact instead of for a quiet period, which a loaded machine can stretch.
+        self.idle_probe: Callable[[], Awaitable[None]] | None = None
 
     # -- life-cycle ------------------------------------------------------------------
 
@@ -154,7 +166,7 @@ class FakeTelegram:
     async def _handle(self, request: Request) -> Response:
         path = urlsplit(request.path).path
         prefix = f"/bot{self.token}/"
-        if not path.startswith(prefix):
+        if self.refuse_token or not path.startswith(prefix):
             return Response.json(401, {"ok": False, "error_code": 401,
                                        "description": "Unauthorized"})
         method = path[len(prefix):]
@@ -162,6 +174,7 @@ class FakeTelegram:
             params = _params(request)
             self.calls.append((method, params))
             self.arrivals.append((time.monotonic(), method))
+            call_index = len(self.calls) - 1
             if method != "getUpdates":
                 self.last_activity = time.monotonic()
             await self._maybe_fail(method)
@@ -169,7 +182,10 @@ class FakeTelegram:
                 await asyncio.sleep(self.latency)
             if (held := self.held.get(_chat(params))) is not None:
                 await held.wait()
-            result = await self._dispatch(method, params)
+            if method == "getUpdates":
+                result: Any = await self._get_updates(params, call_index)
+            else:
+                result = await self._dispatch(method, params)
         except _ApiError as err:
             body: dict[str, Any] = {"ok": False, "error_code": err.status,
                                     "description": err.description}
@@ -193,8 +209,6 @@ class FakeTelegram:
                         "username": BOT_USERNAME, "can_join_groups": False,
                         "can_read_all_group_messages": False,
                         "supports_inline_queries": False}
-            case "getUpdates":
-                return await self._get_updates(p)
             case "deleteWebhook" | "setWebhook" | "setMyCommands" | "deleteMyCommands" | "close":
                 return True
             case "sendMessage":
@@ -211,7 +225,7 @@ class FakeTelegram:
                 return True
         raise _ApiError(404, "Not Found")
 
-    async def _get_updates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, p: dict[str, Any], call_index: int) -> list[dict[str, Any]]:
         offset = int(p.get("offset", 0) or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates:
@@ -224,6 +238,7 @@ class FakeTelegram:
         batch = self._updates[:limit]
         if batch:
             self._delivered_at = time.monotonic()
+            self.deliveries.extend((call_index, update) for update in batch)
         return batch
 
     def _send(self, p: dict[str, Any], photo: bytes | None,
@@ -280,8 +295,12 @@ class FakeTelegram:
         """Wait until the bot fetched every update, answered, and then went quiet.
 
         Every update a person sends gets some answer from this bot, so by default a
-        call to the API after the last delivery is required too.
+        call to the API after the last delivery is required too. A bot in this event loop
+        (`idle_probe` set) is waited for exactly: every update acknowledged and handled.
         """
+        if self.idle_probe is not None:
+            await self._settle_in_process(max(limit, IDLE_LIMIT))
+            return
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             fetched = not self._updates or self._pending_fetch_done()
@@ -300,6 +319,23 @@ class FakeTelegram:
                 first += 1
             most = max(most, last - first + 1)
         return most
+
+    async def _settle_in_process(self, limit: float) -> None:
+        assert self.idle_probe is not None
+        deadline = time.monotonic() + limit
+        while not self.all_acknowledged():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot did not fetch every update")
+            await asyncio.sleep(0.005)
+        try:
+            await asyncio.wait_for(self.idle_probe(), deadline - time.monotonic())
+        except TimeoutError:
+            raise TimeoutError("the bot did not finish handling its updates") from None
+
+    def all_acknowledged(self) -> bool:
+        """Every pushed update was fetched and then acknowledged by a later getUpdates:
+        none will be handed out again, to this bot process or the next."""
+        return not self._updates or self._pending_fetch_done()
 
     def _pending_fetch_done(self) -> bool:
         # An update counts as fetched once a later getUpdates asked for a higher offset.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +22,29 @@ from conversations.services import Services
 from conversations.telegram_io import button_key, send_prompt, send_unsent
 from core.callbacks import bind
 from core.questionnaire import Discipline, Language
-from faketelegram import FakeTelegram, FakeUser
-from faketelegram.server import SentMessage
+from faketelegram import FakeTelegram, FakeUser, SentMessage
 from storage.ports import NewYouth
 
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+# Seconds a test waits for an event before it fails. Generous, because the suite runs on a
+# loaded machine; a passing test never waits this long, it waits for the event.
+DEADLINE = 120.0
+
+
+async def wait_until(condition: Callable[[], bool], what: str,
+                     limit: float = DEADLINE) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.02)
+
+
+async def wait_for_next_message(youth: FakeUser, query: str, tapped: SentMessage) -> None:
+    """Wait until the tap `query` on `tapped` was answered and a newer message shows."""
+    await wait_until(lambda: query in youth.fake.answered and youth.last is not tapped,
+                     "the tap is answered and the next message shown")
 
 
 class Clock(VirtualClock):

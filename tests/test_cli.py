@@ -133,7 +133,9 @@ def test_enrolment_from_the_command_line(
 
 def test_new_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))
-    assert code == 0 and (tmp_path / "keys" / "contact.key").stat().st_mode & 0o777 == 0o600
+    keys = tmp_path / "keys"
+    assert code == 0 and (keys / "vakbot-contact.key").stat().st_mode & 0o777 == 0o600
+    assert (keys / "vakbot-pseudonym.key").stat().st_mode & 0o777 == 0o600
     assert run(capsys, "new-keys", "--dir", str(tmp_path / "keys"))[0] == 1
 
 

@@ -7,6 +7,7 @@ import random
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from bot.offline import join_directly, write_config
 from bot.wiring import default_timing, open_services
 from faketelegram import FakeTelegram
 from storage.ports import NewSeries, Therapist
+from tests.support import wait_until
 from tests.test_crash_restart import BotProcess
 
 YOUTHS = 200
@@ -61,22 +63,21 @@ async def test_sigkill_during_dispatch(tmp_path: Path) -> None:
         while kills < KILLS:
             before = _delivered(fake)
             await bot.start(fake)
-            for _ in range(100):   # kill at a random moment once dispatch is under way
-                if _delivered(fake) > before or outbox_states(tmp_path / "bot.sqlite3")[
-                        "pending"] == 0:
-                    break
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(rng.uniform(0.0, 0.3))
+            # Kill at a random moment once dispatch is under way (on a loaded machine the
+            # first tick can take seconds: wait for the first send, not a fixed time).
+            await wait_until(partial(_under_way, fake, tmp_path / "bot.sqlite3", before),
+                             "dispatch is under way")
+            await asyncio.sleep(rng.uniform(0.0, 0.3))  # where the kill lands, not a wait
             bot.kill()
             kills += 1
             progress.append(_delivered(fake) - before)
         await bot.start(fake)
-        for _ in range(600):
+
+        def all_sent() -> bool:
             states = outbox_states(tmp_path / "bot.sqlite3")
-            if states["pending"] == 0 and states["sending"] == 0:
-                break
-            await asyncio.sleep(0.1)
-        await fake.settle(expect_response=False, quiet=1.0)
+            return states["pending"] == 0 and states["sending"] == 0
+
+        await wait_until(all_sent, "every check-in is sent")
         await bot.terminate()
     per_chat: Counter[int] = Counter()
     for n in range(YOUTHS):
@@ -91,6 +92,10 @@ async def test_sigkill_during_dispatch(tmp_path: Path) -> None:
     print(f"\n{YOUTHS} prompts, {kills} SIGKILLs, {duplicates} duplicate(s), "
           f"{elapsed:.0f} s; sent between kills: {progress}")
     assert sum(1 for p in progress if p) >= KILLS * 3 // 4, "kills should land mid-dispatch"
+
+
+def _under_way(fake: FakeTelegram, db: Path, before: int) -> bool:
+    return _delivered(fake) > before or outbox_states(db)["pending"] == 0
 
 
 def _delivered(fake: FakeTelegram) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,7 +17,7 @@ from core.schedule import Change
 from faketelegram import Fault
 from scheduler.engine import Engine
 from storage.ports import NewSeries, PhoneWindow
-from tests.support import Harness, running_bot
+from tests.support import Harness, running_bot, wait_for_next_message
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)   # 07:00 in Amsterdam
@@ -60,10 +59,7 @@ async def answer_everything(bot: Harness, user_id: int) -> None:
             label = "Klaar" if "Klaar" in " ".join(last.button_labels()) else (
                 "Iets leuks" if "Iets leuks" in " ".join(last.button_labels()) else "Goed")
             query = youth.tap(last, label)
-            for _ in range(200):
-                if query in bot.fake.answered and youth.last is not last:
-                    break
-                await asyncio.sleep(0.02)
+            await wait_for_next_message(youth, query, last)
             await bot.fake.settle(quiet=0.05)
         else:
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -13,7 +12,7 @@ from bot.wiring import default_timing, make_engine
 from faketelegram import FakeUser, SentMessage
 from scheduler.engine import Engine
 from storage.ports import NewSeries
-from tests.support import Harness
+from tests.support import Harness, wait_for_next_message
 
 AMS = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)        # Monday 07:00 in Amsterdam
@@ -59,10 +58,7 @@ async def answer(bot: Harness, youth: FakeUser, label: str) -> None:
         labels = " ".join(last.button_labels())
         tap = "Klaar" if "Klaar" in labels else "Niks bijzonders" if "Niks" in labels else label
         query = youth.tap(last, tap)
-        for _ in range(100):
-            if query in bot.fake.answered and youth.last is not last:
-                break
-            await asyncio.sleep(0.02)
+        await wait_for_next_message(youth, query, last)
         await bot.fake.settle(quiet=0.05)
 
 
