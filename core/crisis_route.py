@@ -155,8 +155,10 @@ def check_routes(youths: Sequence[YouthRoute], linked_units: frozenset[str],
     problems: list[str] = []
     warnings: list[str] = []
     if coordinators == 0:
-        problems.append("coordinators.telegram_ids: empty; an urgent alert that nobody "
-                        "acknowledges would escalate to no one")
+        # Before the first youth joins nobody lacks a route yet: say it, refuse later.
+        (problems if youths else warnings).append(
+            "coordinators.telegram_ids: empty; an urgent alert that nobody acknowledges "
+            "would escalate to no one")
     no_unit = [y.code for y in youths if unit_of(y.unit, default_unit) is None]
     if no_unit:
         problems.append(f"youths without a unit: {', '.join(no_unit)}; give them one with "

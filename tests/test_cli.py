@@ -33,10 +33,11 @@ def test_example_config_documents_every_key_and_is_valid(
             .replace('pseudonym_key_file = "/run/secrets/vakbot-pseudonym.key"\n', "")
             .replace('contact_key_file = "/run/secrets/vakbot-contact.key"\n', ""))
     local.write_text(text)
-    # As shipped, the crisis route is empty: refused, loudly, not started silently.
+    # As shipped, nobody is enrolled yet: the empty crisis route is a loud warning (the
+    # refusal once youths are enrolled is in test_crisis_route_e2e).
     code, output = run(capsys, "check-config", "--config", str(local))
-    assert code == 2
-    assert output.startswith("crisis route: coordinators.telegram_ids: empty"), output
+    assert code == 0
+    assert output.startswith("warning: crisis route: coordinators.telegram_ids: empty"), output
     local.write_text(text.replace("telegram_ids = []", "telegram_ids = [9001]", 1))
     assert run(capsys, "check-config", "--config", str(local)) == (0, f"{local}: ok\n")
 
