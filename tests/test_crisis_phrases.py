@@ -14,6 +14,9 @@ History of the figures (positives caught / negatives alarmed):
   song), scored before any change: 16/30 caught, 2/30 alarmed; then tuned on it too.
 - seven probe lines written to find weak spots after that (helping hands, jokes, an
   accidental burn); one false alarm among them is kept as found.
+- fourth batch (50 lines) by a second writer after the merge, scored before any change:
+  20/25 caught, 0/25 alarmed; four rules were extended for its misses ("ik wil springen"
+  alone stays a miss: in psychomotor therapy it is everyday talk).
 So the figures printed below are on lines the rules were tuned on; the first scores of
 the later batches are the honest estimate for unseen text (roughly 55-65% of crisis
 texts caught, 5% of harmless ones alarmed). Add every miss or false alarm found
