@@ -152,7 +152,7 @@ async def test_therapist_old_invite_refused_unbind_cuts_off_at_once_new_account_
         assert therapist.last.text == "Dit commando is alleen voor therapeuten.", command
     query = therapist.tap(alert, "Gezien")
     await bot.fake.settle()
-    assert bot.fake.answered[query].startswith(("Deze melding is niet voor jou",
+    assert (bot.fake.answered[query] or "").startswith(("Deze melding is niet voor jou",
                                                "Deze knop werkt niet meer"))
     assert rows(bot, "SELECT count(*) FROM alerts WHERE acked_at IS NOT NULL") == [(0,)]
     assert rows(bot, "SELECT count(*) FROM contacts WHERE pseudonym = ?",
@@ -178,8 +178,8 @@ async def test_move_youths_hands_a_caseload_over_and_keeps_history(
     from storage.ports import NewOutbox  # noqa: PLC0415
 
     store = bot.services.store
-    for code, chat in (("T-02", 600000002), ("T-05", T05)):
-        invitation = await enroll_therapist(store, code, "nl", bot.clock(),
+    for therapist, chat in (("T-02", 600000002), ("T-05", T05)):
+        invitation = await enroll_therapist(store, therapist, "nl", bot.clock(),
                                             bot.services.invite_ttl)
         assert invitation is not None
         await open_link(bot, bot.fake.user(chat), invitation.token)
