@@ -130,7 +130,8 @@ async def enroll_unit(store: Store, code: str, language: Language, now: datetime
         await store.add_unit(code, language, now)
     except AlreadyExists:
         raise EnrolmentRefused(f"unit {code} is enrolled already; `invite --unit {code}` "
-                               "makes a new link (e.g. for a new on-call phone)") from None
+                               "makes a new link while no phone is linked, `unbind-unit "
+                               f"--unit {code}` replaces a linked phone") from None
     return await invite_unit(store, code, now, invite_ttl)
 
 
