@@ -20,6 +20,9 @@ MAX_SEND_AFTER = timedelta(hours=24)
 MAX_EXPIRE_AFTER = timedelta(days=7)
 # The furthest back the planner ever looks for a session whose check-in is still open.
 MAX_LOOKBACK = MAX_SEND_AFTER + MAX_EXPIRE_AFTER + MAX_DURATION
+# A session entered just after it ended still gets its check-in; one that ended longer
+# before its series was added is history, never planned as due (send-checkin covers it).
+LATE_ENTRY = timedelta(hours=2)
 GAP_SEARCH = timedelta(days=366)
 
 
