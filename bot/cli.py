@@ -26,7 +26,10 @@ from bot.enrolment import (
     invite_therapist,
     invite_unit,
     invite_youth,
+    move_youths,
     parse_guardian_date,
+    unbind_therapist,
+    unbind_unit,
     unbind_youth,
 )
 from bot.logsafe import configure_logging, redact
@@ -104,6 +107,19 @@ def _privacy_parsers(command: Command) -> None:
                           "and print a new invite link.")
     p.add_argument("--code", type=_code, required=True)
 
+    p = command("unbind-therapist", "Cut a therapist's Telegram account off (lost phone, "
+                                    "departure) at once and print a new invite link.")
+    p.add_argument("--code", type=_code, required=True, help="therapist code, e.g. T-02")
+
+    p = command("unbind-unit", "Cut a unit's on-call phone off at once and print the link "
+                               "for the next phone.")
+    p.add_argument("--unit", type=_unit, required=True, help="unit code, e.g. W-1")
+
+    p = command("move-youths", "Give every youth of one therapist to another (a therapist "
+                               "leaving); past sessions stay with who held them.")
+    p.add_argument("--from", dest="from_code", type=_code, required=True, metavar="T-02")
+    p.add_argument("--to", dest="to_code", type=_code, required=True, metavar="T-05")
+
     p = command("audit", "Verify or show the tamper-evident audit trail.")
     p.add_argument("action", choices=["verify", "show"])
     p.add_argument("--youth", type=_code, help="show: only entries about this youth")
@@ -161,8 +177,8 @@ def _parser() -> argparse.ArgumentParser:
                           "who has not joined, or (--unit) for a unit's on-call phone.")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--code", type=_code)
-    who.add_argument("--unit", type=_unit, help="a unit's crisis contact; the new phone "
-                     "replaces the old one when it opens the link")
+    who.add_argument("--unit", type=_unit, help="a unit's crisis contact that has no "
+                     "linked phone (to replace a linked phone: unbind-unit)")
 
     p = command("enroll-unit", "Enrol a unit (ward) and print the invite link its 24/7 "
                                "crisis contact (group staff's on-call phone) opens.")
@@ -276,15 +292,22 @@ async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets
         if args.unit is not None:
             invitation = await invite_unit(services.store, args.unit, _now(),
                                            services.invite_ttl)
-            await services.audit(cli_actor(), "invite:unit", "", args.unit)
+            await services.audit(cli_actor(), "invite:unit", "",
+                                 f"{args.unit}; {invitation.revoked} older invites revoked")
             _print_unit_invite(invitation, await _bot_username(settings, secrets))
             return 0
+        youth_code = ""
         if await services.store.therapist(args.code) is not None:
             invitation = await invite_therapist(services.store, args.code, _now(),
                                                 services.invite_ttl)
         else:
             invitation = await invite_youth(services.store, args.code, _now(),
                                             services.invite_ttl)
+            youth_code = args.code
+        await services.audit(cli_actor(), "invite", youth_code,
+                             f"{args.code}; {invitation.revoked} older invites revoked")
+        if invitation.revoked:
+            print(f"{invitation.revoked} older link(s) for {args.code} no longer work.")
         _print_invite(invitation, await _bot_username(settings, secrets))
         return 0
 
@@ -509,6 +532,45 @@ async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets
     return await _with_store(settings, secrets, work)
 
 
+async def _unbind_staff(args: argparse.Namespace, settings: Settings,
+                        secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        if args.command == "unbind-unit":
+            invitation = await unbind_unit(services.store, args.unit, _now(),
+                                           services.invite_ttl)
+            await services.audit(cli_actor(), "unbind:unit", "",
+                                 f"{args.unit}: on-call phone unlinked; new invite")
+            print(f"The old on-call phone of unit {args.unit} is unlinked: it gets no alert "
+                  "and can do nothing. Until the new phone opens the link, crisis alerts for "
+                  "the unit go to the coordinators at once.")
+            _print_unit_invite(invitation, await _bot_username(settings, secrets))
+            return 0
+        invitation = await unbind_therapist(services.store, args.code, _now(),
+                                            services.invite_ttl)
+        await services.audit(cli_actor(), "unbind:therapist", "",
+                             f"{args.code}: account unlinked; new invite")
+        print(f"The old Telegram account of {args.code} is unlinked: no command, alert or "
+              "button works for it any more.")
+        _print_invite(invitation, await _bot_username(settings, secrets))
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _move_youths(args: argparse.Namespace, settings: Settings,
+                       secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        moved = await move_youths(services.store, args.from_code, args.to_code, _now())
+        for code in moved:
+            await services.audit(cli_actor(), "move-youth", code,
+                                 f"therapist {args.from_code} -> {args.to_code}")
+        print(f"Moved {len(moved)} youths from {args.from_code} to {args.to_code}: "
+              f"{', '.join(moved)}. Sessions already held stay with {args.from_code}.")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     from core.audit import verify_chain  # noqa: PLC0415
 
@@ -666,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
         "report": lambda: _report(args, settings, secrets),
         "audit": lambda: _audit(args, settings, secrets),
         "unbind": lambda: _unbind(args, settings, secrets),
+        "unbind-therapist": lambda: _unbind_staff(args, settings, secrets),
+        "unbind-unit": lambda: _unbind_staff(args, settings, secrets),
+        "move-youths": lambda: _move_youths(args, settings, secrets),
         "export": lambda: _export(args, settings, secrets),
         "retention": lambda: _retention(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),

@@ -30,6 +30,7 @@ class Invitation:
     code: str
     token: str
     expires_at: datetime
+    revoked: int = 0    # older open invites for the same code this one replaced
 
     def link(self, bot_username: str) -> str:
         return f"https://t.me/{bot_username}?start={self.token}"
@@ -51,11 +52,18 @@ async def invite_therapist(store: Store, code: str, now: datetime,
                            invite_ttl: timedelta) -> Invitation:
     if await store.therapist(code) is None:
         raise EnrolmentRefused(f"unknown therapist code {code}")
-    if await store.therapist_pseudonym(code) is not None:
-        raise EnrolmentRefused(f"{code} has linked Telegram already")
+    if await _linked(store, await store.therapist_pseudonym(code)):
+        raise EnrolmentRefused(f"{code} has linked Telegram already; after a lost phone or "
+                               f"a departure use `unbind-therapist --code {code}` first")
     token = new_token()
-    await store.add_invite(token_digest(token), "therapist", code, now, now + invite_ttl)
-    return Invitation(code, token, now + invite_ttl)
+    revoked = await store.add_invite(token_digest(token), "therapist", code, now,
+                                     now + invite_ttl)
+    return Invitation(code, token, now + invite_ttl, revoked)
+
+
+async def _linked(store: Store, pseudonym: str | None) -> bool:
+    """Whether a live account (a pseudonym with a contact) holds the code."""
+    return pseudonym is not None and await store.contact(pseudonym) is not None
 
 
 async def enroll_youth(
@@ -87,13 +95,13 @@ async def invite_youth(
     youth = await store.youth_by_code(code)
     if youth is None:
         raise EnrolmentRefused(f"unknown youth code {code}")
-    if youth.pseudonym is not None and await store.contact(youth.pseudonym) is not None:
+    if await _linked(store, youth.pseudonym):
         raise EnrolmentRefused(f"{code} has joined already; after a lost phone use "
                                f"`unbind --code {code}` first")
     token = new_token()
     expires = now + invite_ttl
-    await store.add_invite(token_digest(token), "youth", code, now, expires)
-    return Invitation(code, token, expires)
+    revoked = await store.add_invite(token_digest(token), "youth", code, now, expires)
+    return Invitation(code, token, expires, revoked)
 
 
 def parse_guardian_date(text: str | None) -> date | None:
@@ -122,16 +130,56 @@ async def enroll_unit(store: Store, code: str, language: Language, now: datetime
         await store.add_unit(code, language, now)
     except AlreadyExists:
         raise EnrolmentRefused(f"unit {code} is enrolled already; `invite --unit {code}` "
-                               "makes a new link (e.g. for a new on-call phone)") from None
+                               "makes a new link while no phone is linked, `unbind-unit "
+                               f"--unit {code}` replaces a linked phone") from None
     return await invite_unit(store, code, now, invite_ttl)
 
 
 async def invite_unit(store: Store, code: str, now: datetime,
                       invite_ttl: timedelta) -> Invitation:
-    """A new link for the unit's phone; opening it replaces the phone linked before."""
-    if await store.unit(code) is None:
+    """A new link for the unit's phone; a phone still linked is unbound first, explicitly
+    (`unbind-unit`), as for youths and therapists: no link silently takes over."""
+    unit = await store.unit(code)
+    if unit is None:
         raise EnrolmentRefused(f"unknown unit {code}; enrol it with "
                                f"`enroll-unit --unit {code}`")
+    if await _linked(store, unit.pseudonym):
+        raise EnrolmentRefused(f"unit {code} has a linked on-call phone; to replace it use "
+                               f"`unbind-unit --unit {code}` first")
     token = new_token()
-    await store.add_invite(token_digest(token), "unit", code, now, now + invite_ttl)
-    return Invitation(code, token, now + invite_ttl)
+    revoked = await store.add_invite(token_digest(token), "unit", code, now, now + invite_ttl)
+    return Invitation(code, token, now + invite_ttl, revoked)
+
+
+async def unbind_therapist(store: Store, code: str, now: datetime,
+                           invite_ttl: timedelta) -> Invitation:
+    """Cut a therapist's account off (lost phone, departure) and issue a new invite."""
+    if await store.therapist(code) is None:
+        raise EnrolmentRefused(f"unknown therapist code {code}")
+    if not await store.unbind_therapist(code, now):
+        raise EnrolmentRefused(f"{code} has no linked account")
+    return await invite_therapist(store, code, now, invite_ttl)
+
+
+async def unbind_unit(store: Store, code: str, now: datetime,
+                      invite_ttl: timedelta) -> Invitation:
+    """Cut a unit's on-call phone off and issue the link for the next phone."""
+    if await store.unit(code) is None:
+        raise EnrolmentRefused(f"unknown unit {code}")
+    if not await store.unbind_unit(code, now):
+        raise EnrolmentRefused(f"unit {code} has no linked phone")
+    return await invite_unit(store, code, now, invite_ttl)
+
+
+async def move_youths(store: Store, from_code: str, to_code: str,
+                      now: datetime) -> list[str]:
+    """Hand every youth of one therapist to another (a therapist leaving)."""
+    if from_code == to_code:
+        raise EnrolmentRefused("--from and --to are the same therapist")
+    for code in (from_code, to_code):
+        if await store.therapist(code) is None:
+            raise EnrolmentRefused(f"unknown therapist code {code}")
+    moved = await store.move_youths(from_code, to_code, now)
+    if not moved:
+        raise EnrolmentRefused(f"{from_code} has no youths")
+    return moved

@@ -27,6 +27,7 @@ from core.schedule import (
     Timing,
     move_problems,
     occurrences,
+    parse_amount,
     parse_weekdays,
     series_problems,
 )
@@ -112,16 +113,16 @@ def _time(text: str, name: str) -> time:
         raise ScheduleRefused(f"{name}: {text!r} is not a time like 14:00") from None
 
 
-def _number(row: dict[str, Any], name: str, unit: str) -> float | None:
-    """A number from the command line or an import row; None when not given."""
+def _number(row: dict[str, Any], name: str) -> float | None:
+    """A number from the command line or an import row, checked against its bounds
+    (core.schedule.BOUNDS); None when not given."""
     value = row.get(name)
     if value is None or value == "":
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ScheduleRefused(f"{name.replace('_', '-')}: {value!r} is not a number of "
-                              f"{unit}") from None
+        return parse_amount(name, value)
+    except ValueError as exc:
+        raise ScheduleRefused(str(exc)) from None
 
 
 def _series_from(row: dict[str, Any], settings: Settings, today: date) -> NewSeries:
@@ -148,10 +149,10 @@ def _series_from(row: dict[str, Any], settings: Settings, today: date) -> NewSer
         first = _date(str(row["first"]), "first") if row.get("first") else today
         last = _date(str(row["last"]), "last") if row.get("last") else None
     base = default_timing(settings)
-    send_after = _number(row, "send_after", "minutes")
-    remind_after = _number(row, "remind_after", "hours")
-    expire_after = _number(row, "expire_after", "hours")
-    duration = _number(row, "duration", "minutes")
+    send_after = _number(row, "send_after")
+    remind_after = _number(row, "remind_after")
+    expire_after = _number(row, "expire_after")
+    duration = _number(row, "duration")
     timing = Timing(
         base.send_after if send_after is None else timedelta(minutes=send_after),
         base.remind_after if remind_after is None else timedelta(hours=remind_after),

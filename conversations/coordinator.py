@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from conversations import crisis, research, staff
+from conversations.chunks import TELEGRAM_LIMIT, split_message, telegram_length
 from conversations.handlers import run_command, services_of
 from core.compliance import render_overview
 from core.texts import say
@@ -27,9 +28,22 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await services.audit(services.staff_actor("coordinator", user.id), "read:overview")
     rows = await services.store.compliance(services.clock())
     loud = "\n".join(await crisis.unreached_section(services, "nl"))
-    text = f"<pre>{html.escape(render_overview(rows))}</pre>"
-    await context.bot.send_message(chat.id, f"{html.escape(loud)}\n\n{text}" if loud else text,
-                                   parse_mode="HTML")
+    for part in overview_messages(render_overview(rows), loud):
+        await context.bot.send_message(chat.id, part, parse_mode="HTML")
+
+
+def overview_messages(overview: str, loud: str) -> list[str]:
+    """The overview as HTML messages that each fit: "reached nobody" first, then the
+    table, every part in <pre> under the column header, split between youths."""
+    whole = f"<pre>{html.escape(overview)}</pre>"
+    if loud:
+        whole = f"{html.escape(loud)}\n\n{whole}"
+    if telegram_length(whole) <= TELEGRAM_LIMIT:
+        return [whole]
+    header, _, body = overview.partition("\n")
+    return [*(split_message(loud, wrap=html.escape) if loud else []),
+            *split_message(body, wrap=lambda part: f"<pre>{html.escape(header)}\n"
+                                                   f"{html.escape(part)}</pre>")]
 
 
 async def on_clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

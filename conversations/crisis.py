@@ -225,17 +225,22 @@ async def link_unit(services: Services, user_id: int, chat_id: int, token: str,
     invite = await services.store.invite(token_digest(token))
     if invite is None or invite.role != "unit":
         return None
+    before_unit = await services.store.unit(invite.subject_code)
+    before = before_unit.pseudonym if before_unit else None
     outcome = await services.store.bind_unit(
         token_digest(token), services.pseudonym(user_id), services.cipher.seal(chat_id),
         services.clock())
     unit = await services.store.unit(invite.subject_code)
     lang = unit.language if unit else lang_hint
     if outcome is BindOutcome.BOUND:
+        if before is not None:
+            await services.audit(f"unit:{invite.subject_code}", "rebind", "",
+                                 "a new on-call phone after unbind")
         await services.audit(f"unit:{invite.subject_code}", "link", "",
                              "unit crisis contact linked")
         return [Reply(say(lang, "unit_linked", code=invite.subject_code))]
-    key = {BindOutcome.USED: "invite_used", BindOutcome.EXPIRED: "invite_expired"}.get(
-        outcome, "invite_unknown")
+    key = {BindOutcome.USED: "invite_used", BindOutcome.EXPIRED: "invite_expired",
+           BindOutcome.TAKEN: "invite_taken"}.get(outcome, "invite_unknown")
     return [Reply(say(lang, key))]
 
 

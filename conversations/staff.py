@@ -29,16 +29,20 @@ async def link_therapist(services: Services, user_id: int, chat_id: int, token: 
     invite = await services.store.invite(token_digest(token))
     if invite is None or invite.role != "therapist":
         return None
+    before = await services.store.therapist_pseudonym(invite.subject_code)
     outcome = await services.store.bind_therapist(
         token_digest(token), services.pseudonym(user_id), services.cipher.seal(chat_id),
         services.clock())
     therapist = await services.store.therapist(invite.subject_code)
     lang = therapist.language if therapist else lang_hint
     if outcome is BindOutcome.BOUND:
+        if before is not None:
+            await services.audit(invite.subject_code, "rebind", "",
+                                 "a new therapist account after unbind")
         await services.audit(invite.subject_code, "link", "", "therapist account linked")
         return [Reply(say(lang, "therapist_linked", code=invite.subject_code))]
-    key = {BindOutcome.USED: "invite_used", BindOutcome.EXPIRED: "invite_expired"}.get(
-        outcome, "invite_unknown")
+    key = {BindOutcome.USED: "invite_used", BindOutcome.EXPIRED: "invite_expired",
+           BindOutcome.TAKEN: "invite_taken"}.get(outcome, "invite_unknown")
     return [Reply(say(lang, key))]
 
 

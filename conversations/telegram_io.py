@@ -22,6 +22,7 @@ from conversations.actions import (
     SendPrompt,
     Toast,
 )
+from conversations.chunks import split_message
 from conversations.services import Services
 from core.callbacks import bind, unbind
 from core.prompts import Button
@@ -63,6 +64,9 @@ async def send_with_buttons(services: Services, bot: Bot, chat_id: int, text: st
     have delivered it): the nonce is then recorded without a message id, and the first
     tap binds it.
     """
+    *before, text = split_message(text)   # a long list: the buttons go on the last part
+    for part in before:
+        await bot.send_message(chat_id, part)
     if not rows:
         return await bot.send_message(chat_id, text)
     nonce = new_nonce()
@@ -183,7 +187,8 @@ async def tell_coordinators(bot: Bot, chats: tuple[int, ...], text: str) -> None
     """Send a notice to every coordinator; one unreachable chat must not stop the rest."""
     for chat in chats:
         try:
-            await bot.send_message(chat, text)
+            for part in split_message(text):
+                await bot.send_message(chat, part)
         except TelegramError as exc:
             log.warning("could not tell a coordinator: %s", type(exc).__name__)
 

@@ -56,6 +56,7 @@ _INVITE_REFUSALS = {
     BindOutcome.EXPIRED: "invite_expired",
     BindOutcome.UNKNOWN: "invite_unknown",
     BindOutcome.ALREADY_BOUND: "invite_other_account",
+    BindOutcome.TAKEN: "invite_taken",
 }
 
 
@@ -75,6 +76,9 @@ async def start_with_invite(
         return [Reply(say(lang, "invite_used"))]
     if invite.expires_at <= services.clock():
         return [Reply(say(lang, "invite_expired"))]
+    if youth is not None and youth.pseudonym is not None \
+            and await services.store.contact(youth.pseudonym) is not None:
+        return [Reply(say(lang, "invite_taken"))]   # the code has a live account
     text = services.consents.current("participation")
     buttons = (
         (Button(text.agree[lang], consent_data(token, text.number, True)),),
@@ -98,6 +102,7 @@ async def consent_tap(
         await _record_decline(services, user_id, invite, text, lang)
         return [EditTapped(f"{text.body[lang]}\n\n👉 {text.decline[lang]}"),
                 Reply(say(lang, "declined"))]
+    rebind = youth is not None and youth.pseudonym is not None   # linked before: unbound
     outcome = await services.store.bind_youth(
         token_digest(tap.invite_token),
         services.pseudonym(user_id),
@@ -107,8 +112,10 @@ async def consent_tap(
     )
     if outcome is not BindOutcome.BOUND:
         return [Toast(say(lang, _INVITE_REFUSALS[outcome]))]
-    await services.audit("youth", f"consent:{CONSENT_SCOPE}",
-                         invite.subject_code if invite else "", text.version)
+    code = invite.subject_code if invite else ""
+    if rebind:
+        await services.audit("youth", "rebind", code, "a new account after unbind")
+    await services.audit("youth", f"consent:{CONSENT_SCOPE}", code, text.version)
     # Sharing with the therapist is a consent of its own, asked right after.
     return [EditTapped(f"{text.body[lang]}\n\n👉 {text.agree[lang]}"),
             Reply(say(lang, "consented")), consent.ask(services.consents.current("sharing"), lang)]

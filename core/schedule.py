@@ -6,6 +6,7 @@ as local wall-clock times and only then converted to UTC.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,7 +16,57 @@ from core.questionnaire import Discipline
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DURATION = timedelta(hours=8)
+MAX_SEND_AFTER = timedelta(hours=24)
+MAX_EXPIRE_AFTER = timedelta(days=7)
+# The furthest back the planner ever looks for a session whose check-in is still open.
+MAX_LOOKBACK = MAX_SEND_AFTER + MAX_EXPIRE_AFTER + MAX_DURATION
+# A session entered just after it ended still gets its check-in; one that ended longer
+# before its series was added is history, never planned as due (send-checkin covers it).
+LATE_ENTRY = timedelta(hours=2)
 GAP_SEARCH = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The allowed range of one number of a series, in the unit coordinators type."""
+
+    unit: str
+    low: float
+    high: float
+    rule: str               # the range in words, as refusals say it
+    low_included: bool = True
+
+
+# Every number a coordinator can type for a series, with its range. Checked before any
+# arithmetic, so 'nan', '1e300' or 'abc' is named instead of raising deep inside.
+BOUNDS = {
+    "duration": Bound("minutes", 5, MAX_DURATION.total_seconds() / 60,
+                      "the duration must be between 5 minutes and 8 hours"),
+    "send_after": Bound("minutes", 0, MAX_SEND_AFTER.total_seconds() / 60,
+                        "send-after must be 0 or more minutes, at most 1440 (a day): a "
+                        "check-in is sent after the session, never during it"),
+    "remind_after": Bound("hours", 0, MAX_EXPIRE_AFTER.total_seconds() / 3600,
+                          "remind-after must be 0 or more hours, at most 168 (7 days)"),
+    "expire_after": Bound("hours", 0, MAX_EXPIRE_AFTER.total_seconds() / 3600,
+                          "expire-after must be more than 0 hours, at most 168 (7 days)",
+                          False),
+}
+
+
+def parse_amount(field: str, raw: object) -> float:
+    """A number typed for `field` (see BOUNDS), or ValueError saying what is wrong."""
+    bound = BOUNDS[field]
+    name = field.replace("_", "-")
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"{name}: {raw!r} is not a number of {bound.unit}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: {raw!r} is not a number of {bound.unit}")
+    too_low = value < bound.low or (value == bound.low and not bound.low_included)
+    if too_low or value > bound.high:
+        raise ValueError(f"{name}: {raw!r} is out of range: {bound.rule}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -41,6 +92,7 @@ class Series:
     last_date: date | None
     paused: bool
     timing: Timing
+    created_at: datetime | None = None   # sessions that ended before this are never planned
 
     @property
     def group(self) -> bool:
@@ -178,15 +230,24 @@ def series_problems(new: Series, existing: list[Series], today: date) -> list[st
 
 
 def timing_problems(timing: Timing) -> list[str]:
-    """A check-in may not go out before the session ends, nor expire before it is sent."""
+    """A check-in may not go out before the session ends, nor expire before it is sent;
+    it goes out within a day, lives at most a week, and a reminder comes before expiry."""
     problems = []
     if timing.send_after < timedelta(0):
         problems.append("send-after must be 0 or more minutes: a check-in is sent after "
                         "the session, never during it")
+    elif timing.send_after > MAX_SEND_AFTER:
+        problems.append("send-after must be at most 1440 minutes (a day): a check-in "
+                        "is about the session that just ended")
     if timing.remind_after < timedelta(0):
         problems.append("remind-after must be 0 or more hours")
     if timing.expire_after <= timedelta(0):
         problems.append("expire-after must be more than 0 hours")
+    elif timing.expire_after > MAX_EXPIRE_AFTER:
+        problems.append("expire-after must be at most 168 hours (7 days)")
+    elif timedelta(0) < timing.expire_after <= timing.remind_after:
+        problems.append("remind-after must be less than expire-after: a reminder after "
+                        "the check-in expired is never sent")
     return problems
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from core.delivery import Kind, Reachability, plan_for, window_problem
-from core.schedule import occurrences
+from core.schedule import LATE_ENTRY, MAX_LOOKBACK, occurrences
 from storage.ports import NewOutbox, PlannedRow, Store
 
 RATING_OPEN = timedelta(days=7)
@@ -55,8 +55,16 @@ async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
     cache: dict[str, Reachability] = {}
     for series in await store.all_series():
         try:  # one bad series or youth must not stop the planning of the others
-            lookback = series.timing.send_after + series.timing.expire_after + series.duration
-            for occ in occurrences(series, changes, now - lookback, now + rules.horizon):
+            # Only sessions whose check-in may still be open, and none that ended well
+            # before the series existed (LATE_ENTRY): a series entered with a first date
+            # years back (or a stored timing from before the bounds) plans from now on,
+            # not a back-fill of past sessions all due at once.
+            lookback = min(MAX_LOOKBACK, series.timing.send_after
+                           + series.timing.expire_after + series.duration)
+            since = now - lookback
+            for occ in occurrences(series, changes, since, now + rules.horizon):
+                if series.created_at is not None and occ.end < series.created_at - LATE_ENTRY:
+                    continue
                 for code in series.youth_codes:
                     if code not in cache:
                         cache[code] = await reachability(store, code, rules)

@@ -30,10 +30,16 @@ from storage.ports import (
     UnsentPrompt,
     Youth,
 )
+from storage.sqlite_accounts import SqliteAccountsMixin
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_buttons import SqliteButtonsMixin
 from storage.sqlite_crisis import SqliteCrisisMixin
-from storage.sqlite_invites import redeem_invite, store_contact
+from storage.sqlite_invites import (
+    drop_contact_if_orphaned,
+    redeem_invite,
+    revoke_open_invites,
+    store_contact,
+)
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
@@ -75,7 +81,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
 
 
 class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
-                  SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin,
+                  SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin, SqliteAccountsMixin,
                   SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
@@ -136,13 +142,16 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
 
     async def add_invite(
         self, token_digest: str, role: str, subject_code: str, now: datetime, expires: datetime
-    ) -> None:
+    ) -> int:
+        """Store a new invite and revoke the code's other open ones; return how many."""
         async with self.db.write() as conn:
+            revoked = await revoke_open_invites(conn, role, subject_code, now)
             await conn.execute(
                 "INSERT INTO invites (token_digest, role, subject_code, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (token_digest, role, subject_code, iso(now), iso(expires)),
             )
+        return revoked
 
     async def invite(self, token_digest: str) -> Invite | None:
         row = await self._one("SELECT * FROM invites WHERE token_digest = ?", (token_digest,))
@@ -177,6 +186,8 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
                 await conn.execute("UPDATE consents SET pseudonym = ? WHERE pseudonym = ?",
                                    (pseudonym, before[0]))
             await store_contact(conn, pseudonym, chat_id_enc)
+            if before is not None:
+                await drop_contact_if_orphaned(conn, before[0])
             await conn.execute(
                 "INSERT INTO consents (pseudonym, scope, text_version, text_sha256, language,"
                 " agreed_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -11,7 +11,12 @@ import aiosqlite
 from core.questionnaire import Language
 from storage.ports import Alert, AlertDelivery, AlreadyExists, BindOutcome, Unit, Youth
 from storage.sqlite_base import SqliteQueries
-from storage.sqlite_invites import redeem_invite, store_contact
+from storage.sqlite_invites import (
+    drop_contact_if_orphaned,
+    previous_pseudonym,
+    redeem_invite,
+    store_contact,
+)
 from storage.sqlite_therapist import alert_from_row
 from storage.timefmt import iso, parse_iso
 
@@ -48,14 +53,16 @@ class SqliteCrisisMixin(SqliteQueries):
 
     async def bind_unit(self, token_digest: str, pseudonym: str, chat_id_enc: bytes,
                         now: datetime) -> BindOutcome:
-        """Link the unit's on-call phone; a later link replaces an earlier phone."""
+        """Link the unit's on-call phone; a phone still linked must be unbound first."""
         async with self.db.write() as conn:
             code = await redeem_invite(conn, token_digest, "unit", now)
             if isinstance(code, BindOutcome):
                 return code
+            before = await previous_pseudonym(conn, "unit", code)
             await conn.execute("UPDATE units SET pseudonym = ?, linked_at = ? WHERE code = ?",
                                (pseudonym, iso(now), code))
             await store_contact(conn, pseudonym, chat_id_enc)
+            await drop_contact_if_orphaned(conn, before)
         return BindOutcome.BOUND
 
     async def units_of_contact(self, pseudonym: str) -> list[Unit]:

@@ -1,4 +1,9 @@
-"""Invite redemption and contacts, shared by the youth and therapist bindings."""
+"""Invite redemption and contacts, shared by the youth, therapist and unit bindings.
+
+One code has at most one live account. An invite for a code that has one is refused
+(the coordinator unbinds first), and issuing or redeeming an invite revokes every other
+open invite for that code, so an old link can never take over an account later.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,34 @@ import aiosqlite
 from storage.ports import BindOutcome
 from storage.timefmt import iso, parse_iso
 
+_TABLES = {"youth": "youths", "therapist": "therapists", "unit": "units"}
+UNBOUND_PREFIX = "unbound-"   # a placeholder pseudonym no Telegram id can hash to
+
+
+async def revoke_open_invites(conn: aiosqlite.Connection, role: str, code: str,
+                              now: datetime, keep: str = "") -> int:
+    """Close every open invite for this code (except `keep`); return how many."""
+    cur = await conn.execute(
+        "UPDATE invites SET used_at = ? WHERE role = ? AND subject_code = ?"
+        " AND used_at IS NULL AND token_digest != ?", (iso(now), role, code, keep))
+    return cur.rowcount
+
+
+async def live_pseudonym(conn: aiosqlite.Connection, role: str, code: str) -> str | None:
+    """The pseudonym of the account linked to this code, if one is linked and reachable."""
+    async with conn.execute(
+        f"SELECT t.pseudonym FROM {_TABLES[role]} t JOIN contacts c"  # noqa: S608 - fixed names
+        " ON c.pseudonym = t.pseudonym WHERE t.code = ?", (code,)
+    ) as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row is not None else None
+
 
 async def redeem_invite(conn: aiosqlite.Connection, token_digest: str, role: str,
                         now: datetime) -> BindOutcome | str:
-    """Inside a write transaction: mark a valid invite used and return its subject code,
-    or the reason it cannot be used (nothing is changed then)."""
+    """Inside a write transaction: mark a valid invite used, revoke the code's other open
+    invites and return its subject code, or the reason it cannot be used (nothing is
+    changed then). A code that already has a live account is refused with TAKEN."""
     async with conn.execute(
         "SELECT subject_code, expires_at, used_at FROM invites"
         " WHERE token_digest = ? AND role = ?", (token_digest, role)
@@ -25,9 +53,33 @@ async def redeem_invite(conn: aiosqlite.Connection, token_digest: str, role: str
         return BindOutcome.USED
     if parse_iso(invite["expires_at"]) <= now:
         return BindOutcome.EXPIRED
+    code = str(invite["subject_code"])
+    if await live_pseudonym(conn, role, code) is not None:
+        return BindOutcome.TAKEN
     await conn.execute("UPDATE invites SET used_at = ? WHERE token_digest = ?",
                        (iso(now), token_digest))
-    return str(invite["subject_code"])
+    await revoke_open_invites(conn, role, code, now, keep=token_digest)
+    return code
+
+
+async def drop_contact_if_orphaned(conn: aiosqlite.Connection, pseudonym: str | None) -> None:
+    """Delete a contact row no youth, therapist or unit refers to any more."""
+    if pseudonym is None:
+        return
+    await conn.execute(
+        "DELETE FROM contacts WHERE pseudonym = ?"
+        " AND NOT EXISTS (SELECT 1 FROM youths WHERE pseudonym = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM therapists WHERE pseudonym = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM units WHERE pseudonym = ?)",
+        (pseudonym, pseudonym, pseudonym, pseudonym))
+
+
+async def previous_pseudonym(conn: aiosqlite.Connection, role: str, code: str) -> str | None:
+    async with conn.execute(
+        f"SELECT pseudonym FROM {_TABLES[role]} WHERE code = ?", (code,)  # noqa: S608
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 async def store_contact(conn: aiosqlite.Connection, pseudonym: str, chat_id_enc: bytes) -> None:

@@ -10,6 +10,7 @@ from core.consent import ConsentRecord
 from core.export import ExportRow
 from storage.database import Database
 from storage.ports import Consent
+from storage.sqlite_invites import UNBOUND_PREFIX
 from storage.timefmt import iso, parse_iso
 
 # Tables keyed by the youth's pseudonym or code, in an order that respects foreign keys.
@@ -91,7 +92,7 @@ class SqlitePrivacyMixin:
                 row = await cur.fetchone()
             if row is None or row["pseudonym"] is None:
                 return False
-            placeholder = f"unbound-{secrets.token_hex(16)}"
+            placeholder = f"{UNBOUND_PREFIX}{secrets.token_hex(16)}"
             await conn.execute("DELETE FROM contacts WHERE pseudonym = ?", (row["pseudonym"],))
             await conn.execute("UPDATE youths SET pseudonym = ? WHERE code = ?",
                                (placeholder, code))

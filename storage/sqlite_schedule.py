@@ -61,6 +61,7 @@ def _series(r: aiosqlite.Row, members: dict[int, list[str]]) -> Series:
         timing=Timing(timedelta(minutes=r["send_after_minutes"]),
                       timedelta(minutes=r["remind_after_minutes"]),
                       timedelta(minutes=r["expire_after_minutes"])),
+        created_at=parse_iso(r["created_at"]),
     )
 
 

@@ -22,7 +22,12 @@ from storage.ports import (
     Youth,
 )
 from storage.sqlite_base import SqliteQueries
-from storage.sqlite_invites import redeem_invite, store_contact
+from storage.sqlite_invites import (
+    drop_contact_if_orphaned,
+    previous_pseudonym,
+    redeem_invite,
+    store_contact,
+)
 from storage.sqlite_schedule import outbox_item
 from storage.timefmt import iso, parse_iso
 
@@ -80,9 +85,11 @@ class SqliteTherapistMixin(SqliteQueries):
             code = await redeem_invite(conn, token_digest, "therapist", now)
             if isinstance(code, BindOutcome):
                 return code
+            before = await previous_pseudonym(conn, "therapist", code)
             await conn.execute("UPDATE therapists SET pseudonym = ? WHERE code = ?",
                                (pseudonym, code))
             await store_contact(conn, pseudonym, chat_id_enc)
+            await drop_contact_if_orphaned(conn, before)
         return BindOutcome.BOUND
 
     async def therapist_by_pseudonym(self, pseudonym: str) -> Therapist | None:

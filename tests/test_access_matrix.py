@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.enrolment import enroll_therapist
+from bot.enrolment import enroll_therapist, unbind_therapist
 from core.callbacks import ack_data, answer_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token
@@ -14,6 +14,7 @@ from tests.support import Harness, running_bot
 
 YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, RESEARCHER, STRANGER = (
     700000001, 700000002, 600000002, 600000003, 9001, 9002, 700000999)
+FORMER = 600000012   # T-02's earlier account, cut off with unbind-therapist
 DENIED = {"Hoi! Deze bot is alleen voor jongeren", "Dit commando is alleen voor",
           "Deze knop werkt niet meer", "Deze melding is niet voor jou"}
 
@@ -69,15 +70,25 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("youth", "/help", "own", True), ("therapist", "/help", "own", True),
     ("coordinator", "/help", "-", True), ("researcher", "/help", "-", True),
     ("stranger", "/help", "-", False),
+    # a therapist's former (unbound) account: nothing, at once
+    ("former", "/clients", "-", False), ("former", "/report", "-", False),
+    ("former", "/rate", "-", False), ("former", "/overview", "-", False),
+    ("former", "/mydata", "-", False), ("former", "/help", "-", False),
+    ("former", "rate", "own", False), ("former", "ack", "own", False),
+    ("former", "answer", "own", False), ("former", "consent", "own", False),
 ]]
 
 
 async def setup(bot: Harness) -> dict[str, str]:
     store, now = bot.services.store, bot.clock()
-    for code, chat in (("T-02", THERAPIST), ("T-03", OTHER_THERAPIST)):
-        invitation = await enroll_therapist(store, code, "nl", now, bot.services.invite_ttl)
-        assert invitation is not None
-        bot.fake.user(chat).send(f"/start {invitation.token}")
+    first = await enroll_therapist(store, "T-02", "nl", now, bot.services.invite_ttl)
+    other = await enroll_therapist(store, "T-03", "nl", now, bot.services.invite_ttl)
+    assert first is not None and other is not None
+    bot.fake.user(FORMER).send(f"/start {first.token}")
+    await bot.fake.settle()
+    again = await unbind_therapist(store, "T-02", now, bot.services.invite_ttl)
+    for token, chat in ((again.token, THERAPIST), (other.token, OTHER_THERAPIST)):
+        bot.fake.user(chat).send(f"/start {token}")
         await bot.fake.settle()
     await bot.enrol(bot.fake.user(YOUTH), "J-001", therapist="T-02")
     await bot.enrol(bot.fake.user(OTHER_YOUTH), "J-002", therapist="T-03")
@@ -98,7 +109,7 @@ async def setup(bot: Harness) -> dict[str, str]:
 
 
 CHATS = {"youth": YOUTH, "therapist": THERAPIST, "coordinator": COORDINATOR,
-         "researcher": RESEARCHER, "stranger": STRANGER}
+         "researcher": RESEARCHER, "stranger": STRANGER, "former": FORMER}
 
 
 async def test_access_matrix(tmp_path: Path) -> None:

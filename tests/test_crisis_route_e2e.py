@@ -304,7 +304,7 @@ async def test_check_config_refuses_a_youth_without_a_route(
         code, out = await cli(capsys, "check-config", "--config", config)
         assert code == 0 and out.endswith(": ok\n")
         code, out = await cli(capsys, "invite", "--config", config, "--unit", "W-1")
-        assert code == 0 and "?start=" in out
+        assert code == 1 and "unbind-unit --unit W-1" in out   # no silent replacement
 
 
 async def test_run_starts_without_a_route_but_says_so_loudly(

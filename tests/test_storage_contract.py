@@ -82,6 +82,41 @@ class TestStoreContract:
         assert await store.bind_youth("nope", "p2", b"x", CONSENT, NOW) is BindOutcome.UNKNOWN
         assert await store.contact("p2") is None
 
+    async def test_one_live_account_per_code(self, store: Store) -> None:
+        await store.add_therapist(Therapist("T-02", "nl"), NOW)
+        await store.add_youth(NewYouth("J-014", "T-02", 2008, "nl", False, None), NOW)
+        later = NOW + timedelta(days=14)
+        assert await store.add_invite("d1", "youth", "J-014", NOW, later) == 0
+        assert await store.add_invite("d2", "youth", "J-014", NOW, later) == 1
+        assert await store.bind_youth("d1", "p0", b"x", CONSENT, NOW) is BindOutcome.USED
+        assert await store.bind_youth("d2", "p1", b"s", CONSENT, NOW) is BindOutcome.BOUND
+        # An invite stored next to the live account still cannot take it over.
+        await store.add_invite("d3", "youth", "J-014", NOW, later)
+        assert await store.bind_youth("d3", "p2", b"x", CONSENT, NOW) is BindOutcome.TAKEN
+        assert await store.contact("p2") is None
+        assert (await store.invite("d3")) is not None
+
+    async def test_unbind_staff_and_move_youths(self, store: Store) -> None:
+        for code in ("T-02", "T-05"):
+            await store.add_therapist(Therapist(code, "nl"), NOW)
+        later = NOW + timedelta(days=14)
+        await store.add_invite("t1", "therapist", "T-02", NOW, later)
+        assert await store.bind_therapist("t1", "pt", b"s", NOW) is BindOutcome.BOUND
+        await store.add_invite("t2", "therapist", "T-02", NOW, later)
+        assert await store.bind_therapist("t2", "pq", b"s", NOW) is BindOutcome.TAKEN
+        assert await store.unbind_therapist("T-02", NOW)
+        assert await store.therapist_by_pseudonym("pt") is None
+        assert await store.contact("pt") is None
+        assert not await store.unbind_therapist("T-02", NOW)
+        await store.add_youth(NewYouth("J-1", "T-02", 2008, "nl", False, None), NOW)
+        assert await store.move_youths("T-02", "T-05", NOW) == ["J-1"]
+        assert [y.code for y in await store.youths_of("T-05")] == ["J-1"]
+        await store.add_unit("W-1", "nl", NOW)
+        await store.add_invite("u1", "unit", "W-1", NOW, later)
+        assert await store.bind_unit("u1", "pu", b"s", NOW) is BindOutcome.BOUND
+        assert await store.unbind_unit("W-1", NOW)
+        assert await store.units_of_contact("pu") == []
+
     async def test_expired_invite_binds_nothing(self, store: Store) -> None:
         await store.add_therapist(Therapist("T-02", "nl"), NOW)
         await store.add_youth(NewYouth("J-1", "T-02", 2008, "nl", False, None), NOW)

@@ -1,0 +1,73 @@
+"""Revoking staff accounts and handing a caseload over: the storage side.
+
+Unbinding replaces the pseudonym by a placeholder no Telegram id can hash to, deletes
+the contact and revokes the open invites, all in one transaction: from that moment the
+old account is nobody (no staff command, no alert, no button on an old message works),
+and the next invite links a new account.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import aiosqlite
+
+from storage.sqlite_base import SqliteQueries
+from storage.sqlite_invites import (
+    UNBOUND_PREFIX,
+    drop_contact_if_orphaned,
+    live_pseudonym,
+    revoke_open_invites,
+)
+from storage.timefmt import iso
+
+
+async def _unbind(conn: aiosqlite.Connection, role: str, table: str, code: str,
+                  now: datetime) -> bool:
+    old = await live_pseudonym(conn, role, code)
+    await revoke_open_invites(conn, role, code, now)
+    if old is None:
+        return False
+    placeholder = f"{UNBOUND_PREFIX}{secrets.token_hex(16)}"
+    await conn.execute(f"UPDATE {table} SET pseudonym = ? WHERE code = ?",  # noqa: S608
+                       (placeholder, code))
+    await drop_contact_if_orphaned(conn, old)
+    return True
+
+
+class SqliteAccountsMixin(SqliteQueries):
+
+    async def unbind_therapist(self, code: str, now: datetime) -> bool:
+        """Cut the therapist's Telegram account off; False when none was linked."""
+        async with self.db.write() as conn:
+            return await _unbind(conn, "therapist", "therapists", code, now)
+
+    async def unbind_unit(self, code: str, now: datetime) -> bool:
+        """Cut the unit's on-call phone off; False when none was linked."""
+        async with self.db.write() as conn:
+            done = await _unbind(conn, "unit", "units", code, now)
+            if done:
+                await conn.execute("UPDATE units SET linked_at = NULL WHERE code = ?", (code,))
+            return done
+
+    async def move_youths(self, from_code: str, to_code: str, now: datetime) -> list[str]:
+        """Give every youth of one therapist to another, with their series and every
+        message still to come; what was sent or rated stays with who held the session."""
+        async with self.db.write() as conn:
+            await conn.execute("UPDATE alerts SET therapist_code = ? WHERE therapist_code = ?"
+                               " AND acked_at IS NULL", (to_code, from_code))
+            async with conn.execute("SELECT code FROM youths WHERE therapist_code = ?"
+                                    " ORDER BY code", (from_code,)) as cur:
+                moved = [str(r[0]) for r in await cur.fetchall()]
+            await conn.execute("UPDATE youths SET therapist_code = ? WHERE therapist_code = ?",
+                               (to_code, from_code))
+            await conn.execute("UPDATE series SET therapist_code = ? WHERE therapist_code = ?",
+                               (to_code, from_code))
+            # Sessions still to come, and open alerts, go to the new therapist; a session
+            # already held keeps its therapist (and their rating request).
+            await conn.execute(
+                "UPDATE outbox SET therapist_code = ? WHERE therapist_code = ?"
+                " AND state = 'pending' AND (session_end > ? OR kind IN ('alert',"
+                " 'escalation'))", (to_code, from_code, iso(now)))
+        return moved
