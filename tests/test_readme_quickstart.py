@@ -102,7 +102,8 @@ async def test_the_readme_quick_start_works_as_written(tmp_path: Path) -> None:
             assert code == 0, f"{line}\n{output}"
     assert {p.name for p in secrets.iterdir()} >= {"vakbot-pseudonym.key",
                                                    "vakbot-contact.key"}
-    assert "check-config" in commands[-2] and outputs[-1].strip().splitlines()[-1] == "config.toml: ok"
+    assert "check-config" in commands[-2]
+    assert outputs[-1].strip().splitlines()[-1] == "config.toml: ok"
 
     async with FakeTelegram(token=TOKEN) as fake:
         env["VAKBOT_TELEGRAM__BASE_URL"] = fake.base_url
