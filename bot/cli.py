@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import signal
 import sys
@@ -670,7 +671,8 @@ def _new_keys(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 0
     private_dir(args.dir)
-    existing = [args.dir / name for name in KEY_FILES if (args.dir / name).exists()]
+    # lexists: a symlink planted in the folder counts as existing, even a dangling one.
+    existing = [args.dir / name for name in KEY_FILES if os.path.lexists(args.dir / name)]
     if existing:
         print(f"refused: {', '.join(map(str, existing))} exist(s) already; a key file is "
               "never overwritten (the data encrypted under it would be lost). To add a new "
