@@ -37,6 +37,12 @@ async def answer_with_note(bot: Harness, code: str, occurrence: str, labels: tup
     await bot.fake.settle()
 
 
+async def rotate_in_thread(capsys: pytest.CaptureFixture[str], config: Path) -> tuple[int, str]:
+    """`rotate-keys` runs its own event loop, so from an async test it runs in a thread."""
+    return await asyncio.to_thread(lambda: run_cli(capsys, "rotate-keys", "--config",
+                                                   str(config)))
+
+
 def sealed_rows(database: Path) -> dict[str, list[bytes]]:
     with sqlite3.connect(database) as conn:
         def column(sql: str) -> list[bytes]:
@@ -67,9 +73,7 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
     key_b, key_c = new_key(), new_key()
     (tmp_path / "contact.key").write_text(f"{key_b}\n{key_a}\n")   # newest first
     monkeypatch.setenv("VAKBOT_KEYS__TEXT_KEY", key_c)              # free text: its own key
-    # The command runs its own event loop, so from this async test it runs in a thread.
-    code, output = await asyncio.to_thread(run_cli, capsys, "rotate-keys", "--config",
-                                           str(config))
+    code, output = await rotate_in_thread(capsys, config)
     assert code == 0, output
     for line in ("contacts: 2 checked, 2 re-encrypted, 0 already under the newest key",
                  "notes: 2 checked, 2 re-encrypted, 0 already under the newest key",
@@ -77,8 +81,7 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
                  "crisis rules: 1 checked, 1 re-encrypted, 0 already under the newest key",
                  "Done: everything is under the newest keys."):
         assert f"\n{line}" in output, output
-    code, output = await asyncio.to_thread(run_cli, capsys, "rotate-keys", "--config",
-                                           str(config))
+    code, output = await rotate_in_thread(capsys, config)
     assert code == 0 and "contacts: 2 checked, 0 re-encrypted, 2 already under the newest " \
                          "key" in output, output
 
