@@ -59,10 +59,10 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
     monkeypatch.delenv("VAKBOT_KEYS__TEXT_KEY", raising=False)
     # An install as it was: one contact key (A) for chat ids and free text alike.
     async with running_bot(tmp_path) as bot:
-        for code, user_id in YOUTHS.items():
-            await bot.enrol(bot.fake.user(user_id), code)
-            await answer_with_note(bot, code, "s1", ("Goed", "Oké", "Goed", "Iets leuks"),
-                                   f"Notitie van {code}: de klei was fijn")
+        for youth_code, user_id in YOUTHS.items():
+            await bot.enrol(bot.fake.user(user_id), youth_code)
+            await answer_with_note(bot, youth_code, "s1", ("Goed", "Oké", "Goed", "Iets leuks"),
+                                   f"Notitie van {youth_code}: de klei was fijn")
         await answer_with_note(bot, "J-002", "s2", ("Oké", "Oké", "Oké", "Iets moeilijks"),
                                "Soms wil ik dood, echt.")
         config = bot.config_path
@@ -101,14 +101,14 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
         first = bot.fake.user(YOUTHS["J-001"])
         await bot.checkin("J-001", discipline=None, occurrence="s3")
         assert first.last.text.startswith("Hoi! Je therapie is net klaar."), first.last.text
-        for code, user_id in YOUTHS.items():
+        for youth_code, user_id in YOUTHS.items():
             youth = bot.fake.user(user_id)
             youth.send("/mydata")
             await bot.fake.settle()
             document = youth.last.document
             assert document is not None, youth.last.text
             notes = [c["note"] for c in json.loads(document)["check_ins"]]
-            assert f"Notitie van {code}: de klei was fijn" in notes
+            assert f"Notitie van {youth_code}: de klei was fijn" in notes
 
 
 def test_rotation_killed_halfway_continues_where_it_was(
