@@ -54,10 +54,9 @@ def sealed_rows(database: Path) -> dict[str, list[bytes]]:
 
 
 async def test_rotate_to_new_keys_then_drop_the_old_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.delenv("VAKBOT_KEYS__TEXT_KEY", raising=False)
-    # An install as it was: one contact key (A) for chat ids and free text alike.
+    # Contact key A for chat ids, text key T for free text (the key files of the folder).
     async with running_bot(tmp_path) as bot:
         for youth_code, user_id in YOUTHS.items():
             await bot.enrol(bot.fake.user(user_id), youth_code)
@@ -70,9 +69,10 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
     assert [len(v) for v in before.values()] == [2, 4], "2 chat ids; 2 notes, crisis text+rule"
 
     key_a = (tmp_path / "contact.key").read_text().strip()
+    key_t = (tmp_path / "text.key").read_text().strip()
     key_b, key_c = new_key(), new_key()
     (tmp_path / "contact.key").write_text(f"{key_b}\n{key_a}\n")   # newest first
-    monkeypatch.setenv("VAKBOT_KEYS__TEXT_KEY", key_c)              # free text: its own key
+    (tmp_path / "text.key").write_text(f"{key_c}\n{key_t}\n")
     code, output = await rotate_in_thread(capsys, config)
     assert code == 0, output
     for line in ("contacts: 2 checked, 2 re-encrypted, 0 already under the newest key",
@@ -85,19 +85,22 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
     assert code == 0 and "contacts: 2 checked, 0 re-encrypted, 2 already under the newest " \
                          "key" in output, output
 
-    # Key A is gone. Every chat id opens with B alone, every text with C alone.
+    # Keys A and T are gone. Every chat id opens with B alone, every text with C alone.
     (tmp_path / "contact.key").write_text(f"{key_b}\n")
+    (tmp_path / "text.key").write_text(f"{key_c}\n")
     after = sealed_rows(bot.database)
     assert sorted(Fernet(key_b).decrypt(s) for s in after["contacts"]) == [
         b"700000001", b"700000002"]
     texts = {Fernet(key_c).decrypt(s).decode() for s in after["texts"]}
     assert {"Notitie van J-001: de klei was fijn", "Soms wil ik dood, echt."} <= texts
     for sealed in after["contacts"] + after["texts"]:
-        with pytest.raises(InvalidToken):
-            Fernet(key_a).decrypt(sealed)
+        for old_key in (key_a, key_t):
+            with pytest.raises(InvalidToken):
+                Fernet(old_key).decrypt(sealed)
 
     async with running_bot(tmp_path) as bot:  # same folder: key files as written above
         assert bot.secrets.contact_keys() == [key_b.encode()]
+        assert bot.secrets.text_keys() == [key_c.encode()]
         first = bot.fake.user(YOUTHS["J-001"])
         await bot.checkin("J-001", discipline=None, occurrence="s3")
         assert first.last.text.startswith("Hoi! Je therapie is net klaar."), first.last.text
@@ -152,3 +155,17 @@ def test_rotation_killed_halfway_continues_where_it_was(
     assert (f"\ncontacts: {rows} checked, {rows - done} re-encrypted, {done} already under "
             "the newest key") in output, output
     assert under_b() == rows
+
+
+def test_text_under_the_contact_key_moves_to_a_new_text_key() -> None:
+    """An install from before the text key: texts were sealed with the contact key."""
+    contact, text = new_key().encode(), new_key().encode()
+    before = ContactCipher(contact)                 # no text key: text uses the contact key
+    note, chat = before.seal_text("klei was fijn"), before.seal(700000001)
+    after = ContactCipher(contact, text)            # text key configured
+    assert after.open_text(note) == "klei was fijn"  # still readable on the way
+    moved = after.rotate_text(note)
+    assert moved is not None and Fernet(text).decrypt(moved) == b"klei was fijn"
+    assert after.rotate_text(moved) is None and after.rotate(chat) is None
+    with pytest.raises(InvalidToken):
+        ContactCipher(new_key().encode()).rotate(chat)  # no configured key opens it
