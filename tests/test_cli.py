@@ -15,7 +15,7 @@ COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth
             "send-checkin", "backup", "demo", "schedule", "overview", "schedule add",
             "schedule list", "schedule cancel", "schedule move", "schedule pause",
             "schedule resume", "schedule import", "schedule window", "report", "audit",
-            "unbind", "export", "enroll-unit", "set-unit"]
+            "unbind", "export", "enroll-unit", "set-unit", "rotate-keys"]
 
 
 def test_example_config_documents_every_key_and_is_valid(
