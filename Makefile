@@ -4,13 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: demo test lint typecheck unit run bench clean
+LOCK := requirements.lock
+LOCK_VENV := .lock-venv
 
-$(BIN)/.installed: pyproject.toml
+.PHONY: demo test lint typecheck unit run bench clean lock
+
+# Every dependency (runtime, dev and the setuptools that builds vakbot itself) comes from
+# requirements.lock: exact versions, each checked against its SHA-256. vakbot itself is
+# then installed without dependencies and without build isolation, so nothing unhashed is
+# downloaded. Refresh the lock with `make lock`.
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+lock:  ## refresh requirements.lock: newest versions allowed by pyproject.toml, with hashes
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet pip-tools
+	$(LOCK_VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --extra dev \
+		--strip-extras --all-build-deps --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links -o $(LOCK) pyproject.toml
+	rm -rf $(LOCK_VENV)
 
 demo: $(BIN)/.installed  ## offline demo against the built-in fake Telegram
 	$(BIN)/python -m bot demo $(if $(LANG_DEMO),--lang $(LANG_DEMO),)
@@ -33,4 +49,4 @@ bench: $(BIN)/.installed  ## benchmarks, printed as a table
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-output .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOCK_VENV) demo-output .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
 import re
 import signal
 import sys
@@ -15,7 +17,14 @@ from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 from bot import crisis_cli, schedule_cli
-from bot.config import ConfigError, Secrets, Settings, consent_catalogue, load_settings
+from bot.config import (
+    ConfigError,
+    Secrets,
+    Settings,
+    consent_catalogue,
+    load_settings,
+    startup_warnings,
+)
 from bot.enrolment import (
     EnrolmentRefused,
     Invitation,
@@ -39,6 +48,13 @@ from conversations.services import Services
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
 from storage.ports import NewYouth
+from storage.private_files import (
+    UnsafeTarget,
+    create_secret,
+    private_dir,
+    private_umask,
+    write_atomic,
+)
 
 EXIT_USAGE = 2
 # sysexits' EX_CONFIG: a refused token is not fixed by restarting (RestartPreventExitStatus).
@@ -46,7 +62,7 @@ EXIT_TOKEN_REFUSED = 78
 TOKEN_REFUSED = ("Telegram refused the bot token (401): check VAKBOT_TELEGRAM__TOKEN / "  # noqa: S105
                  "telegram.token_file")
 # The names config.example.toml gives the key files and the token file.
-KEY_FILES = ("vakbot-pseudonym.key", "vakbot-contact.key")
+KEY_FILES = ("vakbot-pseudonym.key", "vakbot-contact.key", "vakbot-text.key")
 TOKEN_FILE = "vakbot-token"  # noqa: S105 - a file name
 # Seconds between attempts to reach the Bot API at start-up: 1, 2, 4, ... at most 60.
 RETRY_CAP = 60.0
@@ -134,8 +150,14 @@ def _privacy_parsers(command: Command) -> None:
     p.add_argument("--version", help="e.g. participation-1: print this text")
     p.add_argument("--lang", choices=["nl", "en"], default="nl")
 
-    p = command("backup", "Copy the live database with SQLite's online backup.")
-    p.add_argument("--out", type=Path, required=True)
+    p = command("backup", "Copy the live database with SQLite's online backup (a 0600 "
+                          "file, written whole and then renamed into place).")
+    p.add_argument("--out", type=Path, required=True, help="a file other than the database")
+
+    p = command("rotate-keys", "Re-encrypt every chat id and free text under the newest "
+                               "contact and text keys (the first one listed); restartable.")
+    p.add_argument("--batch", type=_positive, default=500, help="rows per transaction "
+                   "(default 500)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -155,8 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     command("check-config", "Check the configuration; print each problem as `field: problem`.")
     command("run", "Run the bot (long polling or webhook, as configured) until stopped.")
     keys = command("new-keys", "Print fresh keys for the environment, or write key files.")
-    keys.add_argument("--dir", type=Path, help="write vakbot-pseudonym.key and "
-                      "vakbot-contact.key here (the names config.example.toml expects)")
+    keys.add_argument("--dir", type=Path, help="write vakbot-pseudonym.key, "
+                      "vakbot-contact.key and vakbot-text.key here, mode 600 (the names "
+                      "config.example.toml expects); existing key files are never replaced")
 
     p = command("enroll-therapist", "Enrol a therapist and print a single-use invite link.")
     p.add_argument("--code", type=_code, required=True, help="therapist code, e.g. T-02")
@@ -219,10 +242,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(path: Path) -> tuple[Settings, Secrets]:
     settings, secrets = load_settings(path)
-    configure_logging(settings.logging.level, [
-        secrets.token.get_secret_value(), secrets.pseudonym_key.get_secret_value(),
-        secrets.contact_key.get_secret_value(),
-    ])
+    configure_logging(settings.logging.level, secrets.all_secret_values())
     return settings, secrets
 
 
@@ -451,8 +471,7 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
                                      settings.schedule.timezone, args.lang or therapist.language)
         for n, image in enumerate(report.images):
             target = args.out if n == 0 else args.out.with_stem(f"{args.out.stem}-{n + 1}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(image.png)
+            write_atomic(target, image.png)  # 0600 in a 0700 folder: codes and ratings
             print(f"wrote {target} ({image.width}x{image.height}, youths: "
                   f"{', '.join(image.panels) or 'none'})")
         print(f"caption: {report.caption}")
@@ -594,10 +613,44 @@ async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets)
 
 async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        await services.store.backup(args.out)
+        try:
+            await services.store.backup(args.out)
+        except UnsafeTarget as err:
+            print(f"refused: --out {err}", file=sys.stderr)
+            return EXIT_USAGE
         await services.audit(cli_actor(), "backup", "", str(args.out))
-        print(f"Backup written to {args.out}. Keep the keys elsewhere: the backup "
-              "is useless without them, and a leaked backup alone does not reveal who is who.")
+        print(f"Backup written to {args.out} (mode 600). It holds every answer, rating, "
+              "birth year, unit, schedule and the audit trail in clear, by youth code; only "
+              "chat ids and free text are encrypted. Protect it like the database itself. "
+              "Keep the keys apart from it: without them nobody can be messaged or "
+              "recognised, and notes stay unreadable.")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _rotate_keys(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from bot.keyrotation import rotate_all  # noqa: PLC0415 - keeps --help fast
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    async def work(services: Services) -> int:
+        counts = await rotate_all(services.store, services.cipher, progress, args.batch)
+        summary = "; ".join(count.line(kind) for kind, count in counts.items())
+        await services.audit(cli_actor(), "rotate-keys", "", summary)
+        for kind, count in counts.items():
+            print(count.line(kind))
+        if secrets.text_key is None:
+            print("note: no keys.text_key is configured, so free text stays under the "
+                  "contact key; see README, Key rotation", file=sys.stderr)
+        if any(count.unreadable for count in counts.values()):
+            print("Some rows could not be opened with any configured key (listed above); "
+                  "keep every older key configured until they are accounted for.",
+                  file=sys.stderr)
+            return 1
+        print("Done: everything is under the newest keys. Older keys may now be removed "
+              "from the configuration (then restart the bot).")
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -671,29 +724,44 @@ def _token_refused(err: BaseException) -> str:
 
 
 def _new_keys(args: argparse.Namespace) -> int:
-    pseudonym_key, contact_key = new_key(), new_key()
+    keys = (new_key(), new_key(), new_key())  # pseudonym, contact, text: never the same
     if args.dir is None:
-        print(f"VAKBOT_KEYS__PSEUDONYM_KEY={pseudonym_key}")
-        print(f"VAKBOT_KEYS__CONTACT_KEY={contact_key}")
+        for name, key in zip(("PSEUDONYM_KEY", "CONTACT_KEY", "TEXT_KEY"), keys, strict=True):
+            print(f"VAKBOT_KEYS__{name}={key}")
         print("# Keep these outside the database and its backups. Losing them unlinks "
               "everyone: answers stay, but no one can be messaged or recognised.",
               file=sys.stderr)
         return 0
-    args.dir.mkdir(parents=True, exist_ok=True)
-    for name, key in zip(KEY_FILES, (pseudonym_key, contact_key), strict=True):
-        target = args.dir / name
-        if target.exists():
-            print(f"{target}: exists already; not overwritten", file=sys.stderr)
+    private_dir(args.dir)
+    # lexists: a symlink planted in the folder counts as existing, even a dangling one.
+    existing = [args.dir / name for name in KEY_FILES if os.path.lexists(args.dir / name)]
+    if existing:
+        print(f"refused: {', '.join(map(str, existing))} exist(s) already; a key file is "
+              "never overwritten (the data encrypted under it would be lost). To add a new "
+              "contact or text key, put it on the first line of the existing file and run "
+              "`rotate-keys` (see README, Key rotation).", file=sys.stderr)
+        return 1
+    for name, key in zip(KEY_FILES, keys, strict=True):
+        try:
+            create_secret(args.dir / name, key + "\n")  # 0600 from the first byte
+        except FileExistsError:
+            print(f"refused: {args.dir / name}: exists already; not overwritten",
+                  file=sys.stderr)
             return 1
-        target.write_text(key + "\n", encoding="utf-8")
-        target.chmod(0o600)
-        print(f"wrote {target}")
+        print(f"wrote {args.dir / name}")
     print(f"# Put the bot token in {args.dir / TOKEN_FILE} (mode 600) or export "
           "VAKBOT_TELEGRAM__TOKEN.", file=sys.stderr)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command runs under umask 077: the database, its -wal and -shm, backups,
+    exports, report images and the erasure log are readable by the service account only."""
+    with private_umask():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "new-keys":
         return _new_keys(args)
@@ -709,6 +777,11 @@ def main(argv: list[str] | None = None) -> int:
         for problem in err.problems:
             print(problem, file=sys.stderr if args.command != "check-config" else sys.stdout)
         return EXIT_USAGE
+    for warning in startup_warnings(settings, secrets):
+        if args.command == "check-config":
+            print(f"warning: {warning}")
+        elif args.command == "run":
+            logging.getLogger("bot").warning("%s", warning)
     if args.command == "check-config":
         if (code := asyncio.run(_check_routes(settings, secrets))) != 0:
             return code
@@ -725,6 +798,7 @@ def main(argv: list[str] | None = None) -> int:
         "set-unit": lambda: _set_unit(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
+        "rotate-keys": lambda: _rotate_keys(args, settings, secrets),
         "report": lambda: _report(args, settings, secrets),
         "audit": lambda: _audit(args, settings, secrets),
         "unbind": lambda: _unbind(args, settings, secrets),

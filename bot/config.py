@@ -24,7 +24,7 @@ ENV_PREFIX = "VAKBOT_"
 # Secret keys that must never be written in the config file itself.
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "telegram": ("token",),
-    "keys": ("pseudonym_key", "contact_key"),
+    "keys": ("pseudonym_key", "contact_key", "text_key"),
     "webhook": ("secret_token",),
 }
 
@@ -59,8 +59,15 @@ class TelegramSettings(_Section):
 class KeySettings(_Section):
     pseudonym_key: SecretStr | None = None
     pseudonym_key_file: Path | None = None
+    # Fernet keys, newest first: several may be given (one per line in the file, or
+    # separated by spaces or commas in the environment). The first encrypts; every one
+    # decrypts, so an old key stays readable until `rotate-keys` has moved everything.
     contact_key: SecretStr | None = None
     contact_key_file: Path | None = None
+    # Free text (notes, crisis texts, matched crisis rules) under its own key(s). When
+    # absent the contact key(s) are used, with a warning.
+    text_key: SecretStr | None = None
+    text_key_file: Path | None = None
 
 
 class StorageSettings(_Section):
@@ -206,8 +213,30 @@ class Secrets(BaseModel):
 
     token: SecretStr
     pseudonym_key: SecretStr
-    contact_key: SecretStr
+    contact_key: SecretStr           # one or more Fernet keys, newest first
     webhook_secret: SecretStr | None
+    text_key: SecretStr | None = None  # one or more Fernet keys, newest first
+
+    def contact_keys(self) -> list[bytes]:
+        return split_keys(self.contact_key)
+
+    def text_keys(self) -> list[bytes]:
+        """The free-text keys; the contact keys when no text key is configured."""
+        return split_keys(self.text_key) if self.text_key is not None else self.contact_keys()
+
+    def all_secret_values(self) -> list[str]:
+        """Every secret as a string, each key on its own, for redaction in logs."""
+        values = [self.token.get_secret_value(), self.pseudonym_key.get_secret_value()]
+        for many in (self.contact_key, self.text_key):
+            if many is not None:
+                values.append(many.get_secret_value())
+                values.extend(k.decode() for k in split_keys(many))
+        return values
+
+
+def split_keys(value: SecretStr) -> list[bytes]:
+    """Keys given one per line, or separated by spaces or commas; newest first."""
+    return [k.encode() for k in value.get_secret_value().replace(",", " ").split()]
 
 
 def _secret_in_file_problems(data: dict[str, Any]) -> list[str]:
@@ -298,10 +327,9 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
             problems.append(f"privacy.consent_texts_dir: {exc}")
     tg, keys, hook = settings.telegram, settings.keys, settings.telegram.webhook
     token = _read_secret("telegram.token", tg.token, _resolve(base, tg.token_file), problems)
-    pkey = _read_secret("keys.pseudonym_key", keys.pseudonym_key,
-                        _resolve(base, keys.pseudonym_key_file), problems)
-    ckey = _read_secret("keys.contact_key", keys.contact_key,
-                        _resolve(base, keys.contact_key_file), problems)
+    pkey, ckey, tkey = _read_keys(keys, base, problems)
+    tg.token_file, hook.secret_token_file = (_resolve(base, tg.token_file),
+                                             _resolve(base, hook.secret_token_file))
     hook_secret = None
     if tg.mode == "webhook":
         hook_secret = _read_secret("telegram.webhook.secret_token", hook.secret_token,
@@ -312,13 +340,73 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
             problems.append("telegram.webhook.secret_token: use 16 to 256 of A-Z a-z 0-9 _ -")
     if pkey is not None and len(pkey.get_secret_value()) < 32:
         problems.append("keys.pseudonym_key: too short; use at least 32 random characters")
-    if ckey is not None and not _valid_fernet(ckey):
-        problems.append("keys.contact_key: not a Fernet key; make one with "
-                        "`python -m bot new-keys`")
+    for name, many in (("keys.contact_key", ckey), ("keys.text_key", tkey)):
+        if many is not None and not _valid_fernet(many):
+            problems.append(f"{name}: not a Fernet key (or one of several is not); make one "
+                            "with `python -m bot new-keys`")
+    problems.extend(_shared_key_problems(pkey, ckey, tkey))
     if problems or token is None or pkey is None or ckey is None:
         raise ConfigError(problems)
     return settings, Secrets(token=token, pseudonym_key=pkey, contact_key=ckey,
-                             webhook_secret=hook_secret)
+                             webhook_secret=hook_secret, text_key=tkey)
+
+
+def _read_keys(keys: KeySettings, base: Path, problems: list[str],
+               ) -> tuple[SecretStr | None, SecretStr | None, SecretStr | None]:
+    """The pseudonym, contact and (optional) text keys; key file paths made absolute."""
+    for field in ("pseudonym_key_file", "contact_key_file", "text_key_file"):
+        setattr(keys, field, _resolve(base, getattr(keys, field)))
+    pkey = _read_secret("keys.pseudonym_key", keys.pseudonym_key, keys.pseudonym_key_file,
+                        problems)
+    ckey = _read_secret("keys.contact_key", keys.contact_key, keys.contact_key_file, problems)
+    tkey = None
+    if keys.text_key is not None or keys.text_key_file is not None:
+        tkey = _read_secret("keys.text_key", keys.text_key, keys.text_key_file, problems)
+    return pkey, ckey, tkey
+
+
+def _shared_key_problems(pkey: SecretStr | None, ckey: SecretStr | None,
+                         tkey: SecretStr | None) -> list[str]:
+    """One key doing two jobs: a leak of one would then expose both."""
+    problems = []
+    pseudonym = pkey.get_secret_value().encode() if pkey is not None else None
+    contact = set(split_keys(ckey)) if ckey is not None else set()
+    text = set(split_keys(tkey)) if tkey is not None else set()
+    if pseudonym is not None and pseudonym in contact:
+        problems.append("keys.pseudonym_key: the same as keys.contact_key; each needs its own "
+                        "key (`python -m bot new-keys`)")
+    if pseudonym is not None and pseudonym in text:
+        problems.append("keys.pseudonym_key: the same as keys.text_key; each needs its own key")
+    if contact & text:
+        problems.append("keys.text_key: shares a key with keys.contact_key; give free text a "
+                        "key of its own (`python -m bot new-keys`)")
+    return problems
+
+
+def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
+    """What `run` and `check-config` warn about: secret files others can read, and free
+    text sharing the contact key. Each is one line `field: problem`."""
+    warnings = []
+    keys, tg = settings.keys, settings.telegram
+    files = {"keys.pseudonym_key_file": keys.pseudonym_key_file,
+             "keys.contact_key_file": keys.contact_key_file,
+             "keys.text_key_file": keys.text_key_file,
+             "telegram.token_file": tg.token_file,
+             "telegram.webhook.secret_token_file": tg.webhook.secret_token_file}
+    for field, path in files.items():
+        try:
+            mode = path.stat().st_mode & 0o777 if path is not None else 0
+        except OSError:
+            continue
+        if mode & 0o077:
+            warnings.append(f"{field}: {path} is readable by group or others (mode "
+                            f"{mode:o}); run `chmod 600 {path}`")
+    if secrets.text_key is None:
+        warnings.append("keys.text_key: not set; notes and crisis texts are encrypted with "
+                        "the contact key. Make a key with `python -m bot new-keys`, set "
+                        "keys.text_key_file (or VAKBOT_KEYS__TEXT_KEY) and run "
+                        "`python -m bot rotate-keys` (see README, Key rotation)")
+    return warnings
 
 
 def consent_catalogue(texts_dir: Path | None) -> ConsentCatalogue:
@@ -338,9 +426,10 @@ def consent_catalogue(texts_dir: Path | None) -> ConsentCatalogue:
     return catalogue.with_texts(own)
 
 
-def _valid_fernet(key: SecretStr) -> bool:
+def _valid_fernet(keys: SecretStr) -> bool:
     try:
-        Fernet(key.get_secret_value().encode())
+        for key in split_keys(keys) or [b""]:
+            Fernet(key)
     except ValueError:
         return False
     return True

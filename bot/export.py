@@ -7,12 +7,13 @@ from pathlib import Path
 
 from core.export import build_export
 from storage.ports import Store
+from storage.private_files import private_dir, write_atomic
 
 
 async def export(store: Store, out: Path, *, full: bool = False) -> int:
     """Write answers_long.csv and codebook.md; return how many youths are in it."""
     files = build_export(await store.export_rows(research_only=not full), full=full)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "answers_long.csv").write_text(files.answers_csv, encoding="utf-8", newline="")
-    (out / "codebook.md").write_text(files.codebook, encoding="utf-8")
+    private_dir(out)  # 0700; each file 0600, complete or not there (temp file + rename)
+    write_atomic(out / "answers_long.csv", files.answers_csv.encode())
+    write_atomic(out / "codebook.md", files.codebook.encode())
     return files.youths

@@ -18,6 +18,7 @@ from conversations.services import Clock, Services
 from core.identity import new_key, token_digest
 from faketelegram import FakeTelegram
 from storage.ports import Consent, NewYouth
+from storage.private_files import create_secret
 
 
 def write_config(
@@ -32,10 +33,10 @@ def write_config(
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "token").write_text(token)
-    for name in ("pseudonym.key", "contact.key"):
+    (directory / "token").chmod(0o600)
+    for name in ("pseudonym.key", "contact.key", "text.key"):
         if not (directory / name).exists():
-            (directory / name).write_text(new_key())
-            (directory / name).chmod(0o600)
+            create_secret(directory / name, new_key())
     extra = "".join(f"{k} = {v!r}\n" for k, v in (checkin or {}).items())
     planning = "".join(f"{k} = {v!r}\n" for k, v in (schedule or {}).items())
     path = directory / "config.toml"
@@ -45,6 +46,7 @@ def write_config(
         "poll_timeout = 1\nrequest_timeout = 2\nchat_burst = 20\n"
         "inbound_burst = 1000\nstranger_reply_minutes = 0\n"
         '[keys]\npseudonym_key_file = "pseudonym.key"\ncontact_key_file = "contact.key"\n'
+        'text_key_file = "text.key"\n'
         '[storage]\ndatabase = "bot.sqlite3"\n'
         f"[checkin]\n{extra}"
         f"[schedule]\n{planning}"

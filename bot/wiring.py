@@ -54,7 +54,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         consents=consent_catalogue(settings.privacy.consent_texts_dir),
         crisis_phrases=crisis_rules,
         pseudonym_key=secrets.pseudonym_key.get_secret_value().encode(),
-        cipher=ContactCipher(secrets.contact_key.get_secret_value().encode()),
+        cipher=ContactCipher(secrets.contact_keys(), secrets.text_keys()),
         clock=clock,
         checkin_ttl=timedelta(hours=settings.checkin.expiry_hours),
         invite_ttl=timedelta(days=settings.checkin.invite_days),

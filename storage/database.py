@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -11,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+
+from storage.private_files import UnsafeTarget, commit_temp, private_dir, same_file, temp_beside
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,10 @@ class Database:
     async def open(
         cls, path: Path, migrations: Sequence[Migration] | None = None
     ) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the
+        # database file's mode, so they are private too, whatever the process umask.
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
@@ -110,12 +116,25 @@ class Database:
             await self.conn.execute("COMMIT")
 
     async def backup(self, target: Path) -> None:
-        """Copy the live database with SQLite's online backup API."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
-        async with aiosqlite.connect(target) as dest:
-            await self.conn.backup(dest)
+        """Copy the live database with SQLite's online backup API, all or nothing.
+
+        The copy goes to a 0600 temporary file beside the target, is fsynced and renamed
+        over it: an older backup of the same name stays whole until the new one is. A
+        target that is the live database or one of its -wal/-shm/-journal files is refused
+        (the old code unlinked it first).
+        """
+        async with self.conn.execute("PRAGMA database_list") as cursor:
+            live = next(Path(row[2]) for row in await cursor.fetchall() if row[1] == "main")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            own = live.with_name(live.name + suffix)
+            if same_file(target, own):
+                what = f"its {suffix[1:]} file" if suffix else "itself"
+                raise UnsafeTarget(f"{target} is the live database ({what}: {own}); "
+                                   "choose another file")
+        with temp_beside(target) as temp:
+            async with aiosqlite.connect(temp) as dest:
+                await self.conn.backup(dest)
+            commit_temp(temp, target)
 
     async def close(self) -> None:
         await self.conn.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -435,8 +435,24 @@ class ButtonRepo(Protocol):
     async def codes_declined_at_invite(self) -> frozenset[str]: ...
 
 
+class SealedKind(StrEnum):
+    """The encrypted columns: chat ids (contact keys) and free text (text keys)."""
+
+    CONTACTS = "contacts"          # contacts.chat_id_enc
+    NOTES = "notes"                # notes.text_enc
+    CRISIS_TEXTS = "crisis texts"  # crisis_flags.text_enc
+    CRISIS_RULES = "crisis rules"  # alerts.detail of crisis alerts (the matched rule)
+
+
+class SealedRepo(Protocol):
+    async def sealed_batch(self, kind: SealedKind, after: int,
+                           limit: int) -> list[tuple[int, bytes]]: ...
+    async def replace_sealed(self, kind: SealedKind,
+                             changes: Sequence[tuple[int, bytes, bytes]]) -> int: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -21,6 +21,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VAKBOT_TELEGRAM__TOKEN", "5550001:not-a-real-token")
     monkeypatch.setenv("VAKBOT_KEYS__PSEUDONYM_KEY", new_key())
     monkeypatch.setenv("VAKBOT_KEYS__CONTACT_KEY", new_key())
+    monkeypatch.setenv("VAKBOT_KEYS__TEXT_KEY", new_key())
     path = tmp_path / "config.toml"
     path.write_text('[telegram]\nbot_username = "vakbot_demo_bot"\n'
                     '[storage]\ndatabase = "db.sqlite3"\n')

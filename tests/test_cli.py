@@ -16,7 +16,7 @@ COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth
             "schedule list", "schedule cancel", "schedule move", "schedule pause",
             "schedule resume", "schedule import", "schedule window", "report", "audit",
             "unbind", "export", "enroll-unit", "set-unit", "unbind-therapist", "unbind-unit",
-            "move-youths"]
+            "move-youths", "rotate-keys"]
 
 
 def test_example_config_documents_every_key_and_is_valid(
