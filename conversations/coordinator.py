@@ -27,7 +27,8 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await services.audit(services.staff_actor("coordinator", user.id), "read:overview")
     rows = await services.store.compliance(services.clock())
     loud = "\n".join(await crisis.unreached_section(services, "nl"))
-    text = f"<pre>{html.escape(render_overview(rows))}</pre>"
+    overview = render_overview(rows, missed_after=services.missed_alert_after)
+    text = f"<pre>{html.escape(overview)}</pre>"
     await context.bot.send_message(chat.id, f"{html.escape(loud)}\n\n{text}" if loud else text,
                                    parse_mode="HTML")
 

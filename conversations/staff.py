@@ -155,7 +155,8 @@ async def report_now(services: Services, user_id: int, lang_hint: Language) -> l
     label = week_label(services.clock() + timedelta(days=1), services.timezone)
     await services.audit(therapist.code, "read:report", "", label)
     report = await weekly_report(services.store, therapist.code, label, services.timezone,
-                                 therapist.language, until=services.clock())
+                                 therapist.language, until=services.clock(),
+                                 missed_after=services.missed_alert_after)
     if not report.panels:
         return [Reply(say(therapist.language, "report_empty"))]
     return [Photo(img.png, report.caption if n == 0 else "")

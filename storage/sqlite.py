@@ -37,6 +37,7 @@ from storage.sqlite_invites import redeem_invite, store_contact
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
+from storage.sqlite_sessions import SqliteSessionsMixin
 from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
 from storage.timefmt import iso, parse_iso
 
@@ -74,8 +75,8 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
-                  SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin,
+class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
+                  SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin,
                   SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
