@@ -20,7 +20,7 @@ from core.analytics import (
     missed_in_a_row,
 )
 from core.delivery import Kind, next_working_moment, report_due
-from core.flags import rupture_flag
+from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload, week_label, weekly_report
@@ -129,7 +129,8 @@ async def _scan_caseload(engine: Engine, therapist: Therapist) -> int:
                   if answered and r.index == answered[-1] and r.rule in ALERTING]
         if newest:
             when = points[newest[0].index].when.isoformat()
-            detail = " ".join(dict.fromkeys(rupture_flag(r, lang).what for r in newest))
+            detail = " ".join(f.what for f in flags(newest, 0, False, {}, lang,
+                                                    engine.missed_alert_after))
             raised += await store.add_alert(NewAlert(
                 secrets.token_urlsafe(12), f"rupture:{code}:{therapist.code}:{when}",
                 "rupture", code, therapist.code, detail, due, None), now)
