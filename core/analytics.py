@@ -25,6 +25,8 @@ from enum import StrEnum
 DIMENSIONS = ("bond", "goal", "task")
 ALL_DIMENSIONS = ("bond", "goal", "task", "medium")
 MEAN = "mean"          # the mean of bond/goal/task, analysed next to each dimension
+EVENT_KEY = "event"
+NO_EVENT = frozenset({"nothing_special", "skip"})   # event answers that are not an event
 MISSED_IN_A_ROW = 3    # default of config alerts.missed_in_a_row: caption, /overview, alert
 NOT_HELD_BY_YOUTH = "youth"
 NOT_HELD_BY_THERAPIST = "therapist"
@@ -91,6 +93,7 @@ class SessionPoint:
     points: int = 5              # the youth's scale at this session (3 = simple mode)
     note: bool = False           # a typed note exists (shown as a marker only, with sharing)
     crisis: bool = False         # a crisis text came from this check-in
+    event: bool = False          # a concrete event was chosen ("Ruzie gehad", ...)
 
     @property
     def composite(self) -> float | None:
@@ -346,5 +349,6 @@ def to_point(
     state = occurrence_state(delivery=delivery, reason=reason, not_held=not_held,
                              answers=answers, complete=complete, expires_at=expires_at,
                              now=now)
+    event = answers.get(EVENT_KEY) not in (None, *NO_EVENT)
     return SessionPoint(when, state, scores(answers, points), scores(therapist, 5), points,
-                        note, crisis)
+                        note, crisis, event)

@@ -6,8 +6,10 @@ therapeut, one column per session (newest right). Each cell is coloured on one s
 no line can hide another. Sessions that were not answered get one mark over the whole
 column saying why (gemist, afgezegd, gepauzeerd, niet bezorgd, geen sessie), so a
 cancelled session never looks like a missed one. Above the columns: ▼ where a flag fired
-(with its word), ↑ where it was repaired, ✎ for a note (never its text), ! for a crisis
-text. Under the code: each flag as one plain line, what fired and what to do.
+(with its word), ↑ where it was repaired, ◆ for a concrete event the youth chose ("Ruzie
+gehad"), ✎ for a note (never its text), ! for a crisis text. Answers, events and notes
+reach the image only for youths who agreed to share (reports.weekly.caseload). Under the
+code: each flag as one plain line, what fired and what to do.
 
 matplotlib's object API with the Agg canvas (no pyplot, no global state), so rendering is
 a pure function (data in, PNG out) that can run in a worker thread off the event loop.
@@ -53,6 +55,7 @@ WORDS: dict[Language, dict[str, str]] = {
            State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie",
            State.OPEN: "open", State.WITHHELD: "zegt liever niet", "withheld_cell": "?",
            "repaired": "hersteld", "note": "notitie", "crisis": "crisis", "flag": "melding",
+           "event": "gebeurtenis",
            "more": "+{n} meer"},
     "en": {"therapist": "therapist", "week": "week", "of": "of", "answered": "answered",
            "simple": "3-point", "none": "no sessions yet",
@@ -61,6 +64,7 @@ WORDS: dict[Language, dict[str, str]] = {
            State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session",
            State.OPEN: "open", State.WITHHELD: "rather not say", "withheld_cell": "?",
            "repaired": "repaired", "note": "note", "crisis": "crisis", "flag": "flag",
+           "event": "event",
            "more": "+{n} more"},
 }
 STATE_MARK = {State.MISSED: "✕", State.CANCELLED: "—", State.PAUSED: "||",
@@ -160,7 +164,7 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
         fig.text(0.97, 1 - 34 / height, f"{', '.join(hidden)}: {words['hidden']}",
                  fontsize=8.5, color="#555555", ha="right", va="top")
     _legend(fig, words, height)
-    counts: dict[str, int] = {"rupture": 0, "repair": 0, "note": 0, "crisis": 0,
+    counts: dict[str, int] = {"rupture": 0, "repair": 0, "note": 0, "crisis": 0, "event": 0,
                               **{s.value: 0 for s in STATE_MARK}}
     top = HEADER_PX
     for panel in panels:
@@ -186,7 +190,8 @@ def _legend(fig: Figure, words: dict[str, str], height: int) -> None:
                                                       State.PAUSED, State.UNDELIVERED,
                                                       State.NOT_HELD)]
     fig.text(0.03, 1 - 128 / height, "   ".join(marks), fontsize=8.5, va="top")
-    more = [f"▼ {words['flag']}", f"↑ {words['repaired']}", f"✎ {words['note']}",
+    more = [f"▼ {words['flag']}", f"↑ {words['repaired']}", f"◆ {words['event']}",
+            f"✎ {words['note']}",
             f"! {words['crisis']}", f"? {words[State.WITHHELD]}"]
     fig.text(0.03, 1 - 156 / height, "   ".join(more), fontsize=8.5, va="top")
 
@@ -296,6 +301,9 @@ def _draw_marks(ax: Axes, panel: Panel, lang: Language, words: dict[str, str],
             above.setdefault(r.repaired_at, []).append(("↑", "#2F6B2F"))
             counts["repair"] += 1
     for x, p in enumerate(panel.points):
+        if p.event:
+            above.setdefault(x, []).append(("◆", "#333333"))
+            counts["event"] += 1
         if p.note:
             above.setdefault(x, []).append(("✎", "#333333"))
             counts["note"] += 1
