@@ -64,9 +64,9 @@ async def run_until(bot: Harness, engine: Engine, end: datetime, on_checkin: Any
     while bot.clock() < end:
         bot.clock.advance(step)
         await engine.tick(bot.app.bot)
-        if len(youth.inbox) != seen and on_checkin is not None:
-            if youth.last.buttons and "Hoi!" in youth.last.text:
-                await on_checkin(youth)
+        if (len(youth.inbox) != seen and on_checkin is not None and youth.last.buttons
+                and "Hoi!" in youth.last.text):
+            await on_checkin(youth)
         seen = len(youth.inbox)
 
 
