@@ -240,10 +240,12 @@ def _excellent_early(points: list[SessionPoint], rules: RuptureRules) -> list[Ru
     early = [v for _, v, _ in answered[: rules.early]]
     if len(early) < rules.early or min(early) < rules.excellent:
         return []
-    for index, value, _ in answered[rules.early:]:
-        if value < min(early) - 1e-9:
+    for pos, (index, value, _) in enumerate(answered):
+        if pos >= rules.early and value < min(early) - 1e-9:
+            back = next((j for j, v, _ in answered[pos + 1: pos + 1 + rules.repair_within]
+                         if v >= min(early) - 1e-9), None)
             return [Rupture(index, Rule.EXCELLENT_EARLY, min(early) - value, min(early),
-                            None, MEAN)]
+                            back, MEAN)]
     return []
 
 

@@ -105,7 +105,8 @@ def _dims(dimensions: list[str], lang: Language) -> str:
 
 
 def _kind(r: Rupture) -> str:
-    if r.repaired_at is not None and r.rule in (Rule.RUPTURE, Rule.DIP, Rule.FLOOR):
+    if r.repaired_at is not None and r.rule in (Rule.RUPTURE, Rule.DIP, Rule.FLOOR,
+                                                 Rule.EXCELLENT_EARLY):
         return "repaired"
     return r.rule.value
 

@@ -317,7 +317,9 @@ def _draw_marks(ax: Axes, panel: Panel, lang: Language, words: dict[str, str],
                 unique.append(m)
         text_marks = [m for m in unique if m[0].startswith("▼")][:1]
         small = [m for m in unique if not m[0].startswith("▼")]
+        if ("!", FLAG_RED) in small:      # a crisis text: first, and the label in red
+            small = [("!", FLAG_RED), *(m for m in small if m[0] != "!")]
         label = " ".join(m[0] for m in (*text_marks, *small))
-        colour = (text_marks or small)[0][1]
+        colour = FLAG_RED if ("!", FLAG_RED) in small else (text_marks or small)[0][1]
         ax.text(x + 0.5, -0.12, label, ha="center", va="bottom", fontsize=7.5,
                 color=colour, fontweight="bold", clip_on=False)

@@ -98,7 +98,8 @@ def test_ruptures_per_dimension(values: tuple[int | str, ...], points: int,
 
 def test_excellent_early_then_any_drop() -> None:
     found = detect_ruptures(series(1.0, 1.0, 1.0, 0.75, 1.0))
-    assert Rule.EXCELLENT_EARLY in {r.rule for r in found if r.index == 3}
+    assert (3, 4) in {(r.index, r.repaired_at) for r in found
+                      if r.rule is Rule.EXCELLENT_EARLY}
 
 
 @pytest.mark.parametrize(("history", "points", "expected"), [

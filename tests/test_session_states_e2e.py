@@ -170,3 +170,26 @@ async def test_sessions_belong_to_their_therapist_and_a_floor_on_bond_alerts(
                and t.endswith("Bespreek het in de volgende sessie.") for t in texts), texts
     assert not any("⚠️" in m.text for m in bot.fake.messages(T02))
     assert "J-001" in await clients(bot, T03)
+
+
+async def test_the_therapist_marks_a_session_that_did_not_take_place(bot: Harness) -> None:
+    bot.clock.now = START
+    await link(bot, "T-02", T02)
+    await bot.enrol(bot.fake.user(YOUTH), "J-001", therapist="T-02")
+    await series(bot, "T-02", 0)
+    engine = make_engine(bot.settings, bot.services)
+    therapist = bot.fake.user(T02)
+    while not any(m.text.startswith("Jouw kijk") for m in therapist.inbox):
+        bot.clock.advance(timedelta(minutes=30))
+        await engine.tick(bot.app.bot)
+        assert bot.clock() < START + timedelta(days=2), "no rating request came"
+    request = next(m for m in therapist.inbox if m.text.startswith("Jouw kijk"))
+    assert request.button_labels()[-1] == "🚫 Sessie ging niet door"
+    therapist.tap(request, "Sessie ging niet door")
+    await bot.fake.settle()
+    assert rows(bot, "SELECT youth_code, marked_by FROM sessions_not_held") == [
+        ("J-001", "therapist")]
+    bot.clock.advance(timedelta(days=3))          # long past the check-in's expiry
+    (row,) = await bot.services.store.compliance(bot.clock())
+    assert (row.missed, row.not_held, row.missed_in_a_row) == (0, 1, 0)
+    assert "1 geen sessie" in await clients(bot, T02)
