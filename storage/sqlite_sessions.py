@@ -70,7 +70,8 @@ class SqliteSessionsMixin(SqliteQueries):
                 part)}
         ratings: dict[tuple[str, str], dict[str, str]] = {}
         for t in await self._all(
-                "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"):
+                "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
+                " WHERE ? IS NULL OR therapist_code = ?", (therapist_code, therapist_code)):
             ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
         not_held = {(r["youth_code"], r["occurrence_key"]): r["marked_by"]
                     for r in await self._all(
