@@ -115,7 +115,6 @@ def default_timing(settings: Settings) -> Timing:
 
 def make_engine(settings: Settings, services: Services) -> Engine:
     return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
-                  missed_alert_after=settings.alerts.missed_in_a_row,
                   report_weekday=WEEKDAYS.index(settings.reports.weekday),
                   report_time=settings.reports.at,
                   retention=settings.retention.policy(), retention_at=settings.retention.run_at)

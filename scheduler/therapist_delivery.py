@@ -130,12 +130,12 @@ async def _scan_caseload(engine: Engine, therapist: Therapist) -> int:
         if newest:
             when = points[newest[0].index].when.isoformat()
             detail = " ".join(f.what for f in flags(newest, 0, False, {}, lang,
-                                                    engine.missed_alert_after))
+                                                    services.missed_alert_after))
             raised += await store.add_alert(NewAlert(
                 secrets.token_urlsafe(12), f"rupture:{code}:{therapist.code}:{when}",
                 "rupture", code, therapist.code, detail, due, None), now)
         streak = missed_in_a_row(points)
-        if streak >= engine.missed_alert_after:
+        if streak >= services.missed_alert_after:
             closed = [p for p in points if p.state in COUNTED]
             first = closed[-streak]
             detail = say(lang, "missed_detail", n=streak)
