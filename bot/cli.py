@@ -468,7 +468,8 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
             raise EnrolmentRefused(f"unknown therapist code {args.therapist}")
         await services.audit(cli_actor(), "read:report", "", f"{therapist.code} {args.week}")
         report = await weekly_report(services.store, therapist.code, args.week,
-                                     settings.schedule.timezone, args.lang or therapist.language)
+                                     settings.schedule.timezone, args.lang or therapist.language,
+                                     missed_after=settings.alerts.missed_in_a_row)
         for n, image in enumerate(report.images):
             target = args.out if n == 0 else args.out.with_stem(f"{args.out.stem}-{n + 1}")
             write_atomic(target, image.png)  # 0600 in a 0700 folder: codes and ratings

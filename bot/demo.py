@@ -22,6 +22,7 @@ from bot.export import export
 from bot.offline import OfflineBot, VirtualClock, offline_bot
 from bot.wiring import default_timing, make_engine
 from core.delivery import Window
+from core.flow import plan_steps
 from core.questionnaire import Discipline, Language
 from faketelegram import FakeUser, SentMessage
 from scheduler.engine import Engine
@@ -44,6 +45,22 @@ class DemoYouth:
     hour: int
     simple: bool = False
     crisis_week: int | None = None
+    no_session_week: int | None = None   # taps "Ik had geen therapie" that week
+
+
+# Youths answer differently per question (domain.md: some engage on task long before
+# bond); a dimension not named here follows the youth's `levels`.
+BY_ITEM: dict[str, dict[str, tuple[int | None, ...]]] = {
+    "J-101": {"bond": (3, 4, 3, 4, 4, 4, 4, 4), "medium": (5, 5, 4, 5, 5, 5, 4, 5)},
+    "J-103": {"bond": (4, 4, 4, 4, 1, 3, 4, 4), "goal": (4,) * 8, "task": (4,) * 8,
+              "medium": (4, 5, 4, 4, 4, 4, 5, 4)},
+    "J-104": {"bond": (5, 4, 4, 3, None, None, None, None)},
+    "J-105": {"goal": (2, None, 2, None, 3, 3, None, 3), "task": (4, None, 5, None, 4, 5,
+                                                                  None, 5)},
+    "J-107": {"task": (4, 4, 5, 4, 4, 4, 5, 4), "bond": (3, 3, 3, 2, 2, 3, 3, 3)},
+    "J-109": {"task": (4, 4, 4, 5, 4, 5, 5, 5), "medium": (4, 4, 5, 5, 5, 5, 5, 5),
+              "goal": (2, 3, 3, 3, 4, 4, 4, 4), "bond": (2, 2, 2, 3, 3, 3, 4, 4)},
+}
 
 
 NOT_SHARING = frozenset({"J-110"})
@@ -61,10 +78,12 @@ CLINIC = (
               3, 10, crisis_week=4),
     DemoYouth("J-108", "T-02", "excellent early, then a drop", (5, 5, 5, 4, 4, 5, 4, 4),
               "music", 3, 14),
-    DemoYouth("J-109", "T-03", "improving", (2, 2, 3, 3, 4, 4, 4, 5), "visual_art", 4, 10),
+    DemoYouth("J-109", "T-03", "improving; task and medium before bond",
+              (2, 2, 3, 3, 4, 4, 4, 5), "visual_art", 4, 10),
     DemoYouth("J-110", "T-03", "steady; chose not to share with the therapist",
               (3, 4, 4, 4, 3, 4, 4, 4), "dance", 4, 14),
-    DemoYouth("J-111", "T-03", "wobbly", (3, 4, 3, 4, 3, 4, 3, 4), "psychomotor", 0, 16),
+    DemoYouth("J-111", "T-03", "wobbly; 'I had no session' in week 3",
+              (3, 4, 3, 4, 3, 4, 3, 4), "psychomotor", 0, 16, no_session_week=2),
     DemoYouth("J-112", "T-03", "steady, ward phone hours", (4, 3, 4, 4, 4, 4, 4, 4), "music",
               1, 16),
 )
@@ -123,9 +142,10 @@ async def _tap_index(bot: OfflineBot, user: FakeUser, message: SentMessage, inde
 async def _answer(bot: OfflineBot, y: DemoYouth, user: FakeUser, week: int,
                   lang: Language) -> None:
     """Answer the open check-in the way this youth does, or leave it."""
-    level = y.levels[min(week, WEEKS - 1)]
-    if level is None:
+    week = min(week, WEEKS - 1)
+    if y.levels[week] is None:
         return
+    steps = plan_steps(bot.services.questionnaire, with_medium=True)
     for _ in range(8):
         message = user.last
         if not message.buttons or "👉" in message.text:
@@ -144,7 +164,12 @@ async def _answer(bot: OfflineBot, y: DemoYouth, user: FakeUser, week: int,
         if not any(label.startswith("🤐") for label in labels):   # what happened today
             await _tap_index(bot, user, message, 0 if week % 2 else 1)
             continue
-        await _tap_index(bot, user, message, level - 1)
+        if y.no_session_week == week:                          # "Ik had geen therapie"
+            await _tap_index(bot, user, message, len(message.buttons) - 1)
+            return
+        index = int(message.buttons[0][0][1].split("|", 1)[-1].split(":")[2])
+        level = BY_ITEM.get(y.code, {}).get(steps[index].key, y.levels)[week]
+        await _tap_index(bot, user, message, (level or 3) - 1)
 
 
 async def _therapists_respond(bot: OfflineBot, seen: dict[int, int]) -> None:
@@ -153,7 +178,7 @@ async def _therapists_respond(bot: OfflineBot, seen: dict[int, int]) -> None:
     for code, chat in THERAPIST_CHATS.items():
         therapist = bot.fake.user(chat)
         for message in therapist.inbox[seen.get(chat, 0):]:
-            if message.buttons and len(message.buttons) == 3 and code != "T-03":
+            if message.buttons and len(message.buttons) == 4 and code != "T-03":
                 for row, value in ((0, 3), (1, 3), (2, 2)):
                     therapist.tap_data(message, message.buttons[row][value][1])
                 tapped = True

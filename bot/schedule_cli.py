@@ -357,7 +357,8 @@ async def run(args: argparse.Namespace, services: Services, settings: Settings) 
         await services.audit(cli_actor(), "read:overview")
         for line in await crisis.unreached_section(services, "nl"):
             print(line)
-        print(render_overview(await services.store.compliance(services.clock())))
+        print(render_overview(await services.store.compliance(services.clock()),
+                              missed_after=services.missed_alert_after))
     else:
         await _ACTIONS[args.action](args, services, settings)
         detail = " ".join(f"{k}={v}" for k, v in sorted(vars(args).items())

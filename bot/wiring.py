@@ -59,6 +59,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         checkin_ttl=timedelta(hours=settings.checkin.expiry_hours),
         invite_ttl=timedelta(days=settings.checkin.invite_days),
         free_text_limit=settings.checkin.free_text_limit,
+        missed_alert_after=settings.alerts.missed_in_a_row,
         coordinators=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
                                for i in settings.coordinators.telegram_ids),
         researchers=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
@@ -114,7 +115,6 @@ def default_timing(settings: Settings) -> Timing:
 
 def make_engine(settings: Settings, services: Services) -> Engine:
     return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
-                  missed_alert_after=settings.alerts.missed_in_a_row,
                   report_weekday=WEEKDAYS.index(settings.reports.weekday),
                   report_time=settings.reports.at,
                   retention=settings.retention.policy(), retention_at=settings.retention.run_at)

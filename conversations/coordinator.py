@@ -28,7 +28,8 @@ async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await services.audit(services.staff_actor("coordinator", user.id), "read:overview")
     rows = await services.store.compliance(services.clock())
     loud = "\n".join(await crisis.unreached_section(services, "nl"))
-    for part in overview_messages(render_overview(rows), loud):
+    overview = render_overview(rows, missed_after=services.missed_alert_after)
+    for part in overview_messages(overview, loud):
         await context.bot.send_message(chat.id, part, parse_mode="HTML")
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.analytics import MISSED_IN_A_ROW
 from core.consent import ConsentCatalogue
 from core.crisis import CrisisRules
 from core.flow import Step, plan_steps
@@ -38,6 +39,7 @@ class Services:
     default_unit: str | None = None       # the unit of youths enrolled without one
     erasure_log: Path | None = None       # outside the database: a restore replays it
     retention_required: bool = False      # institutional rules forbid erasure on request
+    missed_alert_after: int = MISSED_IN_A_ROW  # config alerts.missed_in_a_row: one threshold
 
     async def audit(self, actor: str, action: str, youth_code: str = "",
                     detail: str = "") -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
 from conversations.services import Services
-from core.analytics import DIMENSIONS, response_rate
+from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST, State, response_rate
 from core.callbacks import AckTap, RatingTap, ack_data, rating_data
 from core.identity import token_digest
 from core.prompts import Button
@@ -21,6 +21,13 @@ _LABELS: dict[Language, dict[str, str]] = {
     "nl": {"bond": "band", "goal": "doel", "task": "taak"},
     "en": {"bond": "bond", "goal": "goal", "task": "task"},
 }
+
+# The sessions that never count as missed, named on /clients as on the image.
+UNCOUNTED = (State.CANCELLED, State.PAUSED, State.UNDELIVERED, State.NOT_HELD)
+STATE_WORDS = {"nl": {State.CANCELLED: "afgezegd", State.PAUSED: "gepauzeerd",
+                      State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie"},
+               "en": {State.CANCELLED: "cancelled", State.PAUSED: "paused",
+                      State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session"}}
 
 
 async def link_therapist(services: Services, user_id: int, chat_id: int, token: str,
@@ -61,6 +68,7 @@ def rating_buttons(ref: str, lang: Language,
                 label = f"✔️{label}"
             row.append(Button(label, rating_data(ref, dim, value)))
         rows.append(tuple(row))
+    rows.append((Button(say(lang, "not_held_button"), rating_data(ref, "held", "no")),))
     return tuple(rows)
 
 
@@ -75,8 +83,13 @@ async def rating_tap(services: Services, user_id: int, tap: RatingTap,
     therapist = await me(services, user_id)
     item = await services.store.outbox_by_ref(tap.request_ref)
     if (therapist is None or item is None or item.therapist_code != therapist.code
-            or item.youth_code is None):
+            or item.youth_code is None or (tap.item == "held") != (tap.value == "no")):
         return [Toast(say(lang_hint, "stale_button"))]
+    if tap.item == "held":   # "ging niet door": the occurrence is not held, never missed
+        await services.store.mark_not_held(item.youth_code, item.occurrence_key,
+                                           NOT_HELD_BY_THERAPIST, services.clock())
+        text = say(therapist.language, "not_held_done", code=item.youth_code)
+        return [EditTapped(text), Toast(text)]
     await services.store.rate(item.occurrence_key, item.youth_code, therapist.code, tap.item,
                               tap.value, services.clock())
     chosen = await services.store.ratings(item.occurrence_key, item.youth_code)
@@ -145,8 +158,11 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
         last = answered[-1].when.astimezone(tz).strftime("%d/%m") if answered else say(
             lang, "never")
         rate = response_rate(series)
-        lines.append(say(lang, "client_line", code=code, last=last,
-                         rate="-" if rate is None else f"{rate:.0%}"))
+        line = say(lang, "client_line", code=code, last=last,
+                   rate="-" if rate is None else f"{rate:.0%}")
+        lines.append(line + "".join(
+            f", {n} {STATE_WORDS[lang][state]}" for state in UNCOUNTED
+            if (n := sum(p.state is state for p in series))))
     lines += [say(lang, "client_not_sharing", code=code) for code in hidden]
     return [Reply("\n".join(lines))]
 
@@ -159,7 +175,8 @@ async def report_now(services: Services, user_id: int, lang_hint: Language) -> l
     label = week_label(services.clock() + timedelta(days=1), services.timezone)
     await services.audit(therapist.code, "read:report", "", label)
     report = await weekly_report(services.store, therapist.code, label, services.timezone,
-                                 therapist.language, until=services.clock())
+                                 therapist.language, until=services.clock(),
+                                 missed_after=services.missed_alert_after)
     if not report.panels:
         return [Reply(say(therapist.language, "report_empty"))]
     return [Photo(img.png, report.caption if n == 0 else "")

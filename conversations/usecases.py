@@ -11,6 +11,7 @@ from conversations import consent, crisis
 from conversations.actions import Action, EditMessage, EditTapped, Reply, SendPrompt, Toast
 from conversations.services import Services, new_checkin_ref
 from core import flow
+from core.analytics import NOT_HELD_BY_YOUTH
 from core.callbacks import AnswerTap, ConsentTap, consent_data
 from core.consent import ConsentText
 from core.identity import InvalidToken, token_digest
@@ -300,6 +301,13 @@ async def answer_tap(
         return [Toast(say(lang, _REFUSAL_TEXT[decision.reason]))]
     if isinstance(decision, flow.Unchanged):
         return [Toast(say(lang, "already_saved"))]
+    if isinstance(decision, flow.NoSession):
+        await services.store.mark_not_held(me.code, checkin.occurrence_key,
+                                           NOT_HELD_BY_YOUTH, now)
+        shown = _prompt(services, checkin, 0, lang, chosen=None)
+        return [EditTapped(f"{shown.text}\n\n👉 {say(lang, 'no_session_button')}"),
+                Toast(say(lang, "saved")),
+                Reply(say(lang, "no_session_thanks"))]
     result = await services.store.record_answer(AnswerWrite(
         checkin.id, decision.step_index, steps[decision.step_index].key, decision.value,
         checkin.questionnaire_version, decision.advance, decision.completes,

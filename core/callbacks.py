@@ -26,7 +26,7 @@ from core.consent import Scope
 
 _ANSWER = re.compile(r"a:([A-Za-z0-9_-]{16}):([0-9]{1,2}):([a-z0-9_]{1,20})")
 _CONSENT = re.compile(r"c:([A-Za-z0-9_-]{22}):([0-9]{1,3}):([yn])")
-_RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task):([1-5])")
+_RATING = re.compile(r"r:([A-Za-z0-9_-]{16}):(bond|goal|task|held):([1-5]|no)")
 _ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
 _DELETE = re.compile(r"d:([yn])")
 _SCOPE = re.compile(r"g:([psr]):([0-9]{1,3}):([ynv])")

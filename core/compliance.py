@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.analytics import (
+    ANSWERED_STATES,
+    MISSED_IN_A_ROW,
+    SessionPoint,
+    State,
+    missed_in_a_row,
+)
 from core.questionnaire import Language
-
-MISSED_IN_A_ROW_ALERT = 2
 
 
 @dataclass(frozen=True)
 class Compliance:
-    """One youth's record: sessions held, check-ins sent, completed and missed."""
+    """One youth's record: sessions held, check-ins sent, answered and missed.
+
+    Built by `summarise` from the same session points (core.analytics.occurrence_state)
+    the therapist's image and alerts use, so the numbers can never disagree.
+    """
 
     youth_code: str
     therapist_code: str
@@ -26,26 +35,49 @@ class Compliance:
     missed_in_a_row: int
     takes_part: bool = True      # consent to take part stands (withdrawn: no check-ins)
     declined: bool = False       # said "not now" at the invite and has not joined since
+    cancelled: int = 0           # cancelled or paused in the schedule: never "missed"
+    undelivered: int = 0         # never reached the youth (phone hours, blocked, failed)
+    not_held: int = 0            # did not take place, said the youth or the therapist
+
+
+def summarise(points: list[SessionPoint]) -> dict[str, int]:
+    """The counted fields of a Compliance row, from one youth's session points."""
+    states = [p.state for p in points]
+    return {"sessions": len(states),
+            "completed": sum(s in ANSWERED_STATES for s in states),
+            "missed": states.count(State.MISSED),
+            "missed_in_a_row": missed_in_a_row(points),
+            "cancelled": states.count(State.CANCELLED) + states.count(State.PAUSED),
+            "undelivered": states.count(State.UNDELIVERED),
+            "not_held": states.count(State.NOT_HELD)}
 
 
 _REASONS = {
     "nl": {"unreachable": "bot geblokkeerd", "paused": "gestopt met /stop",
            "not_joined": "nog niet aangemeld", "missed": "{n} keer op rij gemist",
            "withdrawn": "doet niet mee (eigen keuze)",
-           "declined": "zei nee bij de uitnodiging (eigen keuze)"},
+           "declined": "zei nee bij de uitnodiging (eigen keuze)",
+           "undelivered": "{n} niet bezorgd (beltijden)"},
     "en": {"unreachable": "blocked the bot", "paused": "stopped with /stop",
            "not_joined": "has not joined", "missed": "missed {n} in a row",
            "withdrawn": "not taking part (own choice)",
-           "declined": "declined at the invite (own choice)"},
+           "declined": "declined at the invite (own choice)",
+           "undelivered": "{n} not delivered (phone hours)"},
 }
 _HEADER = {
-    "nl": "jongere  therapeut  sessies  verstuurd  ingevuld  gemist  aandacht",
-    "en": "youth    therapist  sessions sent       completed missed  attention",
+    "nl": "jongere  therapeut  sessies  verstuurd  ingevuld  gemist  afgezegd  niet-gehouden"
+          "  aandacht",
+    "en": "youth    therapist  sessions sent       completed missed  cancelled not-held"
+          "       attention",
 }
 
 
-def attention(row: Compliance, lang: Language) -> list[str]:
-    """Why a coordinator should look at this youth; empty when all is well."""
+def attention(row: Compliance, lang: Language,
+              missed_after: int = MISSED_IN_A_ROW) -> list[str]:
+    """Why a coordinator should look at this youth; empty when all is well.
+
+    `missed_after` is config alerts.missed_in_a_row: the same number the therapist's
+    alert and caption use."""
     words = _REASONS[lang]
     out = []
     if row.unreachable:
@@ -56,16 +88,20 @@ def attention(row: Compliance, lang: Language) -> list[str]:
         out.append(words["declined" if row.declined else "not_joined"])
     elif not row.takes_part:
         out.append(words["withdrawn"])
-    if row.missed_in_a_row >= MISSED_IN_A_ROW_ALERT:
+    if row.missed_in_a_row >= missed_after:
         out.append(words["missed"].format(n=row.missed_in_a_row))
+    if row.undelivered:
+        out.append(words["undelivered"].format(n=row.undelivered))
     return out
 
 
-def render_overview(rows: Sequence[Compliance], lang: Language = "nl") -> str:
+def render_overview(rows: Sequence[Compliance], lang: Language = "nl",
+                    missed_after: int = MISSED_IN_A_ROW) -> str:
     lines = [_HEADER[lang]]
     for r in rows:
-        flags = attention(r, lang)
+        flags = attention(r, lang, missed_after)
         mark = "⚠️ " + ", ".join(flags) if flags else "✓"
         lines.append(f"{r.youth_code:<8} {r.therapist_code:<10} {r.sessions:>7} {r.sent:>10} "
-                     f"{r.completed:>9} {r.missed:>7}  {mark}")
+                     f"{r.completed:>9} {r.missed:>7} {r.cancelled:>9} {r.not_held:>14}"
+                     f"  {mark}")
     return "\n".join(lines)

@@ -39,6 +39,7 @@ def plan_steps(q: Questionnaire, *, with_medium: bool) -> tuple[Step, ...]:
 
 
 DONE = "done"
+NO_SESSION = "nosession"   # "Ik had geen therapie": a button on the first question only
 
 
 def valid_values(q: Questionnaire, step: Step, *, simple: bool) -> frozenset[str]:
@@ -79,6 +80,11 @@ class Unchanged:
 
 
 @dataclass(frozen=True)
+class NoSession:
+    """The youth says the session did not take place: record that, ask nothing more."""
+
+
+@dataclass(frozen=True)
 class Record:
     """Store the value; advance the prompt when this was the newest question."""
 
@@ -89,7 +95,7 @@ class Record:
     completes: bool
 
 
-TapDecision = Refuse | Unchanged | Record
+TapDecision = Refuse | Unchanged | Record | NoSession
 
 
 def is_expired(state: CheckinState, now: datetime) -> bool:
@@ -112,7 +118,8 @@ def decide_tap(
     if not 0 <= step_index < len(steps):
         return Refuse(Refusal.INVALID)
     step = steps[step_index]
-    if value not in valid_values(q, step, simple=simple):
+    no_session = value == NO_SESSION and step_index == 0
+    if not no_session and value not in valid_values(q, step, simple=simple):
         return Refuse(Refusal.INVALID)
     if state.status is Status.COMPLETE:
         return Refuse(Refusal.FINISHED)
@@ -120,6 +127,8 @@ def decide_tap(
         return Refuse(Refusal.EXPIRED)
     if step_index > state.prompted_step:
         return Refuse(Refusal.NOT_YET_ASKED)
+    if no_session:
+        return NoSession()
     previous = state.answers.get(step.key)
     if previous == value:
         return Unchanged()

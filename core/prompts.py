@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.callbacks import answer_data
-from core.flow import DONE, Step, StepKind
+from core.flow import DONE, NO_SESSION, Step, StepKind
 from core.questionnaire import RATHER_NOT_SAY, Discipline, Language, Questionnaire
 from core.texts import say
 
@@ -77,5 +77,8 @@ def render_step(
                 answer_data(checkin_ref, index, value)),)
         for value, label in options
     )
+    if index == 0:   # the session may not have taken place: say so in one tap
+        rows = (*rows, (Button(say(lang, "no_session_button"),
+                               answer_data(checkin_ref, 0, NO_SESSION)),))
     return Prompt(text, rows)
 

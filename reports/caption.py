@@ -1,4 +1,7 @@
-"""The short text that goes with the weekly image: what changed, who needs a look."""
+"""The short text that goes with the weekly image: what changed, who needs a look.
+
+Each flag is the same plain line as on the image (core.flags): what fired, what to do.
+"""
 
 from __future__ import annotations
 
@@ -10,41 +13,30 @@ from reports.trend import Panel
 
 _TEXT = {
     "nl": {"head": "Week {week}: {n} jongeren.", "ruptures": "{n} breuk(en), {r} hersteld.",
-           "none": "Geen breuken.", "look": "Even kijken bij: {items}.",
-           "strict": "{code} (strenge breuk)", "missed": "{code} ({n} keer gemist)",
-           "ceiling": "{code} (altijd top)", "early": "{code} (daling na topstart)",
-           "hidden": "Delen niet (eigen keuze): {codes}."},
+           "none": "Geen breuken.", "hidden": "Delen niet (eigen keuze): {codes}."},
     "en": {"head": "Week {week}: {n} youths.", "ruptures": "{n} rupture(s), {r} repaired.",
-           "none": "No ruptures.", "look": "Worth a look: {items}.",
-           "strict": "{code} (strict rupture)", "missed": "{code} (missed {n} in a row)",
-           "ceiling": "{code} (always top marks)", "early": "{code} (drop after top start)",
-           "hidden": "Not sharing (their choice): {codes}."},
+           "none": "No ruptures.", "hidden": "Not sharing (their choice): {codes}."},
 }
+LIMIT = 1000   # under Telegram's 1,024-character caption limit
 
 
 def caption(week_label: str, panels: list[Panel], lang: Language = "nl",
             hidden: Sequence[str] = ()) -> str:
-    """Two or three short sentences, under Telegram's 1,024-character caption limit."""
+    """A head line, then one line per flag (most serious youth first), then who hides."""
     t = _TEXT[lang]
-    ruptures = [r for p in panels for r in p.ruptures]
-    parts = [t["head"].format(week=week_label, n=len(panels))]
-    parts.append(t["ruptures"].format(n=len(ruptures),
-                                      r=sum(r.repaired_at is not None for r in ruptures))
-                 if ruptures else t["none"])
-    look = []
-    for p in panels:
-        open_rules = {r.rule for r in p.ruptures if r.repaired_at is None}
-        if Rule.STRICT in open_rules:
-            look.append(t["strict"].format(code=p.youth_code))
-        elif Rule.EXCELLENT_EARLY in open_rules:
-            look.append(t["early"].format(code=p.youth_code))
-        if p.missed_in_a_row >= 2:
-            look.append(t["missed"].format(code=p.youth_code, n=p.missed_in_a_row))
-        if p.ceiling:
-            look.append(t["ceiling"].format(code=p.youth_code))
-    if look:
-        parts.append(t["look"].format(items=", ".join(look)))
-    if hidden:
-        parts.append(t["hidden"].format(codes=", ".join(hidden)))
-    text = " ".join(parts)
-    return text if len(text) <= 1000 else text[:997] + "…"
+    ruptures = [r for p in panels for r in p.ruptures if r.rule is Rule.RUPTURE]
+    head = t["head"].format(week=week_label, n=len(panels)) + " " + (
+        t["ruptures"].format(n=len(ruptures),
+                             r=sum(r.repaired_at is not None for r in ruptures))
+        if ruptures else t["none"])
+    lines = [head]
+    ordered = sorted(panels, key=lambda p: not any(f.alerting for f in p.flags))
+    for p in ordered:
+        lines += [f.line(p.youth_code) for f in p.flags]
+    tail = [t["hidden"].format(codes=", ".join(hidden))] if hidden else []
+    text = "\n".join([*lines, *tail])
+    if len(text) <= LIMIT:
+        return text
+    keep = "\n".join(tail)
+    body = "\n".join(lines)[: LIMIT - len(keep) - 2] + "…"
+    return f"{body}\n{keep}" if keep else body

@@ -1,55 +1,80 @@
-"""Small multiples of alliance trends, one panel per youth, readable on a phone.
+"""The weekly image: per youth a heat strip, readable at a glance on a phone.
 
-matplotlib's object API with the Agg canvas (no pyplot, no global state), so rendering
-is a pure function that can run in a worker thread off the event loop.
+One block per youth, stacked (full phone width): rows band / doel / taak / medium /
+therapeut, one column per session (newest right). Each cell is coloured on one scale from
+"heel laag" (orange) to "top" (blue) and carries the word, so no axis has to be read and
+no line can hide another. Sessions that were not answered get one mark over the whole
+column saying why (gemist, afgezegd, gepauzeerd, niet bezorgd, geen sessie), so a
+cancelled session never looks like a missed one. Above the columns: ▼ where a flag fired
+(with its word), ↑ where it was repaired, ◆ for a concrete event the youth chose ("Ruzie
+gehad"), ✎ for a note (never its text), ! for a crisis text. Answers, events and notes
+reach the image only for youths who agreed to share (reports.weekly.caseload). Under the
+code: each flag as one plain line, what fired and what to do.
+
+matplotlib's object API with the Agg canvas (no pyplot, no global state), so rendering is
+a pure function (data in, PNG out) that can run in a worker thread off the event loop.
 """
 
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
-from core.analytics import Rule, Rupture, SessionPoint, State
+from core.analytics import ALL_DIMENSIONS, Rule, Rupture, SessionPoint, State
+from core.flags import DIMENSION_WORDS, MARK_WORD, SEVERITY, Flag
 from core.questionnaire import Language
 
-# Okabe-Ito: distinguishable with every common colour-vision deficiency.
-COLOURS = {"bond": "#0072B2", "goal": "#E69F00", "task": "#009E73", "medium": "#CC79A7"}
-RUPTURE, MISSED_GREY = "#D55E00", "#8C8C8C"
 WIDTH_PX, DPI = 1080, 150
-ROW_PX, HEADER_PX = 330, 190
-BOTTOM_PX = 40  # under the last row of panels: their session dates
-PER_IMAGE = 8
+HEADER_PX = 200
+TITLE_PX, FLAG_PX, MARK_PX, CELL_PX, DATE_PX, GAP_PX = 44, 30, 34, 46, 30, 34
+MAX_FLAG_LINES = 3
+LABEL_PX, RIGHT_PX = 150, 24
+PER_IMAGE = 6
 LOCAL = ZoneInfo("Europe/Amsterdam")
+ROWS = (*ALL_DIMENSIONS, "therapist")
+
+# One ordered scale, orange (low) to blue (high); ends distinguishable with common
+# colour-vision deficiencies (Okabe-Ito orange and blue), the word is in every cell anyway.
+LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+LEVEL_COLOURS = ("#D55E00", "#F0A868", "#EDE6D6", "#8CC0E0", "#0072B2")
+LEVEL_TEXT = ("white", "black", "black", "black", "white")
+FLAG_RED, FLAG_AMBER, GREY = "#B5121B", "#C77700", "#8C8C8C"
 
 WORDS: dict[Language, dict[str, str]] = {
-    "nl": {"bond": "band", "goal": "doel", "task": "taak", "medium": "medium",
-           "therapist": "therapeut", "missed": "gemist", "withheld": "zegt liever niet",
-           "low": "laag", "high": "hoog", "answered": "ingevuld", "week": "week",
-           "ceiling": "altijd top", "strict": "breuk (streng)", "lenient": "breuk (mild)",
-           "excellent_early_drop": "daling na topstart", "repaired": "hersteld",
-           "none": "nog geen sessies", "of": "van", "hidden": "delen niet (eigen keuze)"},
-    "en": {"bond": "bond", "goal": "goal", "task": "task", "medium": "medium",
-           "therapist": "therapist", "missed": "missed", "withheld": "rather not say",
-           "low": "low", "high": "high", "answered": "answered", "week": "week",
-           "ceiling": "always top marks", "strict": "rupture (strict)",
-           "lenient": "rupture (lenient)", "excellent_early_drop": "drop after top start",
-           "repaired": "repaired", "none": "no sessions yet", "of": "of",
-           "hidden": "not sharing (their choice)"},
+    "nl": {"therapist": "therapeut", "week": "week", "of": "van", "answered": "ingevuld",
+           "simple": "3-punts", "none": "nog geen sessies",
+           "hidden": "delen niet (eigen keuze)", "levels": "heel laag|laag|midden|goed|top",
+           State.MISSED: "gemist", State.CANCELLED: "afgezegd", State.PAUSED: "gepauzeerd",
+           State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie",
+           State.OPEN: "open", State.WITHHELD: "zegt liever niet", "withheld_cell": "?",
+           "repaired": "hersteld", "note": "notitie", "crisis": "crisis", "flag": "melding",
+           "event": "gebeurtenis",
+           "more": "+{n} meer"},
+    "en": {"therapist": "therapist", "week": "week", "of": "of", "answered": "answered",
+           "simple": "3-point", "none": "no sessions yet",
+           "hidden": "not sharing (their choice)", "levels": "very low|low|middle|good|top",
+           State.MISSED: "missed", State.CANCELLED: "cancelled", State.PAUSED: "paused",
+           State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session",
+           State.OPEN: "open", State.WITHHELD: "rather not say", "withheld_cell": "?",
+           "repaired": "repaired", "note": "note", "crisis": "crisis", "flag": "flag",
+           "event": "event",
+           "more": "+{n} more"},
 }
-RULE_LETTER = {Rule.STRICT: "S", Rule.LENIENT: "L", Rule.EXCELLENT_EARLY: "E"}
+STATE_MARK = {State.MISSED: "✕", State.CANCELLED: "—", State.PAUSED: "||",
+              State.UNDELIVERED: "✉", State.NOT_HELD: "∅", State.OPEN: "…"}
+SERIOUS = frozenset({Rule.RUPTURE, Rule.FLOOR, Rule.EXCELLENT_EARLY})
 
 
 @dataclass(frozen=True)
 class Panel:
-    """One youth's recent sessions and what the analytics found in them."""
+    """One youth's recent sessions with one therapist and what the analytics found."""
 
     youth_code: str
     points: tuple[SessionPoint, ...]
@@ -57,6 +82,8 @@ class Panel:
     ceiling: bool
     response_rate: float | None
     missed_in_a_row: int
+    flags: tuple[Flag, ...] = ()
+    simple: bool = False           # answers on the 3-point scale (at the newest session)
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,12 @@ class Rendered:
     rupture_markers: int
     repair_markers: int
     missed_markers: int
+    marks: dict[str, int] = field(default_factory=dict)   # every kind of mark drawn
+
+
+def level(score: float) -> int:
+    """The nearest of the five levels; a 3-point answer lands on 0, 2 or 4."""
+    return min(range(len(LEVELS)), key=lambda n: abs(LEVELS[n] - score))
 
 
 def render_caseload(
@@ -93,7 +126,23 @@ def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang
     fig.savefig(buffer, format="png", dpi=DPI)
     width, height = (round(v) for v in fig.get_size_inches() * DPI)
     return Rendered(buffer.getvalue(), width, height, tuple(p.youth_code for p in panels),
-                    counts["rupture"], counts["repair"], counts["missed"])
+                    counts["rupture"], counts["repair"], counts[State.MISSED.value],
+                    dict(counts))
+
+
+def _rows(panel: Panel) -> list[str]:
+    """The rows this youth needs: medium and therapist only when there is something."""
+    out = ["bond", "goal", "task"]
+    if any(p.youth.get("medium") is not None for p in panel.points):
+        out.append("medium")
+    if any(p.therapist for p in panel.points):
+        out.append("therapist")
+    return out
+
+
+def _block_px(panel: Panel) -> int:
+    lines = min(len(panel.flags), MAX_FLAG_LINES + 1)
+    return TITLE_PX + lines * FLAG_PX + MARK_PX + len(_rows(panel)) * CELL_PX + DATE_PX + GAP_PX
 
 
 def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
@@ -101,114 +150,176 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
                 hidden: Sequence[str] = ()) -> tuple[Figure, dict[str, int]]:
     """Lay out one image; returned unsaved so tests can check where each text landed.
 
-    Margins are fixed in pixels, not fractions of the height: a one-row image (520 px)
-    needs the same room under its panels for the session dates as a four-row one.
+    Every size is in pixels, so a one-youth image has the same proportions per block as
+    a full one: only the height grows with the number of youths and their flag lines.
     """
     words = WORDS[lang]
-    rows = max(1, math.ceil(len(panels) / 2))
-    height = HEADER_PX + rows * ROW_PX
+    height = HEADER_PX + sum(_block_px(p) for p in panels) + (0 if panels else 120)
     fig = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
     suffix = f"  ({page} {words['of']} {pages})" if pages > 1 else ""
-    fig.text(0.03, 1 - 40 / height, f"{therapist_code} · {words['week']} {week_label}{suffix}",
+    fig.text(0.03, 1 - 30 / height, f"{therapist_code} · {words['week']} {week_label}{suffix}",
              fontsize=13, fontweight="bold", va="top")
     if hidden:
-        fig.text(0.98, 1 - 40 / height, f"{', '.join(hidden)}: {words['hidden']}",
-                 fontsize=9, color="#555555", ha="right", va="top")
+        fig.text(0.97, 1 - 34 / height, f"{', '.join(hidden)}: {words['hidden']}",
+                 fontsize=8.5, color="#555555", ha="right", va="top")
     _legend(fig, words, height)
-    counts = {"rupture": 0, "repair": 0, "missed": 0}
-    top = 1 - HEADER_PX / height
-    grid = fig.add_gridspec(rows, 2, left=0.07, right=0.98, top=top - 0.01,
-                            bottom=BOTTOM_PX / height, hspace=0.75, wspace=0.18)
-    for n, panel in enumerate(panels):
-        ax = fig.add_subplot(grid[n // 2, n % 2])
-        _draw_panel(ax, panel, words, counts)
+    counts: dict[str, int] = {"rupture": 0, "repair": 0, "note": 0, "crisis": 0, "event": 0,
+                              **{s.value: 0 for s in STATE_MARK}}
+    top = HEADER_PX
+    for panel in panels:
+        _draw_block(fig, panel, words, lang, counts, top, height)
+        top += _block_px(panel)
     if not panels:
-        fig.text(0.5, 0.4, words["none"], ha="center", fontsize=12)
+        fig.text(0.5, 60 / height, words["none"], ha="center", fontsize=12)
     return fig, counts
 
 
 def _legend(fig: Figure, words: dict[str, str], height: int) -> None:
-    handles = [Line2D([], [], color=COLOURS[d], marker="o", lw=2, label=words[d])
-               for d in ("bond", "goal", "task", "medium")]
-    handles += [
-        Line2D([], [], color="#444444", marker="D", markerfacecolor="white", lw=0,
-               label=words["therapist"]),
-        Line2D([], [], color=RUPTURE, marker="v", lw=0, markersize=9,
-               label=words["lenient"].split(" ")[0]),
-        Line2D([], [], color="black", marker="^", markerfacecolor="white", lw=0,
-               label=words["repaired"]),
-        Line2D([], [], color=MISSED_GREY, marker="x", lw=0, label=words["missed"]),
-    ]
-    fig.legend(handles=handles, loc="upper left", ncol=4, fontsize=8.5, frameon=False,
-               bbox_to_anchor=(0.02, 1 - 60 / height))
+    """The colour scale with its words, and every mark with its meaning."""
+    y = 1 - 78 / height
+    w = 0.94 / len(LEVELS)
+    for n, word in enumerate(words["levels"].split("|")):
+        ax_x = 0.03 + n * w
+        fig.patches.append(Rectangle((ax_x, y - 30 / height), w - 0.006, 30 / height,
+                                     transform=fig.transFigure, facecolor=LEVEL_COLOURS[n],
+                                     edgecolor="white"))
+        fig.text(ax_x + (w - 0.006) / 2, y - 15 / height, word, ha="center", va="center",
+                 fontsize=9, color=LEVEL_TEXT[n], fontweight="bold")
+    marks = [f"{STATE_MARK[s]} {words[s]}" for s in (State.MISSED, State.CANCELLED,
+                                                      State.PAUSED, State.UNDELIVERED,
+                                                      State.NOT_HELD)]
+    fig.text(0.03, 1 - 128 / height, "   ".join(marks), fontsize=8.5, va="top")
+    more = [f"▼ {words['flag']}", f"↑ {words['repaired']}", f"◆ {words['event']}",
+            f"✎ {words['note']}",
+            f"! {words['crisis']}", f"? {words[State.WITHHELD]}"]
+    fig.text(0.03, 1 - 156 / height, "   ".join(more), fontsize=8.5, va="top")
 
 
-def _title(panel: Panel, words: dict[str, str]) -> tuple[str, str]:
-    rate = f"{panel.response_rate:.0%} {words['answered']}" if panel.response_rate is not None \
-        else ""
-    flags = []
-    open_ruptures = [r for r in panel.ruptures if r.repaired_at is None]
-    if open_ruptures:
-        flags.append(words[open_ruptures[-1].rule.value])
-    if panel.missed_in_a_row >= 2:
-        flags.append(f"{panel.missed_in_a_row} x {words['missed']}")
-    if panel.ceiling:
-        flags.append(words["ceiling"])
-    title = f"{panel.youth_code}   {rate}"
-    return title, ("! " + ", ".join(flags)) if flags else ""
+def _cell_value(point: SessionPoint, row: str) -> float | None:
+    if row == "therapist":
+        rated = [v for k in ("bond", "goal", "task") if (v := point.therapist.get(k)) is not None]
+        return sum(rated) / len(rated) if rated else None
+    return point.youth.get(row)
 
 
-def _draw_panel(ax: Axes, panel: Panel, words: dict[str, str], counts: dict[str, int]) -> None:
+def _title(panel: Panel, words: dict[str, str]) -> str:
+    parts = [panel.youth_code]
+    if panel.response_rate is not None:
+        parts.append(f"{panel.response_rate:.0%} {words['answered']}")
+    if panel.simple:
+        parts.append(words["simple"])
+    return "  ·  ".join(parts)
+
+
+def _draw_block(fig: Figure, panel: Panel, words: dict[str, str], lang: Language,
+                counts: dict[str, int], top: int, height: int) -> None:
+    """One youth: title, flag lines, then the strip (its own axes, one unit per cell)."""
+    def fy(px: float) -> float:       # pixels from the top -> figure fraction from bottom
+        return 1 - px / height
+
+    fig.text(0.03, fy(top + 8), _title(panel, words), fontsize=11.5, fontweight="bold",
+             va="top")
+    y = top + TITLE_PX
+    shown = panel.flags[:MAX_FLAG_LINES]
+    for flag in shown:
+        colour = FLAG_RED if flag.alerting or flag.kind == Rule.EXCELLENT_EARLY.value else (
+            "#2F6B2F" if flag.kind == "repaired" else FLAG_AMBER)
+        fig.text(0.05, fy(y + 2), f"• {flag.what} {flag.todo}", fontsize=8.5, color=colour,
+                 va="top")
+        y += FLAG_PX
+    if len(panel.flags) > MAX_FLAG_LINES:
+        fig.text(0.05, fy(y + 2), words["more"].format(n=len(panel.flags) - MAX_FLAG_LINES),
+                 fontsize=8.5, color="#555555", va="top")
+        y += FLAG_PX
+    rows = _rows(panel)
+    strip_top = y + MARK_PX
+    strip_h = len(rows) * CELL_PX
+    ax = fig.add_axes((LABEL_PX / WIDTH_PX, fy(strip_top + strip_h),
+                       1 - (LABEL_PX + RIGHT_PX) / WIDTH_PX, strip_h / height))
+    _draw_strip(ax, panel, rows, words, lang, counts)
+
+
+def _draw_strip(ax: Axes, panel: Panel, rows: list[str], words: dict[str, str],
+                lang: Language, counts: dict[str, int]) -> None:
     points = panel.points
-    xs = list(range(len(points)))
-    title, flags = _title(panel, words)
-    ax.set_title(title, loc="left", fontsize=10, fontweight="bold", pad=15)
-    if flags:
-        ax.text(0, 1.03, flags, transform=ax.transAxes, fontsize=8, color=RUPTURE,
-                va="bottom")
-    ax.set_ylim(-0.12, 1.18)
-    ax.set_yticks([0, 1], [words["low"], words["high"]], fontsize=7.5)
-    ax.set_xlim(-0.5, max(len(points), 4) - 0.5)
-    ax.set_xticks(xs, [p.when.astimezone(LOCAL).strftime("%d/%m") for p in points],
-                  fontsize=7, rotation=0)
-    ax.grid(axis="y", color="#e5e5e5", lw=0.8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for dim, colour in COLOURS.items():
-        ys = [p.youth.get(dim) for p in points]
-        if all(y is None for y in ys):
+    columns = max(len(points), 6)
+    ax.set_xlim(0, columns)
+    ax.set_ylim(len(rows), 0)
+    ax.set_yticks([n + 0.5 for n in range(len(rows))],
+                  [words["therapist"] if r == "therapist" else DIMENSION_WORDS[lang][r]
+                   for r in rows], fontsize=9)
+    ax.set_xticks([n + 0.5 for n in range(len(points))],
+                  [p.when.astimezone(LOCAL).strftime("%d/%m") for p in points], fontsize=7.5)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    level_words = words["levels"].split("|")
+    flagged = {(r.index, r.dimension): r for r in panel.ruptures if r.repaired_at is None}
+    for x, p in enumerate(points):
+        if p.state in STATE_MARK:
+            ax.add_patch(Rectangle((x + 0.04, 0.04), 0.92, len(rows) - 0.08,
+                                   facecolor="#F2F2F2", edgecolor="#D0D0D0", hatch="//"
+                                   if p.state is State.MISSED else None, lw=0.6))
+            ax.text(x + 0.5, len(rows) / 2, f"{STATE_MARK[p.state]}\n{words[p.state]}",
+                    ha="center", va="center", fontsize=7, color="#444444",
+                    linespacing=1.3)
+            counts[p.state.value] += 1
             continue
-        thin = dim == "medium"
-        # connect answered sessions across missed ones; the missed ones get their own mark
-        known = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-        ax.plot([x for x, _ in known], [y for _, y in known], color=colour,
-                lw=1.2 if thin else 2.2, ls="--" if thin else "-", marker="o",
-                markersize=3.5 if thin else 4.5, zorder=3)
-        therapist = [p.therapist.get(dim) for p in points]
-        tx = [x + 0.12 for x, t in zip(xs, therapist, strict=True) if t is not None]
-        ty = [t for t in therapist if t is not None]
-        if tx:
-            ax.plot(tx, ty, lw=0, marker="D", markersize=4.5, markerfacecolor="white",
-                    markeredgecolor=colour, markeredgewidth=1.3, zorder=4)
-    for x, p in zip(xs, points, strict=True):
-        if p.state is State.MISSED:
-            ax.plot([x], [-0.04], marker="x", color=MISSED_GREY, markersize=7, mew=2)
-            counts["missed"] += 1
-        elif p.state is State.WITHHELD:
-            ax.text(x, -0.06, "?", color=MISSED_GREY, ha="center", fontsize=9,
-                    fontweight="bold")
-    for rupture in panel.ruptures:
-        y = points[rupture.index].composite
-        if y is None:
-            continue
-        ax.plot([rupture.index], [min(y + 0.14, 1.1)], marker="v", color=RUPTURE,
-                markersize=9, zorder=5)
-        ax.text(rupture.index + 0.18, min(y + 0.12, 1.08), RULE_LETTER[rupture.rule],
-                color=RUPTURE, fontsize=7.5, fontweight="bold")
+        for y, row in enumerate(rows):
+            value = _cell_value(p, row)
+            if value is None:
+                ax.add_patch(Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor="white",
+                                       edgecolor="#DDDDDD", lw=0.6))
+                if row != "therapist" and (row != "medium" or p.state is State.WITHHELD):
+                    ax.text(x + 0.5, y + 0.5, words["withheld_cell"], ha="center",
+                            va="center", fontsize=8, color=GREY)
+                continue
+            n = level(value)
+            flag = flagged.get((x, row))
+            edge = "white" if flag is None else (
+                FLAG_RED if flag.rule in SERIOUS else FLAG_AMBER)
+            ax.add_patch(Rectangle((x + 0.04, y + 0.06), 0.92, 0.88,
+                                   facecolor=LEVEL_COLOURS[n], edgecolor=edge,
+                                   lw=0.6 if flag is None else 2.4))
+            ax.text(x + 0.5, y + 0.5, level_words[n].replace(" ", "\n"), ha="center",
+                    va="center", fontsize=6.5 if " " in level_words[n] else 7.5,
+                    color=LEVEL_TEXT[n], linespacing=0.95)
+    _draw_marks(ax, panel, lang, words, counts)
+
+
+def _draw_marks(ax: Axes, panel: Panel, lang: Language, words: dict[str, str],
+                counts: dict[str, int]) -> None:
+    """Above each column: flags (▼ word), repairs (↑), note (✎) and crisis (!)."""
+    above: dict[int, list[tuple[str, str]]] = {}
+    for r in sorted(panel.ruptures, key=lambda r: SEVERITY.index(r.rule)):
+        colour = FLAG_RED if r.rule in SERIOUS else FLAG_AMBER
+        word = MARK_WORD[lang][r.rule]
+        above.setdefault(r.index, []).append((f"▼{word}", colour))
         counts["rupture"] += 1
-        if rupture.repaired_at is not None:
-            ry = points[rupture.repaired_at].composite or 0.0
-            ax.plot([rupture.repaired_at], [min(ry + 0.14, 1.1)], marker="^", color="black",
-                    markerfacecolor="white", markersize=8, zorder=5)
+        if r.repaired_at is not None:
+            above.setdefault(r.repaired_at, []).append(("↑", "#2F6B2F"))
             counts["repair"] += 1
+    for x, p in enumerate(panel.points):
+        if p.event:
+            above.setdefault(x, []).append(("◆", "#333333"))
+            counts["event"] += 1
+        if p.note:
+            above.setdefault(x, []).append(("✎", "#333333"))
+            counts["note"] += 1
+        if p.crisis:
+            above.setdefault(x, []).append(("!", FLAG_RED))
+            counts["crisis"] += 1
+    for x, marks in above.items():
+        unique: list[tuple[str, str]] = []
+        for m in marks:
+            if m not in unique:
+                unique.append(m)
+        text_marks = [m for m in unique if m[0].startswith("▼")][:1]
+        small = [m for m in unique if not m[0].startswith("▼")]
+        if ("!", FLAG_RED) in small:      # a crisis text: first, and the label in red
+            small = [("!", FLAG_RED), *(m for m in small if m[0] != "!")]
+        label = " ".join(m[0] for m in (*text_marks, *small))
+        colour = FLAG_RED if ("!", FLAG_RED) in small else (text_marks or small)[0][1]
+        ax.text(x + 0.5, -0.12, label, ha="center", va="bottom", fontsize=7.5,
+                color=colour, fontweight="bold", clip_on=False)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.analytics import (
+    MISSED_IN_A_ROW,
     SessionPoint,
     detect_ruptures,
     flat_ceiling,
     missed_in_a_row,
+    persistent_discrepancy,
     response_rate,
-    to_point,
 )
+from core.flags import flags
 from core.questionnaire import Language
 from reports.caption import caption
 from reports.trend import Panel, Rendered, render_caseload
@@ -43,36 +45,47 @@ class Caseload:
 
 
 async def caseload(store: Store, therapist_code: str, until: datetime) -> Caseload:
-    """The therapist's joined youths: session points of those who share, codes of the rest.
+    """The therapist's youths: session points of those who share, codes of the rest.
 
-    This is the one door through which answers reach a therapist (image, caption,
-    /clients, rupture and missed alerts); crisis alerts do not pass it.
+    A youth is in this caseload when enrolled with this therapist or when they had a
+    session with this therapist; the points are only the sessions with THIS therapist
+    (alliance belongs to a youth-therapist pair). This is the one door through which
+    answers reach a therapist (image, caption, /clients, rupture and missed alerts);
+    crisis alerts do not pass it.
     """
     shared = await store.codes_with_consent("sharing")
-    joined = [y.code for y in await store.youths_of(therapist_code) if y.pseudonym is not None]
+    records = await store.session_records(therapist_code, until)
+    enrolled = {y.code for y in await store.youths_of(therapist_code) if y.pseudonym is not None}
+    joined = sorted(enrolled | {r.youth_code for r in records})
     by_youth: dict[str, list[SessionPoint]] = {code: [] for code in joined if code in shared}
-    for r in await store.session_records(therapist_code, until):
-        if r.youth_code not in by_youth:
-            continue
-        by_youth[r.youth_code].append(to_point(
-            r.session_end, r.expires_at, r.answers, r.therapist, 3 if r.simple_mode else 5,
-            until))
-    return Caseload(by_youth, sorted(code for code in joined if code not in shared))
+    for r in records:
+        if r.youth_code in by_youth:
+            by_youth[r.youth_code].append(r.point(until))
+    return Caseload(by_youth, [code for code in joined if code not in shared])
 
 
 def panels_from(points_by_youth: dict[str, list[SessionPoint]],
-                shown: int = SESSIONS_SHOWN) -> list[Panel]:
-    """Analyse each youth's whole series; show the last `shown` sessions."""
+                shown: int = SESSIONS_SHOWN, lang: Language = "nl",
+                missed_after: int = MISSED_IN_A_ROW) -> list[Panel]:
+    """Analyse each youth's whole series; show the last `shown` sessions.
+
+    `missed_after` is config alerts.missed_in_a_row: the alert, the caption and the image
+    flag a missed streak at the same length."""
     panels = []
     for code, points in sorted(points_by_youth.items()):
         ruptures = detect_ruptures(points)
         offset = max(0, len(points) - shown)
         visible = tuple(
-            type(r)(r.index - offset, r.rule, r.drop, r.baseline,
-                    None if r.repaired_at is None else r.repaired_at - offset)
+            replace(r, index=r.index - offset,
+                    repaired_at=None if r.repaired_at is None else r.repaired_at - offset)
             for r in ruptures if r.index >= offset)
-        panels.append(Panel(code, tuple(points[offset:]), visible, flat_ceiling(points),
-                            response_rate(points), missed_in_a_row(points)))
+        scale = points[-1].points if points else 5
+        streak = missed_in_a_row(points)
+        ceiling = flat_ceiling(points)
+        found = flags(visible, streak, ceiling, persistent_discrepancy(points), lang,
+                      missed_after)
+        panels.append(Panel(code, tuple(points[offset:]), visible, ceiling,
+                            response_rate(points), streak, tuple(found), scale == 3))
     return panels
 
 
@@ -86,11 +99,13 @@ class WeeklyReport:
 
 
 async def weekly_report(store: Store, therapist_code: str, label: str, timezone: str,
-                        lang: Language, until: datetime | None = None) -> WeeklyReport:
+                        lang: Language, until: datetime | None = None,
+                        missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
     """Build the report for ISO week `label`; rendering runs in a worker thread."""
     until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
     load = await caseload(store, therapist_code, until)
-    panels, hidden = panels_from(load.points), load.not_sharing
+    panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after), \
+        load.not_sharing
     images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
                                      hidden=hidden)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

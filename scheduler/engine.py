@@ -85,7 +85,6 @@ class Engine:
     services: Services
     rules: DeliveryRules
     coordinator_chats: tuple[int, ...] = ()
-    missed_alert_after: int = 3
     report_weekday: int = 0        # Monday
     report_time: time = time(8, 0)
     retention: RetentionPolicy = field(default_factory=lambda: RetentionPolicy({}))

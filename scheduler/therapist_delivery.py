@@ -12,8 +12,15 @@ from telegram import Bot
 
 from conversations import staff
 from conversations.telegram_io import send_with_buttons, tell_coordinators
-from core.analytics import Rule, detect_ruptures, missed_in_a_row
+from core.analytics import (
+    ALERTING,
+    ANSWERED_STATES,
+    COUNTED,
+    detect_ruptures,
+    missed_in_a_row,
+)
 from core.delivery import Kind, next_working_moment, report_due
+from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload, week_label, weekly_report
@@ -68,7 +75,8 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
     elif item.kind is Kind.REPORT:
         label = item.occurrence_key.rsplit(":", 1)[-1]
         report = await weekly_report(services.store, item.therapist_code, label,
-                                     services.timezone, lang)
+                                     services.timezone, lang,
+                                     missed_after=services.missed_alert_after)
         for n, image in enumerate(report.images):
             await bot.send_photo(chat, image.png, caption=report.caption if n == 0 else None)
         await services.audit("system", "send:report", "", f"{item.therapist_code} {label}")
@@ -100,30 +108,39 @@ async def scan_for_alerts(engine: Engine) -> int:
 
 
 async def _scan_caseload(engine: Engine, therapist: Therapist) -> int:
-    """The alerts of one therapist's caseload."""
+    """The alerts of one therapist's caseload: this therapist's sessions only.
+
+    A breuk or a floor (any dimension at the lowest answer) at the youth's newest answered
+    session raises one alert for that session, naming every dimension that fired; a
+    missed streak of config alerts.missed_in_a_row (the caption and /overview use the
+    same number) raises one per streak. Keys carry the therapist, so a youth's two
+    therapies never share or suppress each other's alerts.
+    """
     services = engine.services
     store, now = services.store, services.clock()
     raised = 0
     points_by_youth = (await caseload(store, therapist.code, now)).points
+    lang = therapist.language
     for code, points in points_by_youth.items():
         due = next_working_moment(now, services.timezone)
-        answered = [i for i, p in enumerate(points) if p.composite is not None]
-        ruptures = detect_ruptures(points)
-        if ruptures and answered and ruptures[-1].index == answered[-1] and (
-                ruptures[-1].rule is Rule.STRICT):
-            r = ruptures[-1]
-            detail = say(therapist.language, "rupture_detail",
-                         before=round(r.baseline * 100), after=round(
-                             (points[r.index].composite or 0) * 100))
+        answered = [i for i, p in enumerate(points) if p.state in ANSWERED_STATES
+                    and any(v is not None for v in p.youth.values())]
+        newest = [r for r in detect_ruptures(points)
+                  if answered and r.index == answered[-1] and r.rule in ALERTING]
+        if newest:
+            when = points[newest[0].index].when.isoformat()
+            detail = " ".join(f.what for f in flags(newest, 0, False, {}, lang,
+                                                    services.missed_alert_after))
             raised += await store.add_alert(NewAlert(
-                secrets.token_urlsafe(12), f"rupture:{code}:{points[r.index].when.isoformat()}",
+                secrets.token_urlsafe(12), f"rupture:{code}:{therapist.code}:{when}",
                 "rupture", code, therapist.code, detail, due, None), now)
         streak = missed_in_a_row(points)
-        if streak >= engine.missed_alert_after:
-            closed = [p for p in points if p.state.value != "open"]
+        if streak >= services.missed_alert_after:
+            closed = [p for p in points if p.state in COUNTED]
             first = closed[-streak]
-            detail = say(therapist.language, "missed_detail", n=streak)
+            detail = say(lang, "missed_detail", n=streak)
             raised += await store.add_alert(NewAlert(
-                secrets.token_urlsafe(12), f"missed:{code}:{first.when.isoformat()}",
+                secrets.token_urlsafe(12),
+                f"missed:{code}:{therapist.code}:{first.when.isoformat()}",
                 "missed", code, therapist.code, detail, due, None), now)
     return raised

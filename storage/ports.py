@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from core.analytics import SessionPoint, to_point
 from core.audit import AuditEntry
 from core.compliance import Compliance
 from core.consent import ConsentRecord
@@ -252,11 +253,26 @@ class SessionRecord:
     occurrence_key: str
     session_end: datetime
     expires_at: datetime
-    state: OutboxState
+    state: OutboxState | None           # None: a check-in started without an outbox row
     checkin_status: Status | None
     simple_mode: bool
     answers: dict[str, str]
     therapist: dict[str, str]
+    therapist_code: str | None = None   # the session's (series') therapist
+    reason: str | None = None           # the outbox's recorded reason ('series paused', ...)
+    not_held: str | None = None         # 'youth' or 'therapist' said it did not take place
+    note: bool = False                  # a typed note exists (its text is never here)
+    crisis: bool = False                # a crisis text came from this check-in
+
+    def point(self, now: datetime) -> SessionPoint:
+        """This session as an analytics point, through the one state rule (core.analytics)."""
+        return to_point(
+            self.session_end, self.expires_at, self.answers, self.therapist,
+            3 if self.simple_mode else 5, now,
+            delivery=self.state.value if self.state else None, reason=self.reason,
+            not_held=self.not_held is not None,
+            complete=self.checkin_status is Status.COMPLETE, note=self.note,
+            crisis=self.crisis)
 
 
 @dataclass(frozen=True)
@@ -323,8 +339,9 @@ class TherapistRepo(Protocol):
     async def all_therapists(self) -> list[Therapist]: ...
     async def youths_of(self, therapist_code: str) -> list[Youth]: ...
     async def session_records(
-        self, therapist_code: str, until: datetime
-    ) -> list[SessionRecord]: ...
+        self, therapist_code: str | None, until: datetime) -> list[SessionRecord]: ...
+    async def mark_not_held(
+        self, youth_code: str, occurrence_key: str, by: str, now: datetime) -> bool: ...
     async def rate(
         self, occurrence_key: str, youth_code: str, therapist_code: str, item: str,
         value: str, now: datetime,

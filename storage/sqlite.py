@@ -44,6 +44,7 @@ from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
 from storage.sqlite_sealed import SqliteSealedMixin
+from storage.sqlite_sessions import SqliteSessionsMixin
 from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
 from storage.timefmt import iso, parse_iso
 
@@ -81,9 +82,9 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
     )
 
 
-class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
-                  SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin,
-                  SqliteAccountsMixin, SqliteSealedMixin, SqliteQueries):
+class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
+                  SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
+                  SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:

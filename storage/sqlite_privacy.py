@@ -24,7 +24,8 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
             "DELETE FROM consent_requests WHERE youth_code = ?",
             "DELETE FROM series_youths WHERE youth_code = ?",
             "DELETE FROM phone_windows WHERE scope = 'youth' AND scope_code = ?",
-            "DELETE FROM invite_declines WHERE youth_code = ?")
+            "DELETE FROM invite_declines WHERE youth_code = ?",
+            "DELETE FROM sessions_not_held WHERE youth_code = ?")
 
 
 class SqlitePrivacyMixin:

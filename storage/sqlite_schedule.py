@@ -9,7 +9,6 @@ from typing import cast
 
 import aiosqlite
 
-from core.compliance import Compliance
 from core.delivery import Kind, Window
 from core.questionnaire import Discipline
 from core.schedule import Change, Series, Timing
@@ -298,59 +297,3 @@ class SqliteScheduleMixin(SqliteQueries):
         async with self.db.write() as conn:
             await conn.execute("UPDATE youths SET unreachable_at = ? WHERE code = ?",
                                (iso(now), youth_code))
-
-    async def compliance(self, now: datetime) -> list[Compliance]:
-        """Per youth: sessions held, prompts sent, completed, missed, and a missed streak.
-
-        A session is a check-in row in the outbox (planned, or queued by send-checkin),
-        or a check-in that was started without one: every check-in counts, whichever
-        way it was started.
-        """
-        stamp = iso(now)
-        rows = await self._all(
-            "SELECT y.code, y.therapist_code, y.pseudonym IS NOT NULL AS joined, y.paused,"
-            " y.unreachable_at IS NOT NULL AS unreachable,"
-            " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
-            "   AND o.session_end <= ?) AS sessions,"
-            " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
-            "   AND o.state = 'sent') AS sent,"
-            " (SELECT count(*) FROM checkins c WHERE c.youth_pseudonym = y.pseudonym"
-            "   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'checkin'"
-            "   AND p.youth_code = y.code AND p.occurrence_key = c.occurrence_key))"
-            " AS unplanned,"
-            " (SELECT count(*) FROM checkins c WHERE c.youth_pseudonym = y.pseudonym"
-            "   AND c.status = 'complete') AS completed,"
-            " EXISTS (SELECT 1 FROM consents k WHERE k.pseudonym = y.pseudonym"
-            "   AND k.scope = 'participation' AND k.answer = 'yes'"
-            "   AND k.withdrawn_at IS NULL) AS takes_part,"
-            " y.pseudonym IS NULL AND EXISTS (SELECT 1 FROM invite_declines d"
-            "   WHERE d.youth_code = y.code) AS declined"
-            " FROM youths y ORDER BY y.code", (stamp,))
-        outcomes = await self._all(
-            "SELECT o.youth_code, o.state, c.status, o.session_end FROM outbox o"
-            " LEFT JOIN youths y ON y.code = o.youth_code"
-            " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
-            "   AND c.occurrence_key = o.occurrence_key"
-            " WHERE o.kind = 'checkin' AND o.expires_at <= ?"
-            " UNION ALL"
-            " SELECT y.code, 'sent', c.status, c.created_at FROM checkins c"
-            " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
-            " WHERE c.expires_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox p"
-            "   WHERE p.kind = 'checkin' AND p.youth_code = y.code"
-            "   AND p.occurrence_key = c.occurrence_key)"
-            " ORDER BY 4", (stamp, stamp))
-        missed: dict[str, int] = {}
-        streak: dict[str, int] = {}
-        for r in outcomes:
-            code = r["youth_code"]
-            if r["status"] == "complete":
-                streak[code] = 0
-            elif r["state"] in ("sent", "expired", "blocked", "failed"):
-                missed[code] = missed.get(code, 0) + 1
-                streak[code] = streak.get(code, 0) + 1
-        return [Compliance(r["code"], r["therapist_code"], bool(r["joined"]),
-                              bool(r["paused"]), bool(r["unreachable"]),
-                              r["sessions"] + r["unplanned"], r["sent"] + r["unplanned"],
-                              r["completed"], missed.get(r["code"], 0),
-                              streak.get(r["code"], 0), bool(r["takes_part"]),
-                              bool(r["declined"])) for r in rows]

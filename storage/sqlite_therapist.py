@@ -8,7 +8,6 @@ from typing import cast
 
 import aiosqlite
 
-from core.flow import Status
 from core.questionnaire import Language
 from storage.ports import (
     Alert,
@@ -17,7 +16,6 @@ from storage.ports import (
     NewOutbox,
     OutboxItem,
     OutboxState,
-    SessionRecord,
     Therapist,
     Youth,
 )
@@ -110,55 +108,6 @@ class SqliteTherapistMixin(SqliteQueries):
 
         return [youth_from_row(r) for r in await self._all(
             "SELECT * FROM youths WHERE therapist_code = ? ORDER BY code", (therapist_code,))]
-
-    async def session_records(self, therapist_code: str, until: datetime) -> list[SessionRecord]:
-        """Every session up to `until` of this therapist's youths, oldest first.
-
-        A session is a check-in row of the outbox (planned, or queued by send-checkin),
-        or a check-in started without one, which then ends when it was started.
-        """
-        rows = await self._all(
-            "SELECT o.youth_code, o.occurrence_key, o.session_end, o.expires_at, o.state,"
-            " c.id AS checkin_id, c.status, y.simple_mode FROM outbox o"
-            " JOIN youths y ON y.code = o.youth_code"
-            " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
-            "   AND c.occurrence_key = o.occurrence_key"
-            " WHERE o.kind = 'checkin' AND y.therapist_code = ? AND o.session_end <= ?"
-            " UNION ALL"
-            " SELECT y.code, c.occurrence_key, c.created_at, c.expires_at, 'sent', c.id,"
-            " c.status, y.simple_mode FROM checkins c"
-            " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
-            " WHERE y.therapist_code = ? AND c.created_at <= ? AND NOT EXISTS (SELECT 1"
-            "   FROM outbox p WHERE p.kind = 'checkin' AND p.youth_code = y.code"
-            "   AND p.occurrence_key = c.occurrence_key)"
-            " ORDER BY 1, 3", (therapist_code, iso(until), therapist_code, iso(until)))
-        answers: dict[int, dict[str, str]] = {}
-        ids = [r["checkin_id"] for r in rows if r["checkin_id"] is not None]
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            marks = ",".join("?" * len(part))
-            for a in await self._all(
-                f"SELECT checkin_id, item, value FROM answers WHERE checkin_id IN ({marks})",  # noqa: S608
-                    part):
-                answers.setdefault(a["checkin_id"], {})[a["item"]] = a["value"]
-        ratings: dict[tuple[str, str], dict[str, str]] = {}
-        for t in await self._all(
-            "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
-            " WHERE therapist_code = ?", (therapist_code,)):
-            ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
-        records = []
-        for r in rows:
-            try:  # one unreadable row must not hide a whole caseload (report and alerts)
-                records.append(SessionRecord(
-                    r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
-                    parse_iso(r["expires_at"]), OutboxState(r["state"]),
-                    Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
-                    answers.get(r["checkin_id"], {}) if r["checkin_id"] is not None else {},
-                    ratings.get((r["occurrence_key"], r["youth_code"]), {}),
-                ))
-            except ValueError as exc:
-                log.error("skipped an unreadable session row of %s: %s", r["youth_code"], exc)
-        return records
 
     async def rate(self, occurrence_key: str, youth_code: str, therapist_code: str, item: str,
                    value: str, now: datetime) -> None:

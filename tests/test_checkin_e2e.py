@@ -44,7 +44,8 @@ async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
     assert bond.text.startswith("Hoi! Je therapie is net klaar.")
     assert "Hoe goed luisterde je therapeut vandaag naar jou?" in bond.text
     assert bond.button_labels() == [
-        "😐 Matig", "🙂 Gaat wel", "😊 Oké", "😄 Goed", "🤩 Heel goed", "🤐 Zeg ik liever niet"]
+        "😐 Matig", "🙂 Gaat wel", "😊 Oké", "😄 Goed", "🤩 Heel goed", "🤐 Zeg ik liever niet",
+        "🚫 Ik had geen therapie"]
 
     query = youth.tap(bond, "Goed")
     await bot.fake.settle()
@@ -132,7 +133,8 @@ async def test_simple_mode_has_three_points_in_english(bot: Harness) -> None:
     await bot.enrol(youth, language="en", simple=True)
     await bot.checkin(discipline="dance")
     assert "How well did your therapist listen to you today?" in youth.last.text
-    assert youth.last.button_labels() == ["😐 Poor", "🙂 Okay", "😄 Good", "🤐 Rather not say"]
+    assert youth.last.button_labels() == ["😐 Poor", "🙂 Okay", "😄 Good", "🤐 Rather not say",
+                                          "🚫 I had no session"]
     youth.tap(youth.last, "Good")
     await bot.fake.settle()
     assert rows(bot.database, "SELECT value FROM answers") == [("3",)]

@@ -124,7 +124,8 @@ async def test_a_month_for_two_therapists(bot: Harness) -> None:
     assert alerts["rupture"][1:] == ("J-001", "T-02")
     assert alerts["missed"][1:] == ("J-002", "T-02")
     texts = [m.text for m in bot.fake.messages(T02)]
-    assert any(t.startswith("⚠️ J-001: strenge breuk") for t in texts)
+    assert any(t.startswith("⚠️ J-001: Band, doel, taak en medium: het laagste antwoord.")
+               for t in texts)
     assert any(t.startswith("⚠️ J-002: 3 check-ins op rij niet ingevuld") for t in texts)
     assert not any("J-00" in m.text and "⚠️" in m.text for m in bot.fake.messages(T03))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import struct
 from datetime import UTC, datetime, timedelta
 
-from core.analytics import SessionPoint, State, detect_ruptures, flat_ceiling, missed_in_a_row
-from core.analytics import response_rate as rate
+from core.analytics import SessionPoint, State
 from reports.caption import caption
 from reports.trend import Panel, page_figure, render_caseload
+from reports.weekly import panels_from
 
 T0 = datetime(2026, 9, 7, 13, tzinfo=UTC)
 
@@ -19,33 +19,59 @@ def png_size(png: bytes) -> tuple[int, int]:
     return width, height
 
 
-def panel(code: str, values: list[float | str]) -> Panel:
+MARKS = {"m": State.MISSED, "c": State.CANCELLED, "p": State.PAUSED, "u": State.UNDELIVERED,
+         "n": State.NOT_HELD}
+
+
+def panel(code: str, values: list[float | str], points_scale: int = 5,
+          note_at: int | None = None, crisis_at: int | None = None) -> Panel:
     points = []
     for n, v in enumerate(values):
         when = T0 + timedelta(weeks=n)
         if isinstance(v, str):
-            points.append(SessionPoint(when, State.MISSED))
+            points.append(SessionPoint(when, MARKS[v]))
         else:
             points.append(SessionPoint(when, State.ANSWERED, {"bond": v, "goal": v, "task": v},
-                                       {"bond": 0.75}))
-    return Panel(code, tuple(points), tuple(detect_ruptures(points)), flat_ceiling(points),
-                 rate(points), missed_in_a_row(points))
+                                       {"bond": 0.75}, points_scale, note=n == note_at,
+                                       crisis=n == crisis_at))
+    return panels_from({code: points})[0]
 
 
-def test_one_panel_per_youth_with_markers_at_phone_width() -> None:
+def test_one_strip_per_youth_with_markers_at_phone_width() -> None:
     panels = [panel("J-001", [0.75, 0.75, 0.75, 0.75, 0.25, 0.75]),
               panel("J-002", [0.5, "m", "m", "m"]),
               panel("J-003", [1.0, 1.0, 1.0, 1.0])]
     (image,) = render_caseload("T-02", "2026-W48", panels)
     assert png_size(image.png) == (image.width, image.height) and image.width == 1080
     assert image.panels == ("J-001", "J-002", "J-003")
-    assert (image.rupture_markers, image.repair_markers, image.missed_markers) == (1, 1, 3)
+    # the two-step V on every dimension: a breuk per dimension, each repaired
+    assert (image.rupture_markers, image.repair_markers, image.missed_markers) == (3, 3, 3)
+
+
+def test_each_kind_of_session_gets_its_own_mark_never_missed() -> None:
+    panels = [panel("J-001", [0.75, "c", "p", "u", "n", 0.75, "m"], note_at=0, crisis_at=5)]
+    (image,) = render_caseload("T-02", "2026-W48", panels)
+    assert {k: image.marks[k] for k in ("missed", "cancelled", "paused", "undelivered",
+                                        "not_held", "note", "crisis")} == {
+        "missed": 1, "cancelled": 1, "paused": 1, "undelivered": 1, "not_held": 1,
+        "note": 1, "crisis": 1}
+    assert panels[0].missed_in_a_row == 1 and panels[0].response_rate == 2 / 3
+
+
+def test_a_three_point_youth_is_marked_and_flags_are_plain_lines() -> None:
+    (p,) = [panel("J-001", [1.0, 1.0, 1.0, 0.0], points_scale=3)]
+    assert p.simple
+    fig, _ = page_figure("T-02", "2026-W48", [p])
+    texts = [t.get_text() for t in fig.texts]
+    assert any("3-punts" in t for t in texts)
+    assert any(t == "• Band, doel en taak: het laagste antwoord. Bespreek het in de volgende "
+               "sessie." for t in texts), texts
 
 
 def test_a_large_caseload_is_split_over_several_images() -> None:
     panels = [panel(f"J-{n:03d}", [0.5, 0.75, 0.75]) for n in range(12)]
     images = render_caseload("T-02", "2026-W48", panels, lang="en")
-    assert [len(i.panels) for i in images] == [8, 4]
+    assert [len(i.panels) for i in images] == [6, 6]
     assert all(png_size(i.png)[0] == 1080 for i in images)
     assert [p for i in images for p in i.panels] == [p.youth_code for p in panels]
 
@@ -68,9 +94,10 @@ def test_caption_says_who_needs_a_look() -> None:
     panels = [panel("J-001", [0.75, 0.75, 0.75, 0.75, 0.25]),
               panel("J-002", [0.5, "m", "m", "m"]), panel("J-003", [1.0] * 4)]
     text = caption("2026-W48", panels)
-    assert text.startswith("Week 2026-W48: 3 jongeren. 1 breuk(en), 0 hersteld.")
-    assert "J-001 (strenge breuk)" in text and "J-002 (3 keer gemist)" in text
-    assert "J-003 (altijd top)" in text
+    assert text.startswith("Week 2026-W48: 3 jongeren. 3 breuk(en), 0 hersteld.")
+    assert "J-001: Band, doel en taak: breuk, veel lager dan gewoonlijk. Bespreek het" in text
+    assert "J-002: 3 check-ins op rij gemist. Vraag hoe het gaat." in text
+    assert "J-003: Altijd de hoogste score. Vraag wat beter kan; eerlijk mag." in text
     assert caption("2026-W48", panels, "en").startswith("Week 2026-W48: 3 youths.")
 
 

@@ -1,0 +1,151 @@
+"""Session occurrences as the one state rule needs them (mixed into SqliteStore).
+
+One query serves the therapist's views (image, /clients, alerts) and the coordinators'
+/overview, so they read the same rows and, through core.analytics.occurrence_state, the
+same states. A session belongs to the therapist of its series, not to the therapist the
+youth is enrolled with: alliance is a youth-therapist pair.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from core.analytics import SessionPoint
+from core.compliance import Compliance, summarise
+from core.flow import Status
+from storage.ports import OutboxState, SessionRecord
+from storage.sqlite_base import SqliteQueries
+from storage.timefmt import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+_SESSIONS = (
+    "SELECT * FROM ("
+    " SELECT o.youth_code, COALESCE(o.therapist_code, s.therapist_code, y.therapist_code)"
+    "   AS session_therapist, o.occurrence_key, o.session_end, o.expires_at, o.state,"
+    "   o.last_error, c.id AS checkin_id, c.status, y.simple_mode FROM outbox o"
+    " JOIN youths y ON y.code = o.youth_code"
+    " LEFT JOIN series s ON s.id = o.series_id"
+    " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
+    "   AND c.occurrence_key = o.occurrence_key"
+    " WHERE o.kind = 'checkin' AND o.session_end <= ?"
+    " UNION ALL"
+    " SELECT y.code, y.therapist_code, c.occurrence_key, c.created_at, c.expires_at, NULL,"
+    "   NULL, c.id, c.status, y.simple_mode FROM checkins c"
+    " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
+    " WHERE c.created_at <= ? AND NOT EXISTS (SELECT 1"
+    "   FROM outbox p WHERE p.kind = 'checkin' AND p.youth_code = y.code"
+    "   AND p.occurrence_key = c.occurrence_key)"
+    ") WHERE (? IS NULL OR session_therapist = ?)"
+    " ORDER BY youth_code, session_end")
+
+
+class SqliteSessionsMixin(SqliteQueries):
+
+    async def session_records(self, therapist_code: str | None,
+                              until: datetime) -> list[SessionRecord]:
+        """Every session up to `until` held by this therapist (None: by anyone), oldest first.
+
+        A session is a check-in row of the outbox (planned, or queued by send-checkin), or a
+        check-in started without one, which then ends when it was started and belongs to
+        the youth's enrolled therapist.
+        """
+        rows = await self._all(_SESSIONS, (iso(until), iso(until), therapist_code, therapist_code))
+        ids = [r["checkin_id"] for r in rows if r["checkin_id"] is not None]
+        answers: dict[int, dict[str, str]] = {}
+        notes: set[int] = set()
+        crises: set[int] = set()
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for a in await self._all(
+                f"SELECT checkin_id, item, value FROM answers WHERE checkin_id IN ({marks})",  # noqa: S608
+                    part):
+                answers.setdefault(a["checkin_id"], {})[a["item"]] = a["value"]
+            notes |= {r["checkin_id"] for r in await self._all(
+                f"SELECT checkin_id FROM notes WHERE checkin_id IN ({marks})", part)}  # noqa: S608
+            crises |= {r["checkin_id"] for r in await self._all(
+                f"SELECT checkin_id FROM crisis_flags WHERE checkin_id IN ({marks})",  # noqa: S608
+                part)}
+        ratings: dict[tuple[str, str], dict[str, str]] = {}
+        for t in await self._all(
+                "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
+                " WHERE ? IS NULL OR therapist_code = ?", (therapist_code, therapist_code)):
+            ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
+        not_held = {(r["youth_code"], r["occurrence_key"]): r["marked_by"]
+                    for r in await self._all(
+                        "SELECT youth_code, occurrence_key, marked_by FROM sessions_not_held")}
+        records = []
+        for r in rows:
+            try:  # one unreadable row must not hide a whole caseload (report and alerts)
+                cid = r["checkin_id"]
+                records.append(SessionRecord(
+                    r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
+                    parse_iso(r["expires_at"]),
+                    OutboxState(r["state"]) if r["state"] else None,
+                    Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
+                    answers.get(cid, {}) if cid is not None else {},
+                    ratings.get((r["occurrence_key"], r["youth_code"]), {}),
+                    r["session_therapist"], r["last_error"],
+                    not_held.get((r["youth_code"], r["occurrence_key"])),
+                    cid in notes, cid in crises))
+            except ValueError as exc:
+                log.error("skipped an unreadable session row of %s: %s", r["youth_code"], exc)
+        return records
+
+    async def mark_not_held(self, youth_code: str, occurrence_key: str, by: str,
+                            now: datetime) -> bool:
+        """Record that a session did not take place; close its open check-in, if any.
+
+        False when it was already marked (the first word stands: nothing doubled).
+        """
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO sessions_not_held (youth_code, occurrence_key,"
+                " marked_by, marked_at) VALUES (?, ?, ?, ?)",
+                (youth_code, occurrence_key, by, iso(now)))
+            await conn.execute(
+                "UPDATE checkins SET status = 'complete', completed_at = ?"
+                " WHERE status = 'open' AND occurrence_key = ? AND youth_pseudonym ="
+                " (SELECT pseudonym FROM youths WHERE code = ?)",
+                (iso(now), occurrence_key, youth_code))
+            await conn.execute(
+                "UPDATE outbox SET state = 'cancelled', last_error = 'did not take place',"
+                " closed_at = ? WHERE kind = 'reminder' AND state = 'pending'"
+                " AND youth_code = ? AND occurrence_key = ?",
+                (iso(now), youth_code, occurrence_key))
+            return cur.rowcount == 1
+
+    async def compliance(self, now: datetime) -> list[Compliance]:
+        """Per youth: sessions, prompts sent, answered, missed, a missed streak, and the
+        sessions that do not count (cancelled/paused, undelivered, did not take place).
+
+        The counted fields come from the same session records and the same state rule
+        (core.analytics.occurrence_state, via core.compliance.summarise) as the
+        therapist's image and alerts, over all of a youth's therapies together.
+        """
+        rows = await self._all(
+            "SELECT y.code, y.therapist_code, y.pseudonym IS NOT NULL AS joined, y.paused,"
+            " y.unreachable_at IS NOT NULL AS unreachable,"
+            " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
+            "   AND o.state = 'sent') AS sent,"
+            " (SELECT count(*) FROM checkins c WHERE c.youth_pseudonym = y.pseudonym"
+            "   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'checkin'"
+            "   AND p.youth_code = y.code AND p.occurrence_key = c.occurrence_key))"
+            " AS unplanned,"
+            " EXISTS (SELECT 1 FROM consents k WHERE k.pseudonym = y.pseudonym"
+            "   AND k.scope = 'participation' AND k.answer = 'yes'"
+            "   AND k.withdrawn_at IS NULL) AS takes_part,"
+            " y.pseudonym IS NULL AND EXISTS (SELECT 1 FROM invite_declines d"
+            "   WHERE d.youth_code = y.code) AS declined"
+            " FROM youths y ORDER BY y.code")
+        points: dict[str, list[SessionPoint]] = {}
+        for rec in await self.session_records(None, now):
+            points.setdefault(rec.youth_code, []).append(rec.point(now))
+        return [Compliance(r["code"], r["therapist_code"], bool(r["joined"]),
+                           bool(r["paused"]), bool(r["unreachable"]),
+                           sent=r["sent"] + r["unplanned"], takes_part=bool(r["takes_part"]),
+                           declined=bool(r["declined"]),
+                           **summarise(points.get(r["code"], [])))
+                for r in rows]
