@@ -16,6 +16,7 @@ from core.consent import ConsentText
 from core.identity import InvalidToken, token_digest
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
+from core.session_words import checkin_intro
 from core.texts import say
 from storage.ports import (
     AnswerWrite,
@@ -38,9 +39,14 @@ def hint_language(language_code: str | None) -> Language:
 
 def _prompt(services: Services, checkin: Checkin, step: int, lang: Language,
             chosen: str | None = None) -> Prompt:
+    # Relative to when the check-in was opened, so the first message reads the same when it
+    # is edited or sent again later ("van vanochtend" stays "van vanochtend").
+    intro = checkin_intro(lang, checkin.discipline, checkin.session_end or checkin.created_at,
+                          checkin.created_at, services.zone)
     return render_step(
-        services.questionnaire, services.steps(checkin), step, checkin_ref=checkin.ref,
-        lang=lang, simple=checkin.simple_mode, discipline=checkin.discipline, chosen=chosen,
+        services.questionnaire_of(checkin), services.steps(checkin), step,
+        checkin_ref=checkin.ref, lang=lang, simple=checkin.simple_mode,
+        discipline=checkin.discipline, chosen=chosen, intro=intro,
     )
 
 
@@ -184,9 +190,11 @@ class Outgoing:
 
 async def start_checkin(
     services: Services, code: str, occurrence_key: str, discipline: Discipline | None,
-    expires_at: datetime | None = None,
+    expires_at: datetime | None = None, session_end: datetime | None = None,
 ) -> Outgoing | None:
     """Open the check-in for one session occurrence and return its first question.
+
+    `session_end` is when the session ended; the first message names it ("van vanochtend").
 
     Returns None when that question was already delivered: asking twice for one session
     is never right, whoever asks (the scheduler after a restart, or a coordinator).
@@ -216,6 +224,7 @@ async def start_checkin(
             questionnaire_version=services.questionnaire.version,
             simple_mode=youth.simple_mode, created_at=now,
             expires_at=expires_at or now + services.checkin_ttl,
+            session_end=session_end,
         ))
     return Outgoing(chat_id, _send(services, checkin, 0, youth.language))
 
@@ -287,8 +296,8 @@ async def answer_tap(
     now = services.clock()
     state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
                               checkin.answers)
-    decision = flow.decide_tap(services.questionnaire, steps, state, tap.step_index, tap.value,
-                               simple=checkin.simple_mode, now=now)
+    decision = flow.decide_tap(services.questionnaire_of(checkin), steps, state,
+                               tap.step_index, tap.value, simple=checkin.simple_mode, now=now)
     if isinstance(decision, flow.Refuse):
         return [Toast(say(lang, _REFUSAL_TEXT[decision.reason]))]
     if isinstance(decision, flow.Unchanged):

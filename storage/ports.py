@@ -81,6 +81,8 @@ class NewCheckin:
     simple_mode: bool
     created_at: datetime
     expires_at: datetime
+    # When the session ended; None for check-ins from before it was recorded.
+    session_end: datetime | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class OutboxItem:
     attempts: int
     therapist_code: str | None = None
     ref: str | None = None
+    session_end: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
         simple_mode=bool(row["simple_mode"]),
         created_at=parse_iso(row["created_at"]),
         expires_at=parse_iso(row["expires_at"]),
+        session_end=parse_iso(row["session_end"]) if row["session_end"] else None,
         id=row["id"],
         status=Status(row["status"]),
         prompted_step=row["prompted_step"],
@@ -211,11 +212,11 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
             async with self.db.write() as conn:
                 cur = await conn.execute(
                     "INSERT INTO checkins (ref, youth_pseudonym, occurrence_key, discipline,"
-                    " questionnaire_version, simple_mode, status, created_at, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    " questionnaire_version, simple_mode, status, created_at, expires_at,"
+                    " session_end) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
                     (new.ref, new.youth_pseudonym, new.occurrence_key, new.discipline,
                      new.questionnaire_version, int(new.simple_mode), iso(new.created_at),
-                     iso(new.expires_at)),
+                     iso(new.expires_at), iso(new.session_end) if new.session_end else None),
                 )
                 checkin_id = cast(int, cur.lastrowid)
                 await conn.execute(
