@@ -15,7 +15,7 @@ from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 from bot import crisis_cli, schedule_cli
-from bot.config import ConfigError, Secrets, Settings, consent_catalogue, load_settings
+from bot.config import ConfigError, Secrets, Settings, consent_texts, load_settings
 from bot.enrolment import (
     EnrolmentRefused,
     Invitation,
@@ -481,7 +481,7 @@ async def _retention(args: argparse.Namespace, settings: Settings, secrets: Secr
 
 
 def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
-    catalogue = consent_catalogue(settings.privacy.consent_texts_dir)
+    catalogue = consent_texts(settings)   # as youths see them, with the digests stored
     if args.version is None:
         for text in sorted(catalogue.texts, key=lambda t: (t.scope, t.number)):
             current = " (asked now)" if catalogue.current(text.scope) == text else ""

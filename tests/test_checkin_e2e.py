@@ -92,8 +92,8 @@ async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
                                   " FROM consents ORDER BY id")
     current = bot.services.consents.current
     assert consents == [
-        ("participation", "participation-2", current("participation").sha256("nl"), "nl", "yes"),
-        ("sharing", "sharing-1", current("sharing").sha256("nl"), "nl", "yes")]
+        ("participation", "participation-3", current("participation").sha256("nl"), "nl", "yes"),
+        ("sharing", "sharing-2", current("sharing").sha256("nl"), "nl", "yes")]
 
 
 async def test_answer_can_change_until_complete(bot: Harness) -> None:

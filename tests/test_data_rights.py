@@ -172,7 +172,7 @@ async def test_unbind_a_lost_phone_then_the_new_account_takes_over(bot: Harness)
     assert history == 1 and joined == 1
     before = len(old.inbox)
     await bot.checkin(occurrence="s3")
-    assert "Hoe goed luisterde je therapeut" in new.last.text
+    assert "Hoe ging het samenwerken met je therapeut" in new.last.text
     assert len(old.inbox) == before, "the old account receives nothing"
 
 
@@ -181,7 +181,7 @@ async def test_research_export_only_consenting_youths_deidentified(bot: Harness)
     other = bot.fake.user(700000456)
     await bot.enrol(other, "J-015")
     await bot.checkin("J-015", occurrence="s9", discipline=None)
-    other.tap(other.last, "Matig")
+    other.tap(other.last, "Heel slecht")
     await bot.fake.settle()
     youth = bot.fake.user(YOUTH)
     youth.send("/research")

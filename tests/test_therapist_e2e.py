@@ -20,7 +20,7 @@ T02, T03, COORDINATOR = 600000002, 600000003, 9001
 YOUTHS = {"J-001": (700000001, "T-02"), "J-002": (700000002, "T-02"),
           "J-003": (700000003, "T-03")}
 # J-001 answers every week; the third week is a sharp dip (a strict rupture).
-J001_WEEKS = ["Goed", "Goed", "Matig", "Goed"]
+J001_WEEKS = ["Goed", "Goed", "Heel slecht", "Goed"]
 
 
 def rows(bot: Harness, sql: str) -> list[tuple[Any, ...]]:
@@ -77,7 +77,7 @@ async def run_month(bot: Harness, engine: Engine) -> None:
                     await answer(bot, youth, J001_WEEKS[min(week, 3)])
                     week += youth.last.text.startswith("Dank je wel")
                 else:
-                    await answer(bot, youth, "Oké")
+                    await answer(bot, youth, "Gewoon")
                 seen[youth.id] = len(youth.inbox)
         therapist = bot.fake.user(T02)
         for message in therapist.inbox:
