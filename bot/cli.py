@@ -122,6 +122,15 @@ def _privacy_parsers(command: Command) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
+def _add_set_simple(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--code", type=_code, required=True, help="youth code")
+    onoff = p.add_mutually_exclusive_group(required=True)
+    onoff.add_argument("--on", dest="simple", action="store_true",
+                       help="3 answers: sad, neutral, happy")
+    onoff.add_argument("--off", dest="simple", action="store_false",
+                       help="5 answers (the default)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m bot",
@@ -173,6 +182,9 @@ def _parser() -> argparse.ArgumentParser:
                             "crisis contact).")
     p.add_argument("--code", type=_code, required=True, help="youth code")
     p.add_argument("--unit", type=_unit, required=True, help="unit code, e.g. W-1")
+
+    _add_set_simple(command("set-simple", "Switch a youth's simple (3-point) answers on or "
+                                          "off; it applies from the next check-in."))
 
     p = command("send-checkin", "Queue the check-in for a session that just ended; "
                                 "the running bot sends it (quiet hours hold it).")
@@ -323,6 +335,24 @@ async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secre
             print(f"warning: unit {args.unit} has no linked crisis contact yet; run "
                   f"`enroll-unit --unit {args.unit}` (or `invite --unit {args.unit}`)",
                   file=sys.stderr)
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _set_simple(args: argparse.Namespace, settings: Settings,
+                      secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        changed = await services.store.set_simple_mode(args.code, args.simple)
+        if changed is None:
+            raise EnrolmentRefused(f"unknown youth code {args.code}")
+        mode = "3 answers (simple)" if args.simple else "5 answers"
+        if changed:
+            await services.audit(cli_actor(), "set-simple", args.code,
+                                 "on" if args.simple else "off")
+            print(f"{args.code} now gets {mode}, from the next check-in.")
+        else:
+            print(f"{args.code} already gets {mode}; nothing changed.")
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -661,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         "invite": lambda: _invite(args, settings, secrets),
         "enroll-unit": lambda: _enroll_unit(args, settings, secrets),
         "set-unit": lambda: _set_unit(args, settings, secrets),
+        "set-simple": lambda: _set_simple(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
         "report": lambda: _report(args, settings, secrets),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
 from conversations.services import Services
 from core.analytics import DIMENSIONS, response_rate
-from core.callbacks import AckTap, RatingTap, ack_data, rating_data
+from core.callbacks import AckTap, RatingTap, ack_data, discuss_data, rating_data
 from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
@@ -115,12 +115,18 @@ async def ack_tap(services: Services, user_id: int, tap: AckTap,
     await services.store.ack_alert(alert.ref, now)
     when = (alert.acked_at or now).astimezone(ZoneInfo(services.timezone)).strftime("%H:%M")
     return [EditTapped(f"{alert_text(services, alert, therapist.language)}\n\n"
-                       f"{say(therapist.language, 'acked', when=when)}"),
+                       f"{say(therapist.language, 'acked', when=when)}",
+                       ack_buttons(alert, therapist.language, seen=True)),
             Toast(say(therapist.language, "acked", when=when))]
 
 
-def ack_buttons(alert: Alert, lang: Language) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(say(lang, "ack_button"), ack_data(alert.ref)),),)
+def ack_buttons(alert: Alert, lang: Language, *,
+                seen: bool = False) -> tuple[tuple[Button, ...], ...]:
+    """"✓ Gezien" (until tapped) and "💬 Besproken" (until tapped) side by side."""
+    row = [] if seen else [Button(say(lang, "ack_button"), ack_data(alert.ref))]
+    if alert.discussed_at is None:
+        row.append(Button(say(lang, "discussed_button"), discuss_data(alert.ref)))
+    return (tuple(row),) if row else ()
 
 
 async def clients(services: Services, user_id: int, lang_hint: Language) -> list[Action]:

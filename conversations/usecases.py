@@ -14,6 +14,7 @@ from core import flow
 from core.callbacks import AnswerTap, ConsentTap, consent_data
 from core.consent import ConsentText
 from core.identity import InvalidToken, token_digest
+from core.loop import thanks_key
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
 from core.session_words import checkin_intro
@@ -310,7 +311,9 @@ async def answer_tap(
         return [Toast(say(lang, "expired_checkin"))]
     shown = _prompt(services, checkin, decision.step_index, lang, chosen=decision.value)
     if result.completed:
-        return [EditTapped(shown.text), Toast(say(lang, "saved")), Reply(say(lang, "thanks"))]
+        answers = {**checkin.answers, steps[decision.step_index].key: decision.value}
+        return [EditTapped(shown.text), Toast(say(lang, "saved")),
+                Reply(await _thanks(services, checkin, answers, lang))]
     actions: list[Action] = [EditTapped(shown.text, shown.buttons),
                              Toast(say(lang, "changed" if decision.changed else "saved"))]
     if result.advanced:
@@ -354,7 +357,15 @@ async def text_message(
     if message_id:  # None: not confirmed; 0: sent, id unknown (timed out)
         question = _prompt(services, checkin, checkin.prompted_step, lang).text
         done.append(EditMessage(message_id, f"{question}\n\n👉 {say(lang, 'note_saved')}"))
-    return [*done, Reply(say(lang, "thanks"))]
+    return [*done, Reply(await _thanks(services, checkin, checkin.answers, lang))]
+
+
+async def _thanks(services: Services, checkin: Checkin, answers: dict[str, str],
+                  lang: Language) -> str:
+    """The closing line; a low score the therapist will see is thanked as honest."""
+    points = services.questionnaire_of(checkin).scale(checkin.simple_mode).points
+    sharing = await services.store.has_consent(checkin.youth_pseudonym, "sharing")
+    return say(lang, thanks_key(answers, points, sharing))
 
 
 async def media_message(services: Services, user_id: int, lang_hint: Language,

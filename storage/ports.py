@@ -276,6 +276,7 @@ class Alert:
     escalate_at: datetime | None = None
     acked_by: str | None = None        # a role ("therapist", "unit", "coordinator")
     nobody_since: datetime | None = None
+    discussed_at: datetime | None = None  # talked through with the youth ("Besproken")
 
 
 @dataclass(frozen=True)
@@ -434,8 +435,18 @@ class ButtonRepo(Protocol):
     async def codes_declined_at_invite(self) -> frozenset[str]: ...
 
 
+class LoopRepo(Protocol):
+    """Closing the clinical loop: simple mode, the youth's own line, discussed alerts."""
+
+    async def set_simple_mode(self, youth_code: str, on: bool) -> bool | None: ...
+    async def recent_checkins(self, youth_pseudonym: str, limit: int) -> list[Checkin]: ...
+    async def discuss_alert(self, ref: str, now: datetime, by: str = ...) -> bool: ...
+    async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
+                                 since: datetime) -> list[Alert]: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, LoopRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -34,6 +34,7 @@ from storage.sqlite_base import SqliteQueries
 from storage.sqlite_buttons import SqliteButtonsMixin
 from storage.sqlite_crisis import SqliteCrisisMixin
 from storage.sqlite_invites import redeem_invite, store_contact
+from storage.sqlite_loop import SqliteLoopMixin
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
@@ -77,7 +78,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
 
 class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
                   SqliteRetentionMixin, SqliteButtonsMixin, SqliteCrisisMixin,
-                  SqliteQueries):
+                  SqliteLoopMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:

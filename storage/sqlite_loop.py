@@ -1,0 +1,64 @@
+"""SQLite side of closing the clinical loop: simple mode, the youth's line, Besproken."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.ports import Alert, Checkin
+from storage.sqlite_base import SqliteQueries
+from storage.sqlite_therapist import alert_from_row
+from storage.timefmt import iso
+
+
+class SqliteLoopMixin(SqliteQueries):
+    async def checkin_by_ref(self, ref: str) -> Checkin | None:
+        raise NotImplementedError  # provided by SqliteStore
+
+    async def set_simple_mode(self, youth_code: str, on: bool) -> bool | None:
+        """Switch the 3-point scale on or off; it applies from the next check-in, because
+        every check-in keeps the mode it was opened with. True when it changed, False when
+        it already was so, None for an unknown code."""
+        async with self.db.write() as conn:
+            cur = await conn.execute("SELECT simple_mode FROM youths WHERE code = ?",
+                                     (youth_code,))
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            if bool(row[0]) == on:
+                return False
+            await conn.execute("UPDATE youths SET simple_mode = ? WHERE code = ?",
+                               (int(on), youth_code))
+            return True
+
+    async def recent_checkins(self, youth_pseudonym: str, limit: int) -> list[Checkin]:
+        """The youth's last check-ins with at least one answer, oldest first."""
+        rows = await self._all(
+            "SELECT ref FROM checkins c WHERE youth_pseudonym = ?"
+            " AND EXISTS (SELECT 1 FROM answers a WHERE a.checkin_id = c.id)"
+            " ORDER BY created_at DESC, id DESC LIMIT ?", (youth_pseudonym, limit))
+        found = [await self.checkin_by_ref(r["ref"]) for r in reversed(rows)]
+        return [c for c in found if c is not None]
+
+    async def discuss_alert(self, ref: str, now: datetime, by: str = "therapist") -> bool:
+        """Record that the alert was talked through with the youth; it counts as seen too
+        (and stops an escalation). False when it was recorded before."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET discussed_at = ?, discussed_by = ?,"
+                " acked_at = coalesce(acked_at, ?), acked_by = coalesce(acked_by, ?),"
+                " nobody_since = NULL WHERE ref = ? AND discussed_at IS NULL",
+                (iso(now), by, iso(now), by, ref))
+            if cur.rowcount == 1:
+                await conn.execute(
+                    "UPDATE outbox SET state = 'cancelled', last_error = 'acknowledged',"
+                    " closed_at = ? WHERE ref = ? AND kind = 'escalation' AND state = 'pending'",
+                    (iso(now), ref))
+            return cur.rowcount == 1
+
+    async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
+                                 since: datetime) -> list[Alert]:
+        rows = await self._all(
+            "SELECT * FROM alerts WHERE youth_code = ? AND therapist_code = ?"
+            " AND discussed_at IS NULL AND created_at >= ? ORDER BY created_at",
+            (youth_code, therapist_code, iso(since)))
+        return [alert_from_row(r) for r in rows]
