@@ -17,6 +17,7 @@ from core.delivery import Kind, next_working_moment, report_due
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload, week_label, weekly_report
+from scheduler import talk
 from scheduler.outcomes import Skip, failure_reason
 from storage.ports import NewAlert, NewOutbox, OutboxItem, Therapist
 
@@ -65,6 +66,8 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
             raise Skip("alert gone")
         await send_with_buttons(services, bot, chat, staff.alert_text(services, alert, lang),
                                 staff.ack_buttons(alert, lang))
+    elif item.kind is Kind.TALK:
+        await talk.send(engine, bot, item, chat, lang)
     elif item.kind is Kind.REPORT:
         label = item.occurrence_key.rsplit(":", 1)[-1]
         report = await weekly_report(services.store, item.therapist_code, label,

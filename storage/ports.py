@@ -13,7 +13,7 @@ from core.audit import AuditEntry
 from core.compliance import Compliance
 from core.consent import ConsentRecord
 from core.delivery import Kind, Planned, Window
-from core.export import ExportRow
+from core.export import AlertExportRow, ExportRow
 from core.flow import Status
 from core.questionnaire import Discipline, Language
 from core.retention import DataKind
@@ -443,6 +443,7 @@ class LoopRepo(Protocol):
     async def discuss_alert(self, ref: str, now: datetime, by: str = ...) -> bool: ...
     async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
                                  since: datetime) -> list[Alert]: ...
+    async def export_alerts(self, research_only: bool) -> list[AlertExportRow]: ...
 
 
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,

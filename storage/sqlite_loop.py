@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.export import AlertExportRow
 from storage.ports import Alert, Checkin
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_therapist import alert_from_row
-from storage.timefmt import iso
+from storage.timefmt import iso, parse_iso
 
 
 class SqliteLoopMixin(SqliteQueries):
@@ -62,3 +63,20 @@ class SqliteLoopMixin(SqliteQueries):
             " AND discussed_at IS NULL AND created_at >= ? ORDER BY created_at",
             (youth_code, therapist_code, iso(since)))
         return [alert_from_row(r) for r in rows]
+
+    async def export_alerts(self, research_only: bool) -> list[AlertExportRow]:
+        """Alerts to therapists for the export, with seen and discussed times."""
+        rows = await self._all(
+            "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at"
+            " FROM alerts a JOIN youths y ON y.code = a.youth_code"
+            " WHERE y.pseudonym IS NOT NULL AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
+            "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
+            "   AND k.answer = 'yes' AND k.withdrawn_at IS NULL))"
+            " ORDER BY y.code, a.created_at", (int(research_only),))
+
+        def opt(value: str | None) -> datetime | None:
+            return parse_iso(value) if value else None
+
+        return [AlertExportRow(r["code"], r["pseudonym"], parse_iso(r["created_at"]),
+                               r["kind"], opt(r["acked_at"]), opt(r["discussed_at"]))
+                for r in rows]

@@ -232,7 +232,7 @@ async def test_a_researcher_gets_the_research_export_in_telegram(tmp_path: Path)
         archive = user.last.document
         assert archive is not None
         with zipfile.ZipFile(io.BytesIO(archive)) as z:
-            assert sorted(z.namelist()) == ["answers_long.csv", "codebook.md"]
+            assert sorted(z.namelist()) == ["alerts.csv", "answers_long.csv", "codebook.md"]
             exported = z.read("answers_long.csv").decode()
         assert exported.startswith("participant,session_date,session_index,status,item,value")
         assert "J-014" not in exported and "T-02" not in exported and MARKER not in exported
