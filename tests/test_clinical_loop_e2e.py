@@ -22,7 +22,7 @@ from bot.enrolment import enroll_therapist
 from bot.wiring import default_timing, make_engine
 from conversations import usecases
 from conversations.telegram_io import send_prompt
-from core.questionnaire import builtin_questionnaires
+from core.questionnaire import Discipline, builtin_questionnaires
 from faketelegram import FakeUser
 from scheduler.engine import Engine
 from storage.ports import NewAlert, NewSeries
@@ -76,7 +76,8 @@ async def test_v2_items_are_asked_and_a_v1_checkin_open_at_the_upgrade_completes
     await tap(bot, youth, "Klaar")
     assert youth.last.text.startswith("Dank je wel voor je eerlijke antwoord!"), (
         "a low answer, shared with the therapist, is thanked as honest")
-    assert rows(bot, "SELECT DISTINCT questionnaire_version FROM answers") == [("alliance-1",)]
+    assert rows(bot, "SELECT DISTINCT questionnaire_version FROM answers") == [
+        ("alliance-1",)]
     assert dict(rows(bot, "SELECT item, value FROM answers WHERE item NOT IN ('event', 'note')")) == {
         "bond": "4", "goal": "3", "task": "1", "medium": "5"}
 
@@ -129,8 +130,8 @@ async def test_simple_mode_switched_by_therapist_and_coordinator_from_the_next_c
     bot: Harness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     youth, therapist, other = bot.fake.user(YOUTH), bot.fake.user(T02), bot.fake.user(T03)
-    for code, user in (("T-02", therapist), ("T-03", other)):
-        invitation = await enroll_therapist(bot.services.store, code, "nl", bot.clock(),
+    for staff_code, user in (("T-02", therapist), ("T-03", other)):
+        invitation = await enroll_therapist(bot.services.store, staff_code, "nl", bot.clock(),
                                             bot.services.invite_ttl)
         assert invitation is not None
         user.send(f"/start {invitation.token}")
@@ -196,7 +197,9 @@ async def clinic(bot: Harness) -> Engine:
     for code, uid in (("J-001", J001), ("J-002", J002)):
         await bot.enrol(bot.fake.user(uid), code)
     timing = default_timing(bot.settings)
-    for code, discipline, at in (("J-001", "music", time(15)), ("J-002", "drama", time(10))):
+    sessions: tuple[tuple[str, Discipline, time], ...] = (
+        ("J-001", "music", time(15)), ("J-002", "drama", time(10)))
+    for code, discipline, at in sessions:
         await bot.services.store.add_series(NewSeries(
             "T-02", (code,), discipline, frozenset({1}), at, timedelta(hours=1),
             "Europe/Amsterdam", date(2026, 11, 23), None, timing), bot.clock())
@@ -291,7 +294,7 @@ async def test_besproken_next_to_gezien_recorded_audited_exported(
                                          "Deze knop werkt niet meer. 🙂")
     query = therapist.tap(alert, "Besproken")
     await bot.fake.settle()
-    assert bot.fake.answered[query].startswith("💬 Besproken om")
+    assert (bot.fake.answered[query] or "").startswith("💬 Besproken om")
     assert "💬 Besproken om" in alert.text and not alert.buttons
     (discussed,) = rows(bot, "SELECT discussed_at FROM alerts")[0]
     assert discussed is not None
