@@ -78,8 +78,8 @@ async def test_v2_items_are_asked_and_a_v1_checkin_open_at_the_upgrade_completes
         "a low answer, shared with the therapist, is thanked as honest")
     assert rows(bot, "SELECT DISTINCT questionnaire_version FROM answers") == [
         ("alliance-1",)]
-    assert dict(rows(bot, "SELECT item, value FROM answers WHERE item NOT IN ('event', 'note')")) == {
-        "bond": "4", "goal": "3", "task": "1", "medium": "5"}
+    scores = rows(bot, "SELECT item, value FROM answers WHERE item NOT IN ('event', 'note')")
+    assert dict(scores) == {"bond": "4", "goal": "3", "task": "1", "medium": "5"}
 
     # The next check-in is alliance-2: concrete first, bond last, balanced faces.
     await bot.checkin(occurrence="s2", discipline="music")
