@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.export import AlertExportRow
-from storage.ports import Alert, Checkin
+from storage.ports import Alert, Checkin, OutboxItem
 from storage.sqlite_base import SqliteQueries
+from storage.sqlite_schedule import outbox_item
 from storage.sqlite_therapist import alert_from_row
 from storage.timefmt import iso, parse_iso
 
@@ -80,3 +81,13 @@ class SqliteLoopMixin(SqliteQueries):
         return [AlertExportRow(r["code"], r["pseudonym"], parse_iso(r["created_at"]),
                                r["kind"], opt(r["acked_at"]), opt(r["discussed_at"]))
                 for r in rows]
+
+    async def rating_requests_for(self, occurrence_key: str,
+                                  therapist_code: str) -> list[OutboxItem]:
+        """The rating rows of one session occurrence for one therapist (a group session
+        has one per youth), in youth order; closed ones (cancelled, expired) left out."""
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE kind = 'rating' AND occurrence_key = ?"
+            " AND therapist_code = ? AND state IN ('pending', 'sending', 'sent')"
+            " ORDER BY youth_code", (occurrence_key, therapist_code))
+        return [outbox_item(r) for r in rows]

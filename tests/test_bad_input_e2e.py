@@ -150,7 +150,7 @@ async def test_double_taps_write_once_and_ask_next_once(bot: Harness) -> None:
     youth.tap(bond, "Goed")
     youth.tap(bond, "Heel goed")
     await bot.fake.settle()
-    questions = [m for m in youth.inbox if "Hoe ging het samen" in m.text]
+    questions = [m for m in youth.inbox if "Hoe ging het samen muziek maken?" in m.text]
     assert len(questions) == 1
     assert count(bot.database, "answers") == 1
     assert count(bot.database, "prompts") == 2

@@ -313,3 +313,42 @@ async def test_besproken_next_to_gezien_recorded_audited_exported(
     assert row["youth_code"] == "J-001" and row["kind"] == "rupture"
     assert row["discussed_date"] == datetime.fromisoformat(discussed).date().isoformat()
     assert float(row["hours_to_discussed"]) >= float(row["hours_to_seen"]) >= 0
+
+
+async def test_one_rating_message_per_group_session_mirroring_the_youths_scale(
+    bot: Harness,
+) -> None:
+    bot.clock.now = MONDAY
+    invitation = await enroll_therapist(bot.services.store, "T-02", "nl", bot.clock(),
+                                        bot.services.invite_ttl)
+    assert invitation is not None
+    therapist = bot.fake.user(T02)
+    therapist.send(f"/start {invitation.token}")
+    await bot.fake.settle()
+    for code, uid in (("J-001", J001), ("J-002", J002)):
+        await bot.enrol(bot.fake.user(uid), code)
+    await bot.services.store.add_series(NewSeries(
+        "T-02", ("J-001", "J-002"), "dance", frozenset({1}), time(15), timedelta(hours=1),
+        "Europe/Amsterdam", date(2026, 11, 23), None, default_timing(bot.settings)),
+        bot.clock())
+    engine = make_engine(bot.settings, bot.services)
+    await run_until(bot, engine, MONDAY + timedelta(days=1, hours=12), {})
+    ratings = [m for m in therapist.inbox if m.text.startswith("Jouw kijk")]
+    assert len(ratings) == 1, "one message for the group session, not one per youth"
+    (message,) = ratings
+    assert message.text == (
+        "Jouw kijk op de sessie met J-001, J-002 (24/11): tik per regel taak, doel en band."
+        " Dezelfde gezichtjes als de jongere: 😢 Heel slecht · 🙁 Slecht · 😐 Gewoon"
+        " · 🙂 Goed · 😄 Heel goed.")
+    firsts = [row[0][0] for row in message.buttons]
+    assert firsts == ["J-001 taak 😢", "J-001 doel 😢", "J-001 band 😢",
+                      "J-002 taak 😢", "J-002 doel 😢", "J-002 band 😢"]
+    assert [label for label, _ in message.buttons[5]][1:] == ["🙁", "😐", "🙂", "😄"]
+    therapist.tap_data(message, message.buttons[5][1][1])         # J-002 band: Slecht
+    await bot.fake.settle()
+    assert rows(bot, "SELECT youth_code, item, value FROM therapist_ratings") == [
+        ("J-002", "bond", "2")]
+    assert message.buttons[5][1][0] == "✔️🙁" and message.buttons[2][1][0] == "🙁"
+    states = rows(bot, "SELECT state, last_error FROM outbox WHERE kind = 'rating'"
+                       " AND occurrence_key = 's1:2026-11-24'")
+    assert sorted(states, key=str) == [("sent", "in the group message"), ("sent", None)]

@@ -80,8 +80,8 @@ async def test_withdrawing_sharing_hides_answers_but_never_a_crisis(bot: Harness
 
     decisions = rows(bot.database, "SELECT scope, text_version, answer, withdrawn_at IS NULL"
                                    " FROM consents ORDER BY id")
-    assert decisions[-1] == ("sharing", "sharing-1", "no", 1)
-    assert ("sharing", "sharing-1", "yes", 0) in decisions, "the earlier yes is withdrawn"
+    assert decisions[-1] == ("sharing", "sharing-2", "no", 1)
+    assert ("sharing", "sharing-2", "yes", 0) in decisions, "the earlier yes is withdrawn"
     audited = rows(bot.database, "SELECT action, youth_code FROM audit_log")
     assert ("decline:sharing", "J-001") in audited and ("decline:sharing", "J-002") in audited
 
@@ -117,7 +117,7 @@ async def test_withdrawing_participation_stops_questions_and_writes(bot: Harness
     youth.send("nog een notitie")
     await bot.fake.settle()
     assert youth.last.text.startswith("Je doet nu niet mee")
-    assert rows(bot.database, "SELECT item FROM answers") == [("bond",)]
+    assert rows(bot.database, "SELECT item FROM answers") == [("task",)]
     assert rows(bot.database, "SELECT count(*) FROM notes") == [(0,)]
     with pytest.raises(CheckinNotPossible, match="does not take part"):
         await start_checkin(bot.services, "J-014", "s2", None)

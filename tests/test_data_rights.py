@@ -61,8 +61,8 @@ async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None
     assert data["check_ins"][0]["answers"]["bond"] == "4"
     assert MARKER in data["check_ins"][0]["note"]
     assert data["consents"] == [
-        {"scope": "participation", "text_version": "participation-2", "answer": "yes"},
-        {"scope": "sharing", "text_version": "sharing-1", "answer": "yes"}]
+        {"scope": "participation", "text_version": "participation-3", "answer": "yes"},
+        {"scope": "sharing", "text_version": "sharing-2", "answer": "yes"}]
 
 
 async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:

@@ -89,12 +89,12 @@ async def run_month(bot: Harness, engine: Engine) -> None:
 
 
 def _data(message: SentMessage, label: str) -> str:
-    rows_ = message.buttons
+    rows_ = message.buttons            # task, goal, bond: the youth's order
     if label == "band 1":
-        return rows_[0][3][1]          # bond 4
+        return rows_[2][3][1]          # bond 4
     if label == "2":
         return rows_[1][3][1]          # goal 4
-    return rows_[2][2][1]              # task 3
+    return rows_[0][2][1]              # task 3
 
 
 async def test_a_month_for_two_therapists(bot: Harness) -> None:
