@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.enrolment import enroll_therapist
-from core.callbacks import ack_data, answer_data, rating_data, scope_data
+from core.callbacks import ack_data, answer_data, discuss_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token
 from storage.ports import NewAlert, NewOutbox
@@ -15,7 +15,8 @@ from tests.support import Harness, running_bot
 YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, RESEARCHER, STRANGER = (
     700000001, 700000002, 600000002, 600000003, 9001, 9002, 700000999)
 DENIED = {"Hoi! Deze bot is alleen voor jongeren", "Dit commando is alleen voor",
-          "Deze knop werkt niet meer", "Deze melding is niet voor jou"}
+          "Deze knop werkt niet meer", "Deze melding is niet voor jou",
+          "J-002 is niet een van jouw jongeren"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,17 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("youth", "/help", "own", True), ("therapist", "/help", "own", True),
     ("coordinator", "/help", "-", True), ("researcher", "/help", "-", True),
     ("stranger", "/help", "-", False),
+    # closing the loop: the youth's own line, the therapist's simple-mode switch, Besproken
+    ("youth", "/mijnlijn", "own", True), ("therapist", "/mijnlijn", "-", False),
+    ("coordinator", "/mijnlijn", "-", False), ("researcher", "/mijnlijn", "-", False),
+    ("stranger", "/mijnlijn", "-", False),
+    ("therapist", "discuss", "own", True), ("therapist", "discuss", "other", False),
+    ("youth", "discuss", "own", False), ("coordinator", "discuss", "own", False),
+    ("stranger", "discuss", "own", False),
+    ("therapist", "/simpel J-002 aan", "other", False),
+    ("youth", "/simpel J-001 aan", "-", False), ("coordinator", "/simpel J-001 aan", "-", False),
+    ("researcher", "/simpel J-001 aan", "-", False), ("stranger", "/simpel J-001 aan", "-", False),
+    ("therapist", "/simpel J-001 aan", "own", True),
 ]]
 
 
@@ -118,6 +130,7 @@ async def test_access_matrix(tmp_path: Path) -> None:
                 data = {"answer": answer_data(refs[f"checkin-{case.target}"], 0, "4"),
                         "rate": rating_data(refs[f"rating-{case.target}"], "bond", "4"),
                         "ack": ack_data(refs[f"alert-{case.target}"]),
+                        "discuss": discuss_data(refs[f"alert-{case.target}"]),
                         "consent": scope_data("research", 1, False)}[case.action]
                 # a button as the bot could have made it (bound to this message), so the
                 # role and ownership checks behind the binding are what is tested
