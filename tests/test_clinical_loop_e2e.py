@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import hashlib
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -25,9 +26,9 @@ from conversations.telegram_io import send_prompt
 from core.questionnaire import Discipline, builtin_questionnaires
 from faketelegram import FakeUser
 from scheduler.engine import Engine
-from storage.ports import NewAlert, NewSeries
+from storage.ports import Consent, NewAlert, NewSeries
 from storage.timefmt import iso
-from tests.support import Harness, run_cli, wait_for_next_message
+from tests.support import Harness, run_cli, running_bot, wait_for_next_message
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)     # 07:00 in Amsterdam
@@ -352,3 +353,65 @@ async def test_one_rating_message_per_group_session_mirroring_the_youths_scale(
     states = rows(bot, "SELECT state, last_error FROM outbox WHERE kind = 'rating'"
                        " AND occurrence_key = 's1:2026-11-24'")
     assert sorted(states, key=str) == [("sent", "in the group message"), ("sent", None)]
+
+
+async def test_new_consent_texts_name_the_institution_and_are_asked_before_the_next_checkin(
+    tmp_path: Path,
+) -> None:
+    extra = ('[privacy]\ncontroller = "Stichting De Hoeve"\n'
+             'contact = "privacy@dehoeve.example"\n[retention]\nsessions_days = 730\n')
+    async with running_bot(tmp_path, extra_toml=extra) as bot:
+        bot.clock.now = MONDAY
+        youth = bot.fake.user(J001)
+        token = await bot.invite("J-001")
+        youth.send(f"/start {token}")
+        await bot.fake.settle()
+        shown = youth.last.text
+        for line in ("⏳ Hoe lang? Je antwoorden bewaar ik 2 jaar.",
+                     "📱 De berichten gaan via Telegram.",
+                     "🔎 Typ je iets? Dan lees ik mee of je veilig bent.",
+                     "🧑‍💼 De coördinator ziet hoe vaak je antwoordt.",
+                     "📁 Je antwoorden kunnen in je dossier komen.",
+                     "Het telt nooit mee voor je verlof. Ook niet voor je fase. Ook niet"
+                     " voor een rapport voor de rechter.",
+                     "🏢 Wie is verantwoordelijk voor je gegevens? Stichting De Hoeve.",
+                     "❓ Vragen of klachten? Vraag het je mentor. Of: privacy@dehoeve.example."):
+            assert line in shown, line
+        assert "{" not in shown
+        youth.tap(youth.last, "Ik doe mee")
+        await bot.fake.settle()
+        sharing = youth.last.text
+        assert "De groepsleiding ook." in sharing and "verlof" in sharing
+        youth.tap(youth.last, "Ja, dat mag")
+        await bot.fake.settle()
+        # The digest stored is over exactly what the youth saw, names and periods filled in.
+        stored = dict(rows(bot, "SELECT text_version, text_sha256 FROM consents"))
+        assert stored["participation-3"] == hashlib.sha256(shown.strip().encode()).hexdigest()
+        assert "sharing-2" in stored
+
+        # A youth who agreed to the older text is asked the new one before the next
+        # check-in; the check-in waits for the answer.
+        youth_row = await bot.services.store.youth_by_code("J-001")
+        assert youth_row is not None and youth_row.pseudonym is not None
+        await bot.services.store.set_consent(youth_row.pseudonym, Consent(
+            "participation", "participation-2", "0" * 64, "nl"), True, bot.clock())
+        await bot.services.store.add_series(NewSeries(
+            "T-02", ("J-001",), "music", frozenset({0}), time(9), timedelta(hours=1),
+            "Europe/Amsterdam", date(2026, 11, 23), None, default_timing(bot.settings)),
+            bot.clock())
+        engine = make_engine(bot.settings, bot.services)
+        before = len(youth.inbox)
+        for _ in range(16):
+            bot.clock.advance(timedelta(minutes=15))
+            await engine.tick(bot.app.bot)
+        await bot.fake.settle(expect_response=False)
+        asked = [m.text for m in youth.inbox[before:]]
+        assert len(asked) == 1 and asked[0].startswith("Er is iets veranderd in de uitleg.")
+        assert "Stichting De Hoeve" in asked[0]
+        youth.tap(youth.last, "Ik doe mee")
+        await bot.fake.settle()
+        bot.clock.advance(timedelta(minutes=1))
+        await engine.tick(bot.app.bot)
+        await bot.fake.settle(expect_response=False)
+        assert youth.last.text.startswith(
+            "Hoi! 👋 Een paar vragen over je muziektherapie van vanochtend.")
