@@ -102,6 +102,8 @@ class CheckinRecord:
     status: str
     answers: dict[str, str]
     note: bytes | None
+    questionnaire_version: str = ""   # the items and faces the answers were given on
+    simple_mode: bool = False
 
 
 @dataclass(frozen=True)

@@ -244,12 +244,14 @@ class SqliteStore(SqliteScheduleMixin, SqliteTherapistMixin, SqlitePrivacyMixin,
 
     async def checkins_of(self, youth_pseudonym: str) -> list[CheckinRecord]:
         rows = await self._all(
-            "SELECT c.id, c.created_at, c.status, n.text_enc FROM checkins c"
+            "SELECT c.id, c.created_at, c.status, n.text_enc, c.questionnaire_version,"
+            " c.simple_mode FROM checkins c"
             " LEFT JOIN notes n ON n.checkin_id = c.id WHERE c.youth_pseudonym = ?"
             " ORDER BY c.created_at", (youth_pseudonym,))
         return [CheckinRecord(parse_iso(r["created_at"]), r["status"],
                               await self._answers(r["id"]),
-                              bytes(r["text_enc"]) if r["text_enc"] is not None else None)
+                              bytes(r["text_enc"]) if r["text_enc"] is not None else None,
+                              r["questionnaire_version"], bool(r["simple_mode"]))
                 for r in rows]
 
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None:

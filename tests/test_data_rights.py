@@ -59,6 +59,7 @@ async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None
     assert document.document is not None
     data = json.loads(document.document)
     assert data["check_ins"][0]["answers"]["bond"] == "4"
+    assert data["check_ins"][0]["questionnaire_version"] == "alliance-2"
     assert MARKER in data["check_ins"][0]["note"]
     assert data["consents"] == [
         {"scope": "participation", "text_version": "participation-3", "answer": "yes"},
