@@ -161,9 +161,9 @@ def fill_placeholders(body: str, values: Mapping[str, str]) -> str:
 
 
 _DEFAULTS: dict[Language, dict[str, str]] = {
-    "nl": {"controller": "de instelling waar je verblijft", "contact": "de coördinator",
+    "nl": {"controller": "De instelling waar je verblijft", "contact": "De coördinator",
            "keep": "zo lang als je dossier bewaard wordt"},
-    "en": {"controller": "the institution where you stay", "contact": "the coordinator",
+    "en": {"controller": "The institution where you stay", "contact": "The coordinator",
            "keep": "as long as your file is kept"},
 }
 

@@ -188,7 +188,7 @@ def test_placeholders_are_filled_and_the_digest_is_over_the_text_shown() -> None
     assert old is not None and old.sha256("nl") == raw_digest("participation-2")
     unset = CATALOGUE.filled(consent_values(None, None, None, None)).current("participation")
     assert "bewaar ik zo lang als je dossier bewaard wordt" in unset.body["nl"]
-    assert "verantwoordelijk voor je gegevens? de instelling waar je verblijft." in unset.body[
+    assert "verantwoordelijk voor je gegevens? De instelling waar je verblijft." in unset.body[
         "nl"]
 
 
