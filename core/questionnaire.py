@@ -109,6 +109,16 @@ class Questionnaire(_Strict):
     def scale(self, simple: bool) -> Scale:
         return self.scales.simple if simple else self.scales.full
 
+    def on_full_scale(self, value: str, simple: bool) -> int | None:
+        """The 5-point value of the face a youth tapped: in alliance-2 the 3-point scale
+        is the middle three faces of the 5-point one (🙁 2, 😐 3, 🙂 4), so a face means
+        the same in both modes. None for "rather not say" or an unknown value."""
+        if not simple:
+            return int(value) if value.isdigit() else None
+        emoji = next((o.emoji for o in self.scales.simple.options if str(o.value) == value),
+                     None)
+        return next((o.value for o in self.scales.full.options if o.emoji == emoji), None)
+
 
 def parse_questionnaire(text: str) -> Questionnaire:
     """Parse and validate a questionnaire TOML document."""

@@ -221,3 +221,14 @@ def test_texts_exist_in_both_languages() -> None:
     consent = builtin_consents().current("participation")
     assert consent.sha256("nl") != consent.sha256("en")
     assert "/stop" in consent.body["nl"] and "/stop" in consent.body["en"]
+
+
+@pytest.mark.parametrize(("version", "value", "simple", "full"), [
+    ("alliance-2", "1", True, 2), ("alliance-2", "2", True, 3), ("alliance-2", "3", True, 4),
+    ("alliance-2", "x", True, None), ("alliance-2", "5", False, 5),
+    ("alliance-2", "x", False, None),
+    ("alliance-1", "1", True, 1), ("alliance-1", "3", True, 4),   # v1: 😐 🙂 😄
+])
+def test_a_face_has_one_place_on_the_five_point_scale(version: str, value: str, simple: bool,
+                                                       full: int | None) -> None:
+    assert builtin_questionnaires()[version].on_full_scale(value, simple) == full
