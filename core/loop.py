@@ -18,6 +18,9 @@ from core.texts import say
 DIMENSIONS = ("task", "medium", "goal", "bond")  # the order of the questions (alliance-2)
 TALK_LEAD = timedelta(minutes=60)                 # the prompt comes this long before a session
 ALERT_MEMORY = timedelta(days=14)                 # older undiscussed alerts are not raised again
+# Urgent (crisis) alerts have no "Besproken" button (their recipients include the unit and
+# coordinators), so they count for a shorter time: the next session or two.
+CRISIS_MEMORY = timedelta(days=7)
 
 
 def is_low(value: str, points: int) -> bool:

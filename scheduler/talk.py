@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 from telegram import Bot
 
 from conversations.services import Services
-from core.loop import ALERT_MEMORY, LastCheckin, TalkReasons, talk_message, talk_reasons
+from core.loop import (
+    ALERT_MEMORY,
+    CRISIS_MEMORY,
+    LastCheckin,
+    TalkReasons,
+    talk_message,
+    talk_reasons,
+)
 from core.questionnaire import Language
 from scheduler.outcomes import Skip
 from storage.ports import OutboxItem
@@ -41,7 +48,9 @@ async def reasons_for(services: Services, code: str, therapist_code: str,
                                await store.crisis_in_checkin(checkin.id),
                                await store.has_consent(youth.pseudonym, "sharing"))
     alerts = await store.undiscussed_alerts(code, therapist_code, now - ALERT_MEMORY)
-    return talk_reasons(code, last, [a.kind for a in alerts])
+    kinds = [a.kind for a in alerts
+             if a.reason is None or a.created_at >= now - CRISIS_MEMORY]
+    return talk_reasons(code, last, kinds)
 
 
 async def send(engine: Engine, bot: Bot, item: OutboxItem, chat: int,
