@@ -22,7 +22,7 @@ from conversations.telegram_io import send_prompt
 from storage.database import Database, Migration
 from storage.ports import NewYouth
 
-LABELS = ("Goed", "Oké", "Heel goed", "Gaat wel", "Iets leuks")
+LABELS = ("Goed", "Gewoon", "Heel goed", "Slecht", "Iets leuks")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot.config import (
     ConfigError,
     Secrets,
     Settings,
-    consent_catalogue,
+    consent_texts,
     load_settings,
     startup_warnings,
 )
@@ -160,6 +160,15 @@ def _privacy_parsers(command: Command) -> None:
                    "(default 500)")
 
 
+def _add_set_simple(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--code", type=_code, required=True, help="youth code")
+    onoff = p.add_mutually_exclusive_group(required=True)
+    onoff.add_argument("--on", dest="simple", action="store_true",
+                       help="3 answers: sad, neutral, happy")
+    onoff.add_argument("--off", dest="simple", action="store_false",
+                       help="5 answers (the default)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m bot",
@@ -212,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
                             "crisis contact).")
     p.add_argument("--code", type=_code, required=True, help="youth code")
     p.add_argument("--unit", type=_unit, required=True, help="unit code, e.g. W-1")
+
+    _add_set_simple(command("set-simple", "Switch a youth's simple (3-point) answers on or "
+                                          "off; it applies from the next check-in."))
 
     p = command("send-checkin", "Queue the check-in for a session that just ended; "
                                 "the running bot sends it (quiet hours hold it).")
@@ -371,6 +383,24 @@ async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secre
     return await _with_store(settings, secrets, work)
 
 
+async def _set_simple(args: argparse.Namespace, settings: Settings,
+                      secrets: Secrets) -> int:
+    async def work(services: Services) -> int:
+        changed = await services.store.set_simple_mode(args.code, args.simple)
+        if changed is None:
+            raise EnrolmentRefused(f"unknown youth code {args.code}")
+        mode = "3 answers (simple)" if args.simple else "5 answers"
+        if changed:
+            await services.audit(cli_actor(), "set-simple", args.code,
+                                 "on" if args.simple else "off")
+            print(f"{args.code} now gets {mode}, from the next check-in.")
+        else:
+            print(f"{args.code} already gets {mode}; nothing changed.")
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
 async def _check_routes(settings: Settings, secrets: Secrets) -> int:
     """The crisis route of every enrolled youth (when there is a database to look in)."""
     from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
@@ -524,7 +554,7 @@ async def _retention(args: argparse.Namespace, settings: Settings, secrets: Secr
 
 
 def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
-    catalogue = consent_catalogue(settings.privacy.consent_texts_dir)
+    catalogue = consent_texts(settings)   # as youths see them, with the digests stored
     if args.version is None:
         for text in sorted(catalogue.texts, key=lambda t: (t.scope, t.number)):
             current = " (asked now)" if catalogue.current(text.scope) == text else ""
@@ -797,6 +827,7 @@ def _main(argv: list[str] | None) -> int:
         "invite": lambda: _invite(args, settings, secrets),
         "enroll-unit": lambda: _enroll_unit(args, settings, secrets),
         "set-unit": lambda: _set_unit(args, settings, secrets),
+        "set-simple": lambda: _set_simple(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
         "rotate-keys": lambda: _rotate_keys(args, settings, secrets),

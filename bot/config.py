@@ -15,7 +15,13 @@ from cryptography.fernet import Fernet
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from core.consent import ConsentCatalogue, ConsentTextError, builtin_consents, parse_consent_text
+from core.consent import (
+    ConsentCatalogue,
+    ConsentTextError,
+    builtin_consents,
+    consent_values,
+    parse_consent_text,
+)
 from core.crisis import RulesError, load_rules
 from core.retention import MINIMUM_DAYS, DataKind, RetentionPolicy
 
@@ -78,6 +84,9 @@ class StorageSettings(_Section):
 class PrivacySettings(_Section):
     retention_required: bool = False
     consent_texts_dir: Path | None = None
+    # Who is responsible for the data, and how to reach them: shown in the consent texts.
+    controller: str | None = Field(None, min_length=2, max_length=120)
+    contact: str | None = Field(None, min_length=2, max_length=160)
 
 
 def _days(kind: DataKind) -> Any:
@@ -407,6 +416,14 @@ def startup_warnings(settings: Settings, secrets: Secrets) -> list[str]:
                         "keys.text_key_file (or VAKBOT_KEYS__TEXT_KEY) and run "
                         "`python -m bot rotate-keys` (see README, Key rotation)")
     return warnings
+
+
+def consent_texts(settings: Settings) -> ConsentCatalogue:
+    """The consent texts as youths see them: the institution's name, contact and
+    retention periods filled in."""
+    values = consent_values(settings.privacy.controller, settings.privacy.contact,
+                            settings.retention.sessions_days, settings.retention.notes_days)
+    return consent_catalogue(settings.privacy.consent_texts_dir).filled(values)
 
 
 def consent_catalogue(texts_dir: Path | None) -> ConsentCatalogue:

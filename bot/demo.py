@@ -209,7 +209,7 @@ async def _simulate(bot: OfflineBot, engine: Engine, users: dict[str, FakeUser],
         for y in CLINIC:
             user = users[y.code]
             if len(user.inbox) != seen.get(user.id, 0):
-                intro = sum(m.text.startswith(("Hoi! Je therapie", "Hi! Your therapy"))
+                intro = sum(m.text.startswith(("Hoi! 👋 Een paar vragen over", "Hi! 👋 A few"))
                             for m in user.inbox)
                 weeks_answered[y.code] = max(intro - 1, 0)
                 await _answer(bot, y, user, weeks_answered[y.code], lang)

@@ -11,9 +11,11 @@ from storage.private_files import private_dir, write_atomic
 
 
 async def export(store: Store, out: Path, *, full: bool = False) -> int:
-    """Write answers_long.csv and codebook.md; return how many youths are in it."""
-    files = build_export(await store.export_rows(research_only=not full), full=full)
+    """Write answers_long.csv, alerts.csv and codebook.md; return how many youths are in it."""
+    files = build_export(await store.export_rows(research_only=not full), full=full,
+                         alerts=await store.export_alerts(research_only=not full))
     private_dir(out)  # 0700; each file 0600, complete or not there (temp file + rename)
     write_atomic(out / "answers_long.csv", files.answers_csv.encode())
+    write_atomic(out / "alerts.csv", files.alerts_csv.encode())
     write_atomic(out / "codebook.md", files.codebook.encode())
     return files.youths

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, JobQueue
 from telegram.request import HTTPXRequest
 
-from bot.config import Secrets, Settings, consent_catalogue
+from bot.config import Secrets, Settings, consent_texts
 from bot.ratelimit import ChatRateLimiter
 from bot.runlock import hold_database
 from bot.updates import PerUserUpdateProcessor
@@ -51,7 +51,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
     return Services(
         store=store,
         questionnaire=builtin_questionnaire(),
-        consents=consent_catalogue(settings.privacy.consent_texts_dir),
+        consents=consent_texts(settings),
         crisis_phrases=crisis_rules,
         pseudonym_key=secrets.pseudonym_key.get_secret_value().encode(),
         cipher=ContactCipher(secrets.contact_keys(), secrets.text_keys()),

@@ -9,7 +9,7 @@ import html
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from conversations import crisis, research, staff
+from conversations import crisis, loop, research, staff
 from conversations.chunks import TELEGRAM_LIMIT, split_message, telegram_length
 from conversations.handlers import run_command, services_of
 from core.compliance import render_overview
@@ -62,6 +62,13 @@ async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_command(update, context, staff.rate_later)
 
 
+async def on_simple(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/simpel J-014 aan|uit: switch a youth's 3-point scale, from the next check-in."""
+    args = list(context.args or [])
+    await run_command(update, context,
+                      lambda s, user, hint: loop.simple_command(s, user, args, hint))
+
+
 async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send a researcher the de-identified research export as a zip file."""
     await run_command(update, context, research.export)
@@ -73,4 +80,5 @@ def staff_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None
             CommandHandler("clients", on_clients, filters=private),
             CommandHandler("report", on_report, filters=private),
             CommandHandler("rate", on_rate, filters=private),
+            CommandHandler(["simpel", "simple"], on_simple, filters=private),
             CommandHandler("export", on_export, filters=private)]

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from conversations import consent, crisis, guide, privacy, staff, usecases
+from conversations import consent, crisis, guide, loop, privacy, staff, usecases
 from conversations.actions import Action, Toast
 from conversations.inbound import quiet_strangers
 from conversations.services import Services
@@ -29,6 +29,7 @@ from core.callbacks import (
     AnswerTap,
     ConsentTap,
     DeleteTap,
+    DiscussTap,
     RatingTap,
     ScopeTap,
     TalkTap,
@@ -109,6 +110,11 @@ async def on_consent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await run_command(update, context, consent.menu)
 
 
+async def on_my_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the youth their own last sessions, a row of faces per question."""
+    await run_command(update, context, loop.my_line_command)
+
+
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands the sender may use, by role."""
     await run_command(update, context, guide.commands_for)
@@ -137,6 +143,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             services, user_id, tap, hint)
     elif isinstance(tap, TalkTap):
         actions = await crisis.talk_tap(services, user_id, tap, hint)
+    elif isinstance(tap, DiscussTap):
+        actions = await loop.discuss_tap(services, user_id, tap, hint)
     elif isinstance(tap, DeleteTap):
         actions = await privacy.delete_tap(services, user_id, tap, hint)
     elif isinstance(tap, ScopeTap):
@@ -175,6 +183,7 @@ def youth_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None
         CommandHandler("research", on_research, filters=PRIVATE),
         CommandHandler(["toestemming", "consent"], on_consent, filters=PRIVATE),
         CommandHandler("help", on_help, filters=PRIVATE),
+        CommandHandler(["mijnlijn", "myline"], on_my_line, filters=PRIVATE),
         CallbackQueryHandler(on_button),
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(PRIVATE, on_other),

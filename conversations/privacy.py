@@ -54,6 +54,8 @@ async def my_data(services: Services, user_id: int, lang_hint: Language) -> list
         sessions.append({
             "session": c.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             "status": c.status,
+            "questionnaire_version": c.questionnaire_version,
+            "scale": "3-point" if c.simple_mode else "5-point",
             "answers": c.answers,
             "note": services.cipher.open_text(note) if note else None,
         })
@@ -62,7 +64,8 @@ async def my_data(services: Services, user_id: int, lang_hint: Language) -> list
                 for r in await services.store.consents_of(me.pseudonym)]
     data = {"code": me.code, "language": me.language, "consents": consents,
             "scale": "3-point" if me.simple_mode else "5-point",
-            "questionnaire_note": "answers: 1 = lowest; x = rather not say",
+            "questionnaire_note": "answers: 1 = lowest; x = rather not say; each check-in"
+                                  " names the questionnaire version it was asked with",
             "check_ins": sessions}
     await services.audit("youth", "read:mydata", me.code)
     text = say(me.language, "mydata_intro", n=len(sessions), code=me.code)

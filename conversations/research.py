@@ -24,10 +24,12 @@ async def export(services: Services, user_id: int, lang_hint: Language) -> list[
     """/export: youths with research consent only, re-keyed and date-shifted, no free text."""
     if services.pseudonym(user_id) not in services.researchers:
         return [Reply(say(lang_hint, "researcher_only"))]
-    files = build_export(await services.store.export_rows(research_only=True))
+    files = build_export(await services.store.export_rows(research_only=True),
+                         alerts=await services.store.export_alerts(research_only=True))
     await services.audit(services.staff_actor("researcher", user_id), "export:research", "",
                          f"telegram; {files.youths} youths, {files.rows} rows")
     day = services.clock().astimezone(services.zone).strftime("%Y%m%d")
-    archive = zipped({"answers_long.csv": files.answers_csv, "codebook.md": files.codebook})
+    archive = zipped({"answers_long.csv": files.answers_csv, "alerts.csv": files.alerts_csv,
+                      "codebook.md": files.codebook})
     return [Reply(say(lang_hint, "researcher_export", n=files.youths, rows=files.rows)),
             Document(archive, f"research-export-{day}.zip")]

@@ -14,7 +14,7 @@ from core.consent import ConsentCatalogue
 from core.crisis import CrisisRules
 from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
-from core.questionnaire import Questionnaire
+from core.questionnaire import Questionnaire, questionnaire_version
 from storage.ports import Checkin, Store
 
 Clock = Callable[[], datetime]
@@ -57,8 +57,14 @@ class Services:
     def pseudonym(self, telegram_user_id: int) -> str:
         return pseudonym(self.pseudonym_key, telegram_user_id)
 
+    def questionnaire_of(self, checkin: Checkin) -> Questionnaire:
+        """The version a check-in was opened with: one still open after an upgrade is
+        completed with the items and scale it began with."""
+        return questionnaire_version(self.questionnaire, checkin.questionnaire_version)
+
     def steps(self, checkin: Checkin) -> tuple[Step, ...]:
-        return plan_steps(self.questionnaire, with_medium=checkin.discipline is not None)
+        return plan_steps(self.questionnaire_of(checkin),
+                          with_medium=checkin.discipline is not None)
 
 
 def new_checkin_ref() -> str:

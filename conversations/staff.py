@@ -3,13 +3,14 @@ alerts, list clients, get the report on demand. Every action checks ownership.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
 from conversations.services import Services
 from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST, State, response_rate
-from core.callbacks import AckTap, RatingTap, ack_data, rating_data
+from core.callbacks import AckTap, RatingTap, ack_data, discuss_data, rating_data
 from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
@@ -57,13 +58,23 @@ async def me(services: Services, user_id: int) -> Therapist | None:
     return await services.store.therapist_by_pseudonym(services.pseudonym(user_id))
 
 
-def rating_buttons(ref: str, lang: Language,
-                   chosen: dict[str, str]) -> tuple[tuple[Button, ...], ...]:
+# The therapist rates what the youth is asked, in the same order (concrete first, bond
+# last) and on the same faces and words as the youth's 5-point scale.
+RATING_ORDER = ("task", "goal", "bond")
+
+
+def rating_buttons(services: Services, ref: str, lang: Language, chosen: dict[str, str],
+                   code: str | None = None) -> tuple[tuple[Button, ...], ...]:
+    """One row per dimension, a face per scale point; in a group message the first button
+    of each row also names the youth."""
+    options = services.questionnaire.scales.full.options
     rows = []
-    for dim in DIMENSIONS:
+    for dim in RATING_ORDER:
         row = []
-        for value in "12345":
-            label = f"{_LABELS[lang][dim]} {value}" if value == "1" else value
+        for n, option in enumerate(options):
+            value = str(option.value)
+            head = f"{code} " if code else ""
+            label = f"{head}{_LABELS[lang][dim]} {option.emoji}" if n == 0 else option.emoji
             if chosen.get(dim) == value:
                 label = f"✔️{label}"
             row.append(Button(label, rating_data(ref, dim, value)))
@@ -72,14 +83,39 @@ def rating_buttons(ref: str, lang: Language,
     return tuple(rows)
 
 
-def rating_text(services: Services, item: OutboxItem, lang: Language) -> str:
+def rating_text(services: Services, item: OutboxItem, lang: Language,
+                codes: Sequence[str] = ()) -> str:
+    """Which session, which youths, and the faces' words (the youth's own scale)."""
     when = item.due_at.astimezone(ZoneInfo(services.timezone)).strftime("%d/%m")
-    return say(lang, "rating_request", code=item.youth_code or "?", when=when)
+    legend = " · ".join(o.text(lang) for o in services.questionnaire.scales.full.options)
+    return say(lang, "rating_request", code=", ".join(codes) or item.youth_code or "?",
+               when=when, legend=legend)
+
+
+async def rating_message(services: Services, item: OutboxItem, lang: Language
+                         ) -> tuple[str, tuple[tuple[Button, ...], ...], list[OutboxItem]]:
+    """The rating message for a session: one youth, or every youth of a group session
+    (several youths in one occurrence with this therapist) in one message, a block of
+    rows per youth. Returns the text, the buttons and the rows the message stands for."""
+    assert item.therapist_code is not None
+    group = [g for g in await services.store.rating_requests_for(
+        item.occurrence_key, item.therapist_code) if g.youth_code and g.ref]
+    if len(group) < 2:
+        chosen = await services.store.ratings(item.occurrence_key, item.youth_code or "")
+        return (rating_text(services, item, lang),
+                rating_buttons(services, item.ref or "", lang, chosen), [item])
+    rows: list[tuple[Button, ...]] = []
+    for member in group:
+        assert member.youth_code is not None and member.ref is not None
+        chosen = await services.store.ratings(item.occurrence_key, member.youth_code)
+        rows += rating_buttons(services, member.ref, lang, chosen, member.youth_code)
+    codes = [g.youth_code for g in group if g.youth_code]
+    return rating_text(services, item, lang, codes), tuple(rows), group
 
 
 async def rating_tap(services: Services, user_id: int, tap: RatingTap,
                      lang_hint: Language) -> list[Action]:
-    """Store one of the therapist's three taps and show all three choices."""
+    """Store one of the therapist's taps and show every choice of the message."""
     therapist = await me(services, user_id)
     item = await services.store.outbox_by_ref(tap.request_ref)
     if (therapist is None or item is None or item.therapist_code != therapist.code
@@ -92,10 +128,8 @@ async def rating_tap(services: Services, user_id: int, tap: RatingTap,
         return [EditTapped(text), Toast(text)]
     await services.store.rate(item.occurrence_key, item.youth_code, therapist.code, tap.item,
                               tap.value, services.clock())
-    chosen = await services.store.ratings(item.occurrence_key, item.youth_code)
-    return [EditTapped(rating_text(services, item, therapist.language),
-                       rating_buttons(tap.request_ref, therapist.language, chosen)),
-            Toast(say(therapist.language, "rating_done"))]
+    text, buttons, _ = await rating_message(services, item, therapist.language)
+    return [EditTapped(text, buttons), Toast(say(therapist.language, "rating_done"))]
 
 
 async def rate_later(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
@@ -110,7 +144,8 @@ async def rate_later(services: Services, user_id: int, lang_hint: Language) -> l
         chosen = await services.store.ratings(item.occurrence_key, item.youth_code)
         if len(chosen) < len(DIMENSIONS):
             actions.append(Reply(rating_text(services, item, therapist.language),
-                                 rating_buttons(item.ref, therapist.language, chosen)))
+                                 rating_buttons(services, item.ref, therapist.language,
+                                                chosen)))
     return actions or [Reply(say(therapist.language, "no_ratings_open"))]
 
 
@@ -132,12 +167,18 @@ async def ack_tap(services: Services, user_id: int, tap: AckTap,
     await services.store.ack_alert(alert.ref, now)
     when = (alert.acked_at or now).astimezone(ZoneInfo(services.timezone)).strftime("%H:%M")
     return [EditTapped(f"{alert_text(services, alert, therapist.language)}\n\n"
-                       f"{say(therapist.language, 'acked', when=when)}"),
+                       f"{say(therapist.language, 'acked', when=when)}",
+                       ack_buttons(alert, therapist.language, seen=True)),
             Toast(say(therapist.language, "acked", when=when))]
 
 
-def ack_buttons(alert: Alert, lang: Language) -> tuple[tuple[Button, ...], ...]:
-    return ((Button(say(lang, "ack_button"), ack_data(alert.ref)),),)
+def ack_buttons(alert: Alert, lang: Language, *,
+                seen: bool = False) -> tuple[tuple[Button, ...], ...]:
+    """"✓ Gezien" (until tapped) and "💬 Besproken" (until tapped) side by side."""
+    row = [] if seen else [Button(say(lang, "ack_button"), ack_data(alert.ref))]
+    if alert.discussed_at is None and alert.reason is None:   # urgent alerts: Gezien only
+        row.append(Button(say(lang, "discussed_button"), discuss_data(alert.ref)))
+    return (tuple(row),) if row else ()
 
 
 async def clients(services: Services, user_id: int, lang_hint: Language) -> list[Action]:

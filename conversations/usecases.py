@@ -15,8 +15,10 @@ from core.analytics import NOT_HELD_BY_YOUTH
 from core.callbacks import AnswerTap, ConsentTap, consent_data
 from core.consent import ConsentText
 from core.identity import InvalidToken, token_digest
+from core.loop import thanks_key
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
+from core.session_words import checkin_intro
 from core.texts import say
 from storage.ports import (
     AnswerWrite,
@@ -39,9 +41,14 @@ def hint_language(language_code: str | None) -> Language:
 
 def _prompt(services: Services, checkin: Checkin, step: int, lang: Language,
             chosen: str | None = None) -> Prompt:
+    # Relative to when the check-in was opened, so the first message reads the same when it
+    # is edited or sent again later ("van vanochtend" stays "van vanochtend").
+    intro = checkin_intro(lang, checkin.discipline, checkin.session_end or checkin.created_at,
+                          checkin.created_at, services.zone)
     return render_step(
-        services.questionnaire, services.steps(checkin), step, checkin_ref=checkin.ref,
-        lang=lang, simple=checkin.simple_mode, discipline=checkin.discipline, chosen=chosen,
+        services.questionnaire_of(checkin), services.steps(checkin), step,
+        checkin_ref=checkin.ref, lang=lang, simple=checkin.simple_mode,
+        discipline=checkin.discipline, chosen=chosen, intro=intro,
     )
 
 
@@ -192,9 +199,11 @@ class Outgoing:
 
 async def start_checkin(
     services: Services, code: str, occurrence_key: str, discipline: Discipline | None,
-    expires_at: datetime | None = None,
+    expires_at: datetime | None = None, session_end: datetime | None = None,
 ) -> Outgoing | None:
     """Open the check-in for one session occurrence and return its first question.
+
+    `session_end` is when the session ended; the first message names it ("van vanochtend").
 
     Returns None when that question was already delivered: asking twice for one session
     is never right, whoever asks (the scheduler after a restart, or a coordinator).
@@ -224,6 +233,7 @@ async def start_checkin(
             questionnaire_version=services.questionnaire.version,
             simple_mode=youth.simple_mode, created_at=now,
             expires_at=expires_at or now + services.checkin_ttl,
+            session_end=session_end,
         ))
     return Outgoing(chat_id, _send(services, checkin, 0, youth.language))
 
@@ -295,8 +305,8 @@ async def answer_tap(
     now = services.clock()
     state = flow.CheckinState(checkin.status, checkin.prompted_step, checkin.expires_at,
                               checkin.answers)
-    decision = flow.decide_tap(services.questionnaire, steps, state, tap.step_index, tap.value,
-                               simple=checkin.simple_mode, now=now)
+    decision = flow.decide_tap(services.questionnaire_of(checkin), steps, state,
+                               tap.step_index, tap.value, simple=checkin.simple_mode, now=now)
     if isinstance(decision, flow.Refuse):
         return [Toast(say(lang, _REFUSAL_TEXT[decision.reason]))]
     if isinstance(decision, flow.Unchanged):
@@ -316,7 +326,9 @@ async def answer_tap(
         return [Toast(say(lang, "expired_checkin"))]
     shown = _prompt(services, checkin, decision.step_index, lang, chosen=decision.value)
     if result.completed:
-        return [EditTapped(shown.text), Toast(say(lang, "saved")), Reply(say(lang, "thanks"))]
+        answers = {**checkin.answers, steps[decision.step_index].key: decision.value}
+        return [EditTapped(shown.text), Toast(say(lang, "saved")),
+                Reply(await _thanks(services, checkin, answers, lang))]
     actions: list[Action] = [EditTapped(shown.text, shown.buttons),
                              Toast(say(lang, "changed" if decision.changed else "saved"))]
     if result.advanced:
@@ -360,7 +372,15 @@ async def text_message(
     if message_id:  # None: not confirmed; 0: sent, id unknown (timed out)
         question = _prompt(services, checkin, checkin.prompted_step, lang).text
         done.append(EditMessage(message_id, f"{question}\n\n👉 {say(lang, 'note_saved')}"))
-    return [*done, Reply(say(lang, "thanks"))]
+    return [*done, Reply(await _thanks(services, checkin, checkin.answers, lang))]
+
+
+async def _thanks(services: Services, checkin: Checkin, answers: dict[str, str],
+                  lang: Language) -> str:
+    """The closing line; a low score the therapist will see is thanked as honest."""
+    points = services.questionnaire_of(checkin).scale(checkin.simple_mode).points
+    sharing = await services.store.has_consent(checkin.youth_pseudonym, "sharing")
+    return say(lang, thanks_key(answers, points, sharing))
 
 
 async def media_message(services: Services, user_id: int, lang_hint: Language,

@@ -31,6 +31,7 @@ _ACK = re.compile(r"k:([A-Za-z0-9_-]{16})")
 _DELETE = re.compile(r"d:([yn])")
 _SCOPE = re.compile(r"g:([psr]):([0-9]{1,3}):([ynv])")
 _TALK = re.compile(r"w:([A-Za-z0-9_-]{16})")
+_DISCUSS = re.compile(r"b:([A-Za-z0-9_-]{16})")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ class RatingTap:
 
 @dataclass(frozen=True)
 class AckTap:
+    alert_ref: str
+
+
+@dataclass(frozen=True)
+class DiscussTap:
+    """"Besproken": the therapist talked the alert `alert_ref` through with the youth."""
+
     alert_ref: str
 
 
@@ -102,6 +110,10 @@ def ack_data(alert_ref: str) -> str:
     return f"k:{alert_ref}"
 
 
+def discuss_data(alert_ref: str) -> str:
+    return f"b:{alert_ref}"
+
+
 def talk_data(alert_ref: str) -> str:
     return f"w:{alert_ref}"
 
@@ -114,7 +126,8 @@ def consent_data(invite_token: str, number: int, agree: bool) -> str:
     return f"c:{invite_token}:{number}:{'y' if agree else 'n'}"
 
 
-Tap = AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ScopeTap | TalkTap
+Tap = (AnswerTap | ConsentTap | RatingTap | AckTap | DeleteTap | ScopeTap | TalkTap
+       | DiscussTap)
 
 NONCE_CHARS, TAG_CHARS = 8, 10
 MAX_DATA = 64 - NONCE_CHARS - TAG_CHARS - 2   # 44: Telegram's 64 bytes minus the binding
@@ -173,4 +186,6 @@ def parse(data: str | None) -> Tap | None:
         return ScopeTap(_SCOPE_LETTER[m[1]], int(m[2]), None if m[3] == "v" else m[3] == "y")
     if m := _TALK.fullmatch(data):
         return TalkTap(m[1])
+    if m := _DISCUSS.fullmatch(data):
+        return DiscussTap(m[1])
     return None

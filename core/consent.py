@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 from typing import Literal
@@ -62,6 +62,14 @@ class ConsentText:
     @property
     def version(self) -> str:
         return f"{self.scope}-{self.number}"
+
+    def filled(self, values: Mapping[Language, Mapping[str, str]]) -> ConsentText:
+        """The text as a youth sees it: {controller}, {contact} and the like filled in.
+
+        The digest stored with a decision is taken over this text, so it proves what was
+        shown, the institution's name and periods included."""
+        return replace(self, body={lang: fill_placeholders(body, values.get(lang, {}))
+                                   for lang, body in self.body.items()})
 
     def sha256(self, lang: Language) -> str:
         """Return the digest stored with a consent, proving which exact text was shown."""
@@ -135,11 +143,63 @@ class ConsentCatalogue:
         return ConsentCatalogue(tuple(texts))
 
 
+    def filled(self, values: Mapping[Language, Mapping[str, str]]) -> ConsentCatalogue:
+        """Every text with its placeholders filled in (see ConsentText.filled)."""
+        return ConsentCatalogue(tuple(t.filled(values) for t in self.texts))
+
+
+PLACEHOLDERS = ("controller", "contact", "keep_answers", "keep_notes")
+
+
+def fill_placeholders(body: str, values: Mapping[str, str]) -> str:
+    """Replace each known {placeholder} that has a value; leave all other text alone
+    (a consent text may contain braces of its own, so this is not str.format)."""
+    for name in PLACEHOLDERS:
+        if name in values:
+            body = body.replace("{" + name + "}", values[name])
+    return body
+
+
+_DEFAULTS: dict[Language, dict[str, str]] = {
+    "nl": {"controller": "De instelling waar je verblijft", "contact": "De coördinator",
+           "keep": "zo lang als je dossier bewaard wordt"},
+    "en": {"controller": "The institution where you stay", "contact": "The coordinator",
+           "keep": "as long as your file is kept"},
+}
+
+
+def keep_phrase(lang: Language, days: int | None) -> str:
+    """How long something is kept, in words a 12-year-old reads: "1 jaar", "6 maanden"."""
+    if days is None:
+        return _DEFAULTS[lang]["keep"]
+    nl = lang == "nl"
+    if days >= 365 and days % 365 == 0:
+        years = days // 365
+        return f"{years} jaar" if nl else f"{years} year{'s' if years > 1 else ''}"
+    if days >= 60:
+        months = round(days / 30.4)
+        return f"ongeveer {months} maanden" if nl else f"about {months} months"
+    return f"{days} dagen" if nl else f"{days} days"
+
+
+def consent_values(controller: str | None, contact: str | None, answers_days: int | None,
+                   notes_days: int | None) -> dict[Language, dict[str, str]]:
+    """What fills the placeholders of the consent texts, per language."""
+    langs: tuple[Language, ...] = ("nl", "en")
+    return {lang: {"controller": controller or _DEFAULTS[lang]["controller"],
+                   "contact": contact or _DEFAULTS[lang]["contact"],
+                   "keep_answers": keep_phrase(lang, answers_days),
+                   "keep_notes": keep_phrase(lang, notes_days)} for lang in langs}
+
+
 BUILTIN_CONSENT_FILES = ("consent-participation-1.toml", "consent-participation-2.toml",
-                         "consent-sharing-1.toml", "consent-research-1.toml")
+                         "consent-participation-3.toml", "consent-sharing-1.toml",
+                         "consent-sharing-2.toml", "consent-research-1.toml",
+                         "consent-research-2.toml")
 
 
 def builtin_consents() -> ConsentCatalogue:
+    """The published texts as files hold them, placeholders not yet filled in."""
     return ConsentCatalogue(tuple(parse_consent_text(builtin_text(n), n)
                                   for n in BUILTIN_CONSENT_FILES))
 

@@ -118,6 +118,7 @@ class Kind(StrEnum):
     REPORT = "report"          # the therapist's weekly trend image
     ALERT = "alert"            # something needs the therapist's attention
     ESCALATION = "escalation"  # an urgent alert nobody acknowledged, to the coordinators
+    TALK = "talk"              # before a session: "J-103: band was laag. Even bespreken?"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ FULL_VARIABLES = (
 )
 
 
+ALERTS_HEADING = "One row per alert to the therapist, in alerts.csv:"
+
+
 def codebook(*, full: bool = False) -> str:
     """The codebook that describes the CSV it ships with: research or full export.
 
@@ -51,6 +54,8 @@ def codebook(*, full: bool = False) -> str:
              "| variable | meaning |", "|---|---|"]
     lines += [f"| {name} | {meaning} |"
               for name, meaning in (FULL_VARIABLES if full else CODEBOOK_VARIABLES)]
+    lines += ["", ALERTS_HEADING, "", "| variable | meaning |", "|---|---|"]
+    lines += [f"| {name} | {meaning} |" for name, meaning in alert_variables(full=full)]
     lines += [""]
     if full:
         lines += ["Every youth is included, with codes and real dates: this is identifiable "
@@ -96,15 +101,66 @@ FIELDS = ("participant", "session_date", "session_index", "status", "item", "val
 
 
 @dataclass(frozen=True)
+class AlertExportRow:
+    """One alert to the therapist: when it came, when it was seen and discussed."""
+
+    youth_code: str
+    pseudonym: str
+    created_at: datetime
+    kind: str
+    acked_at: datetime | None
+    discussed_at: datetime | None
+
+
+ALERT_FIELDS = ("participant", "alert_date", "kind", "hours_to_seen", "discussed_date",
+                "hours_to_discussed")
+def alert_variables(*, full: bool) -> tuple[tuple[str, str], ...]:
+    """The columns of alerts.csv, described for the kind of export they ship with."""
+    dated = "the real date" if full else "the date, moved like session_date"
+    return (
+        ("youth_code" if full else "participant", "as in answers_long.csv"),
+        ("alert_date", f"{dated} the alert was raised"),
+        ("kind", "rupture, missed or crisis" if full else "rupture or missed"),
+        ("hours_to_seen", "hours from the alert to the therapist's 'Gezien'; empty if never"),
+        ("discussed_date", f"{dated} the therapist marked it 'Besproken' (discussed with the "
+                           "youth); empty if not (yet)"),
+        ("hours_to_discussed", "hours from the alert to 'Besproken'; empty if not (yet)"),
+    )
+
+
+@dataclass(frozen=True)
 class ExportFiles:
     answers_csv: str
     codebook: str
     youths: int
     rows: int
+    alerts_csv: str = ""
+
+
+def _hours(start: datetime, end: datetime | None) -> str:
+    return "" if end is None else f"{(end - start).total_seconds() / 3600:.1f}"
+
+
+def alerts_csv(rows: list[AlertExportRow], key: bytes, *, full: bool) -> str:
+    """alerts.csv: one row per alert, with when it was seen and discussed ('Besproken')."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("youth_code", *ALERT_FIELDS[1:]) if full else ALERT_FIELDS)
+    for r in rows:
+        if not full and r.kind == "crisis":
+            continue   # safety events stay out of research data
+        shift = timedelta(0) if full else date_shift(key, r.pseudonym)
+        discussed = (r.discussed_at + shift).date().isoformat() if r.discussed_at else ""
+        writer.writerow([r.youth_code if full else participant_id(key, r.pseudonym),
+                         (r.created_at + shift).date().isoformat(), r.kind,
+                         _hours(r.created_at, r.acked_at), discussed,
+                         _hours(r.created_at, r.discussed_at)])
+    return out.getvalue()
 
 
 def build_export(rows: list[ExportRow], *, full: bool = False,
-                 export_key: bytes | None = None) -> ExportFiles:
+                 export_key: bytes | None = None,
+                 alerts: list[AlertExportRow] | None = None) -> ExportFiles:
     """Long-format CSV and codebook; de-identified unless `full` (the institution's own)."""
     key = export_key or secrets.token_bytes(32)  # fresh per export: ids cannot be joined
     sessions: dict[str, list[datetime]] = {}
@@ -119,4 +175,5 @@ def build_export(rows: list[ExportRow], *, full: bool = False,
         writer.writerow([r.youth_code if full else participant_id(key, r.pseudonym),
                          when.date().isoformat(), seen.index(r.session_at) + 1, r.status,
                          r.item, r.value, 3 if r.simple_mode else 5, r.questionnaire_version])
-    return ExportFiles(out.getvalue(), codebook(full=full), len(sessions), len(rows))
+    return ExportFiles(out.getvalue(), codebook(full=full), len(sessions), len(rows),
+                       alerts_csv(alerts or [], key, full=full))

@@ -62,12 +62,15 @@ def render_step(
     simple: bool,
     discipline: Discipline | None,
     chosen: str | None = None,
+    intro: str | None = None,
 ) -> Prompt:
-    """Return the message for step `index`, marking the chosen answer if there is one."""
+    """Return the message for step `index`, marking the chosen answer if there is one.
+
+    The first question carries `intro` (which session, and that honesty is welcome)."""
     step = steps[index]
     text = question_text(q, step, lang, discipline)
     if index == 0:
-        text = f"{say(lang, 'checkin_intro')}\n\n{text}"
+        text = f"{intro or say(lang, 'checkin_intro')}\n\n{text}"
     options = _options(q, step, lang, simple)
     labels = dict(options)
     if chosen is not None and chosen in labels:

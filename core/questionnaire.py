@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 from importlib import resources
 from typing import Literal
 
@@ -108,6 +109,16 @@ class Questionnaire(_Strict):
     def scale(self, simple: bool) -> Scale:
         return self.scales.simple if simple else self.scales.full
 
+    def on_full_scale(self, value: str, simple: bool) -> int | None:
+        """The 5-point value of the face a youth tapped: in alliance-2 the 3-point scale
+        is the middle three faces of the 5-point one (🙁 2, 😐 3, 🙂 4), so a face means
+        the same in both modes. None for "rather not say" or an unknown value."""
+        if not simple:
+            return int(value) if value.isdigit() else None
+        emoji = next((o.emoji for o in self.scales.simple.options if str(o.value) == value),
+                     None)
+        return next((o.value for o in self.scales.full.options if o.emoji == emoji), None)
+
 
 def parse_questionnaire(text: str) -> Questionnaire:
     """Parse and validate a questionnaire TOML document."""
@@ -119,5 +130,26 @@ def builtin_text(name: str) -> str:
     return resources.files("core").joinpath("data", name).read_text(encoding="utf-8")
 
 
+# Every published version, oldest first. The last one is asked in new check-ins; the
+# others stay so that stored answers and check-ins opened before an upgrade are read (and
+# completed) with the text and scale they were asked with.
+PUBLISHED = ("questionnaire-alliance-1.toml", "questionnaire-alliance-2.toml")
+
+
+@cache
+def builtin_questionnaires() -> dict[str, Questionnaire]:
+    """Every published questionnaire by its version, oldest first."""
+    found = (parse_questionnaire(builtin_text(name)) for name in PUBLISHED)
+    return {q.version: q for q in found}
+
+
 def builtin_questionnaire() -> Questionnaire:
-    return parse_questionnaire(builtin_text("questionnaire-alliance-1.toml"))
+    """The questionnaire asked in new check-ins: the newest published version."""
+    return list(builtin_questionnaires().values())[-1]
+
+
+def questionnaire_version(current: Questionnaire, version: str) -> Questionnaire:
+    """The questionnaire a check-in was opened with; the current one if it is unknown."""
+    if version == current.version:
+        return current
+    return builtin_questionnaires().get(version, current)

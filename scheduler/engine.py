@@ -200,7 +200,7 @@ class Engine:
             await self._consent_first(bot, item.youth_code)
             return await usecases.start_checkin(self.services, item.youth_code,
                                                 item.occurrence_key, item.discipline,
-                                                item.expires_at)
+                                                item.expires_at, item.session_end)
         outgoing = await usecases.reminder(self.services, item.youth_code, item.occurrence_key)
         if outgoing is None:
             raise Skip("check-in complete or closed")

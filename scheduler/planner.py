@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from core.delivery import Kind, Reachability, plan_for, window_problem
+from core.loop import TALK_LEAD
 from core.schedule import LATE_ENTRY, MAX_LOOKBACK, occurrences
 from storage.ports import NewOutbox, PlannedRow, Store
 
@@ -74,6 +75,10 @@ async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
                         f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
                         occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
                         series.therapist_code, secrets.token_urlsafe(12)))
+                if occ.start > now:   # one prompt per session; sent only if there is a reason
+                    ratings.append(NewOutbox(
+                        f"talk:{occ.key}", Kind.TALK, occ.key, occ.end, occ.start - TALK_LEAD,
+                        occ.start, None, series.therapist_code))
         except Exception as exc:  # isolate, record the reason, go on
             log.error("could not plan series %d: %s: %s", series.id, type(exc).__name__, exc)
     planned = await store.upsert_planned(rows, now) if rows else 0

@@ -24,8 +24,9 @@ from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload, week_label, weekly_report
+from scheduler import talk
 from scheduler.outcomes import Skip, failure_reason
-from storage.ports import NewAlert, NewOutbox, OutboxItem, Therapist
+from storage.ports import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist
 
 if TYPE_CHECKING:
     from scheduler.engine import Engine
@@ -64,14 +65,21 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
     chat, lang = await _therapist_chat(engine, item.therapist_code)
     if item.kind is Kind.RATING:
         assert item.ref is not None
-        await send_with_buttons(services, bot, chat, staff.rating_text(services, item, lang),
-                                staff.rating_buttons(item.ref, lang, {}))
+        text, buttons, covered = await staff.rating_message(services, item, lang)
+        await send_with_buttons(services, bot, chat, text, buttons)
+        now = services.clock()
+        for other in covered:   # a group session: one message stands for every youth's row
+            if other.id != item.id and other.state is OutboxState.PENDING:
+                await services.store.finish(other.id, OutboxState.SENT, now,
+                                            "in the group message")
     elif item.kind is Kind.ALERT:
         alert = await services.store.alert_by_ref(item.ref or "")
         if alert is None:
             raise Skip("alert gone")
         await send_with_buttons(services, bot, chat, staff.alert_text(services, alert, lang),
                                 staff.ack_buttons(alert, lang))
+    elif item.kind is Kind.TALK:
+        await talk.send(engine, bot, item, chat, lang)
     elif item.kind is Kind.REPORT:
         label = item.occurrence_key.rsplit(":", 1)[-1]
         report = await weekly_report(services.store, item.therapist_code, label,

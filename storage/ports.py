@@ -14,7 +14,7 @@ from core.audit import AuditEntry
 from core.compliance import Compliance
 from core.consent import ConsentRecord
 from core.delivery import Kind, Planned, Window
-from core.export import ExportRow
+from core.export import AlertExportRow, ExportRow
 from core.flow import Status
 from core.questionnaire import Discipline, Language
 from core.retention import DataKind
@@ -83,6 +83,8 @@ class NewCheckin:
     simple_mode: bool
     created_at: datetime
     expires_at: datetime
+    # When the session ended; None for check-ins from before it was recorded.
+    session_end: datetime | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class CheckinRecord:
     status: str
     answers: dict[str, str]
     note: bytes | None
+    questionnaire_version: str = ""   # the items and faces the answers were given on
+    simple_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,7 @@ class OutboxItem:
     attempts: int
     therapist_code: str | None = None
     ref: str | None = None
+    session_end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,7 @@ class Alert:
     escalate_at: datetime | None = None
     acked_by: str | None = None        # a role ("therapist", "unit", "coordinator")
     nobody_since: datetime | None = None
+    discussed_at: datetime | None = None  # talked through with the youth ("Besproken")
 
 
 @dataclass(frozen=True)
@@ -468,8 +474,21 @@ class SealedRepo(Protocol):
                              changes: Sequence[tuple[int, bytes, bytes]]) -> int: ...
 
 
+class LoopRepo(Protocol):
+    """Closing the clinical loop: simple mode, the youth's own line, discussed alerts."""
+
+    async def set_simple_mode(self, youth_code: str, on: bool) -> bool | None: ...
+    async def recent_checkins(self, youth_pseudonym: str, limit: int) -> list[Checkin]: ...
+    async def discuss_alert(self, ref: str, now: datetime, by: str = ...) -> bool: ...
+    async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
+                                 since: datetime) -> list[Alert]: ...
+    async def export_alerts(self, research_only: bool) -> list[AlertExportRow]: ...
+    async def rating_requests_for(self, occurrence_key: str,
+                                  therapist_code: str) -> list[OutboxItem]: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

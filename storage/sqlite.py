@@ -40,6 +40,7 @@ from storage.sqlite_invites import (
     revoke_open_invites,
     store_contact,
 )
+from storage.sqlite_loop import SqliteLoopMixin
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
@@ -74,6 +75,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
         simple_mode=bool(row["simple_mode"]),
         created_at=parse_iso(row["created_at"]),
         expires_at=parse_iso(row["expires_at"]),
+        session_end=parse_iso(row["session_end"]) if row["session_end"] else None,
         id=row["id"],
         status=Status(row["status"]),
         prompted_step=row["prompted_step"],
@@ -84,7 +86,8 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
 
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
-                  SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteQueries):
+                  SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
+                  SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database) -> None:
@@ -224,11 +227,11 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
             async with self.db.write() as conn:
                 cur = await conn.execute(
                     "INSERT INTO checkins (ref, youth_pseudonym, occurrence_key, discipline,"
-                    " questionnaire_version, simple_mode, status, created_at, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    " questionnaire_version, simple_mode, status, created_at, expires_at,"
+                    " session_end) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
                     (new.ref, new.youth_pseudonym, new.occurrence_key, new.discipline,
                      new.questionnaire_version, int(new.simple_mode), iso(new.created_at),
-                     iso(new.expires_at)),
+                     iso(new.expires_at), iso(new.session_end) if new.session_end else None),
                 )
                 checkin_id = cast(int, cur.lastrowid)
                 await conn.execute(
@@ -255,12 +258,14 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
 
     async def checkins_of(self, youth_pseudonym: str) -> list[CheckinRecord]:
         rows = await self._all(
-            "SELECT c.id, c.created_at, c.status, n.text_enc FROM checkins c"
+            "SELECT c.id, c.created_at, c.status, n.text_enc, c.questionnaire_version,"
+            " c.simple_mode FROM checkins c"
             " LEFT JOIN notes n ON n.checkin_id = c.id WHERE c.youth_pseudonym = ?"
             " ORDER BY c.created_at", (youth_pseudonym,))
         return [CheckinRecord(parse_iso(r["created_at"]), r["status"],
                               await self._answers(r["id"]),
-                              bytes(r["text_enc"]) if r["text_enc"] is not None else None)
+                              bytes(r["text_enc"]) if r["text_enc"] is not None else None,
+                              r["questionnaire_version"], bool(r["simple_mode"]))
                 for r in rows]
 
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None:

@@ -41,6 +41,7 @@ def outbox_item(row: aiosqlite.Row) -> OutboxItem:
         due_at=parse_iso(row["due_at"]), expires_at=parse_iso(row["expires_at"]),
         state=OutboxState(row["state"]), attempts=row["attempts"],
         therapist_code=row["therapist_code"], ref=row["ref"],
+        session_end=parse_iso(row["session_end"]),
     )
 
 

@@ -41,7 +41,8 @@ def alert_from_row(r: aiosqlite.Row) -> Alert:
 
     return Alert(r["id"], r["ref"], r["kind"], r["youth_code"], r["therapist_code"],
                  r["detail"], parse_iso(r["created_at"]), opt("acked_at"), r["unit_code"],
-                 r["reason"], opt("escalate_at"), r["acked_by"], opt("nobody_since"))
+                 r["reason"], opt("escalate_at"), r["acked_by"], opt("nobody_since"),
+                 opt("discussed_at"))
 
 
 async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetime) -> bool:

@@ -111,7 +111,7 @@ class Harness:
         """Enrol the user as J-014, run one check-in, tap every answer and type a note."""
         await self.enrol(user)
         await self.checkin(discipline=None)
-        for label in ("Goed", "Oké", "Goed", "Iets leuks"):
+        for label in ("Goed", "Gewoon", "Goed", "Iets leuks"):
             user.tap(user.last, label)
             await self.fake.settle()
         user.send(note)

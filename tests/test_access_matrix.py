@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.enrolment import enroll_therapist, unbind_therapist
-from core.callbacks import ack_data, answer_data, rating_data, scope_data
+from core.callbacks import ack_data, answer_data, discuss_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token
 from storage.ports import NewAlert, NewOutbox
@@ -16,7 +16,8 @@ YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, RESEARCHER, STRANGE
     700000001, 700000002, 600000002, 600000003, 9001, 9002, 700000999)
 FORMER = 600000012   # T-02's earlier account, cut off with unbind-therapist
 DENIED = {"Hoi! Deze bot is alleen voor jongeren", "Dit commando is alleen voor",
-          "Deze knop werkt niet meer", "Deze melding is niet voor jou"}
+          "Deze knop werkt niet meer", "Deze melding is niet voor jou",
+          "J-002 is niet een van jouw jongeren"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,17 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("former", "/mydata", "-", False), ("former", "/help", "-", False),
     ("former", "rate", "own", False), ("former", "ack", "own", False),
     ("former", "answer", "own", False), ("former", "consent", "own", False),
+    # closing the loop: the youth's own line, the therapist's simple-mode switch, Besproken
+    ("youth", "/mijnlijn", "own", True), ("therapist", "/mijnlijn", "-", False),
+    ("coordinator", "/mijnlijn", "-", False), ("researcher", "/mijnlijn", "-", False),
+    ("stranger", "/mijnlijn", "-", False),
+    ("therapist", "discuss", "own", True), ("therapist", "discuss", "other", False),
+    ("youth", "discuss", "own", False), ("coordinator", "discuss", "own", False),
+    ("stranger", "discuss", "own", False),
+    ("therapist", "/simpel J-002 aan", "other", False),
+    ("youth", "/simpel J-001 aan", "-", False), ("coordinator", "/simpel J-001 aan", "-", False),
+    ("researcher", "/simpel J-001 aan", "-", False), ("stranger", "/simpel J-001 aan", "-", False),
+    ("therapist", "/simpel J-001 aan", "own", True),
 ]]
 
 
@@ -129,6 +141,7 @@ async def test_access_matrix(tmp_path: Path) -> None:
                 data = {"answer": answer_data(refs[f"checkin-{case.target}"], 0, "4"),
                         "rate": rating_data(refs[f"rating-{case.target}"], "bond", "4"),
                         "ack": ack_data(refs[f"alert-{case.target}"]),
+                        "discuss": discuss_data(refs[f"alert-{case.target}"]),
                         "consent": scope_data("research", 1, False)}[case.action]
                 # a button as the bot could have made it (bound to this message), so the
                 # role and ownership checks behind the binding are what is tested

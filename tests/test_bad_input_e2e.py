@@ -108,7 +108,7 @@ async def test_long_note_is_refused_then_a_short_one_is_kept(bot: Harness) -> No
     youth = bot.fake.user(YOUTH)
     await bot.enrol(youth)
     await bot.checkin(discipline=None)
-    for label in ("Oké", "Oké", "Oké", "Niks bijzonders"):
+    for label in ("Gewoon", "Gewoon", "Gewoon", "Niks bijzonders"):
         youth.tap(youth.last, label)
         await bot.fake.settle()
     youth.send("a" * 1001)
@@ -150,7 +150,7 @@ async def test_double_taps_write_once_and_ask_next_once(bot: Harness) -> None:
     youth.tap(bond, "Goed")
     youth.tap(bond, "Heel goed")
     await bot.fake.settle()
-    questions = [m for m in youth.inbox if "Hoe goed past de therapie" in m.text]
+    questions = [m for m in youth.inbox if "Hoe ging het samen muziek maken?" in m.text]
     assert len(questions) == 1
     assert count(bot.database, "answers") == 1
     assert count(bot.database, "prompts") == 2
@@ -175,10 +175,10 @@ async def test_finished_checkin_refuses_more_taps(bot: Harness) -> None:
     await bot.enrol(youth)
     await bot.checkin(discipline=None)
     bond = youth.last
-    for label in ("Oké", "Oké", "Oké", "Sla over", "Klaar"):
+    for label in ("Gewoon", "Gewoon", "Gewoon", "Sla over", "Klaar"):
         youth.tap(youth.last, label)
         await bot.fake.settle()
-    query = youth.tap(bond, "Matig")
+    query = youth.tap(bond, "Heel slecht")
     await bot.fake.settle()
     assert bot.fake.answered[query] == "Deze vragenlijst is al klaar. Dank je wel! 🙏"
     with sqlite3.connect(bot.database) as conn:
@@ -205,7 +205,7 @@ async def test_stop_pauses_and_start_resumes(bot: Harness) -> None:
     await bot.fake.settle()
     assert youth.last.text.startswith("Fijn dat je er weer bent!")
     await bot.checkin()
-    assert "Hoe goed luisterde je therapeut" in youth.last.text
+    assert "Hoe ging het samenwerken met je therapeut" in youth.last.text
 
 
 async def test_start_during_a_checkin_shows_the_current_question(bot: Harness) -> None:
@@ -216,17 +216,17 @@ async def test_start_during_a_checkin_shows_the_current_question(bot: Harness) -
     await bot.fake.settle()
     youth.send("/start")
     await bot.fake.settle()
-    assert "Hoe goed past de therapie bij wat jij wilt bereiken?" in youth.last.text
-    youth.tap(youth.last, "Oké")
+    assert "Hoe ging het samen muziek maken?" in youth.last.text
+    youth.tap(youth.last, "Gewoon")
     await bot.fake.settle()
-    assert "Hoe goed paste wat jullie vandaag deden bij jou?" in youth.last.text
+    assert "Hoe goed helpt de therapie jou bij je eigen doel?" in youth.last.text
 
 
 async def test_crisis_phrase_gets_help_at_once_and_a_flag(bot: Harness) -> None:
     youth = bot.fake.user(YOUTH)
     await bot.enrol(youth)
     await bot.checkin(discipline=None)
-    for label in ("Oké", "Oké", "Oké", "Iets moeilijks"):
+    for label in ("Gewoon", "Gewoon", "Gewoon", "Iets moeilijks"):
         youth.tap(youth.last, label)
         await bot.fake.settle()
     before = len(youth.inbox)

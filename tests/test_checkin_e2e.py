@@ -40,46 +40,50 @@ async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
     assert youth.last.text == "Oké! Je therapeut ziet je antwoorden. 👀"
 
     await bot.checkin(discipline="music")
-    bond = youth.last
-    assert bond.text.startswith("Hoi! Je therapie is net klaar.")
-    assert "Hoe goed luisterde je therapeut vandaag naar jou?" in bond.text
-    assert bond.button_labels() == [
-        "😐 Matig", "🙂 Gaat wel", "😊 Oké", "😄 Goed", "🤩 Heel goed", "🤐 Zeg ik liever niet",
-        "🚫 Ik had geen therapie"]
+    task = youth.last
+    assert task.text.startswith(
+        "Hoi! 👋 Een paar vragen over je muziektherapie van vanmiddag. Tik op wat past. 👇\n"
+        "Eerlijk mag. Je therapeut wil het weten.")
+    assert "Hoe ging het samenwerken met je therapeut vandaag?" in task.text
+    assert task.button_labels() == [
+        "😢 Heel slecht", "🙁 Slecht", "😐 Gewoon", "🙂 Goed", "😄 Heel goed",
+        "🤐 Zeg ik liever niet", "🚫 Ik had geen therapie"]
 
-    query = youth.tap(bond, "Goed")
+    query = youth.tap(task, "🙂 Goed")
     await bot.fake.settle()
     assert bot.fake.answered[query] == "Bewaard ✔️"
-    assert "👉 Jouw keuze: 😄 Goed" in bond.text
-    assert "✔️ 😄 Goed" in bond.button_labels()
+    assert "👉 Jouw keuze: 🙂 Goed" in task.text
+    assert "✔️ 🙂 Goed" in task.button_labels()
+    assert "van vanmiddag" in task.text, "the edited first message still names the session"
 
+    medium = youth.last
+    assert "Hoe ging het samen muziek maken?" in medium.text
+    youth.tap(medium, "Heel goed")
+    await bot.fake.settle()
     goal = youth.last
-    assert "Hoe goed past de therapie bij wat jij wilt bereiken?" in goal.text
+    assert "Hoe goed helpt de therapie jou bij je eigen doel?" in goal.text
     youth.tap(goal, "Zeg ik liever niet")
     await bot.fake.settle()
-    task = youth.last
-    youth.tap(task, "Oké")
-    await bot.fake.settle()
-    medium = youth.last
-    assert "Hoe fijn was het werken met muziek vandaag?" in medium.text
-    youth.tap(medium, "Heel goed")
+    bond = youth.last
+    assert "Hoe veilig voelde je je bij je therapeut vandaag?" in bond.text
+    youth.tap(bond, "Gewoon")
     await bot.fake.settle()
     event = youth.last
     assert "Wat past het best bij je dag vandaag?" in event.text
     youth.tap(event, "Iets leuks")
     await bot.fake.settle()
     note = youth.last
-    assert "Typ hier wat je nog kwijt wilt." in note.text
+    assert "Wat kan de volgende keer beter?" in note.text
     youth.send("Het drummen was echt vet")
     await bot.fake.settle()
     assert youth.last.text.startswith("Dank je wel! 🙏")
     assert "👉 Bewaard ✔️" in note.text and not note.buttons
 
     answers = dict(rows(bot.database, "SELECT item, value FROM answers"))
-    assert answers == {"bond": "4", "goal": "x", "task": "3", "medium": "5",
+    assert answers == {"task": "4", "medium": "5", "goal": "x", "bond": "3",
                        "event": "something_good"}
     assert rows(bot.database, "SELECT DISTINCT questionnaire_version FROM answers") == [
-        ("alliance-1",)]
+        ("alliance-2",)]
     assert rows(bot.database, "SELECT status FROM checkins") == [("complete",)]
     (stored_note,) = rows(bot.database, "SELECT text_enc FROM notes")[0]
     assert isinstance(stored_note, bytes) and b"drummen" not in stored_note
@@ -88,8 +92,8 @@ async def test_invite_consent_and_checkin_store_answers(bot: Harness) -> None:
                                   " FROM consents ORDER BY id")
     current = bot.services.consents.current
     assert consents == [
-        ("participation", "participation-2", current("participation").sha256("nl"), "nl", "yes"),
-        ("sharing", "sharing-1", current("sharing").sha256("nl"), "nl", "yes")]
+        ("participation", "participation-3", current("participation").sha256("nl"), "nl", "yes"),
+        ("sharing", "sharing-2", current("sharing").sha256("nl"), "nl", "yes")]
 
 
 async def test_answer_can_change_until_complete(bot: Harness) -> None:
@@ -97,7 +101,7 @@ async def test_answer_can_change_until_complete(bot: Harness) -> None:
     await bot.enrol(youth)
     await bot.checkin(discipline=None)
     bond = youth.last
-    youth.tap(bond, "Matig")
+    youth.tap(bond, "Heel slecht")
     await bot.fake.settle()
     goal = youth.last
     query = youth.tap(bond, "Heel goed")
@@ -115,7 +119,7 @@ async def test_without_discipline_there_is_no_medium_question(bot: Harness) -> N
     youth = bot.fake.user(YOUTH)
     await bot.enrol(youth)
     await bot.checkin(discipline=None)
-    for label in ("Oké", "Oké", "Oké"):
+    for label in ("Gewoon", "Gewoon", "Gewoon"):
         youth.tap(youth.last, label)
         await bot.fake.settle()
     assert "Wat past het best bij je dag vandaag?" in youth.last.text
@@ -132,9 +136,12 @@ async def test_simple_mode_has_three_points_in_english(bot: Harness) -> None:
     youth = bot.fake.user(YOUTH, language_code="en")
     await bot.enrol(youth, language="en", simple=True)
     await bot.checkin(discipline="dance")
-    assert "How well did your therapist listen to you today?" in youth.last.text
-    assert youth.last.button_labels() == ["😐 Poor", "🙂 Okay", "😄 Good", "🤐 Rather not say",
-                                          "🚫 I had no session"]
-    youth.tap(youth.last, "Good")
+    assert youth.last.text.startswith(
+        "Hi! 👋 A few questions about your dance therapy this afternoon. Tap what fits. 👇\n"
+        "Honest is fine. Your therapist wants to know.")
+    assert "How did working together with your therapist go today?" in youth.last.text
+    assert youth.last.button_labels() == [
+        "🙁 Bad", "😐 In between", "🙂 Good", "🤐 Rather not say", "🚫 I had no session"]
+    youth.tap(youth.last, "🙂 Good")
     await bot.fake.settle()
     assert rows(bot.database, "SELECT value FROM answers") == [("3",)]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from core.export import ALERTS_HEADING
 from tests.support import run_cli as run
 
 COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth", "invite",
@@ -16,7 +17,7 @@ COMMANDS = ["check-config", "run", "new-keys", "enroll-therapist", "enroll-youth
             "schedule list", "schedule cancel", "schedule move", "schedule pause",
             "schedule resume", "schedule import", "schedule window", "report", "audit",
             "unbind", "export", "enroll-unit", "set-unit", "unbind-therapist", "unbind-unit",
-            "move-youths", "rotate-keys"]
+            "move-youths", "rotate-keys", "set-simple"]
 
 
 def test_example_config_documents_every_key_and_is_valid(
@@ -205,7 +206,13 @@ def test_each_export_ships_the_codebook_that_describes_it(
     assert code == 0
     columns = (out / "answers_long.csv").read_text().splitlines()[0].split(",")
     book = (out / "codebook.md").read_text()
-    described = [line.split("|")[1].strip() for line in book.splitlines()
-                 if line.startswith("| ") and not line.startswith("| variable")]
-    assert columns[0] == first_column and described == columns
+    answers_book, alerts_book = book.split(ALERTS_HEADING)
+
+    def described(part: str) -> list[str]:
+        return [line.split("|")[1].strip() for line in part.splitlines()
+                if line.startswith("| ") and not line.startswith("| variable")]
+
+    assert columns[0] == first_column and described(answers_book) == columns
+    alert_columns = (out / "alerts.csv").read_text().splitlines()[0].split(",")
+    assert alert_columns[0] == first_column and described(alerts_book) == alert_columns
     assert not [word for word in foreign if word in book], book

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -16,13 +18,15 @@ from core.consent import (
     ScopeState,
     builtin_consents,
     checkin_gate,
+    consent_values,
+    keep_phrase,
     parse_consent_text,
     scope_states,
     to_ask_before_checkin,
 )
 from core.retention import DataKind, RetentionPolicy, run_due
 
-CATALOGUE = builtin_consents()   # participation-2, sharing-1, research-1 are current
+CATALOGUE = builtin_consents()   # participation-3, sharing-2, research-2 are current
 
 # Published texts are frozen: a youth's stored digest must keep matching its text.
 # A changed text is a new file with the next number, never an edit of an old one.
@@ -31,6 +35,9 @@ PUBLISHED_NL = {
     "participation-2": "eca67058",
     "sharing-1": "fadaa522",
     "research-1": "954ed73e",
+    "participation-3": "6a30805a",
+    "sharing-2": "98edc309",
+    "research-2": "075635c2",
 }
 
 
@@ -42,13 +49,13 @@ def test_every_published_text_is_still_there_unchanged() -> None:
 
 
 def test_the_newest_number_is_the_one_asked() -> None:
-    assert CATALOGUE.current("participation").version == "participation-2"
+    assert CATALOGUE.current("participation").version == "participation-3"
     assert CATALOGUE.version("participation", 1) is not None
     newer = parse_consent_text(
-        'scope = "participation"\nnumber = 3\nnl = "Nieuw"\nen = "New"\n'
+        'scope = "participation"\nnumber = 4\nnl = "Nieuw"\nen = "New"\n'
         'agree_nl = "Ja"\nagree_en = "Yes"\ndecline_nl = "Nee"\ndecline_en = "No"\n')
-    assert CATALOGUE.with_texts([newer]).current("participation").version == "participation-3"
-    assert CATALOGUE.with_texts([newer]).by_version("participation-2") is not None
+    assert CATALOGUE.with_texts([newer]).current("participation").version == "participation-4"
+    assert CATALOGUE.with_texts([newer]).by_version("participation-3") is not None
 
 
 def test_a_published_number_cannot_get_new_wording() -> None:
@@ -56,7 +63,7 @@ def test_a_published_number_cannot_get_new_wording() -> None:
         'scope = "sharing"\nnumber = 1\nnl = "Anders"\nen = "Other"\n'
         'agree_nl = "Ja"\nagree_en = "Yes"\ndecline_nl = "Nee"\ndecline_en = "No"\n')
     with pytest.raises(ConsentTextError, match="sharing-1 is already published with other "
-                                               "wording; publish the new text as number 2"):
+                                               "wording; publish the new text as number 3"):
         CATALOGUE.with_texts([reworded])
     same = CATALOGUE.current("sharing")
     assert CATALOGUE.with_texts([same]).texts == CATALOGUE.texts     # a copy is harmless
@@ -78,21 +85,21 @@ def r(scope: str, version: str, agreed: bool = True, withdrawn: bool = False) ->
     return ConsentRecord(scope, version, agreed, withdrawn)
 
 
-P2, P1 = r("participation", "participation-2"), r("participation", "participation-1")
-S1 = r("sharing", "sharing-1")
+P2, P1 = r("participation", "participation-3"), r("participation", "participation-2")
+S1 = r("sharing", "sharing-2")
 
 STATES = [
     # decisions, oldest first                   -> participation, sharing, research
     ([], (ScopeState.NOT_ASKED, ScopeState.NOT_ASKED, ScopeState.NOT_ASKED)),
     ([P2, S1], (ScopeState.AGREED, ScopeState.AGREED, ScopeState.NOT_ASKED)),
     ([P1, S1], (ScopeState.OUTDATED, ScopeState.AGREED, ScopeState.NOT_ASKED)),
-    ([P2, r("sharing", "sharing-1", agreed=False)],
+    ([P2, r("sharing", "sharing-2", agreed=False)],
      (ScopeState.AGREED, ScopeState.DECLINED, ScopeState.NOT_ASKED)),
-    ([P2, S1, r("sharing", "sharing-1", withdrawn=True)],
+    ([P2, S1, r("sharing", "sharing-2", withdrawn=True)],
      (ScopeState.AGREED, ScopeState.DECLINED, ScopeState.NOT_ASKED)),
-    ([P2, r("participation", "participation-2", agreed=False), P2],
+    ([P2, r("participation", "participation-3", agreed=False), P2],
      (ScopeState.AGREED, ScopeState.NOT_ASKED, ScopeState.NOT_ASKED)),      # newest counts
-    ([P2, r("research", "research-1")],
+    ([P2, r("research", "research-2")],
      (ScopeState.AGREED, ScopeState.NOT_ASKED, ScopeState.AGREED)),
 ]
 
@@ -163,3 +170,52 @@ def test_retention_cutoffs_per_kind() -> None:
 def test_the_builtin_catalogue_needs_every_scope() -> None:
     with pytest.raises(ConsentTextError, match="no consent text for sharing, research"):
         ConsentCatalogue(tuple(t for t in CATALOGUE.texts if t.scope == "participation"))
+
+
+def test_placeholders_are_filled_and_the_digest_is_over_the_text_shown() -> None:
+    values = consent_values("Stichting De Hoeve", "privacy@dehoeve.example", 730, 90)
+    filled = CATALOGUE.filled(values).current("participation")
+    raw = CATALOGUE.current("participation")
+    assert "{controller}" in raw.body["nl"]
+    nl = filled.body["nl"]
+    assert "Wie is verantwoordelijk voor je gegevens? Stichting De Hoeve." in nl
+    assert "Of: privacy@dehoeve.example." in nl
+    assert "Je antwoorden bewaar ik 2 jaar. Wat je typt, bewaar ik ongeveer 3 maanden." in nl
+    assert "{" not in nl and "{" not in filled.body["en"]
+    assert "I keep your answers 2 years." in filled.body["en"]
+    assert filled.sha256("nl") == hashlib.sha256(nl.encode()).hexdigest() != raw.sha256("nl")
+    old = CATALOGUE.filled(values).by_version("participation-2")
+    assert old is not None and old.sha256("nl") == raw_digest("participation-2")
+    unset = CATALOGUE.filled(consent_values(None, None, None, None)).current("participation")
+    assert "bewaar ik zo lang als je dossier bewaard wordt" in unset.body["nl"]
+    assert "verantwoordelijk voor je gegevens? De instelling waar je verblijft." in unset.body[
+        "nl"]
+
+
+def raw_digest(version: str) -> str:
+    found = CATALOGUE.by_version(version)
+    assert found is not None
+    return found.sha256("nl")
+
+
+@pytest.mark.parametrize(("days", "nl", "en"), [
+    (None, "zo lang als je dossier bewaard wordt", "as long as your file is kept"),
+    (30, "30 dagen", "30 days"),
+    (90, "ongeveer 3 maanden", "about 3 months"),
+    (365, "1 jaar", "1 year"),
+    (1825, "5 jaar", "5 years"),
+])
+def test_keep_phrase(days: int | None, nl: str, en: str) -> None:
+    assert (keep_phrase("nl", days), keep_phrase("en", days)) == (nl, en)
+
+
+def test_the_new_texts_say_what_the_issue_asks() -> None:
+    p, s = CATALOGUE.current("participation").body["nl"], CATALOGUE.current("sharing").body[
+        "nl"]
+    for needed in ("Telegram", "dossier", "coördinator", "veilig", "verlof", "fase",
+                   "rechter", "{controller}", "{contact}", "{keep_answers}"):
+        assert needed in p, needed
+    assert "groepsleiding" in s and "verlof" in s
+    for line in p.splitlines():
+        for sentence in re.split(r"[.?!] ", line):
+            assert len(sentence.split()) <= 14, sentence   # short sentences, one idea each

@@ -80,8 +80,8 @@ async def test_withdrawing_sharing_hides_answers_but_never_a_crisis(bot: Harness
 
     decisions = rows(bot.database, "SELECT scope, text_version, answer, withdrawn_at IS NULL"
                                    " FROM consents ORDER BY id")
-    assert decisions[-1] == ("sharing", "sharing-1", "no", 1)
-    assert ("sharing", "sharing-1", "yes", 0) in decisions, "the earlier yes is withdrawn"
+    assert decisions[-1] == ("sharing", "sharing-2", "no", 1)
+    assert ("sharing", "sharing-2", "yes", 0) in decisions, "the earlier yes is withdrawn"
     audited = rows(bot.database, "SELECT action, youth_code FROM audit_log")
     assert ("decline:sharing", "J-001") in audited and ("decline:sharing", "J-002") in audited
 
@@ -117,7 +117,7 @@ async def test_withdrawing_participation_stops_questions_and_writes(bot: Harness
     youth.send("nog een notitie")
     await bot.fake.settle()
     assert youth.last.text.startswith("Je doet nu niet mee")
-    assert rows(bot.database, "SELECT item FROM answers") == [("bond",)]
+    assert rows(bot.database, "SELECT item FROM answers") == [("task",)]
     assert rows(bot.database, "SELECT count(*) FROM notes") == [(0,)]
     with pytest.raises(CheckinNotPossible, match="does not take part"):
         await start_checkin(bot.services, "J-014", "s2", None)
@@ -137,11 +137,11 @@ async def test_withdrawing_participation_stops_questions_and_writes(bot: Harness
 
 
 def newer_participation_text(directory: Path) -> None:
-    text = builtin_text("consent-participation-2.toml").replace("number = 2", "number = 3")
+    text = builtin_text("consent-participation-3.toml").replace("number = 3", "number = 4")
     text = text.replace("💾 Wat bewaar ik? Je antwoorden.",
                         "💾 Wat bewaar ik? Je antwoorden, drie jaar lang.")
     directory.mkdir()
-    (directory / "consent-participation-3.toml").write_text(text, encoding="utf-8")
+    (directory / "consent-participation-4.toml").write_text(text, encoding="utf-8")
 
 
 async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Path) -> None:
@@ -166,12 +166,12 @@ async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Pat
         assert texts[0].startswith("Er is iets veranderd in de uitleg.")
         assert "drie jaar lang" in texts[0]
         ask = youth.last
-        assert data_of(ask) == ["g:p:3:y", "g:p:3:n"]
-        stale = youth.tap_data(ask, bot.button(ask, "g:p:2:y"))   # yes to the old text
+        assert data_of(ask) == ["g:p:4:y", "g:p:4:n"]
+        stale = youth.tap_data(ask, bot.button(ask, "g:p:3:y"))   # yes to the old text
         await bot.fake.settle()
         assert bot.fake.answered[stale] == "Deze uitleg is veranderd. Hier is de nieuwe. 👇"
         assert rows(bot.database, "SELECT count(*) FROM consents WHERE text_version ="
-                                  " 'participation-3'") == [(0,)]
+                                  " 'participation-4'") == [(0,)]
         assert youth.last is not ask and "drie jaar lang" in youth.last.text, "shown anew"
         forged = youth.tap_data(youth.last, bot.button(youth.last, "g:p:77:y"))  # unpublished
         await bot.fake.settle()
@@ -182,9 +182,9 @@ async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Pat
         bot.clock.advance(timedelta(minutes=1))
         await engine.tick(bot.app.bot)
         await bot.fake.settle(expect_response=False)
-        assert youth.last.text.startswith("Hoi! Je therapie is net klaar.")
+        assert youth.last.text.startswith("Hoi! 👋 Een paar vragen over je ")
         (digest,) = rows(bot.database, "SELECT text_sha256 FROM consents WHERE text_version ="
-                                       " 'participation-3'")[0]
+                                       " 'participation-4'")[0]
         assert digest == bot.services.consents.current("participation").sha256("nl")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,7 +13,14 @@ from core.consent import builtin_consents, enrolment_problems
 from core.crisis import builtin_rules, find_crisis_phrases
 from core.identity import ContactCipher, new_key, new_token, pseudonym, token_digest
 from core.prompts import render_step
-from core.questionnaire import builtin_questionnaire, builtin_text, parse_questionnaire
+from core.questionnaire import (
+    builtin_questionnaire,
+    builtin_questionnaires,
+    builtin_text,
+    parse_questionnaire,
+    questionnaire_version,
+)
+from core.session_words import session_phrase
 from core.texts import message_keys, say
 
 Q = builtin_questionnaire()
@@ -28,8 +36,8 @@ def state(prompted: int = 0, status: flow.Status = flow.Status.OPEN,
 
 
 def test_steps() -> None:
-    assert [s.key for s in WITH_MEDIUM] == ["bond", "goal", "task", "medium", "event", "note"]
-    assert [s.key for s in WITHOUT] == ["bond", "goal", "task", "event", "note"]
+    assert [s.key for s in WITH_MEDIUM] == ["task", "medium", "goal", "bond", "event", "note"]
+    assert [s.key for s in WITHOUT] == ["task", "goal", "bond", "event", "note"]
 
 
 @pytest.mark.parametrize(("st", "index", "value", "simple", "expected"), [
@@ -39,8 +47,8 @@ def test_steps() -> None:
     (state(), 0, "0", False, flow.Refuse(flow.Refusal.INVALID)),
     (state(), 9, "1", False, flow.Refuse(flow.Refusal.INVALID)),
     (state(), 1, "3", False, flow.Refuse(flow.Refusal.NOT_YET_ASKED)),
-    (state(2, answers={"bond": "4"}), 0, "4", False, flow.Unchanged()),
-    (state(2, answers={"bond": "4"}), 0, "2", False, flow.Record(0, "2", True, False, False)),
+    (state(2, answers={"task": "4"}), 0, "4", False, flow.Unchanged()),
+    (state(2, answers={"task": "4"}), 0, "2", False, flow.Record(0, "2", True, False, False)),
     (state(4), 4, "argument", False, flow.Record(4, "argument", False, True, False)),
     (state(4), 4, "3", False, flow.Refuse(flow.Refusal.INVALID)),
     (state(5), 5, "done", False, flow.Record(5, "done", False, True, True)),
@@ -141,6 +149,58 @@ def test_questionnaire_items_are_short_and_not_yes_no() -> None:
     assert len(Q.scales.full.options) == 5 and len(Q.scales.simple.options) == 3
 
 
+def test_scales_are_balanced_and_each_face_means_the_same_in_both_modes() -> None:
+    full = {o.emoji: (o.nl, o.en) for o in Q.scales.full.options}
+    assert len(full) == 5, "five distinct faces"
+    assert len({o.nl for o in Q.scales.full.options}) == 5
+    for option in Q.scales.simple.options:
+        assert full[option.emoji] == (option.nl, option.en), option
+    words = [o.nl for o in Q.scales.full.options]
+    assert words == ["Heel slecht", "Slecht", "Gewoon", "Goed", "Heel goed"]
+    assert [o.nl for o in Q.scales.simple.options] == ["Slecht", "Gewoon", "Goed"]
+
+
+def test_every_published_version_stays_readable() -> None:
+    versions = builtin_questionnaires()
+    assert list(versions) == ["alliance-1", "alliance-2"]
+    assert Q.version == "alliance-2"
+    assert questionnaire_version(Q, "alliance-1").item("bond").nl == (
+        "Hoe goed luisterde je therapeut vandaag naar jou?")
+    assert questionnaire_version(Q, "no-such-version") is Q
+
+
+_AMS = ZoneInfo("Europe/Amsterdam")
+_MON = datetime(2026, 11, 30, tzinfo=_AMS)   # a Monday
+
+
+@pytest.mark.parametrize(("end", "now", "nl", "en"), [
+    (_MON.replace(hour=10), _MON.replace(hour=10, minute=5), "je muziektherapie van vanochtend",
+     "your music therapy this morning"),
+    (_MON.replace(hour=13), _MON.replace(hour=16), "je muziektherapie van vanochtend",
+     "your music therapy this morning"),
+    (_MON.replace(hour=15), _MON.replace(hour=19), "je muziektherapie van vanmiddag",
+     "your music therapy this afternoon"),
+    (_MON.replace(hour=19), _MON.replace(hour=20), "je muziektherapie van vanavond",
+     "your music therapy this evening"),
+    (_MON.replace(hour=15), _MON.replace(day=1, month=12, hour=9),
+     "je muziektherapie van gisteren", "your music therapy yesterday"),
+    (_MON.replace(hour=15), _MON.replace(day=3, month=12, hour=9),
+     "je muziektherapie van maandag", "your music therapy on Monday"),
+    (_MON.replace(hour=15), _MON.replace(day=8, month=12, hour=9),
+     "je muziektherapie van maandag vorige week", "your music therapy on Monday last week"),
+])
+def test_session_phrase_names_therapy_and_when(end: datetime, now: datetime, nl: str,
+                                               en: str) -> None:
+    assert session_phrase("nl", "music", end, now, _AMS) == nl
+    assert session_phrase("en", "music", end, now, _AMS) == en
+
+
+def test_session_phrase_uses_the_local_day() -> None:
+    late = datetime(2026, 11, 30, 22, 30, tzinfo=UTC)   # 23:30 in Amsterdam, Monday
+    next_morning = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    assert session_phrase("nl", None, late, next_morning, _AMS) == "je therapie van gisteren"
+
+
 def test_broken_questionnaire_is_refused() -> None:
     text = builtin_text("questionnaire-alliance-1.toml").replace("value = 2\n", "value = 7\n", 1)
     with pytest.raises(ValueError, match=r"values 1\.\.5"):
@@ -148,11 +208,11 @@ def test_broken_questionnaire_is_refused() -> None:
 
 
 def test_render_step_marks_choice() -> None:
-    p = render_step(Q, WITH_MEDIUM, 3, checkin_ref="R" * 16, lang="nl", simple=False,
+    p = render_step(Q, WITH_MEDIUM, 1, checkin_ref="R" * 16, lang="nl", simple=False,
                     discipline="visual_art", chosen="2")
-    assert p.text.startswith("Hoe fijn was het werken met beeldend werk vandaag?")
-    assert p.text.endswith("👉 Jouw keuze: 🙂 Gaat wel")
-    assert [row[0].label for row in p.buttons][1] == "✔️ 🙂 Gaat wel"
+    assert p.text.startswith("Hoe ging het samen tekenen en maken?")
+    assert p.text.endswith("👉 Jouw keuze: 🙁 Slecht")
+    assert [row[0].label for row in p.buttons][1] == "✔️ 🙁 Slecht"
 
 
 def test_texts_exist_in_both_languages() -> None:
@@ -161,3 +221,14 @@ def test_texts_exist_in_both_languages() -> None:
     consent = builtin_consents().current("participation")
     assert consent.sha256("nl") != consent.sha256("en")
     assert "/stop" in consent.body["nl"] and "/stop" in consent.body["en"]
+
+
+@pytest.mark.parametrize(("version", "value", "simple", "full"), [
+    ("alliance-2", "1", True, 2), ("alliance-2", "2", True, 3), ("alliance-2", "3", True, 4),
+    ("alliance-2", "x", True, None), ("alliance-2", "5", False, 5),
+    ("alliance-2", "x", False, None),
+    ("alliance-1", "1", True, 1), ("alliance-1", "3", True, 4),   # v1: 😐 🙂 😄
+])
+def test_a_face_has_one_place_on_the_five_point_scale(version: str, value: str, simple: bool,
+                                                       full: int | None) -> None:
+    assert builtin_questionnaires()[version].on_full_scale(value, simple) == full

@@ -137,10 +137,10 @@ def current_question(user: FakeUser) -> SentMessage:
 
 async def test_sigkill_mid_checkin_loses_and_doubles_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261128)
-    plan = {"bond": "Goed", "goal": "Oké", "task": "Heel goed", "medium": "Gaat wel",
+    plan = {"bond": "Goed", "goal": "Gewoon", "task": "Heel goed", "medium": "Slecht",
             "event": "Iets leuks"}
-    questions = {"bond": "luisterde", "goal": "bereiken", "task": "deden bij jou",
-                 "medium": "werken met muziek", "event": "je dag"}
+    questions = {"bond": "veilig", "goal": "eigen doel", "task": "samenwerken",
+                 "medium": "samen muziek maken", "event": "je dag"}
     db = tmp_path / "bot.sqlite3"
     async with bot_process(tmp_path) as (fake, process, config):
         youth = fake.user(YOUTH)

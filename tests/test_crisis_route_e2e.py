@@ -223,7 +223,7 @@ async def test_every_sender_gets_the_help_numbers(bot: Harness) -> None:
 async def test_after_a_crisis_text_no_nudge_no_thanks_no_reminder(bot: Harness) -> None:
     youth = await youth_on_unit(bot)
     await bot.checkin(discipline=None)
-    youth.tap(youth.last, "Oké")
+    youth.tap(youth.last, "Gewoon")
     await bot.fake.settle()
     before = len(youth.inbox)
     youth.send("ik wil dood")

@@ -59,10 +59,11 @@ async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None
     assert document.document is not None
     data = json.loads(document.document)
     assert data["check_ins"][0]["answers"]["bond"] == "4"
+    assert data["check_ins"][0]["questionnaire_version"] == "alliance-2"
     assert MARKER in data["check_ins"][0]["note"]
     assert data["consents"] == [
-        {"scope": "participation", "text_version": "participation-2", "answer": "yes"},
-        {"scope": "sharing", "text_version": "sharing-1", "answer": "yes"}]
+        {"scope": "participation", "text_version": "participation-3", "answer": "yes"},
+        {"scope": "sharing", "text_version": "sharing-2", "answer": "yes"}]
 
 
 async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
@@ -172,7 +173,7 @@ async def test_unbind_a_lost_phone_then_the_new_account_takes_over(bot: Harness)
     assert history == 1 and joined == 1
     before = len(old.inbox)
     await bot.checkin(occurrence="s3")
-    assert "Hoe goed luisterde je therapeut" in new.last.text
+    assert "Hoe ging het samenwerken met je therapeut" in new.last.text
     assert len(old.inbox) == before, "the old account receives nothing"
 
 
@@ -181,7 +182,7 @@ async def test_research_export_only_consenting_youths_deidentified(bot: Harness)
     other = bot.fake.user(700000456)
     await bot.enrol(other, "J-015")
     await bot.checkin("J-015", occurrence="s9", discipline=None)
-    other.tap(other.last, "Matig")
+    other.tap(other.last, "Heel slecht")
     await bot.fake.settle()
     youth = bot.fake.user(YOUTH)
     youth.send("/research")
@@ -232,7 +233,7 @@ async def test_a_researcher_gets_the_research_export_in_telegram(tmp_path: Path)
         archive = user.last.document
         assert archive is not None
         with zipfile.ZipFile(io.BytesIO(archive)) as z:
-            assert sorted(z.namelist()) == ["answers_long.csv", "codebook.md"]
+            assert sorted(z.namelist()) == ["alerts.csv", "answers_long.csv", "codebook.md"]
             exported = z.read("answers_long.csv").decode()
         assert exported.startswith("participant,session_date,session_index,status,item,value")
         assert "J-014" not in exported and "T-02" not in exported and MARKER not in exported

@@ -22,7 +22,7 @@ from tests.test_crash_restart import BotProcess
 YOUTHS = 200
 KILLS = 20
 FIRST_ID = 710000000
-INTRO = "Hoi! Je therapie is net klaar."
+INTRO = "Hoi! 👋 Een paar vragen over je "
 
 
 async def seed(config: Path) -> None:

@@ -21,7 +21,7 @@ from tests.support import Harness, running_bot, wait_for_next_message
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)   # 07:00 in Amsterdam
-INTRO = "Hoi! Je therapie is net klaar."
+INTRO = "Hoi! 👋 Een paar vragen over je "
 REMINDER = "Nog even over je therapie van vandaag"
 IDS = {"J-001": 700000001, "J-002": 700000002, "J-003": 700000003}
 
@@ -102,6 +102,12 @@ async def test_a_week_of_sessions_one_checkin_each_no_night_messages(bot: Harnes
     # J-002's ward allows phones 16:00-18:00: the 11:15 check-in waits until 16:00, and the
     # reminder would fall after expiry, so there is none.
     assert [t.astimezone(AMS).strftime("%a %H:%M") for t in checkins["J-002"]] == ["Tue 16:00"]
+    # It arrives hours later, so it names the session: which therapy, and when.
+    (first_j2,) = [text for _, text in arrivals[IDS["J-002"]] if text.startswith(INTRO)]
+    assert first_j2.startswith("Hoi! 👋 Een paar vragen over je dramatherapie van vanochtend.")
+    (first_j1,) = [text for t, text in arrivals[IDS["J-001"]]
+                   if text.startswith(INTRO) and t.weekday() == 0]
+    assert "je muziektherapie van vanmiddag" in first_j1
     assert reminders["J-002"] == []
     for uid, items in arrivals.items():
         for moment, _ in items:

@@ -16,7 +16,7 @@ from scheduler.engine import Engine
 from tests.support import Harness, run_cli
 from tests.test_therapist_e2e import answer
 
-QUESTION = "Hoi! Je therapie is net klaar."
+QUESTION = "Hoi! 👋 Een paar vragen over je "
 LATE_MONDAY = datetime(2026, 11, 23, 20, 45, tzinfo=UTC)    # 21:45 in Amsterdam
 NEXT_MORNING = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)     # 08:00 in Amsterdam
 J001, T02 = 700000001, 600000002
@@ -103,7 +103,7 @@ async def test_checkins_started_with_send_checkin_count_for_the_therapist(
         bot.clock.advance(timedelta(days=1))
     # One more started the old way, straight from the use case (no outbox row at all).
     await bot.checkin("J-001", occurrence="direct-1")
-    await answer(bot, youth, "Oké")
+    await answer(bot, youth, "Gewoon")
 
     code, out = await shell(bot, capsys, monkeypatch, "overview")
     row = next(line for line in out.splitlines() if line.startswith("J-001"))

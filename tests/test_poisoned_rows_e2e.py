@@ -25,7 +25,7 @@ AFTER_SESSION = datetime(2026, 11, 23, 14, 20, tzinfo=UTC)  # 15:20, check-ins d
 THERAPIST, OTHER_THERAPIST = 600000002, 600000003
 YOUTHS = {"J-001": 700000001, "J-002": 700000002, "J-003": 700000003,
           "J-004": 700000004, "J-005": 700000005, "J-006": 700000006}
-INTRO = "Hoi! Je therapie is net klaar."
+INTRO = "Hoi! 👋 Een paar vragen over je "
 
 
 def sql(bot: Harness, statement: str, *params: object) -> list[tuple[Any, ...]]:

@@ -20,7 +20,7 @@ T02, T03, COORDINATOR = 600000002, 600000003, 9001
 YOUTHS = {"J-001": (700000001, "T-02"), "J-002": (700000002, "T-02"),
           "J-003": (700000003, "T-03")}
 # J-001 answers every week; the third week is a sharp dip (a strict rupture).
-J001_WEEKS = ["Goed", "Goed", "Matig", "Goed"]
+J001_WEEKS = ["Goed", "Goed", "Heel slecht", "Goed"]
 
 
 def rows(bot: Harness, sql: str) -> list[tuple[Any, ...]]:
@@ -77,7 +77,7 @@ async def run_month(bot: Harness, engine: Engine) -> None:
                     await answer(bot, youth, J001_WEEKS[min(week, 3)])
                     week += youth.last.text.startswith("Dank je wel")
                 else:
-                    await answer(bot, youth, "Oké")
+                    await answer(bot, youth, "Gewoon")
                 seen[youth.id] = len(youth.inbox)
         therapist = bot.fake.user(T02)
         for message in therapist.inbox:
@@ -89,12 +89,12 @@ async def run_month(bot: Harness, engine: Engine) -> None:
 
 
 def _data(message: SentMessage, label: str) -> str:
-    rows_ = message.buttons
+    rows_ = message.buttons            # task, goal, bond: the youth's order
     if label == "band 1":
-        return rows_[0][3][1]          # bond 4
+        return rows_[2][3][1]          # bond 4
     if label == "2":
         return rows_[1][3][1]          # goal 4
-    return rows_[2][2][1]              # task 3
+    return rows_[0][2][1]              # task 3
 
 
 async def test_a_month_for_two_therapists(bot: Harness) -> None:

@@ -1,0 +1,93 @@
+"""SQLite side of closing the clinical loop: simple mode, the youth's line, Besproken."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.export import AlertExportRow
+from storage.ports import Alert, Checkin, OutboxItem
+from storage.sqlite_base import SqliteQueries
+from storage.sqlite_schedule import outbox_item
+from storage.sqlite_therapist import alert_from_row
+from storage.timefmt import iso, parse_iso
+
+
+class SqliteLoopMixin(SqliteQueries):
+    async def checkin_by_ref(self, ref: str) -> Checkin | None:
+        raise NotImplementedError  # provided by SqliteStore
+
+    async def set_simple_mode(self, youth_code: str, on: bool) -> bool | None:
+        """Switch the 3-point scale on or off; it applies from the next check-in, because
+        every check-in keeps the mode it was opened with. True when it changed, False when
+        it already was so, None for an unknown code."""
+        async with self.db.write() as conn:
+            cur = await conn.execute("SELECT simple_mode FROM youths WHERE code = ?",
+                                     (youth_code,))
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            if bool(row[0]) == on:
+                return False
+            await conn.execute("UPDATE youths SET simple_mode = ? WHERE code = ?",
+                               (int(on), youth_code))
+            return True
+
+    async def recent_checkins(self, youth_pseudonym: str, limit: int) -> list[Checkin]:
+        """The youth's last check-ins with at least one answer, oldest first."""
+        rows = await self._all(
+            "SELECT ref FROM checkins c WHERE youth_pseudonym = ?"
+            " AND EXISTS (SELECT 1 FROM answers a WHERE a.checkin_id = c.id)"
+            " ORDER BY created_at DESC, id DESC LIMIT ?", (youth_pseudonym, limit))
+        found = [await self.checkin_by_ref(r["ref"]) for r in reversed(rows)]
+        return [c for c in found if c is not None]
+
+    async def discuss_alert(self, ref: str, now: datetime, by: str = "therapist") -> bool:
+        """Record that the alert was talked through with the youth; it counts as seen too
+        (and stops an escalation). False when it was recorded before."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET discussed_at = ?, discussed_by = ?,"
+                " acked_at = coalesce(acked_at, ?), acked_by = coalesce(acked_by, ?),"
+                " nobody_since = NULL WHERE ref = ? AND discussed_at IS NULL",
+                (iso(now), by, iso(now), by, ref))
+            if cur.rowcount == 1:
+                await conn.execute(
+                    "UPDATE outbox SET state = 'cancelled', last_error = 'acknowledged',"
+                    " closed_at = ? WHERE ref = ? AND kind = 'escalation' AND state = 'pending'",
+                    (iso(now), ref))
+            return cur.rowcount == 1
+
+    async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
+                                 since: datetime) -> list[Alert]:
+        rows = await self._all(
+            "SELECT * FROM alerts WHERE youth_code = ? AND therapist_code = ?"
+            " AND discussed_at IS NULL AND created_at >= ? ORDER BY created_at",
+            (youth_code, therapist_code, iso(since)))
+        return [alert_from_row(r) for r in rows]
+
+    async def export_alerts(self, research_only: bool) -> list[AlertExportRow]:
+        """Alerts to therapists for the export, with seen and discussed times."""
+        rows = await self._all(
+            "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at"
+            " FROM alerts a JOIN youths y ON y.code = a.youth_code"
+            " WHERE y.pseudonym IS NOT NULL AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
+            "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
+            "   AND k.answer = 'yes' AND k.withdrawn_at IS NULL))"
+            " ORDER BY y.code, a.created_at", (int(research_only),))
+
+        def opt(value: str | None) -> datetime | None:
+            return parse_iso(value) if value else None
+
+        return [AlertExportRow(r["code"], r["pseudonym"], parse_iso(r["created_at"]),
+                               r["kind"], opt(r["acked_at"]), opt(r["discussed_at"]))
+                for r in rows]
+
+    async def rating_requests_for(self, occurrence_key: str,
+                                  therapist_code: str) -> list[OutboxItem]:
+        """The rating rows of one session occurrence for one therapist (a group session
+        has one per youth), in youth order; closed ones (cancelled, expired) left out."""
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE kind = 'rating' AND occurrence_key = ?"
+            " AND therapist_code = ? AND state IN ('pending', 'sending', 'sent')"
+            " ORDER BY youth_code", (occurrence_key, therapist_code))
+        return [outbox_item(r) for r in rows]
