@@ -91,6 +91,7 @@ class SessionPoint:
     youth: dict[str, float | None] = field(default_factory=dict)
     therapist: dict[str, float | None] = field(default_factory=dict)
     points: int = 5              # the youth's scale at this session (3 = simple mode)
+    aligned: bool = False        # 3-point faces are the middle three of the 5-point scale
     note: bool = False           # a typed note exists (shown as a marker only, with sharing)
     crisis: bool = False         # a crisis text came from this check-in
     event: bool = False          # a concrete event was chosen ("Ruzie gehad", ...)
@@ -102,6 +103,15 @@ class SessionPoint:
     def score(self, dimension: str) -> float | None:
         return self.composite if dimension == MEAN else self.youth.get(dimension)
 
+    @property
+    def step(self) -> float:
+        return step(self.points, self.aligned)
+
+    @property
+    def lowest(self) -> float:
+        """The score of the lowest answer this youth could give at this session."""
+        return lowest(self.points, self.aligned)
+
 
 def composite(scores: Mapping[str, float | None]) -> float | None:
     """Mean of the answered alliance dimensions; None when none was answered."""
@@ -109,9 +119,24 @@ def composite(scores: Mapping[str, float | None]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def step(points: int) -> float:
-    """One answer step on the normalised axis: 0.25 on the 5-point scale, 0.5 on 3."""
-    return 1.0 / (points - 1)
+def step(points: int, aligned: bool = False) -> float:
+    """One answer step on the normalised axis: 0.25 on the 5-point scale, 0.5 on 3; 0.25
+    on a face-aligned 3-point scale (questionnaire alliance-2: 🙁 😐 🙂 sit where they sit
+    on the 5-point scale, so a face means the same in both modes)."""
+    return 0.25 if aligned else 1.0 / (points - 1)
+
+
+def lowest(points: int, aligned: bool = False) -> float:
+    """Where the lowest answer of a scale sits on the axis: 🙁 (0.25) on a face-aligned
+    3-point scale, 0 otherwise."""
+    return 0.25 if aligned and points == 3 else 0.0
+
+
+def normalised(value: int, points: int, aligned: bool = False) -> float:
+    """A raw answer (1..points) on the 0..1 axis that the image, rules and exports share."""
+    if aligned and points == 3:
+        return value / 4          # 🙁 1 -> 0.25, 😐 2 -> 0.5, 🙂 3 -> 0.75
+    return (value - 1) / (points - 1)
 
 
 class Rule(StrEnum):
@@ -146,7 +171,7 @@ class RuptureRules:
     drift_fall: float = 0.5    # ... and must lose at least half the axis (2 steps / 1 step)
 
 
-def own_variation(history: list[float], points: int) -> float:
+def own_variation(history: list[float], points: int, aligned: bool = False) -> float:
     """The youth's own session-to-session variation on one dimension (Gumz et al.).
 
     Exactly: the population standard deviation of the signed differences between
@@ -159,11 +184,12 @@ def own_variation(history: list[float], points: int) -> float:
     """
     diffs = [b - a for a, b in itertools.pairwise(history)]
     sd = statistics.pstdev(diffs) if len(diffs) >= 2 else 0.0
-    return max(sd, step(points) / 2)
+    return max(sd, step(points, aligned) / 2)
 
 
-def _series(points: list[SessionPoint], dimension: str) -> list[tuple[int, float, int]]:
-    return [(i, v, p.points) for i, p in enumerate(points)
+def _series(points: list[SessionPoint], dimension: str
+            ) -> list[tuple[int, float, SessionPoint]]:
+    return [(i, v, p) for i, p in enumerate(points)
             if p.state in ANSWERED_STATES and (v := p.score(dimension)) is not None]
 
 
@@ -189,8 +215,8 @@ def _drops(points: list[SessionPoint], dimension: str,
         if len(history) < rules.min_history:
             continue
         baseline = statistics.fmean(history)
-        s = own_variation(history, scale)
-        drop, one = baseline - value, step(scale)
+        s = own_variation(history, scale.points, scale.aligned)
+        drop, one = baseline - value, scale.step
         eps = 1e-9
         if drop + eps >= max(2 * s, 2 * one):
             rule = Rule.RUPTURE
@@ -206,12 +232,13 @@ def _drops(points: list[SessionPoint], dimension: str,
 
 
 def _floors(points: list[SessionPoint], dimension: str) -> list[Rupture]:
-    """Any answered session where this dimension is at the lowest answer (score 0)."""
+    """Any answered session where this dimension is at the lowest answer of the youth's
+    scale at that session (0, or 🙁 on a face-aligned 3-point scale)."""
     answered = _series(points, dimension)
     out = []
-    for pos, (index, value, _) in enumerate(answered):
-        if value <= 1e-9:
-            back = next((j for j, v, _ in answered[pos + 1:] if v > 1e-9), None)
+    for pos, (index, value, point) in enumerate(answered):
+        if value <= point.lowest + 1e-9:
+            back = next((j for j, v, p in answered[pos + 1:] if v > p.lowest + 1e-9), None)
             before = answered[pos - 1][1] if pos else 0.0
             out.append(Rupture(index, Rule.FLOOR, before - value, before, back, dimension))
     return out
@@ -229,7 +256,7 @@ def _drift(points: list[SessionPoint], dimension: str, rules: RuptureRules) -> l
     fall = values[0] - values[-1]
     steadily = all(b <= a + 1e-9 for a, b in itertools.pairwise(values))
     biggest = max(a - b for a, b in itertools.pairwise(values))
-    if steadily and fall + 1e-9 >= rules.drift_fall and biggest < 2 * step(tail[-1][2]) - 1e-9:
+    if steadily and fall + 1e-9 >= rules.drift_fall and biggest < 2 * tail[-1][2].step - 1e-9:
         return [Rupture(tail[-1][0], Rule.DRIFT, fall, values[0], None, dimension)]
     return []
 
@@ -331,19 +358,21 @@ def to_point(
     when: datetime, expires_at: datetime, answers: dict[str, str], therapist: dict[str, str],
     points: int, now: datetime, *, delivery: str | None = "sent", reason: str | None = None,
     not_held: bool = False, complete: bool = False, note: bool = False, crisis: bool = False,
+    aligned: bool = False,
 ) -> SessionPoint:
     """Turn one session's stored answers (raw values, 'x' = rather not say) into a point.
 
     Answers are written on each tap, so a check-in left half-way still counts what was
     answered (PARTIAL). The state comes from `occurrence_state`, the one rule.
     """
-    def scores(raw: dict[str, str], scale_points: int) -> dict[str, float | None]:
+    def scores(raw: dict[str, str], scale_points: int,
+               face_aligned: bool) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
         for k, v in raw.items():
             if k not in ALL_DIMENSIONS:
                 continue
             try:
-                out[k] = None if v == "x" else (int(v) - 1) / (scale_points - 1)
+                out[k] = None if v == "x" else normalised(int(v), scale_points, face_aligned)
             except ValueError:
                 out[k] = None
         return out
@@ -352,5 +381,5 @@ def to_point(
                              answers=answers, complete=complete, expires_at=expires_at,
                              now=now)
     event = answers.get(EVENT_KEY) not in (None, *NO_EVENT)
-    return SessionPoint(when, state, scores(answers, points), scores(therapist, 5), points,
-                        note, crisis, event)
+    return SessionPoint(when, state, scores(answers, points, aligned),
+                        scores(therapist, 5, False), points, aligned, note, crisis, event)

@@ -148,6 +148,16 @@ def builtin_questionnaire() -> Questionnaire:
     return list(builtin_questionnaires().values())[-1]
 
 
+@cache
+def faces_aligned(version: str) -> bool:
+    """Whether the 3-point faces of this version are the middle three of its 5-point
+    faces (alliance-2), so that 🙁 means the same in both modes; alliance-1 spread its
+    three faces over the whole axis. Unknown or empty: the newest published version."""
+    q = builtin_questionnaires().get(version) or builtin_questionnaire()
+    full = [o.emoji for o in q.scales.full.options]
+    return [o.emoji for o in q.scales.simple.options] == full[1:-1]
+
+
 def questionnaire_version(current: Questionnaire, version: str) -> Questionnaire:
     """The questionnaire a check-in was opened with; the current one if it is unknown."""
     if version == current.version:

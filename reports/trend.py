@@ -2,14 +2,15 @@
 
 One block per youth, stacked (full phone width): rows band / doel / taak / medium /
 therapeut, one column per session (newest right). Each cell is coloured on one scale from
-"heel laag" (orange) to "top" (blue) and carries the word, so no axis has to be read and
-no line can hide another. Sessions that were not answered get one mark over the whole
-column saying why (gemist, afgezegd, gepauzeerd, niet bezorgd, geen sessie), so a
-cancelled session never looks like a missed one. Above the columns: ▼ where a flag fired
-(with its word), ↑ where it was repaired, ◆ for a concrete event the youth chose ("Ruzie
-gehad"), ✎ for a note (never its text), ! for a crisis text. Answers, events and notes
-reach the image only for youths who agreed to share (reports.weekly.caseload). Under the
-code: each flag as one plain line, what fired and what to do.
+"heel slecht" (orange) to "heel goed" (blue), the youth's own answer words, and carries
+the word, so no axis has to be read and no line can hide another. Sessions that were not
+answered get one mark over the whole column saying why (gemist, afgezegd, gepauzeerd, niet
+bezorgd, geen sessie), so a cancelled session never looks like a missed one. Above the
+columns: ▼ where a flag fired (with its word), ↑ where it was repaired, ◆ for a concrete
+event the youth chose ("Ruzie gehad"), ✎ for a note (never its text), ! for a crisis text.
+Answers, events and notes reach the image only for youths who agreed to share
+(reports.weekly.caseload). Under the code: each flag as one plain line, what fired and
+what to do.
 
 matplotlib's object API with the Agg canvas (no pyplot, no global state), so rendering is
 a pure function (data in, PNG out) that can run in a worker thread off the event loop.
@@ -50,7 +51,8 @@ FLAG_RED, FLAG_AMBER, GREY = "#B5121B", "#C77700", "#8C8C8C"
 WORDS: dict[Language, dict[str, str]] = {
     "nl": {"therapist": "therapeut", "week": "week", "of": "van", "answered": "ingevuld",
            "simple": "3-punts", "none": "nog geen sessies",
-           "hidden": "delen niet (eigen keuze)", "levels": "heel laag|laag|midden|goed|top",
+           "hidden": "delen niet (eigen keuze)",
+           "levels": "heel slecht|slecht|gewoon|goed|heel goed",
            State.MISSED: "gemist", State.CANCELLED: "afgezegd", State.PAUSED: "gepauzeerd",
            State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie",
            State.OPEN: "open", State.WITHHELD: "zegt liever niet", "withheld_cell": "?",
@@ -59,7 +61,8 @@ WORDS: dict[Language, dict[str, str]] = {
            "more": "+{n} meer"},
     "en": {"therapist": "therapist", "week": "week", "of": "of", "answered": "answered",
            "simple": "3-point", "none": "no sessions yet",
-           "hidden": "not sharing (their choice)", "levels": "very low|low|middle|good|top",
+           "hidden": "not sharing (their choice)",
+           "levels": "very bad|bad|in between|good|very good",
            State.MISSED: "missed", State.CANCELLED: "cancelled", State.PAUSED: "paused",
            State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session",
            State.OPEN: "open", State.WITHHELD: "rather not say", "withheld_cell": "?",

@@ -16,7 +16,7 @@ from core.consent import ConsentRecord
 from core.delivery import Kind, Planned, Window
 from core.export import AlertExportRow, ExportRow
 from core.flow import Status
-from core.questionnaire import Discipline, Language
+from core.questionnaire import Discipline, Language, faces_aligned
 from core.retention import DataKind
 from core.schedule import Change, Series, Timing
 
@@ -268,6 +268,7 @@ class SessionRecord:
     not_held: str | None = None         # 'youth' or 'therapist' said it did not take place
     note: bool = False                  # a typed note exists (its text is never here)
     crisis: bool = False                # a crisis text came from this check-in
+    questionnaire_version: str = ""     # the items and faces asked ("": not asked yet)
 
     def point(self, now: datetime) -> SessionPoint:
         """This session as an analytics point, through the one state rule (core.analytics)."""
@@ -277,7 +278,7 @@ class SessionRecord:
             delivery=self.state.value if self.state else None, reason=self.reason,
             not_held=self.not_held is not None,
             complete=self.checkin_status is Status.COMPLETE, note=self.note,
-            crisis=self.crisis)
+            crisis=self.crisis, aligned=faces_aligned(self.questionnaire_version))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ _SESSIONS = (
     "SELECT * FROM ("
     " SELECT o.youth_code, COALESCE(o.therapist_code, s.therapist_code, y.therapist_code)"
     "   AS session_therapist, o.occurrence_key, o.session_end, o.expires_at, o.state,"
-    "   o.last_error, c.id AS checkin_id, c.status, y.simple_mode FROM outbox o"
+    "   o.last_error, c.id AS checkin_id, c.status,"
+    "   COALESCE(c.simple_mode, y.simple_mode) AS simple_mode, c.questionnaire_version"
+    " FROM outbox o"
     " JOIN youths y ON y.code = o.youth_code"
     " LEFT JOIN series s ON s.id = o.series_id"
     " LEFT JOIN checkins c ON c.youth_pseudonym = y.pseudonym"
@@ -32,7 +34,7 @@ _SESSIONS = (
     " WHERE o.kind = 'checkin' AND o.session_end <= ?"
     " UNION ALL"
     " SELECT y.code, y.therapist_code, c.occurrence_key, c.created_at, c.expires_at, NULL,"
-    "   NULL, c.id, c.status, y.simple_mode FROM checkins c"
+    "   NULL, c.id, c.status, c.simple_mode, c.questionnaire_version FROM checkins c"
     " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
     " WHERE c.created_at <= ? AND NOT EXISTS (SELECT 1"
     "   FROM outbox p WHERE p.kind = 'checkin' AND p.youth_code = y.code"
@@ -89,7 +91,7 @@ class SqliteSessionsMixin(SqliteQueries):
                     ratings.get((r["occurrence_key"], r["youth_code"]), {}),
                     r["session_therapist"], r["last_error"],
                     not_held.get((r["youth_code"], r["occurrence_key"])),
-                    cid in notes, cid in crises))
+                    cid in notes, cid in crises, r["questionnaire_version"] or ""))
             except ValueError as exc:
                 log.error("skipped an unreadable session row of %s: %s", r["youth_code"], exc)
         return records
