@@ -79,7 +79,9 @@ def rating_buttons(services: Services, ref: str, lang: Language, chosen: dict[st
                 label = f"✔️{label}"
             row.append(Button(label, rating_data(ref, dim, value)))
         rows.append(tuple(row))
-    rows.append((Button(say(lang, "not_held_button"), rating_data(ref, "held", "no")),))
+    # In a group message a youth may have been absent: "did not take place" per youth.
+    rows.append((Button(f"{code} {say(lang, 'not_held_button')}" if code
+                        else say(lang, "not_held_button"), rating_data(ref, "held", "no")),))
     return tuple(rows)
 
 

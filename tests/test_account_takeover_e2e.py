@@ -66,7 +66,7 @@ async def test_an_older_youth_invite_cannot_take_over_the_account(bot: Harness) 
     assert all("Goed" not in m.text and "J-014" not in m.text for m in thief.inbox)
     # The real youth is still linked and still gets the next check-in.
     await bot.checkin(occurrence="s2", discipline=None)
-    assert "Hoe goed luisterde je therapeut" in youth.last.text
+    assert "Hoe ging het samenwerken met je therapeut vandaag?" in youth.last.text
     assert rows(bot, "SELECT count(*) FROM contacts") == [(1,)]   # the youth's only
 
 

@@ -64,7 +64,8 @@ async def test_v2_items_are_asked_and_a_v1_checkin_open_at_the_upgrade_completes
     first = youth.last
     assert "Hoe goed luisterde je therapeut vandaag naar jou?" in first.text
     assert first.button_labels() == ["😐 Matig", "🙂 Gaat wel", "😊 Oké", "😄 Goed",
-                                     "🤩 Heel goed", "🤐 Zeg ik liever niet"]
+                                     "🤩 Heel goed", "🤐 Zeg ik liever niet",
+                                     "🚫 Ik had geen therapie"]
     await tap(bot, youth, "😄 Goed")
     assert "Hoe goed past de therapie bij wat jij wilt bereiken?" in youth.last.text
     await tap(bot, youth, "😊 Oké")
@@ -140,7 +141,7 @@ async def test_simple_mode_switched_by_therapist_and_coordinator_from_the_next_c
     await bot.enrol(youth)                                          # J-014, T-02's youth
     await bot.checkin(occurrence="s1")
     open_one = youth.last
-    assert len(open_one.button_labels()) == 6
+    assert len(open_one.button_labels()) == 7   # five faces, rather not say, no session
 
     other.send("/simpel J-014 aan")
     await bot.fake.settle()
@@ -158,7 +159,7 @@ async def test_simple_mode_switched_by_therapist_and_coordinator_from_the_next_c
     assert len(youth.last.button_labels()) == 6
     await bot.checkin(occurrence="s2")
     assert youth.last.button_labels() == ["🙁 Slecht", "😐 Gewoon", "🙂 Goed",
-                                          "🤐 Zeg ik liever niet"]
+                                          "🤐 Zeg ik liever niet", "🚫 Ik had geen therapie"]
 
     # The coordinator switches it back on the command line.
     monkeypatch.setattr(cli, "_now", bot.clock)
@@ -177,7 +178,7 @@ async def test_simple_mode_switched_by_therapist_and_coordinator_from_the_next_c
                                 "--code", "J-014")
     assert refused.value.code == 2 and "--on" in capsys.readouterr().err
     await bot.checkin(occurrence="s3")
-    assert len(youth.last.button_labels()) == 6
+    assert len(youth.last.button_labels()) == 7   # five faces again, rather not, no session
     audit = rows(bot, "SELECT actor, action, youth_code, detail FROM audit_log"
                       " WHERE action = 'set-simple' ORDER BY seq")
     assert [(a[1:]) for a in audit] == [("set-simple", "J-014", "on"),
@@ -255,7 +256,9 @@ async def test_a_prompt_before_the_next_session_once_on_time_and_only_when_low(
     sent_at, text = prompts[0]
     assert sent_at.astimezone(AMS).strftime("%a %H:%M") == "Tue 14:00"
     assert text.startswith("🗣️ Straks om 15:00 heb je sessie. Even aandacht voor:\n")
-    assert "J-001: band was laag na de vorige sessie. Even bespreken?" in text
+    # the floor alert on bond (core.analytics) joins the low answer as a reason
+    assert text.splitlines()[1].startswith("J-001: band was laag")
+    assert text.endswith("na de vorige sessie. Even bespreken?")
     assert "J-002" not in text
     talk = rows(bot, "SELECT occurrence_key, state, last_error FROM outbox WHERE kind = 'talk'"
                      " AND due_at < ? ORDER BY due_at", iso(bot.clock()))
@@ -343,13 +346,15 @@ async def test_one_rating_message_per_group_session_mirroring_the_youths_scale(
         " · 🙂 Goed · 😄 Heel goed.")
     firsts = [row[0][0] for row in message.buttons]
     assert firsts == ["J-001 taak 😢", "J-001 doel 😢", "J-001 band 😢",
-                      "J-002 taak 😢", "J-002 doel 😢", "J-002 band 😢"]
-    assert [label for label, _ in message.buttons[5]][1:] == ["🙁", "😐", "🙂", "😄"]
-    therapist.tap_data(message, message.buttons[5][1][1])         # J-002 band: Slecht
+                      "J-001 🚫 Sessie ging niet door",
+                      "J-002 taak 😢", "J-002 doel 😢", "J-002 band 😢",
+                      "J-002 🚫 Sessie ging niet door"]
+    assert [label for label, _ in message.buttons[6]][1:] == ["🙁", "😐", "🙂", "😄"]
+    therapist.tap_data(message, message.buttons[6][1][1])         # J-002 band: Slecht
     await bot.fake.settle()
     assert rows(bot, "SELECT youth_code, item, value FROM therapist_ratings") == [
         ("J-002", "bond", "2")]
-    assert message.buttons[5][1][0] == "✔️🙁" and message.buttons[2][1][0] == "🙁"
+    assert message.buttons[6][1][0] == "✔️🙁" and message.buttons[2][1][0] == "🙁"
     states = rows(bot, "SELECT state, last_error FROM outbox WHERE kind = 'rating'"
                        " AND occurrence_key = 's1:2026-11-24'")
     assert sorted(states, key=str) == [("sent", "in the group message"), ("sent", None)]

@@ -51,7 +51,7 @@ async def answer(bot: Harness, youth: FakeUser, bond: str, rest: str = "Goed") -
             return
         labels = " ".join(last.button_labels())
         tap = ("Klaar" if "Klaar" in labels else "Niks bijzonders" if "Niks" in labels
-               else bond if "luisterde" in last.text else rest)
+               else bond if "veilig" in last.text else rest)   # the bond item (v2)
         query = youth.tap(last, tap)
         await wait_for_next_message(youth, query, last)
         await bot.fake.settle(quiet=0.05)
@@ -145,7 +145,7 @@ async def test_sessions_belong_to_their_therapist_and_a_floor_on_bond_alerts(
         nonlocal wednesdays
         if bot.clock().weekday() == 2:
             wednesdays += 1
-            await answer(bot, youth, "Matig" if wednesdays == 3 else "Goed")
+            await answer(bot, youth, "Heel slecht" if wednesdays == 3 else "Goed")
         else:
             await answer(bot, youth, "Goed")
 
