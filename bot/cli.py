@@ -510,12 +510,15 @@ async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from core.audit import verify_chain  # noqa: PLC0415
+    from core.audit import compare_with_anchor, verify_chain  # noqa: PLC0415
 
     async def work(services: Services) -> int:
         entries = await services.store.audit_entries()
         if args.action == "verify":
             problems = verify_chain(entries)
+            if services.audit_anchor is not None:
+                head, unreadable = services.audit_anchor.head()
+                problems += unreadable + compare_with_anchor(entries, head)
             for problem in problems:
                 print(problem)
             print(f"{len(entries)} entries; chain {'BROKEN' if problems else 'intact'}"

@@ -66,6 +66,7 @@ class KeySettings(_Section):
 class StorageSettings(_Section):
     database: Path = Path("var/vakbot.sqlite3")
     erasure_log: Path | None = None
+    audit_anchor: Path | None = None   # the audit trail's head, outside the database
 
 
 class PrivacySettings(_Section):
@@ -284,6 +285,8 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
     settings.storage.database = _resolve(base, settings.storage.database) or Path()
     settings.storage.erasure_log = _resolve(base, settings.storage.erasure_log) or (
         settings.storage.database.with_name(settings.storage.database.name + ".erasures"))
+    settings.storage.audit_anchor = _resolve(base, settings.storage.audit_anchor) or (
+        settings.storage.database.with_name(settings.storage.database.name + ".audit-anchor"))
     settings.checkin.crisis_phrases_file = _resolve(base, settings.checkin.crisis_phrases_file)
     if settings.checkin.crisis_phrases_file is not None:
         try:

@@ -30,6 +30,7 @@ from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
+from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.ports import Store
 from storage.sqlite import SqliteStore
 
@@ -46,7 +47,10 @@ def utcnow() -> datetime:
 async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utcnow) -> Services:
     """Open the database and load the questionnaire, texts and crisis rules."""
     crisis_rules = load_rules(settings.checkin.crisis_phrases_file)  # built-in + institution
-    store = await SqliteStore.open(settings.storage.database)
+    anchor = AuditAnchor(settings.storage.audit_anchor or settings.storage.database.with_name(
+        settings.storage.database.name + ".audit-anchor"),
+        anchor_key(secrets.pseudonym_key.get_secret_value().encode()))
+    store = await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
     await replay_erasures(store, settings.storage.erasure_log)
     return Services(
         store=store,
@@ -67,6 +71,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         escalate_after=timedelta(minutes=settings.alerts.crisis_escalate_after_minutes),
         default_unit=settings.units.default_unit,
         erasure_log=settings.storage.erasure_log,
+        audit_anchor=anchor,
         retention_required=settings.privacy.retention_required,
     )
 

@@ -14,6 +14,7 @@ from core.crisis import CrisisRules
 from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import Questionnaire
+from storage.audit_anchor import AuditAnchor
 from storage.ports import Checkin, Store
 
 Clock = Callable[[], datetime]
@@ -37,6 +38,7 @@ class Services:
     escalate_after: timedelta = timedelta(minutes=20)   # an unacknowledged crisis alert
     default_unit: str | None = None       # the unit of youths enrolled without one
     erasure_log: Path | None = None       # outside the database: a restore replays it
+    audit_anchor: AuditAnchor | None = None   # the audit trail's head, outside the database
     retention_required: bool = False      # institutional rules forbid erasure on request
 
     async def audit(self, actor: str, action: str, youth_code: str = "",

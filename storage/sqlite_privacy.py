@@ -8,6 +8,7 @@ from datetime import datetime
 from core.audit import GENESIS, AuditEntry, entry_hash
 from core.consent import ConsentRecord
 from core.export import ExportRow
+from storage.audit_anchor import AuditAnchor
 from storage.database import Database
 from storage.ports import Consent
 from storage.timefmt import iso, parse_iso
@@ -28,6 +29,7 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
 
 class SqlitePrivacyMixin:
     db: Database
+    audit_anchor: AuditAnchor | None
 
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry:
@@ -42,6 +44,11 @@ class SqlitePrivacyMixin:
                 "INSERT INTO audit_log (seq, at, actor, action, youth_code, detail, prev_hash,"
                 " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, at, actor, action, youth_code, detail, prev, digest))
+        if self.audit_anchor is not None:
+            # After the commit: a crash in between leaves the database one entry ahead of
+            # the anchor, which verify accepts; the reverse would be a false alarm.
+            # Concurrent appends may anchor out of order; verify takes the highest seq.
+            self.audit_anchor.record(seq, digest, at)
         return AuditEntry(seq, at, actor, action, youth_code, detail, prev, digest)
 
     async def audit_entries(self) -> list[AuditEntry]:
