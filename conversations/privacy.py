@@ -38,6 +38,8 @@ async def delete_tap(services: Services, user_id: int, tap: DeleteTap,
         erasure_log.record(services.erasure_log, me.code, now)
     await services.store.erase_youth(me.code, now)
     await services.audit("youth", "erase", me.code, "on the youth's request")
+    if services.store.wal_truncate_pending:   # a reader held the WAL; the engine retries
+        return [EditTapped(say(me.language, "deleted_pending"))]
     return [EditTapped(say(me.language, "deleted"))]
 
 

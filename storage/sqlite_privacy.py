@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from datetime import datetime
 
@@ -12,6 +14,8 @@ from storage.audit_anchor import AuditAnchor
 from storage.database import Database
 from storage.ports import Consent
 from storage.timefmt import iso, parse_iso
+
+log = logging.getLogger(__name__)
 
 # Tables keyed by the youth's pseudonym or code, in an order that respects foreign keys.
 _BY_PSEUDONYM = ("DELETE FROM crisis_flags WHERE youth_pseudonym = ?",
@@ -30,6 +34,7 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
 class SqlitePrivacyMixin:
     db: Database
     audit_anchor: AuditAnchor | None
+    wal_truncate_pending: bool = False   # an erasure whose WAL truncate is still owed
 
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry:
@@ -82,8 +87,29 @@ class SqlitePrivacyMixin:
                 " WHERE code = ?", (code,))
             await conn.execute("INSERT OR IGNORE INTO erasures (youth_code, erased_at)"
                                " VALUES (?, ?)", (code, iso(now)))
-        await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.wal_truncate_pending = True
+        await self.truncate_wal()
         return True
+
+    async def truncate_wal(self, attempts: int = 5, first_wait: float = 0.05) -> bool:
+        """Checkpoint and truncate the WAL, so erased bytes leave it; True when done.
+
+        While any reader is open (a backup, `audit show`, another tool) SQLite answers
+        "busy" and the erased rows stay in the WAL. This retries a few times with a short
+        backoff; when it still cannot, `wal_truncate_pending` stays set and the engine's
+        next tick (or the next start-up, which always truncates) tries again.
+        """
+        wait = first_wait
+        for attempt in range(attempts):
+            if await self.db.checkpoint_truncate():
+                self.wal_truncate_pending = False
+                return True
+            if attempt + 1 < attempts:
+                await asyncio.sleep(wait)
+                wait *= 2
+        log.warning("the WAL could not be truncated (a reader holds it open); erased data "
+                    "leaves the disk when it can, retried every tick")
+        return False
 
     async def unbind_youth(self, code: str, now: datetime) -> bool:
         """Cut the link to the youth's Telegram account (lost or confiscated phone).

@@ -8,6 +8,7 @@ import json
 import shutil
 import sqlite3
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from bot.config import load_settings
 from bot.enrolment import unbind_youth
 from bot.export import export
-from bot.wiring import open_services
+from bot.wiring import make_engine, open_services
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
 from tests.support import Harness, run_cli, running_bot
@@ -65,10 +66,28 @@ async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None
         {"scope": "sharing", "text_version": "sharing-1", "answer": "yes"}]
 
 
+def _disk_bytes(database: Path) -> bytes:
+    """The database file, its WAL and its shared-memory index, as they lie on disk."""
+    raw = b""
+    for name in (database.name, database.name + "-wal", database.name + "-shm"):
+        path = database.with_name(name)
+        raw += path.read_bytes() if path.exists() else b""
+    return raw
+
+
 async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     await answer_with_marker(bot)
     backup = bot.database.with_name("before.sqlite3")
     await bot.services.store.backup(backup)
+    with closing(sqlite3.connect(bot.database)) as conn:
+        # Plaintext (or ciphertext) that lies on disk before the erasure, not just the
+        # marker (which was always encrypted): pseudonym, check-in ref, consent digests.
+        (pseudonym,) = conn.execute("SELECT pseudonym FROM youths").fetchone()
+        (ref,) = conn.execute("SELECT ref FROM checkins").fetchone()
+        (note,) = conn.execute("SELECT text_enc FROM notes").fetchone()
+        digests = [r[0] for r in conn.execute("SELECT text_sha256 FROM consents")]
+    traces = [pseudonym.encode(), ref.encode(), bytes(note)[:40], *(d.encode() for d in digests)]
+    assert all(t in _disk_bytes(bot.database) for t in traces[:2])
     youth = bot.fake.user(YOUTH)
     youth.send("/delete")
     await bot.fake.settle()
@@ -78,16 +97,29 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     assert youth.last.text == "Oké, er is niks gewist. 👍"
     youth.send("/delete")
     await bot.fake.settle()
+    # A reader holds a snapshot (a backup, `audit show`) while the youth confirms.
+    reader = sqlite3.connect(bot.database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM checkins").fetchone()
     youth.tap(youth.last, "Ja")
     await bot.fake.settle()
-    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist.")
-    raw = bot.database.read_bytes()
-    wal = bot.database.with_name(bot.database.name + "-wal")
-    raw += wal.read_bytes() if wal.exists() else b""
+    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist. Over een "
+                                      "paar minuten zijn ze ook helemaal van de computer af.")
+    assert bot.services.store.wal_truncate_pending
+    reader.execute("COMMIT")
+    reader.close()
+    await make_engine(bot.settings, bot.services).tick(bot.app.bot)   # the engine retries
+    assert not bot.services.store.wal_truncate_pending
+    raw = _disk_bytes(bot.database)
+    for trace in traces:
+        assert trace not in raw, trace
     assert MARKER.encode() not in raw
-    with sqlite3.connect(bot.database) as conn:
+    with closing(sqlite3.connect(bot.database)) as conn:
         for table in ("answers", "checkins", "notes", "contacts", "consents"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        for table in ("outbox", "alerts", "therapist_ratings", "series_youths"):
+            assert conn.execute(f"SELECT count(*) FROM {table} WHERE youth_code = 'J-014'"
+                                ).fetchone() == (0,)
     youth.send("hallo")
     await bot.fake.settle()
     assert youth.last.text.startswith("Hoi! Deze bot is alleen voor jongeren")
@@ -100,11 +132,23 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
         bot.database.with_name(bot.database.name + suffix).unlink(missing_ok=True)
     settings, secrets = load_settings(bot.config_path)
     services = await open_services(settings, secrets)
-    await services.store.close()
-    with sqlite3.connect(bot.database) as conn:
-        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
-    assert MARKER.encode() not in bot.database.read_bytes()
     bot.services = services  # the fixture closes this one
+    with closing(sqlite3.connect(bot.database)) as conn:
+        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+    raw = _disk_bytes(bot.database)
+    assert MARKER.encode() not in raw and pseudonym.encode() not in raw
+
+
+async def test_delete_without_a_reader_says_plainly_it_is_gone(bot: Harness) -> None:
+    await answer_with_marker(bot)
+    youth = bot.fake.user(YOUTH)
+    youth.send("/delete")
+    await bot.fake.settle()
+    youth.tap(youth.last, "Ja")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist. Je krijgt "
+                                      "geen berichten meer.")
+    assert not bot.services.store.wal_truncate_pending
 
 
 async def test_retention_rules_explain_instead_of_erasing(tmp_path: Path) -> None:
