@@ -106,14 +106,15 @@ async def invite_youth(
     return Invitation(code, token, expires)
 
 
-def parse_guardian_date(text: str | None) -> date | None:
+def parse_guardian_date(text: str | None,
+                        option: str = "--guardian-consent-date") -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise EnrolmentRefused(
-            f"--guardian-consent-date: {text!r} is not a date like 2026-11-28"
+            f"{option}: {text!r} is not a date like 2026-11-28"
         ) from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from core.audit import GENESIS, AuditEntry, entry_hash
 from core.consent import ConsentRecord
@@ -83,7 +83,8 @@ class SqlitePrivacyMixin:
                                (code,))
             await conn.execute(
                 "UPDATE youths SET pseudonym = NULL, paused = 1, birth_year = 0,"
-                " guardian_consent_date = NULL, unit = NULL, unreachable_at = NULL"
+                " guardian_consent_date = NULL, guardian_research_consent_date = NULL,"
+                " unit = NULL, unreachable_at = NULL"
                 " WHERE code = ?", (code,))
             await conn.execute("INSERT OR IGNORE INTO erasures (youth_code, erased_at)"
                                " VALUES (?, ?)", (code, iso(now)))
@@ -203,6 +204,22 @@ class SqlitePrivacyMixin:
             rows = await cur.fetchall()
         return [ExportRow(r[0], r[1], parse_iso(r[2]), r[3], r[4], r[5], bool(r[6]), r[7])
                 for r in rows]
+
+    async def guardian_research_consent(self, code: str) -> date | None:
+        async with self.db.conn.execute(
+                "SELECT guardian_research_consent_date FROM youths WHERE code = ?",
+                (code,)) as cur:
+            row = await cur.fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def set_guardian_research_consent(self, code: str, when: date) -> bool:
+        """Record the date the guardian's research consent was filed; False if unknown."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE youths SET guardian_research_consent_date = ? WHERE code = ?"
+                " AND code NOT IN (SELECT youth_code FROM erasures)",
+                (when.isoformat(), code))
+            return cur.rowcount > 0
 
     async def is_erased(self, code: str) -> bool:
         async with self.db.conn.execute("SELECT 1 FROM erasures WHERE youth_code = ?",
