@@ -12,7 +12,7 @@ from core.consent import ConsentRecord
 from core.export import ExportRow
 from storage.audit_anchor import AuditAnchor
 from storage.database import Database
-from storage.ports import Consent
+from storage.ports import Consent, Row, SubjectRecords
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,44 @@ class SqlitePrivacyMixin:
                 " AND code NOT IN (SELECT youth_code FROM erasures)",
                 (when.isoformat(), code))
             return cur.rowcount > 0
+
+    async def _rows(self, sql: str, params: tuple[str, ...]) -> list[Row]:
+        async with self.db.conn.execute(sql, params) as cur:
+            names = [d[0] for d in cur.description]
+            rows = await cur.fetchall()
+        return [{name: (bytes(v).decode() if isinstance(v, bytes) else v)
+                 for name, v in zip(names, tuple(r), strict=True)} for r in rows]
+
+    async def subject_records(self, code: str, pseudonym: str) -> SubjectRecords:
+        """Everything about the youth beyond check-ins and consents (see SubjectRecords)."""
+        profile = await self._rows(
+            "SELECT therapist_code AS therapist, birth_year, unit, language, simple_mode,"
+            " guardian_consent_date, guardian_research_consent_date, paused,"
+            " created_at AS enrolled_at FROM youths WHERE code = ?", (code,))
+        return SubjectRecords(
+            profile=profile[0] if profile else {},
+            crisis_texts=await self._rows(
+                "SELECT created_at, text_enc, phrases, alerted_at FROM crisis_flags"
+                " WHERE youth_pseudonym = ? ORDER BY id", (pseudonym,)),
+            ratings=await self._rows(
+                "SELECT occurrence_key AS session, therapist_code AS therapist, item, value,"
+                " rated_at FROM therapist_ratings WHERE youth_code = ?"
+                " ORDER BY rated_at, item", (code,)),
+            alerts=await self._rows(
+                "SELECT kind, created_at, therapist_code AS therapist, detail, reason,"
+                " unit_code AS unit, acked_at, acked_by FROM alerts WHERE youth_code = ?"
+                " ORDER BY id", (code,)),
+            schedule=await self._rows(
+                "SELECT s.discipline, s.weekdays, s.start_time, s.duration_minutes,"
+                " s.timezone, s.first_date, s.last_date, s.paused,"
+                " s.therapist_code AS therapist FROM series s"
+                " JOIN series_youths sy ON sy.series_id = s.id WHERE sy.youth_code = ?"
+                " ORDER BY s.id", (code,)),
+            phone_windows=await self._rows(
+                "SELECT w.scope, w.scope_code, w.weekdays, w.start_time, w.end_time"
+                " FROM phone_windows w WHERE (w.scope = 'youth' AND w.scope_code = ?)"
+                " OR (w.scope = 'unit' AND w.scope_code = (SELECT unit FROM youths"
+                " WHERE code = ?)) ORDER BY w.scope DESC, w.id", (code, code)))
 
     async def is_erased(self, code: str) -> bool:
         async with self.db.conn.execute("SELECT 1 FROM erasures WHERE youth_code = ?",

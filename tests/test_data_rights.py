@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import zipfile
 from contextlib import closing
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from bot.export import export
 from bot.wiring import make_engine, open_services
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
+from core.delivery import Window
+from core.schedule import Timing
+from storage.ports import NewSeries, PhoneWindow
 from tests.support import Harness, run_cli, running_bot
 
 YOUTH = 700000123
@@ -283,3 +287,41 @@ async def test_a_researcher_gets_the_research_export_in_telegram(tmp_path: Path)
         audited = [r[0] for r in sqlite3.connect(bot.database).execute(
             "SELECT action FROM audit_log WHERE actor LIKE 'researcher:%'")]
         assert audited == ["export:research"]
+
+
+async def test_mydata_includes_everything_held_about_the_youth(bot: Harness) -> None:
+    await answer_with_marker(bot)
+    youth = bot.fake.user(YOUTH)
+    youth.send("ik snij mezelf elke avond")            # a crisis text, and an alert
+    await bot.fake.settle()
+    store, now = bot.services.store, bot.clock()
+    await store.rate("s1", "J-014", "T-02", "bond", "2", now)
+    timing = Timing(timedelta(minutes=15), timedelta(hours=3), timedelta(hours=24))
+    for n in range(200):          # a long schedule: the words are split under 4096
+        await store.add_series(NewSeries(
+            "T-02", ("J-014",), "music", frozenset({0, 3}), time(14, n % 60),
+            timedelta(minutes=60), "Europe/Amsterdam", date(2026, 11, 23), None, timing), now)
+    await store.add_window(PhoneWindow("youth", "J-014", Window(
+        frozenset(range(7)), time(16, 0), time(18, 0))))
+    before = len(youth.inbox)
+    youth.send("/mydata")
+    await bot.fake.settle()
+    sent = youth.inbox[before:]
+    texts, document = [m.text for m in sent[:-1]], sent[-1].document
+    assert len(texts) >= 2 and all(0 < len(t) <= 4096 for t in texts)
+    words = "\n".join(texts)
+    assert texts[0].startswith("Dit is wat ik over je bewaar, onder code J-014: 1 check-ins.")
+    assert "geboren in 2008" in words and "Therapeut: T-02" in words
+    assert ("Ook bewaard: 1 berichten waar ik me zorgen over maakte, 1 cijfers van je "
+            "therapeut over jullie sessies, 1 seintjes over jou") in words
+    assert words.count("• music: mon,thu 14:") == 200 and "Je telefoontijden:" in words
+    assert document is not None
+    data = json.loads(document)
+    assert data["birth_year"] == 2008 and data["therapist"] == "T-02"
+    assert "unit" in data and "guardian_consent_date" in data
+    assert data["crisis_texts"][0]["text"] == "ik snij mezelf elke avond"
+    assert data["therapist_ratings"] == [{"session": "s1", "therapist": "T-02", "item": "bond",
+                                          "value": "2", "rated_at": "2026-11-23 14:00"}]
+    assert [a["kind"] for a in data["alerts_about_you"]] == ["crisis"]
+    assert len(data["schedule"]) == 200 and data["schedule"][0]["weekdays"]
+    assert data["phone_windows"][0]["start_time"] == "16:00"
