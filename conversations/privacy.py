@@ -10,8 +10,8 @@ from conversations.services import Services
 from core.callbacks import DeleteTap, delete_data
 from core.identity import InvalidToken
 from core.prompts import Button
-from core.schedule import WEEKDAYS
 from core.questionnaire import Language
+from core.schedule import WEEKDAYS
 from core.texts import say
 from storage import erasure_log
 from storage.timefmt import parse_iso
