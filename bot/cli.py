@@ -169,6 +169,11 @@ def _add_set_simple(p: argparse.ArgumentParser) -> None:
                        help="5 answers (the default)")
 
 
+def _add_guardian_research(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--code", type=_code, required=True, help="youth code")
+    p.add_argument("--date", metavar="YYYY-MM-DD", type=_date_text, required=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m bot",
@@ -204,6 +209,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="date the guardian's consent was filed (required below 16)")
     p.add_argument("--unit", type=_unit, help="the youth's unit (ward): its phone hours "
                    "and its 24/7 crisis contact (default: units.default_unit)")
+    p.add_argument("--guardian-research-consent-date", metavar="YYYY-MM-DD", type=_date_text,
+                   help="date the guardian's consent to research use was filed (below 16 "
+                   "the research question is not asked without it)")
 
     p = command("invite", "Print a new single-use invite link for a youth or therapist "
                           "who has not joined, or (--unit) for a unit's on-call phone.")
@@ -224,6 +232,10 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_set_simple(command("set-simple", "Switch a youth's simple (3-point) answers on or "
                                           "off; it applies from the next check-in."))
+
+    _add_guardian_research(command(
+        "guardian-research-consent", "Record the date a guardian's consent to research "
+        "use was filed, for a youth who may be under 16."))
 
     p = command("send-checkin", "Queue the check-in for a session that just ended; "
                                 "the running bot sends it (quiet hours hold it).")
@@ -296,6 +308,10 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
                      cast(Language, args.language), args.simple,
                      parse_guardian_date(args.guardian_consent_date))
 
+    research_date = parse_guardian_date(args.guardian_research_consent_date,
+                                        "--guardian-research-consent-date")
+    if research_date is not None and research_date > _now().date():
+        raise EnrolmentRefused("the guardian's research consent date lies in the future")
     unit = args.unit or settings.units.default_unit
     if unit is None:
         raise EnrolmentRefused("--unit is required (or set units.default_unit): a crisis "
@@ -304,6 +320,8 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
     async def work(services: Services) -> int:
         invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
         await services.audit(cli_actor(), "enrol", youth.code, f"therapist {youth.therapist_code}")
+        if research_date is not None:
+            await _record_guardian_research(services, youth.code, research_date)
         if args.unit:
             await services.store.set_unit(youth.code, args.unit)
         contact = await services.store.unit(unit)
@@ -314,6 +332,28 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
         print(f"Enrolled {youth.code}: therapist {youth.therapist_code}, "
               f"language {youth.language}, {mode} scale.")
         _print_invite(invitation, await _bot_username(settings, secrets))
+        return 0
+
+    return await _with_store(settings, secrets, work)
+
+
+async def _record_guardian_research(services: Services, code: str, when: date) -> None:
+    if when > _now().date():
+        raise EnrolmentRefused("the guardian's research consent date lies in the future")
+    if not await services.store.set_guardian_research_consent(code, when):
+        raise EnrolmentRefused(f"unknown or erased youth code {code}")
+    await services.audit(cli_actor(), "guardian-consent:research", code, when.isoformat())
+
+
+async def _guardian_research(args: argparse.Namespace, settings: Settings,
+                             secrets: Secrets) -> int:
+    when = parse_guardian_date(args.date, "--date")
+    assert when is not None
+
+    async def work(services: Services) -> int:
+        await _record_guardian_research(services, args.code, when)
+        print(f"Recorded for {args.code}: the guardian's consent to research use, filed "
+              f"{when.isoformat()}. The youth can now choose research in /research.")
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -622,12 +662,15 @@ async def _move_youths(args: argparse.Namespace, settings: Settings,
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from core.audit import verify_chain  # noqa: PLC0415
+    from core.audit import compare_with_anchor, verify_chain  # noqa: PLC0415
 
     async def work(services: Services) -> int:
         entries = await services.store.audit_entries()
         if args.action == "verify":
             problems = verify_chain(entries)
+            if services.audit_anchor is not None:
+                head, unreadable = services.audit_anchor.head()
+                problems += unreadable + compare_with_anchor(entries, head)
             for problem in problems:
                 print(problem)
             print(f"{len(entries)} entries; chain {'BROKEN' if problems else 'intact'}"
@@ -828,6 +871,7 @@ def _main(argv: list[str] | None) -> int:
         "enroll-unit": lambda: _enroll_unit(args, settings, secrets),
         "set-unit": lambda: _set_unit(args, settings, secrets),
         "set-simple": lambda: _set_simple(args, settings, secrets),
+        "guardian-research-consent": lambda: _guardian_research(args, settings, secrets),
         "send-checkin": lambda: _send_checkin(args, settings, secrets),
         "backup": lambda: _backup(args, settings, secrets),
         "rotate-keys": lambda: _rotate_keys(args, settings, secrets),

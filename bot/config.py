@@ -79,6 +79,7 @@ class KeySettings(_Section):
 class StorageSettings(_Section):
     database: Path = Path("var/vakbot.sqlite3")
     erasure_log: Path | None = None
+    audit_anchor: Path | None = None   # the audit trail's head, outside the database
 
 
 class PrivacySettings(_Section):
@@ -301,6 +302,16 @@ def _read_secret(
     return None
 
 
+def _resolve_storage(storage: StorageSettings, base: Path) -> None:
+    """Paths relative to the config file; the erasure log and audit anchor default to
+    files beside the database (outside it, and outside its backups)."""
+    storage.database = _resolve(base, storage.database) or Path()
+    storage.erasure_log = _resolve(base, storage.erasure_log) or (
+        storage.database.with_name(storage.database.name + ".erasures"))
+    storage.audit_anchor = _resolve(base, storage.audit_anchor) or (
+        storage.database.with_name(storage.database.name + ".audit-anchor"))
+
+
 def load_settings(path: Path) -> tuple[Settings, Secrets]:
     """Load and check the whole configuration; raise ConfigError listing every problem."""
     try:
@@ -319,9 +330,7 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
     if problems:
         raise ConfigError(problems)
     base = path.parent
-    settings.storage.database = _resolve(base, settings.storage.database) or Path()
-    settings.storage.erasure_log = _resolve(base, settings.storage.erasure_log) or (
-        settings.storage.database.with_name(settings.storage.database.name + ".erasures"))
+    _resolve_storage(settings.storage, base)
     settings.checkin.crisis_phrases_file = _resolve(base, settings.checkin.crisis_phrases_file)
     if settings.checkin.crisis_phrases_file is not None:
         try:

@@ -108,6 +108,8 @@ async def _setup(bot: OfflineBot, lang: Language) -> dict[str, FakeUser]:
         invitation = await enroll_youth(store, NewYouth(y.code, y.therapist, 2008 + n % 4,
                                                         lang, y.simple, date(2026, 9, 1)),
                                         now, bot.services.invite_ttl)
+        # Guardians of the youngest agreed to research use too (below 16 it is asked first).
+        await store.set_guardian_research_consent(y.code, date(2026, 9, 1))
         user = bot.fake.user(700000101 + n, lang)
         user.send(f"/start {invitation.token}")
         await bot.fake.settle(quiet=0.05)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,12 +13,22 @@ from core.questionnaire import Language
 from storage.ports import AlreadyExists, NewYouth, Store, Therapist
 
 
-def cli_actor() -> str:
-    """Who ran a command on the server, for the audit trail: the operating-system user."""
+def cli_actor(uid: int | None = None, sudo_user: str | None = None) -> str:
+    """Who ran a command on the server, for the audit trail: the real operating-system user.
+
+    $USER/$LOGNAME can be set by anyone (`USER=dr-jansen python -m bot export`), so the
+    name comes from the real uid. SUDO_USER is added only when the real uid is root: sudo
+    sets it then, and an ordinary user setting it proves nothing.
+    """
+    uid = os.getuid() if uid is None else uid
     try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return f"cli:uid{os.getuid()}"
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = f"uid{uid}"
+    sudo = os.environ.get("SUDO_USER") if sudo_user is None else sudo_user
+    if uid == 0 and sudo and sudo != name:
+        return f"cli:{name}(sudo:{sudo})"
+    return f"cli:{name}"
 
 
 class EnrolmentRefused(Exception):
@@ -104,14 +114,15 @@ async def invite_youth(
     return Invitation(code, token, expires, revoked)
 
 
-def parse_guardian_date(text: str | None) -> date | None:
+def parse_guardian_date(text: str | None,
+                        option: str = "--guardian-consent-date") -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise EnrolmentRefused(
-            f"--guardian-consent-date: {text!r} is not a date like 2026-11-28"
+            f"{option}: {text!r} is not a date like 2026-11-28"
         ) from None
 
 

@@ -30,6 +30,7 @@ from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
 from scheduler.planner import DeliveryRules
 from storage import erasure_log
+from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.ports import Store
 from storage.sqlite import SqliteStore
 
@@ -46,8 +47,13 @@ def utcnow() -> datetime:
 async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utcnow) -> Services:
     """Open the database and load the questionnaire, texts and crisis rules."""
     crisis_rules = load_rules(settings.checkin.crisis_phrases_file)  # built-in + institution
-    store = await SqliteStore.open(settings.storage.database)
+    anchor = AuditAnchor(settings.storage.audit_anchor or settings.storage.database.with_name(
+        settings.storage.database.name + ".audit-anchor"),
+        anchor_key(secrets.pseudonym_key.get_secret_value().encode()))
+    store = await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
     await replay_erasures(store, settings.storage.erasure_log)
+    # Owed by an erasure whose truncate a reader blocked before the last stop (or a crash).
+    await store.truncate_wal(attempts=1)
     return Services(
         store=store,
         questionnaire=builtin_questionnaire(),
@@ -68,19 +74,35 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         escalate_after=timedelta(minutes=settings.alerts.crisis_escalate_after_minutes),
         default_unit=settings.units.default_unit,
         erasure_log=settings.storage.erasure_log,
+        audit_anchor=anchor,
         retention_required=settings.privacy.retention_required,
     )
 
 
-async def replay_erasures(store: Store, log: Path | None) -> int:
-    """Erase again whoever the erasure log names but the database still holds."""
+async def replay_erasures(store: Store, path: Path | None) -> int:
+    """Erase again whoever the erasure log names but the database still holds.
+
+    A damaged line is reported at ERROR by number and never acted on; each replayed
+    erasure is audited. Start-up goes on either way.
+    """
+    if path is None:
+        return 0
+    try:
+        entries = erasure_log.read(path)
+    except OSError as exc:
+        log.error("erasure log %s cannot be read (%s); no erasure replayed", path, exc.strerror)
+        return 0
+    for number, why in entries.bad_lines:
+        log.error("erasure log %s line %d skipped: %s; nobody erased for it, check it by "
+                  "hand", path, number, why)
     replayed = 0
-    for code in dict.fromkeys(erasure_log.codes(log) if log else []):
+    for code in dict.fromkeys(entries.codes):
         if not await store.is_erased(code) and await store.erase_youth(code, utcnow()):
             replayed += 1
+            await store.append_audit("system", "erase:replay", code,
+                                     "replayed from the erasure log at start-up", utcnow())
     if replayed:
-        log_ = logging.getLogger(__name__)
-        log_.warning("replayed %d erasure(s) from the erasure log", replayed)
+        log.warning("replayed %d erasure(s) from the erasure log", replayed)
     return replayed
 
 

@@ -16,6 +16,8 @@ from core.consent import (
     Scope,
     ScopeState,
     checkin_gate,
+    counts_as_yes,
+    research_needs_guardian,
     scope_states,
     to_ask_before_checkin,
 )
@@ -57,8 +59,11 @@ async def menu(services: Services, user_id: int, lang_hint: Language) -> list[Ac
         return [Reply(say(lang_hint, "unknown_user"))]
     lang = me.language
     states = await states_of(services, me.pseudonym)
+    guardian_first = await waits_for_guardian(services, me, "research")
     lines = [say(lang, "consent_menu_header")]
-    lines += [say(lang, f"consent_line_{scope}", state=say(lang, f"consent_state_{st.value}"))
+    lines += [say(lang, f"consent_line_{scope}", state=say(
+        lang, "consent_state_needs_guardian" if scope == "research" and guardian_first
+        and not counts_as_yes(st) else f"consent_state_{st.value}"))
               for scope, st in states.items()]
     lines += ["", say(lang, "consent_menu_footer")]
     buttons: Buttons = tuple(
@@ -68,12 +73,23 @@ async def menu(services: Services, user_id: int, lang_hint: Language) -> list[Ac
     return [Reply("\n".join(lines), buttons)]
 
 
+async def waits_for_guardian(services: Services, youth: Youth, scope: Scope) -> bool:
+    """Research below 16 needs the guardian's research consent on file first."""
+    if scope != "research":
+        return False
+    today = services.clock().astimezone(services.zone).date()
+    return research_needs_guardian(
+        youth.birth_year, await services.store.guardian_research_consent(youth.code), today)
+
+
 async def ask_scope(services: Services, user_id: int, scope: Scope,
                     lang_hint: Language) -> list[Action]:
     """/research and the menu's buttons: the current text of one scope and the choice."""
     me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
     if me is None or me.pseudonym is None:
         return [Reply(say(lang_hint, "unknown_user"))]
+    if await waits_for_guardian(services, me, scope):
+        return [Reply(say(me.language, "research_needs_guardian"))]
     return [ask(services.consents.current(scope), me.language)]
 
 
@@ -85,6 +101,10 @@ async def scope_tap(services: Services, user_id: int, tap: ScopeTap,
         return [Toast(say(lang_hint, "stale_button"))]
     lang = me.language
     current = services.consents.current(tap.scope)
+    if tap.agree is not False and await waits_for_guardian(services, me, tap.scope):
+        # Saying no (or withdrawing) is always possible; yes waits for the guardian.
+        return [Toast(say(lang, "research_needs_guardian_short")),
+                Reply(say(lang, "research_needs_guardian"))]
     if tap.agree is None:
         return [ask(current, lang)]
     if tap.number != current.number:

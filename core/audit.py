@@ -49,3 +49,36 @@ def verify_chain(entries: list[AuditEntry]) -> list[str]:
             problems.append(f"entry {e.seq}: content does not match its hash (edited)")
         prev, expected_seq = e.hash, e.seq + 1
     return problems
+
+
+@dataclass(frozen=True)
+class AnchorPoint:
+    """The head of the chain as recorded outside the database after an append."""
+    seq: int
+    hash: str
+    at: str
+
+
+def compare_with_anchor(entries: list[AuditEntry], head: AnchorPoint | None) -> list[str]:
+    """Return one line per way the database's chain falls short of its anchored head.
+
+    A database with more entries than the anchor is not a problem (the process can stop
+    between committing an entry and anchoring it); fewer, or another entry at the anchored
+    position, means entries were cut off or an older copy was restored.
+    """
+    if head is None:
+        return ([f"no anchor recorded, but the database holds {len(entries)} entries: "
+                 "cannot tell whether entries were cut off"] if entries else [])
+    by_seq = {e.seq: e for e in entries}
+    last = entries[-1] if entries else None
+    held = last.seq if last else 0
+    if held < head.seq:
+        since = f"after entry {held} of {last.at[:19]}" if last else "from the first entry"
+        return [f"the database holds {held} entries, the anchor says {head.seq}: "
+                f"{head.seq - held} entries missing {since} (the anchored head is of "
+                f"{head.at[:19]}); the chain was cut short or an older backup was restored"]
+    anchored = by_seq.get(head.seq)
+    if anchored is None or anchored.hash != head.hash:
+        return [f"head hash differs: entry {head.seq} in the database is not the entry "
+                f"anchored at {head.at[:19]} (the chain was rewritten or replaced)"]
+    return []

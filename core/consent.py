@@ -45,6 +45,19 @@ def enrolment_problems(
     return problems
 
 
+def research_needs_guardian(birth_year: int, guardian_research_consent: date | None,
+                            today: date) -> bool:
+    """True while the youth may be under 16 and no guardian's research consent is on file.
+
+    Research use is a consent of its own: the guardian's consent to taking part does not
+    cover it. As at enrolment, with only a birth year known the youth counts as possibly
+    15 until the year in which they certainly are 16 (birth year + 17).
+    """
+    youngest = today.year - birth_year - 1
+    return youngest < DIGITAL_CONSENT_AGE and (
+        guardian_research_consent is None or guardian_research_consent > today)
+
+
 Scope = Literal["participation", "sharing", "research"]
 SCOPES: tuple[Scope, ...] = ("participation", "sharing", "research")
 

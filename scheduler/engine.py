@@ -129,6 +129,9 @@ class Engine:
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
         await isolated("releasing expired leases", store.release_expired(now), 0)
+        if store.wal_truncate_pending:       # an erasure's bytes still in the WAL
+            await isolated("truncating the WAL after an erasure",
+                           store.truncate_wal(attempts=1), False)
         report.expired = await isolated("expiring overdue rows", store.expire_overdue(now), 0)
         await isolated("expiring check-ins", store.expire_due(now), 0)
         await isolated("resending unconfirmed questions",

@@ -23,6 +23,7 @@ class Migration:
     sql: str
 
 
+BUSY_TIMEOUT_MS = 10000
 _MIGRATION_FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
 
@@ -67,7 +68,7 @@ class Database:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
-            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
@@ -114,6 +115,21 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             await self.conn.execute("COMMIT")
+
+    async def checkpoint_truncate(self) -> bool:
+        """One `wal_checkpoint(TRUNCATE)` without waiting; True when it completed.
+
+        With the usual busy timeout a reader would block every statement of the bot for
+        10 s per attempt; here a busy WAL is answered at once and the caller retries.
+        """
+        async with self._write_lock:
+            await self.conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                async with self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                    row = await cur.fetchone()
+            finally:
+                await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return row is not None and row[0] == 0
 
     async def backup(self, target: Path) -> None:
         """Copy the live database with SQLite's online backup API, all or nothing.

@@ -108,6 +108,25 @@ class CheckinRecord:
     simple_mode: bool = False
 
 
+Row = dict[str, "str | int | None"]
+
+
+@dataclass(frozen=True)
+class SubjectRecords:
+    """Everything else held about one youth, for their own data export (GDPR art. 15).
+
+    Values are as stored: sealed texts (crisis texts, a crisis alert's rule) stay sealed
+    here and are opened by the caller, which holds the key.
+    """
+
+    profile: Row                 # therapist, birth year, unit, guardian dates, enrolled
+    crisis_texts: list[Row]      # created_at, text_enc (sealed), phrases (sealed)
+    ratings: list[Row]           # the therapist's ratings of the youth's sessions
+    alerts: list[Row]            # alerts about the youth: kind, when, detail, acknowledged
+    schedule: list[Row]          # the series the youth is in
+    phone_windows: list[Row]     # the youth's own and their unit's phone hours
+
+
 @dataclass(frozen=True)
 class AnswerWrite:
     checkin_id: int
@@ -407,7 +426,12 @@ class PrivacyRepo(Protocol):
                            now: datetime) -> AuditEntry: ...
     async def audit_entries(self) -> list[AuditEntry]: ...
     async def erase_youth(self, code: str, now: datetime) -> bool: ...
+    wal_truncate_pending: bool   # an erasure's WAL truncate could not complete yet
+    async def truncate_wal(self, attempts: int = 5, first_wait: float = 0.05) -> bool: ...
     async def is_erased(self, code: str) -> bool: ...
+    async def guardian_research_consent(self, code: str) -> date | None: ...
+    async def subject_records(self, code: str, pseudonym: str) -> SubjectRecords: ...
+    async def set_guardian_research_consent(self, code: str, when: date) -> bool: ...
     async def unbind_youth(self, code: str, now: datetime) -> bool: ...
     async def unbind_therapist(self, code: str, now: datetime) -> bool: ...
     async def unbind_unit(self, code: str, now: datetime) -> bool: ...

@@ -12,6 +12,7 @@ import aiosqlite
 
 from core.flow import Status
 from core.questionnaire import Discipline, Language
+from storage.audit_anchor import AuditAnchor
 from storage.database import Database, Migration
 from storage.owners import process_owner
 from storage.ports import (
@@ -90,15 +91,17 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
                   SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:
         self.db = db
         self.owner = process_owner()  # owns the rows it claims
+        self.audit_anchor = audit_anchor  # the audit trail's head, outside the database
 
     @classmethod
     async def open(
-        cls, path: Path, migrations: Sequence[Migration] | None = None
+        cls, path: Path, migrations: Sequence[Migration] | None = None,
+        audit_anchor: AuditAnchor | None = None,
     ) -> SqliteStore:
-        return cls(await Database.open(path, migrations))
+        return cls(await Database.open(path, migrations), audit_anchor)
 
     async def close(self) -> None:
         await self.db.close()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from core.audit import GENESIS, AuditEntry, entry_hash
 from core.consent import ConsentRecord
 from core.export import ExportRow
+from storage.audit_anchor import AuditAnchor
 from storage.database import Database
-from storage.ports import Consent
+from storage.ports import Consent, Row, SubjectRecords
 from storage.sqlite_invites import UNBOUND_PREFIX
 from storage.timefmt import iso, parse_iso
+
+log = logging.getLogger(__name__)
 
 # Tables keyed by the youth's pseudonym or code, in an order that respects foreign keys.
 _BY_PSEUDONYM = ("DELETE FROM crisis_flags WHERE youth_pseudonym = ?",
@@ -30,6 +35,8 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
 
 class SqlitePrivacyMixin:
     db: Database
+    audit_anchor: AuditAnchor | None
+    wal_truncate_pending: bool = False   # an erasure whose WAL truncate is still owed
 
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry:
@@ -44,6 +51,11 @@ class SqlitePrivacyMixin:
                 "INSERT INTO audit_log (seq, at, actor, action, youth_code, detail, prev_hash,"
                 " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, at, actor, action, youth_code, detail, prev, digest))
+        if self.audit_anchor is not None:
+            # After the commit: a crash in between leaves the database one entry ahead of
+            # the anchor, which verify accepts; the reverse would be a false alarm.
+            # Concurrent appends may anchor out of order; verify takes the highest seq.
+            self.audit_anchor.record(seq, digest, at)
         return AuditEntry(seq, at, actor, action, youth_code, detail, prev, digest)
 
     async def audit_entries(self) -> list[AuditEntry]:
@@ -73,12 +85,34 @@ class SqlitePrivacyMixin:
                                (code,))
             await conn.execute(
                 "UPDATE youths SET pseudonym = NULL, paused = 1, birth_year = 0,"
-                " guardian_consent_date = NULL, unit = NULL, unreachable_at = NULL"
+                " guardian_consent_date = NULL, guardian_research_consent_date = NULL,"
+                " unit = NULL, unreachable_at = NULL"
                 " WHERE code = ?", (code,))
             await conn.execute("INSERT OR IGNORE INTO erasures (youth_code, erased_at)"
                                " VALUES (?, ?)", (code, iso(now)))
-        await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.wal_truncate_pending = True
+        await self.truncate_wal()
         return True
+
+    async def truncate_wal(self, attempts: int = 5, first_wait: float = 0.05) -> bool:
+        """Checkpoint and truncate the WAL, so erased bytes leave it; True when done.
+
+        While any reader is open (a backup, `audit show`, another tool) SQLite answers
+        "busy" and the erased rows stay in the WAL. This retries a few times with a short
+        backoff; when it still cannot, `wal_truncate_pending` stays set and the engine's
+        next tick (or the next start-up, which always truncates) tries again.
+        """
+        wait = first_wait
+        for attempt in range(attempts):
+            if await self.db.checkpoint_truncate():
+                self.wal_truncate_pending = False
+                return True
+            if attempt + 1 < attempts:
+                await asyncio.sleep(wait)
+                wait *= 2
+        log.warning("the WAL could not be truncated (a reader holds it open); erased data "
+                    "leaves the disk when it can, retried every tick")
+        return False
 
     async def unbind_youth(self, code: str, now: datetime) -> bool:
         """Cut the link to the youth's Telegram account (lost or confiscated phone).
@@ -172,6 +206,60 @@ class SqlitePrivacyMixin:
             rows = await cur.fetchall()
         return [ExportRow(r[0], r[1], parse_iso(r[2]), r[3], r[4], r[5], bool(r[6]), r[7])
                 for r in rows]
+
+    async def guardian_research_consent(self, code: str) -> date | None:
+        async with self.db.conn.execute(
+                "SELECT guardian_research_consent_date FROM youths WHERE code = ?",
+                (code,)) as cur:
+            row = await cur.fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def set_guardian_research_consent(self, code: str, when: date) -> bool:
+        """Record the date the guardian's research consent was filed; False if unknown."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE youths SET guardian_research_consent_date = ? WHERE code = ?"
+                " AND code NOT IN (SELECT youth_code FROM erasures)",
+                (when.isoformat(), code))
+            return cur.rowcount > 0
+
+    async def _rows(self, sql: str, params: tuple[str, ...]) -> list[Row]:
+        async with self.db.conn.execute(sql, params) as cur:
+            names = [d[0] for d in cur.description]
+            rows = await cur.fetchall()
+        return [{name: (bytes(v).decode() if isinstance(v, bytes) else v)
+                 for name, v in zip(names, tuple(r), strict=True)} for r in rows]
+
+    async def subject_records(self, code: str, pseudonym: str) -> SubjectRecords:
+        """Everything about the youth beyond check-ins and consents (see SubjectRecords)."""
+        profile = await self._rows(
+            "SELECT therapist_code AS therapist, birth_year, unit, language, simple_mode,"
+            " guardian_consent_date, guardian_research_consent_date, paused,"
+            " created_at AS enrolled_at FROM youths WHERE code = ?", (code,))
+        return SubjectRecords(
+            profile=profile[0] if profile else {},
+            crisis_texts=await self._rows(
+                "SELECT created_at, text_enc, phrases, alerted_at FROM crisis_flags"
+                " WHERE youth_pseudonym = ? ORDER BY id", (pseudonym,)),
+            ratings=await self._rows(
+                "SELECT occurrence_key AS session, therapist_code AS therapist, item, value,"
+                " rated_at FROM therapist_ratings WHERE youth_code = ?"
+                " ORDER BY rated_at, item", (code,)),
+            alerts=await self._rows(
+                "SELECT kind, created_at, therapist_code AS therapist, detail, reason,"
+                " unit_code AS unit, acked_at, acked_by FROM alerts WHERE youth_code = ?"
+                " ORDER BY id", (code,)),
+            schedule=await self._rows(
+                "SELECT s.discipline, s.weekdays, s.start_time, s.duration_minutes,"
+                " s.timezone, s.first_date, s.last_date, s.paused,"
+                " s.therapist_code AS therapist FROM series s"
+                " JOIN series_youths sy ON sy.series_id = s.id WHERE sy.youth_code = ?"
+                " ORDER BY s.id", (code,)),
+            phone_windows=await self._rows(
+                "SELECT w.scope, w.scope_code, w.weekdays, w.start_time, w.end_time"
+                " FROM phone_windows w WHERE (w.scope = 'youth' AND w.scope_code = ?)"
+                " OR (w.scope = 'unit' AND w.scope_code = (SELECT unit FROM youths"
+                " WHERE code = ?)) ORDER BY w.scope DESC, w.id", (code, code)))
 
     async def is_erased(self, code: str) -> bool:
         async with self.db.conn.execute("SELECT 1 FROM erasures WHERE youth_code = ?",

@@ -8,6 +8,8 @@ import json
 import shutil
 import sqlite3
 import zipfile
+from contextlib import closing
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,12 @@ import pytest
 from bot.config import load_settings
 from bot.enrolment import unbind_youth
 from bot.export import export
-from bot.wiring import open_services
+from bot.wiring import make_engine, open_services
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
+from core.delivery import Window
+from core.schedule import Timing
+from storage.ports import NewSeries, PhoneWindow
 from tests.support import Harness, run_cli, running_bot
 
 YOUTH = 700000123
@@ -66,10 +71,28 @@ async def test_mydata_sends_everything_as_words_and_a_file(bot: Harness) -> None
         {"scope": "sharing", "text_version": "sharing-2", "answer": "yes"}]
 
 
+def _disk_bytes(database: Path) -> bytes:
+    """The database file, its WAL and its shared-memory index, as they lie on disk."""
+    raw = b""
+    for name in (database.name, database.name + "-wal", database.name + "-shm"):
+        path = database.with_name(name)
+        raw += path.read_bytes() if path.exists() else b""
+    return raw
+
+
 async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     await answer_with_marker(bot)
     backup = bot.database.with_name("before.sqlite3")
     await bot.services.store.backup(backup)
+    with closing(sqlite3.connect(bot.database)) as conn:
+        # Plaintext (or ciphertext) that lies on disk before the erasure, not just the
+        # marker (which was always encrypted): pseudonym, check-in ref, consent digests.
+        (pseudonym,) = conn.execute("SELECT pseudonym FROM youths").fetchone()
+        (ref,) = conn.execute("SELECT ref FROM checkins").fetchone()
+        (note,) = conn.execute("SELECT text_enc FROM notes").fetchone()
+        digests = [r[0] for r in conn.execute("SELECT text_sha256 FROM consents")]
+    traces = [pseudonym.encode(), ref.encode(), bytes(note)[:40], *(d.encode() for d in digests)]
+    assert all(t in _disk_bytes(bot.database) for t in traces[:2])
     youth = bot.fake.user(YOUTH)
     youth.send("/delete")
     await bot.fake.settle()
@@ -79,16 +102,29 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     assert youth.last.text == "Oké, er is niks gewist. 👍"
     youth.send("/delete")
     await bot.fake.settle()
+    # A reader holds a snapshot (a backup, `audit show`) while the youth confirms.
+    reader = sqlite3.connect(bot.database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM checkins").fetchone()
     youth.tap(youth.last, "Ja")
     await bot.fake.settle()
-    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist.")
-    raw = bot.database.read_bytes()
-    wal = bot.database.with_name(bot.database.name + "-wal")
-    raw += wal.read_bytes() if wal.exists() else b""
+    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist. Over een "
+                                      "paar minuten zijn ze ook helemaal van de computer af.")
+    assert bot.services.store.wal_truncate_pending
+    reader.execute("COMMIT")
+    reader.close()
+    await make_engine(bot.settings, bot.services).tick(bot.app.bot)   # the engine retries
+    assert not bot.services.store.wal_truncate_pending
+    raw = _disk_bytes(bot.database)
+    for trace in traces:
+        assert trace not in raw, trace
     assert MARKER.encode() not in raw
-    with sqlite3.connect(bot.database) as conn:
+    with closing(sqlite3.connect(bot.database)) as conn:
         for table in ("answers", "checkins", "notes", "contacts", "consents"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        for table in ("outbox", "alerts", "therapist_ratings", "series_youths"):
+            assert conn.execute(f"SELECT count(*) FROM {table} WHERE youth_code = 'J-014'"
+                                ).fetchone() == (0,)
     youth.send("hallo")
     await bot.fake.settle()
     assert youth.last.text.startswith("Hoi! Deze bot is alleen voor jongeren")
@@ -101,11 +137,23 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
         bot.database.with_name(bot.database.name + suffix).unlink(missing_ok=True)
     settings, secrets = load_settings(bot.config_path)
     services = await open_services(settings, secrets)
-    await services.store.close()
-    with sqlite3.connect(bot.database) as conn:
-        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
-    assert MARKER.encode() not in bot.database.read_bytes()
     bot.services = services  # the fixture closes this one
+    with closing(sqlite3.connect(bot.database)) as conn:
+        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+    raw = _disk_bytes(bot.database)
+    assert MARKER.encode() not in raw and pseudonym.encode() not in raw
+
+
+async def test_delete_without_a_reader_says_plainly_it_is_gone(bot: Harness) -> None:
+    await answer_with_marker(bot)
+    youth = bot.fake.user(YOUTH)
+    youth.send("/delete")
+    await bot.fake.settle()
+    youth.tap(youth.last, "Ja")
+    await bot.fake.settle()
+    assert youth.last.text.startswith("Je antwoorden en je gegevens zijn gewist. Je krijgt "
+                                      "geen berichten meer.")
+    assert not bot.services.store.wal_truncate_pending
 
 
 async def test_retention_rules_explain_instead_of_erasing(tmp_path: Path) -> None:
@@ -240,3 +288,41 @@ async def test_a_researcher_gets_the_research_export_in_telegram(tmp_path: Path)
         audited = [r[0] for r in sqlite3.connect(bot.database).execute(
             "SELECT action FROM audit_log WHERE actor LIKE 'researcher:%'")]
         assert audited == ["export:research"]
+
+
+async def test_mydata_includes_everything_held_about_the_youth(bot: Harness) -> None:
+    await answer_with_marker(bot)
+    youth = bot.fake.user(YOUTH)
+    youth.send("ik snij mezelf elke avond")            # a crisis text, and an alert
+    await bot.fake.settle()
+    store, now = bot.services.store, bot.clock()
+    await store.rate("s1", "J-014", "T-02", "bond", "2", now)
+    timing = Timing(timedelta(minutes=15), timedelta(hours=3), timedelta(hours=24))
+    for n in range(200):          # a long schedule: the words are split under 4096
+        await store.add_series(NewSeries(
+            "T-02", ("J-014",), "music", frozenset({0, 3}), time(14, n % 60),
+            timedelta(minutes=60), "Europe/Amsterdam", date(2026, 11, 23), None, timing), now)
+    await store.add_window(PhoneWindow("youth", "J-014", Window(
+        frozenset(range(7)), time(16, 0), time(18, 0))))
+    before = len(youth.inbox)
+    youth.send("/mydata")
+    await bot.fake.settle()
+    sent = youth.inbox[before:]
+    texts, document = [m.text for m in sent[:-1]], sent[-1].document
+    assert len(texts) >= 2 and all(0 < len(t) <= 4096 for t in texts)
+    words = "\n".join(texts)
+    assert texts[0].startswith("Dit is wat ik over je bewaar, onder code J-014: 1 check-ins.")
+    assert "geboren in 2008" in words and "Therapeut: T-02" in words
+    assert ("Ook bewaard: 1 berichten waar ik me zorgen over maakte, 1 cijfers van je "
+            "therapeut over jullie sessies, 1 seintjes over jou") in words
+    assert words.count("• music: mon,thu 14:") == 200 and "Je telefoontijden:" in words
+    assert document is not None
+    data = json.loads(document)
+    assert data["birth_year"] == 2008 and data["therapist"] == "T-02"
+    assert "unit" in data and "guardian_consent_date" in data
+    assert data["crisis_texts"][0]["text"] == "ik snij mezelf elke avond"
+    assert data["therapist_ratings"] == [{"session": "s1", "therapist": "T-02", "item": "bond",
+                                          "value": "2", "rated_at": "2026-11-23 14:00"}]
+    assert [a["kind"] for a in data["alerts_about_you"]] == ["crisis"]
+    assert len(data["schedule"]) == 200 and data["schedule"][0]["weekdays"]
+    assert data["phone_windows"][0]["start_time"] == "16:00"
