@@ -58,7 +58,7 @@ def test_database_backup_export_and_report_are_private(
     assert code == 0, output
     assert mode(base / "exports") == 0o700 and mode(base / "exports" / "full") == 0o700
     assert {p.name: mode(p) for p in (base / "exports" / "full").iterdir()} == {
-        "answers_long.csv": 0o600, "codebook.md": 0o600}
+        "answers_long.csv": 0o600, "alerts.csv": 0o600, "codebook.md": 0o600}
 
     week = base / "reports" / "week.png"
     code, output = run(capsys, "report", *cfg, "--therapist", "T-02", "--week", "2026-W48",

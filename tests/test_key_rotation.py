@@ -60,9 +60,9 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
     async with running_bot(tmp_path) as bot:
         for youth_code, user_id in YOUTHS.items():
             await bot.enrol(bot.fake.user(user_id), youth_code)
-            await answer_with_note(bot, youth_code, "s1", ("Goed", "Oké", "Goed", "Iets leuks"),
+            await answer_with_note(bot, youth_code, "s1", ("Goed", "Gewoon", "Goed", "Iets leuks"),
                                    f"Notitie van {youth_code}: de klei was fijn")
-        await answer_with_note(bot, "J-002", "s2", ("Oké", "Oké", "Oké", "Iets moeilijks"),
+        await answer_with_note(bot, "J-002", "s2", ("Gewoon", "Gewoon", "Gewoon", "Iets moeilijks"),
                                "Soms wil ik dood, echt.")
         config = bot.config_path
     before = sealed_rows(bot.database)
@@ -103,7 +103,8 @@ async def test_rotate_to_new_keys_then_drop_the_old_one(
         assert bot.secrets.text_keys() == [key_c.encode()]
         first = bot.fake.user(YOUTHS["J-001"])
         await bot.checkin("J-001", discipline=None, occurrence="s3")
-        assert first.last.text.startswith("Hoi! Je therapie is net klaar."), first.last.text
+        text = first.last.text
+        assert text.startswith("Hoi! 👋 Een paar vragen over je therapie"), text
         for youth_code, user_id in YOUTHS.items():
             youth = bot.fake.user(user_id)
             youth.send("/mydata")
