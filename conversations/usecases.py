@@ -27,6 +27,7 @@ from storage.ports import (
     Consent,
     Invite,
     NewCheckin,
+    Youth,
 )
 
 CONSENT_SCOPE = "participation"
@@ -197,6 +198,21 @@ class Outgoing:
     prompt: SendPrompt
 
 
+async def ready_for_checkin(services: Services, code: str) -> Youth:
+    """The youth, if a check-in may be started for them; otherwise raise
+    CheckinNotPossible with the reason a coordinator can act on."""
+    youth = await services.store.youth_by_code(code)
+    if youth is None:
+        raise CheckinNotPossible(f"unknown youth code {code}")
+    if youth.pseudonym is None:
+        raise CheckinNotPossible(f"{code} has not used the invite link yet")
+    if youth.paused:
+        raise CheckinNotPossible(f"{code} paused messages with /stop")
+    if not await services.store.has_consent(youth.pseudonym, CONSENT_SCOPE):
+        raise CheckinNotPossible(f"{code} does not take part (consent declined or withdrawn)")
+    return youth
+
+
 async def start_checkin(
     services: Services, code: str, occurrence_key: str, discipline: Discipline | None,
     expires_at: datetime | None = None, session_end: datetime | None = None,
@@ -208,15 +224,8 @@ async def start_checkin(
     Returns None when that question was already delivered: asking twice for one session
     is never right, whoever asks (the scheduler after a restart, or a coordinator).
     """
-    youth = await services.store.youth_by_code(code)
-    if youth is None:
-        raise CheckinNotPossible(f"unknown youth code {code}")
-    if youth.pseudonym is None:
-        raise CheckinNotPossible(f"{code} has not used the invite link yet")
-    if youth.paused:
-        raise CheckinNotPossible(f"{code} paused messages with /stop")
-    if not await services.store.has_consent(youth.pseudonym, CONSENT_SCOPE):
-        raise CheckinNotPossible(f"{code} does not take part (consent declined or withdrawn)")
+    youth = await ready_for_checkin(services, code)
+    assert youth.pseudonym is not None
     sealed = await services.store.contact(youth.pseudonym)
     if sealed is None:
         raise CheckinNotPossible(f"{code} has no contact on file")

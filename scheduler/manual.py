@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 
 from conversations.services import Services
 from conversations.telegram_io import send_prompt
-from conversations.usecases import CONSENT_SCOPE, CheckinNotPossible, start_checkin
+from conversations.usecases import CheckinNotPossible, ready_for_checkin, start_checkin
 from core.delivery import Kind, Planned, next_allowed
 from core.questionnaire import Discipline
 from scheduler.planner import DeliveryRules, reachability
@@ -33,19 +33,6 @@ class Queued:
     new: bool    # False: this session's check-in was queued (or sent) already
 
 
-async def refuse_unless_ready(services: Services, code: str) -> None:
-    """Raise CheckinNotPossible with the reason a coordinator can act on."""
-    youth = await services.store.youth_by_code(code)
-    if youth is None:
-        raise CheckinNotPossible(f"unknown youth code {code}")
-    if youth.pseudonym is None:
-        raise CheckinNotPossible(f"{code} has not used the invite link yet")
-    if youth.paused:
-        raise CheckinNotPossible(f"{code} paused messages with /stop")
-    if not await services.store.has_consent(youth.pseudonym, CONSENT_SCOPE):
-        raise CheckinNotPossible(f"{code} does not take part (consent declined or withdrawn)")
-
-
 async def queue_checkin(
     services: Services, code: str, occurrence_key: str, discipline: Discipline | None,
     rules: DeliveryRules, *, now_anyway: bool = False,
@@ -55,7 +42,7 @@ async def queue_checkin(
     `now_anyway` (the coordinator's explicit --now) makes it due at once, whatever the
     hour; the caller then sends it itself, because the engine keeps to quiet hours.
     """
-    await refuse_unless_ready(services, code)
+    await ready_for_checkin(services, code)
     now = services.clock()
     allowed = next_allowed(now, await reachability(services.store, code, rules))
     due = now if now_anyway else allowed
