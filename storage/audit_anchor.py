@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from pathlib import Path
 
 from core.audit import AnchorPoint
+from storage.private_files import append_durably
 
 _KEY_LABEL = b"vakbot audit anchor v1"
 
@@ -43,17 +43,8 @@ class AuditAnchor:
 
     def record(self, seq: int, digest: str, at: str) -> None:
         """Append the head `seq digest at mac` and fsync (the folder too on creation)."""
-        created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = f"{seq} {digest} {at} {_mac(self._key, seq, digest, at)}\n".encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(self.path.parent)
+        append_durably(self.path, line)
 
     def head(self) -> tuple[AnchorPoint | None, list[str]]:
         """The highest anchored head, and one line per unreadable or forged anchor line."""
@@ -78,9 +69,3 @@ class AuditAnchor:
         return best, problems
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

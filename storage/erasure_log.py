@@ -14,12 +14,12 @@ only when complete (ending in a newline) and the code matches the code pattern e
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from storage.private_files import append_durably
 from storage.timefmt import iso
 
 _CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")   # as bot.cli.CODE
@@ -39,22 +39,8 @@ class ErasureLog:
 
 def record(path: Path, youth_code: str, when: datetime) -> None:
     """Append one checksummed entry and fsync it before the erasure itself runs."""
-    created = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
     at = iso(when)
-    line = f"{youth_code}\t{at}\t{_check(youth_code, at)}\n".encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    append_durably(path, f"{youth_code}\t{at}\t{_check(youth_code, at)}\n".encode())
 
 
 def read(path: Path) -> ErasureLog:

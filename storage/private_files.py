@@ -66,6 +66,21 @@ def commit_temp(temp: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
+def append_durably(path: Path, line: bytes) -> None:
+    """Append one line to a 0600 append-only file and fsync it (the folder too when the
+    file is new), so a crash right after cannot lose it: the erasure log, the audit anchor."""
+    created = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(path.parent)
+
+
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
