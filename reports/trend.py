@@ -116,21 +116,25 @@ def level(score: float) -> int:
 
 def render_caseload(
     therapist_code: str, week_label: str, panels: list[Panel], lang: Language = "nl",
-    per_image: int = PER_IMAGE, hidden: Sequence[str] = (),
+    per_image: int = PER_IMAGE, hidden: Sequence[str] = (), title: str | None = None,
 ) -> list[Rendered]:
     """One image per `per_image` youths; a large caseload is split over several images.
 
     `hidden` youths chose not to share their answers: only their codes are named, so the
-    therapist knows they are missing by choice, not by fault.
+    therapist knows they are missing by choice, not by fault. `title` replaces the
+    "T-02 · week 2026-W48" head (the per-youth view, reports.youth).
     """
     chunks = [panels[i:i + per_image] for i in range(0, len(panels), per_image)] or [[]]
-    return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks), hidden)
+    return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks), hidden,
+                         title)
             for n, chunk in enumerate(chunks)]
 
 
 def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang: Language,
-                 page: int, pages: int, hidden: Sequence[str]) -> Rendered:
-    fig, counts = page_figure(therapist_code, week_label, panels, lang, page, pages, hidden)
+                 page: int, pages: int, hidden: Sequence[str],
+                 title: str | None = None) -> Rendered:
+    fig, counts = page_figure(therapist_code, week_label, panels, lang, page, pages, hidden,
+                              title)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     width, height = (round(v) for v in fig.get_size_inches() * DPI)
@@ -156,7 +160,8 @@ def _block_px(panel: Panel) -> int:
 
 def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
                 lang: Language = "nl", page: int = 1, pages: int = 1,
-                hidden: Sequence[str] = ()) -> tuple[Figure, dict[str, int]]:
+                hidden: Sequence[str] = (),
+                title: str | None = None) -> tuple[Figure, dict[str, int]]:
     """Lay out one image; returned unsaved so tests can check where each text landed.
 
     Every size is in pixels, so a one-youth image has the same proportions per block as
@@ -167,7 +172,8 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
     fig = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
     suffix = f"  ({page} {words['of']} {pages})" if pages > 1 else ""
-    fig.text(0.03, 1 - 30 / height, f"{therapist_code} · {words['week']} {week_label}{suffix}",
+    head = title or f"{therapist_code} · {words['week']} {week_label}"
+    fig.text(0.03, 1 - 30 / height, f"{head}{suffix}",
              fontsize=13, fontweight="bold", va="top")
     if hidden:
         fig.text(0.97, 1 - 34 / height, f"{', '.join(hidden)}: {words['hidden']}",
