@@ -54,7 +54,7 @@ def youth_text(code: str, sessions: Sequence[SessionLine], flags: Sequence[Flag]
         if s.state not in ANSWERED_STATES:
             lines.append(f"{head} {WORDS[lang][s.state]}")
             continue
-        parts = [f"◆ {s.event}"] if s.event else []
+        parts = [s.event] if s.event else []
         if not s.event and not s.note and not s.crisis:
             parts.append(say(lang, "report_youth_nothing"))
         lines.append(" ".join([head, *parts]))
