@@ -246,5 +246,6 @@ async def youth_report(services: Services, therapist: Therapist, code: str) -> l
                          "per-youth view" if view.sharing else "not sharing: nothing shown")
     if not view.sharing:
         return [Reply(say(lang, "report_youth_not_sharing", code=code))]
-    return [*(Photo(img.png) for img in view.images),
+    head = view.text.splitlines()[0]
+    return [*(Photo(img.png, head) for img in view.images),
             *(Reply(part) for part in split_message(view.text))]
