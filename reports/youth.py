@@ -86,17 +86,17 @@ async def youth_view(store: Store, therapist_code: str, code: str, until: dateti
     load = await caseload(store, therapist_code, until)
     if code not in load.points:
         return YouthView(code in load.not_sharing, False, [], "")
-    points = load.points[code]
-    if not points:
+    # The same rows caseload read, kept whole so each shown point has its record.
+    records = [r for r in await store.session_records(therapist_code, until)
+               if r.youth_code == code]
+    if not records:
         return YouthView(True, True, [], say(lang, "report_youth_empty", code=code))
     alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
-    (panel,) = panels_from({code: points}, shown=shown, lang=lang, missed_after=missed_after,
-                           alerts=alerts)
-    records = [r for r in await store.session_records(therapist_code, until)
-               if r.youth_code == code][-shown:]
+    (panel,) = panels_from({code: [r.point(until) for r in records]}, shown=shown,
+                           lang=lang, missed_after=missed_after, alerts=alerts)
     notes = await store.session_notes(code)
     sessions = []
-    for record, point in zip(records, panel.points, strict=False):
+    for record, point in zip(records[-shown:], panel.points, strict=True):
         extra = notes.get(record.occurrence_key)
         text = None
         if extra is not None and extra.note_enc is not None:
