@@ -559,7 +559,7 @@ async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets
         return EXIT_USAGE
 
     async def work(services: Services) -> int:
-        youths = await export(services.store, args.out, full=args.full)
+        youths = await export(services.store, args.out, full=args.full, now=services.clock())
         kind = "full" if args.full else "research"
         await services.audit(cli_actor(), f"export:{kind}", "", f"{youths} youths to {args.out}")
         print(f"{kind} export of {youths} youth(s): {args.out / 'answers_long.csv'}, "

@@ -3,17 +3,22 @@ full data. The content is built by core.export; this only writes the files."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.export import build_export
+from reports.repairs import with_repairs
 from storage.ports import Store
 from storage.private_files import private_dir, write_atomic
 
 
-async def export(store: Store, out: Path, *, full: bool = False) -> int:
+async def export(store: Store, out: Path, *, full: bool = False,
+                 now: datetime | None = None) -> int:
     """Write answers_long.csv, alerts.csv and codebook.md; return how many youths are in it."""
+    alerts = await with_repairs(store, await store.export_alerts(research_only=not full),
+                                now or datetime.now(UTC))
     files = build_export(await store.export_rows(research_only=not full), full=full,
-                         alerts=await store.export_alerts(research_only=not full))
+                         alerts=alerts)
     private_dir(out)  # 0700; each file 0600, complete or not there (temp file + rename)
     write_atomic(out / "answers_long.csv", files.answers_csv.encode())
     write_atomic(out / "alerts.csv", files.alerts_csv.encode())

@@ -53,8 +53,10 @@ async def on_clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the therapist this week's trend image now."""
-    await run_command(update, context, staff.report_now)
+    """Send the therapist this week's trend image now, or one youth's view (/report J-103)."""
+    args = list(context.args or [])
+    await run_command(update, context,
+                      lambda s, user, hint: staff.report_now(s, user, hint, args))
 
 
 async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

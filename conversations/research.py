@@ -10,6 +10,7 @@ from conversations.services import Services
 from core.export import build_export
 from core.questionnaire import Language
 from core.texts import say
+from reports.repairs import with_repairs
 
 
 def zipped(files: dict[str, str]) -> bytes:
@@ -24,8 +25,11 @@ async def export(services: Services, user_id: int, lang_hint: Language) -> list[
     """/export: youths with research consent only, re-keyed and date-shifted, no free text."""
     if services.pseudonym(user_id) not in services.researchers:
         return [Reply(say(lang_hint, "researcher_only"))]
+    alerts = await with_repairs(services.store,
+                                await services.store.export_alerts(research_only=True),
+                                services.clock())
     files = build_export(await services.store.export_rows(research_only=True),
-                         alerts=await services.store.export_alerts(research_only=True))
+                         alerts=alerts)
     await services.audit(services.staff_actor("researcher", user_id), "export:research", "",
                          f"telegram; {files.youths} youths, {files.rows} rows")
     day = services.clock().astimezone(services.zone).strftime("%Y%m%d")

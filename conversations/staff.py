@@ -8,6 +8,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
+from conversations.chunks import split_message
 from conversations.services import Services
 from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST, State, response_rate
 from core.callbacks import AckTap, RatingTap, ack_data, discuss_data, rating_data
@@ -16,6 +17,7 @@ from core.prompts import Button
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import caseload, week_label, weekly_report
+from reports.youth import youth_view
 from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
 
 _LABELS: dict[Language, dict[str, str]] = {
@@ -210,11 +212,14 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
     return [Reply("\n".join(lines))]
 
 
-async def report_now(services: Services, user_id: int, lang_hint: Language) -> list[Action]:
-    """/report: this week's picture so far."""
+async def report_now(services: Services, user_id: int, lang_hint: Language,
+                     args: Sequence[str] = ()) -> list[Action]:
+    """/report: this week's picture so far; /report J-103: that one youth (youth_report)."""
     therapist = await me(services, user_id)
     if therapist is None:
         return [Reply(say(lang_hint, "staff_only"))]
+    if args:
+        return await youth_report(services, therapist, args[0].upper())
     label = week_label(services.clock() + timedelta(days=1), services.timezone)
     await services.audit(therapist.code, "read:report", "", label)
     report = await weekly_report(services.store, therapist.code, label, services.timezone,
@@ -224,3 +229,23 @@ async def report_now(services: Services, user_id: int, lang_hint: Language) -> l
         return [Reply(say(therapist.language, "report_empty"))]
     return [Photo(img.png, report.caption if n == 0 else "")
             for n, img in enumerate(report.images)]
+
+
+async def youth_report(services: Services, therapist: Therapist, code: str) -> list[Action]:
+    """/report J-103: one of the therapist's own youths over more sessions, as a strip and
+    a text with the events and notes the youth shared (reports.youth). Audited as a read
+    of that youth, also when the youth does not share (the attempt is a read, NEN 7513).
+    Another therapist's youth, or an unknown code, gets the same kind refusal."""
+    lang = therapist.language
+    view = await youth_view(services.store, therapist.code, code, services.clock(), lang,
+                            services.zone, services.questionnaire, services.cipher.open_text,
+                            services.missed_alert_after)
+    if not view.known and not view.sharing:
+        return [Reply(say(lang, "report_not_yours", code=code))]
+    await services.audit(therapist.code, "read:youth-report", code,
+                         "per-youth view" if view.sharing else "not sharing: nothing shown")
+    if not view.sharing:
+        return [Reply(say(lang, "report_youth_not_sharing", code=code))]
+    head = view.text.splitlines()[0]
+    return [*(Photo(img.png, head) for img in view.images),
+            *(Reply(part) for part in split_message(view.text))]

@@ -41,7 +41,7 @@ def hint_language(language_code: str | None) -> Language:
 
 
 def _prompt(services: Services, checkin: Checkin, step: int, lang: Language,
-            chosen: str | None = None) -> Prompt:
+            chosen: str | None = None, sharing: bool = True) -> Prompt:
     # Relative to when the check-in was opened, so the first message reads the same when it
     # is edited or sent again later ("van vanochtend" stays "van vanochtend").
     intro = checkin_intro(lang, checkin.discipline, checkin.session_end or checkin.created_at,
@@ -49,12 +49,18 @@ def _prompt(services: Services, checkin: Checkin, step: int, lang: Language,
     return render_step(
         services.questionnaire_of(checkin), services.steps(checkin), step,
         checkin_ref=checkin.ref, lang=lang, simple=checkin.simple_mode,
-        discipline=checkin.discipline, chosen=chosen, intro=intro,
+        discipline=checkin.discipline, chosen=chosen, intro=intro, sharing=sharing,
     )
 
 
-def _send(services: Services, checkin: Checkin, step: int, lang: Language) -> SendPrompt:
-    p = _prompt(services, checkin, step, lang)
+async def _shares(services: Services, checkin: Checkin) -> bool:
+    """Whether the youth shares with the therapist: the note question says so if not."""
+    return await services.store.has_consent(checkin.youth_pseudonym, "sharing")
+
+
+def _send(services: Services, checkin: Checkin, step: int, lang: Language,
+          sharing: bool = True) -> SendPrompt:
+    p = _prompt(services, checkin, step, lang, sharing=sharing)
     return SendPrompt(checkin.id, step, p.text, p.buttons)
 
 
@@ -164,14 +170,15 @@ async def start_plain(services: Services, user_id: int, lang_hint: Language) -> 
         return [Reply(say(me.language, "resumed"))]
     open_checkin = await services.store.open_checkin(me.pseudonym, services.clock())
     if open_checkin is not None:
-        return [_current_question(services, open_checkin, me.language)]
+        return [await _current_question(services, open_checkin, me.language)]
     return [Reply(say(me.language, "welcome_back"))]
 
 
-def _current_question(services: Services, checkin: Checkin, lang: Language) -> Reply:
+async def _current_question(services: Services, checkin: Checkin, lang: Language) -> Reply:
     step = checkin.prompted_step
     key = services.steps(checkin)[step].key
-    p = _prompt(services, checkin, step, lang, chosen=checkin.answers.get(key))
+    p = _prompt(services, checkin, step, lang, chosen=checkin.answers.get(key),
+                sharing=await _shares(services, checkin))
     return Reply(p.text, p.buttons)
 
 
@@ -262,7 +269,8 @@ async def reminder(services: Services, code: str, occurrence_key: str) -> Outgoi
         return None   # paused after a crisis text: no "tap a button" nudge
     step = checkin.prompted_step
     p = _prompt(services, checkin, step, youth.language,
-                chosen=checkin.answers.get(services.steps(checkin)[step].key))
+                chosen=checkin.answers.get(services.steps(checkin)[step].key),
+                sharing=await _shares(services, checkin))
     text = f"{say(youth.language, 'reminder_intro')}\n\n{p.text}"
     return Outgoing(services.cipher.open(sealed), SendPrompt(checkin.id, step, text, p.buttons))
 
@@ -282,7 +290,8 @@ async def unsent_prompts(services: Services, created_before: datetime) -> list[O
                           " their unsent question is skipped",
                           youth.code if youth else "a youth")
             continue
-        found.append(Outgoing(chat_id, _send(services, p.checkin, p.step, p.language)))
+        found.append(Outgoing(chat_id, _send(services, p.checkin, p.step, p.language,
+                                             await _shares(services, p.checkin))))
     return found
 
 
@@ -333,7 +342,9 @@ async def answer_tap(
     ), now)
     if not result.stored:
         return [Toast(say(lang, "expired_checkin"))]
-    shown = _prompt(services, checkin, decision.step_index, lang, chosen=decision.value)
+    sharing = await _shares(services, checkin)
+    shown = _prompt(services, checkin, decision.step_index, lang, chosen=decision.value,
+                    sharing=sharing)
     if result.completed:
         answers = {**checkin.answers, steps[decision.step_index].key: decision.value}
         return [EditTapped(shown.text), Toast(say(lang, "saved")),
@@ -341,7 +352,7 @@ async def answer_tap(
     actions: list[Action] = [EditTapped(shown.text, shown.buttons),
                              Toast(say(lang, "changed" if decision.changed else "saved"))]
     if result.advanced:
-        actions.append(_send(services, checkin, decision.step_index + 1, lang))
+        actions.append(_send(services, checkin, decision.step_index + 1, lang, sharing))
     return actions
 
 
@@ -379,7 +390,8 @@ async def text_message(
     done: list[Action] = []
     message_id = await services.store.prompt_message_id(checkin.id, checkin.prompted_step)
     if message_id:  # None: not confirmed; 0: sent, id unknown (timed out)
-        question = _prompt(services, checkin, checkin.prompted_step, lang).text
+        question = _prompt(services, checkin, checkin.prompted_step, lang,
+                           sharing=await _shares(services, checkin)).text
         done.append(EditMessage(message_id, f"{question}\n\n👉 {say(lang, 'note_saved')}"))
     return [*done, Reply(await _thanks(services, checkin, checkin.answers, lang))]
 

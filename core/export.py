@@ -110,10 +110,14 @@ class AlertExportRow:
     kind: str
     acked_at: datetime | None
     discussed_at: datetime | None
+    therapist_code: str = ""                       # never exported; pairs the alert
+    repaired_after_discussion: bool | None = None  # core.repair; None: not discussed
 
 
 ALERT_FIELDS = ("participant", "alert_date", "kind", "hours_to_seen", "discussed_date",
-                "hours_to_discussed")
+                "hours_to_discussed", "repaired_after_discussion")
+
+
 def alert_variables(*, full: bool) -> tuple[tuple[str, str], ...]:
     """The columns of alerts.csv, described for the kind of export they ship with."""
     dated = "the real date" if full else "the date, moved like session_date"
@@ -125,6 +129,9 @@ def alert_variables(*, full: bool) -> tuple[tuple[str, str], ...]:
         ("discussed_date", f"{dated} the therapist marked it 'Besproken' (discussed with the "
                            "youth); empty if not (yet)"),
         ("hours_to_discussed", "hours from the alert to 'Besproken'; empty if not (yet)"),
+        ("repaired_after_discussion", "yes: the drop this alert was about recovered after "
+                                      "'Besproken'; no: discussed, not (yet) recovered; "
+                                      "empty: not discussed or not a rupture alert"),
     )
 
 
@@ -154,7 +161,8 @@ def alerts_csv(rows: list[AlertExportRow], key: bytes, *, full: bool) -> str:
         writer.writerow([r.youth_code if full else participant_id(key, r.pseudonym),
                          (r.created_at + shift).date().isoformat(), r.kind,
                          _hours(r.created_at, r.acked_at), discussed,
-                         _hours(r.created_at, r.discussed_at)])
+                         _hours(r.created_at, r.discussed_at),
+                         {True: "yes", False: "no", None: ""}[r.repaired_after_discussion]])
     return out.getvalue()
 
 

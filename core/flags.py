@@ -26,6 +26,7 @@ _WHAT: dict[Language, dict[str, str]] = {
            Rule.DRIFT: "{dim}: zakt langzaam, sessie na sessie.",
            Rule.EXCELLENT_EARLY: "Daling na een topstart.",
            "repaired": "{dim}: hersteld na {rule}.",
+           "repaired_discussed": "{dim}: hersteld na bespreking ({rule}).",
            "missed": "{n} check-ins op rij gemist.",
            "ceiling": "Altijd de hoogste score.",
            "higher": "{dim}: de jongere scoort steeds hoger dan jij.",
@@ -36,6 +37,7 @@ _WHAT: dict[Language, dict[str, str]] = {
            Rule.DRIFT: "{dim}: sliding slowly, session after session.",
            Rule.EXCELLENT_EARLY: "Drop after a top start.",
            "repaired": "{dim}: repaired after a {rule}.",
+           "repaired_discussed": "{dim}: repaired after discussion ({rule}).",
            "missed": "Missed {n} check-ins in a row.",
            "ceiling": "Always the top score.",
            "higher": "{dim}: the youth keeps rating higher than you.",
@@ -48,6 +50,7 @@ _TODO: dict[Language, dict[str, str]] = {
            Rule.DRIFT: "Vraag wat er verandert.",
            Rule.EXCELLENT_EARLY: "Vraag wat er anders is; een vroege topscore zegt weinig.",
            "repaired": "Benoem samen wat hielp.",
+           "repaired_discussed": "Het gesprek hielp; benoem samen wat werkte.",
            "missed": "Vraag hoe het gaat.",
            "ceiling": "Vraag wat beter kan; eerlijk mag.",
            "higher": "Vergelijk jullie beeld in de sessie.",
@@ -58,6 +61,7 @@ _TODO: dict[Language, dict[str, str]] = {
            Rule.DRIFT: "Ask what is changing.",
            Rule.EXCELLENT_EARLY: "Ask what changed; an early top score means little.",
            "repaired": "Name together what helped.",
+           "repaired_discussed": "The talk helped; name together what worked.",
            "missed": "Ask how things are.",
            "ceiling": "Ask what could be better; honesty is welcome.",
            "higher": "Compare your views in the session.",
@@ -84,7 +88,8 @@ SEVERITY = (Rule.FLOOR, Rule.RUPTURE, Rule.EXCELLENT_EARLY, Rule.DRIFT, Rule.DIP
 class Flag:
     """One thing that fired for one youth: `what` happened, and what `todo`."""
 
-    kind: str              # a Rule value, or 'repaired', 'missed', 'ceiling', 'higher'/'lower'
+    kind: str              # a Rule value, or 'repaired', 'repaired_discussed', 'missed',
+                           # 'ceiling', 'higher'/'lower'
     what: str
     todo: str
     alerting: bool = False
@@ -104,44 +109,52 @@ def _dims(dimensions: list[str], lang: Language) -> str:
     return joined[0].upper() + joined[1:]
 
 
-def _kind(r: Rupture) -> str:
+def _kind(r: Rupture, discussed: frozenset[int] = frozenset()) -> str:
+    """'repaired' for a drop that recovered; 'repaired_discussed' when it recovered after
+    the therapist marked its alert "Besproken" (core.repair decides, `discussed` holds
+    the sessions where it did)."""
     if r.repaired_at is not None and r.rule in (Rule.RUPTURE, Rule.DIP, Rule.FLOOR,
                                                  Rule.EXCELLENT_EARLY):
-        return "repaired"
+        return "repaired_discussed" if r.index in discussed else "repaired"
     return r.rule.value
 
 
+REPAIRED_KINDS = ("repaired", "repaired_discussed")
+
+
 def rupture_flag(r: Rupture, lang: Language, dimensions: list[str] | None = None,
-                 rule: Rule | None = None) -> Flag:
+                 rule: Rule | None = None, discussed: frozenset[int] = frozenset()) -> Flag:
     """One rupture (or a group of the same kind on several dimensions) as a line."""
-    kind = _kind(r)
+    kind = _kind(r, discussed)
     dim = _dims(dimensions or [r.dimension], lang)
     what = _WHAT[lang][kind].format(dim=dim, rule=rule_word(rule or r.rule, lang))
-    todo = _TODO[lang][kind if kind == "repaired" else r.rule]
+    todo = _TODO[lang][kind if kind in REPAIRED_KINDS else r.rule]
     return Flag(kind, what, todo, alerting=kind in (Rule.RUPTURE.value, Rule.FLOOR.value))
 
 
 def flags(ruptures: list[Rupture] | tuple[Rupture, ...], missed_in_a_row: int,
           ceiling: bool, discrepancy: dict[str, float], lang: Language,
-          missed_after: int) -> list[Flag]:
+          missed_after: int, discussed: frozenset[int] = frozenset()) -> list[Flag]:
     """The youth's flags, most serious first: one line per kind, naming its dimensions.
 
     Only the newest session at which a kind fired counts (an old dip that has passed is
-    not repeated when a newer one fired); repaired drops are one line of their own.
+    not repeated when a newer one fired); repaired drops are one line of their own, and
+    drops repaired after discussion (`discussed`: their sessions, core.repair) another.
     """
     newest: dict[str, int] = {}
     for r in ruptures:
-        newest[_kind(r)] = max(newest.get(_kind(r), -1), r.index)
+        kind = _kind(r, discussed)
+        newest[kind] = max(newest.get(kind, -1), r.index)
     grouped: dict[str, list[Rupture]] = {}
     for r in ruptures:
-        if r.index == newest[_kind(r)]:
-            grouped.setdefault(_kind(r), []).append(r)
-    order = [*(rule.value for rule in SEVERITY), "repaired"]
+        if r.index == newest[_kind(r, discussed)]:
+            grouped.setdefault(_kind(r, discussed), []).append(r)
+    order = [*(rule.value for rule in SEVERITY), *REPAIRED_KINDS]
     out = []
     for kind in sorted(grouped, key=order.index):
         group = grouped[kind]
         dims = list(dict.fromkeys(r.dimension for r in group))
-        out.append(rupture_flag(group[0], lang, dims, group[0].rule))
+        out.append(rupture_flag(group[0], lang, dims, group[0].rule, discussed))
     if missed_in_a_row >= missed_after:
         out.append(Flag("missed", _WHAT[lang]["missed"].format(n=missed_in_a_row),
                         _TODO[lang]["missed"], alerting=True))

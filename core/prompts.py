@@ -63,12 +63,22 @@ def render_step(
     discipline: Discipline | None,
     chosen: str | None = None,
     intro: str | None = None,
+    sharing: bool = True,
 ) -> Prompt:
     """Return the message for step `index`, marking the chosen answer if there is one.
 
-    The first question carries `intro` (which session, and that honesty is welcome)."""
+    The first question carries `intro` (which session, and that honesty is welcome).
+
+    The note question for a youth who does not share with the therapist (`sharing`
+    False) says honestly that nobody reads the note. We keep asking rather than skip the
+    question: typed text is still read for a crisis signal (the one path that reaches
+    the therapist whatever the youth chose, conversations.crisis), and dropping the only
+    free-text moment would silently take that channel away from exactly the youths who
+    trust adults least. Telling them is honest and keeps the way to help open."""
     step = steps[index]
     text = question_text(q, step, lang, discipline)
+    if step.kind is StepKind.TEXT and not sharing:
+        text = f"{text}\n\n{say(lang, 'note_not_read')}"
     if index == 0:
         text = f"{intro or say(lang, 'checkin_intro')}\n\n{text}"
     options = _options(q, step, lang, simple)

@@ -6,7 +6,8 @@ therapeut, one column per session (newest right). Each cell is coloured on one s
 the word, so no axis has to be read and no line can hide another. Sessions that were not
 answered get one mark over the whole column saying why (gemist, afgezegd, gepauzeerd, niet
 bezorgd, geen sessie), so a cancelled session never looks like a missed one. Above the
-columns: ▼ where a flag fired (with its word), ↑ where it was repaired, ◆ for a concrete
+columns: ▼ where a flag fired (with its word), ↑ where it was repaired ("↑ besproken" when
+it recovered after the therapist marked its alert "Besproken", core.repair), ◆ for a concrete
 event the youth chose ("Ruzie gehad"), ✎ for a note (never its text), ! for a crisis text.
 Answers, events and notes reach the image only for youths who agreed to share
 (reports.weekly.caseload). Under the code: each flag as one plain line, what fired and
@@ -29,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from core.analytics import ALL_DIMENSIONS, Rule, Rupture, SessionPoint, State
-from core.flags import DIMENSION_WORDS, MARK_WORD, SEVERITY, Flag
+from core.flags import DIMENSION_WORDS, MARK_WORD, REPAIRED_KINDS, SEVERITY, Flag
 from core.questionnaire import Language
 
 WIDTH_PX, DPI = 1080, 150
@@ -56,7 +57,9 @@ WORDS: dict[Language, dict[str, str]] = {
            State.MISSED: "gemist", State.CANCELLED: "afgezegd", State.PAUSED: "gepauzeerd",
            State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie",
            State.OPEN: "open", State.WITHHELD: "zegt liever niet", "withheld_cell": "?",
-           "repaired": "hersteld", "note": "notitie", "crisis": "crisis", "flag": "melding",
+           "repaired": "hersteld", "discussed": "besproken",
+           "discussed_legend": "hersteld na bespreking", "note": "notitie",
+           "crisis": "crisis", "flag": "melding",
            "event": "gebeurtenis",
            "more": "+{n} meer"},
     "en": {"therapist": "therapist", "week": "week", "of": "of", "answered": "answered",
@@ -66,7 +69,9 @@ WORDS: dict[Language, dict[str, str]] = {
            State.MISSED: "missed", State.CANCELLED: "cancelled", State.PAUSED: "paused",
            State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session",
            State.OPEN: "open", State.WITHHELD: "rather not say", "withheld_cell": "?",
-           "repaired": "repaired", "note": "note", "crisis": "crisis", "flag": "flag",
+           "repaired": "repaired", "discussed": "discussed",
+           "discussed_legend": "repaired after discussion", "note": "note",
+           "crisis": "crisis", "flag": "flag",
            "event": "event",
            "more": "+{n} more"},
 }
@@ -87,6 +92,7 @@ class Panel:
     missed_in_a_row: int
     flags: tuple[Flag, ...] = ()
     simple: bool = False           # answers on the 3-point scale (at the newest session)
+    discussed: frozenset[int] = frozenset()   # drops repaired after "Besproken" (core.repair)
 
 
 @dataclass(frozen=True)
@@ -110,21 +116,25 @@ def level(score: float) -> int:
 
 def render_caseload(
     therapist_code: str, week_label: str, panels: list[Panel], lang: Language = "nl",
-    per_image: int = PER_IMAGE, hidden: Sequence[str] = (),
+    per_image: int = PER_IMAGE, hidden: Sequence[str] = (), title: str | None = None,
 ) -> list[Rendered]:
     """One image per `per_image` youths; a large caseload is split over several images.
 
     `hidden` youths chose not to share their answers: only their codes are named, so the
-    therapist knows they are missing by choice, not by fault.
+    therapist knows they are missing by choice, not by fault. `title` replaces the
+    "T-02 · week 2026-W48" head (the per-youth view, reports.youth).
     """
     chunks = [panels[i:i + per_image] for i in range(0, len(panels), per_image)] or [[]]
-    return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks), hidden)
+    return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks), hidden,
+                         title)
             for n, chunk in enumerate(chunks)]
 
 
 def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang: Language,
-                 page: int, pages: int, hidden: Sequence[str]) -> Rendered:
-    fig, counts = page_figure(therapist_code, week_label, panels, lang, page, pages, hidden)
+                 page: int, pages: int, hidden: Sequence[str],
+                 title: str | None = None) -> Rendered:
+    fig, counts = page_figure(therapist_code, week_label, panels, lang, page, pages, hidden,
+                              title)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     width, height = (round(v) for v in fig.get_size_inches() * DPI)
@@ -150,7 +160,8 @@ def _block_px(panel: Panel) -> int:
 
 def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
                 lang: Language = "nl", page: int = 1, pages: int = 1,
-                hidden: Sequence[str] = ()) -> tuple[Figure, dict[str, int]]:
+                hidden: Sequence[str] = (),
+                title: str | None = None) -> tuple[Figure, dict[str, int]]:
     """Lay out one image; returned unsaved so tests can check where each text landed.
 
     Every size is in pixels, so a one-youth image has the same proportions per block as
@@ -161,13 +172,15 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
     fig = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
     suffix = f"  ({page} {words['of']} {pages})" if pages > 1 else ""
-    fig.text(0.03, 1 - 30 / height, f"{therapist_code} · {words['week']} {week_label}{suffix}",
+    head = title or f"{therapist_code} · {words['week']} {week_label}"
+    fig.text(0.03, 1 - 30 / height, f"{head}{suffix}",
              fontsize=13, fontweight="bold", va="top")
     if hidden:
         fig.text(0.97, 1 - 34 / height, f"{', '.join(hidden)}: {words['hidden']}",
                  fontsize=8.5, color="#555555", ha="right", va="top")
     _legend(fig, words, height)
-    counts: dict[str, int] = {"rupture": 0, "repair": 0, "note": 0, "crisis": 0, "event": 0,
+    counts: dict[str, int] = {"rupture": 0, "repair": 0, "repair_discussed": 0, "note": 0,
+                              "crisis": 0, "event": 0,
                               **{s.value: 0 for s in STATE_MARK}}
     top = HEADER_PX
     for panel in panels:
@@ -192,6 +205,7 @@ def _legend(fig: Figure, words: dict[str, str], height: int) -> None:
     marks = [f"{STATE_MARK[s]} {words[s]}" for s in (State.MISSED, State.CANCELLED,
                                                       State.PAUSED, State.UNDELIVERED,
                                                       State.NOT_HELD)]
+    marks.append(f"↑ {words['discussed']}: {words['discussed_legend']}")
     fig.text(0.03, 1 - 128 / height, "   ".join(marks), fontsize=8.5, va="top")
     more = [f"▼ {words['flag']}", f"↑ {words['repaired']}", f"◆ {words['event']}",
             f"✎ {words['note']}",
@@ -227,7 +241,7 @@ def _draw_block(fig: Figure, panel: Panel, words: dict[str, str], lang: Language
     shown = panel.flags[:MAX_FLAG_LINES]
     for flag in shown:
         colour = FLAG_RED if flag.alerting or flag.kind == Rule.EXCELLENT_EARLY.value else (
-            "#2F6B2F" if flag.kind == "repaired" else FLAG_AMBER)
+            "#2F6B2F" if flag.kind in REPAIRED_KINDS else FLAG_AMBER)
         fig.text(0.05, fy(y + 2), f"• {flag.what} {flag.todo}", fontsize=8.5, color=colour,
                  va="top")
         y += FLAG_PX
@@ -301,8 +315,11 @@ def _draw_marks(ax: Axes, panel: Panel, lang: Language, words: dict[str, str],
         above.setdefault(r.index, []).append((f"▼{word}", colour))
         counts["rupture"] += 1
         if r.repaired_at is not None:
-            above.setdefault(r.repaired_at, []).append(("↑", "#2F6B2F"))
+            talked = r.index in panel.discussed
+            above.setdefault(r.repaired_at, []).append(
+                (f"↑ {words['discussed']}" if talked else "↑", "#2F6B2F"))
             counts["repair"] += 1
+            counts["repair_discussed"] += talked
     for x, p in enumerate(panel.points):
         if p.event:
             above.setdefault(x, []).append(("◆", "#333333"))

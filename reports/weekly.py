@@ -18,7 +18,9 @@ from core.analytics import (
 )
 from core.flags import flags
 from core.questionnaire import Language
+from core.repair import DiscussedAlert, repaired_after_discussion
 from reports.caption import caption
+from reports.repairs import discussed_alerts
 from reports.trend import Panel, Rendered, render_caseload
 from storage.ports import Store
 
@@ -66,15 +68,21 @@ async def caseload(store: Store, therapist_code: str, until: datetime) -> Caselo
 
 def panels_from(points_by_youth: dict[str, list[SessionPoint]],
                 shown: int = SESSIONS_SHOWN, lang: Language = "nl",
-                missed_after: int = MISSED_IN_A_ROW) -> list[Panel]:
+                missed_after: int = MISSED_IN_A_ROW,
+                alerts: dict[str, list[DiscussedAlert]] | None = None) -> list[Panel]:
     """Analyse each youth's whole series; show the last `shown` sessions.
 
     `missed_after` is config alerts.missed_in_a_row: the alert, the caption and the image
-    flag a missed streak at the same length."""
+    flag a missed streak at the same length. `alerts` (by youth: this therapist's rupture
+    alerts) mark drops that recovered after "Besproken" (core.repair)."""
     panels = []
     for code, points in sorted(points_by_youth.items()):
         ruptures = detect_ruptures(points)
         offset = max(0, len(points) - shown)
+        discussed = frozenset(
+            i - offset for i in repaired_after_discussion(points, ruptures,
+                                                         (alerts or {}).get(code, []))
+            if i >= offset)
         visible = tuple(
             replace(r, index=r.index - offset,
                     repaired_at=None if r.repaired_at is None else r.repaired_at - offset)
@@ -83,9 +91,10 @@ def panels_from(points_by_youth: dict[str, list[SessionPoint]],
         streak = missed_in_a_row(points)
         ceiling = flat_ceiling(points)
         found = flags(visible, streak, ceiling, persistent_discrepancy(points), lang,
-                      missed_after)
+                      missed_after, discussed)
         panels.append(Panel(code, tuple(points[offset:]), visible, ceiling,
-                            response_rate(points), streak, tuple(found), scale == 3))
+                            response_rate(points), streak, tuple(found), scale == 3,
+                            discussed))
     return panels
 
 
@@ -104,8 +113,9 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
     """Build the report for ISO week `label`; rendering runs in a worker thread."""
     until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
     load = await caseload(store, therapist_code, until)
-    panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after), \
-        load.not_sharing
+    alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
+    panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
+                                 alerts=alerts), load.not_sharing
     images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
                                      hidden=hidden)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

@@ -319,6 +319,14 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class SessionNote:
+    """What the per-youth view adds to a session: which therapy, and the sealed note."""
+
+    discipline: str | None
+    note_enc: bytes | None
+
+
+@dataclass(frozen=True)
 class NewAlert:
     ref: str
     dedupe_key: str
@@ -508,6 +516,8 @@ class LoopRepo(Protocol):
     async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
                                  since: datetime) -> list[Alert]: ...
     async def export_alerts(self, research_only: bool) -> list[AlertExportRow]: ...
+    async def rupture_alerts(self, therapist_code: str) -> list[Alert]: ...
+    async def session_notes(self, youth_code: str) -> dict[str, SessionNote]: ...
     async def rating_requests_for(self, occurrence_key: str,
                                   therapist_code: str) -> list[OutboxItem]: ...
 

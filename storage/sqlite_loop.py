@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.export import AlertExportRow
-from storage.ports import Alert, Checkin, OutboxItem
+from storage.ports import Alert, Checkin, OutboxItem, SessionNote
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_schedule import outbox_item
 from storage.sqlite_therapist import alert_from_row
@@ -68,7 +68,8 @@ class SqliteLoopMixin(SqliteQueries):
     async def export_alerts(self, research_only: bool) -> list[AlertExportRow]:
         """Alerts to therapists for the export, with seen and discussed times."""
         rows = await self._all(
-            "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at"
+            "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at,"
+            " a.therapist_code"
             " FROM alerts a JOIN youths y ON y.code = a.youth_code"
             " WHERE y.pseudonym IS NOT NULL AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
             "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
@@ -79,8 +80,30 @@ class SqliteLoopMixin(SqliteQueries):
             return parse_iso(value) if value else None
 
         return [AlertExportRow(r["code"], r["pseudonym"], parse_iso(r["created_at"]),
-                               r["kind"], opt(r["acked_at"]), opt(r["discussed_at"]))
+                               r["kind"], opt(r["acked_at"]), opt(r["discussed_at"]),
+                               r["therapist_code"])
                 for r in rows]
+
+    async def rupture_alerts(self, therapist_code: str) -> list[Alert]:
+        """This therapist's rupture alerts, oldest first: whether and when each was
+        discussed decides 'repaired after discussion' (core.repair)."""
+        rows = await self._all(
+            "SELECT * FROM alerts WHERE therapist_code = ? AND kind = 'rupture'"
+            " ORDER BY created_at", (therapist_code,))
+        return [alert_from_row(r) for r in rows]
+
+    async def session_notes(self, youth_code: str) -> dict[str, SessionNote]:
+        """Per occurrence of this youth: the therapy (discipline) and the sealed note.
+
+        Only for the per-youth view of a therapist the youth shares with; the caller
+        checks sharing and ownership before opening a note."""
+        rows = await self._all(
+            "SELECT c.occurrence_key, c.discipline, n.text_enc FROM checkins c"
+            " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
+            " LEFT JOIN notes n ON n.checkin_id = c.id WHERE y.code = ?", (youth_code,))
+        return {r["occurrence_key"]: SessionNote(
+            r["discipline"], bytes(r["text_enc"]) if r["text_enc"] is not None else None)
+            for r in rows}
 
     async def rating_requests_for(self, occurrence_key: str,
                                   therapist_code: str) -> list[OutboxItem]:

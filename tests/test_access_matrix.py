@@ -88,6 +88,11 @@ MATRIX = [Case(role, action, target, allowed) for role, action, target, allowed 
     ("youth", "/simpel J-001 aan", "-", False), ("coordinator", "/simpel J-001 aan", "-", False),
     ("researcher", "/simpel J-001 aan", "-", False), ("stranger", "/simpel J-001 aan", "-", False),
     ("therapist", "/simpel J-001 aan", "own", True),
+    # the per-youth view: the therapist's own youth only
+    ("therapist", "/report J-001", "own", True), ("therapist", "/report J-002", "other", False),
+    ("youth", "/report J-001", "-", False), ("coordinator", "/report J-001", "-", False),
+    ("researcher", "/report J-001", "-", False), ("stranger", "/report J-001", "-", False),
+    ("former", "/report J-001", "-", False),
 ]]
 
 
