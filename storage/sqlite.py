@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -32,7 +32,7 @@ from storage.ports import (
     Youth,
 )
 from storage.sqlite_accounts import SqliteAccountsMixin
-from storage.sqlite_base import SqliteQueries
+from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_buttons import SqliteButtonsMixin
 from storage.sqlite_crisis import SqliteCrisisMixin
 from storage.sqlite_invites import (
@@ -49,20 +49,6 @@ from storage.sqlite_sealed import SqliteSealedMixin
 from storage.sqlite_sessions import SqliteSessionsMixin
 from storage.sqlite_therapist import SqliteTherapistMixin, insert_alert
 from storage.timefmt import iso, parse_iso
-
-
-def youth_from_row(row: aiosqlite.Row) -> Youth:
-    consent = row["guardian_consent_date"]
-    return Youth(
-        code=row["code"],
-        therapist_code=row["therapist_code"],
-        birth_year=row["birth_year"],
-        language=cast(Language, row["language"]),
-        simple_mode=bool(row["simple_mode"]),
-        guardian_consent_date=date.fromisoformat(consent) if consent else None,
-        pseudonym=row["pseudonym"],
-        paused=bool(row["paused"]),
-    )
 
 
 def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:

@@ -10,7 +10,7 @@ import aiosqlite
 
 from core.questionnaire import Language
 from storage.ports import Alert, AlertDelivery, AlreadyExists, BindOutcome, Unit, Youth
-from storage.sqlite_base import SqliteQueries
+from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_invites import (
     drop_contact_if_orphaned,
     previous_pseudonym,
@@ -75,7 +75,6 @@ class SqliteCrisisMixin(SqliteQueries):
 
     async def active_youths(self) -> list[Youth]:
         """Every youth not erased: each needs a crisis route."""
-        from storage.sqlite import youth_from_row  # noqa: PLC0415 - avoids an import cycle
 
         return [youth_from_row(r) for r in await self._all(
             "SELECT * FROM youths WHERE code NOT IN (SELECT youth_code FROM erasures)"

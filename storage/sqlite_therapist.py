@@ -19,7 +19,7 @@ from storage.ports import (
     Therapist,
     Youth,
 )
-from storage.sqlite_base import SqliteQueries
+from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_invites import (
     drop_contact_if_orphaned,
     previous_pseudonym,
@@ -105,8 +105,6 @@ class SqliteTherapistMixin(SqliteQueries):
                 for r in await self._all("SELECT code, language FROM therapists ORDER BY code")]
 
     async def youths_of(self, therapist_code: str) -> list[Youth]:
-        from storage.sqlite import youth_from_row  # noqa: PLC0415 - avoids an import cycle
-
         return [youth_from_row(r) for r in await self._all(
             "SELECT * FROM youths WHERE therapist_code = ? ORDER BY code", (therapist_code,))]
 
