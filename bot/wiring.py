@@ -73,7 +73,8 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         timezone=settings.schedule.timezone,
         escalate_after=timedelta(minutes=settings.alerts.crisis_escalate_after_minutes),
         default_unit=settings.units.default_unit,
-        erasure_log=settings.storage.erasure_log,
+        erasure_log=(erasure_log.ErasureLogFile(settings.storage.erasure_log)
+                     if settings.storage.erasure_log else None),
         audit_anchor=anchor,
         retention_required=settings.privacy.retention_required,
     )

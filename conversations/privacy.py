@@ -14,7 +14,6 @@ from core.prompts import Button
 from core.questionnaire import Language
 from core.schedule import WEEKDAYS
 from core.texts import say
-from storage import erasure_log
 from storage.timefmt import parse_iso
 
 
@@ -39,7 +38,7 @@ async def delete_tap(services: Services, user_id: int, tap: DeleteTap,
         return [EditTapped(say(me.language, "delete_kept"))]
     now = services.clock()
     if services.erasure_log is not None:
-        erasure_log.record(services.erasure_log, me.code, now)
+        services.erasure_log.record(me.code, now)
     await services.store.erase_youth(me.code, now)
     await services.audit("youth", "erase", me.code, "on the youth's request")
     if services.store.wal_truncate_pending:   # a reader held the WAL; the engine retries

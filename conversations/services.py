@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.analytics import MISSED_IN_A_ROW
@@ -16,7 +15,7 @@ from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import Questionnaire, questionnaire_version
 from storage.audit_anchor import AuditAnchor
-from storage.ports import Checkin, Store
+from storage.ports import Checkin, ErasureJournal, Store
 
 Clock = Callable[[], datetime]
 
@@ -38,7 +37,7 @@ class Services:
     timezone: str = "Europe/Amsterdam"
     escalate_after: timedelta = timedelta(minutes=20)   # an unacknowledged crisis alert
     default_unit: str | None = None       # the unit of youths enrolled without one
-    erasure_log: Path | None = None       # outside the database: a restore replays it
+    erasure_log: ErasureJournal | None = None  # outside the database: a restore replays it
     audit_anchor: AuditAnchor | None = None   # the audit trail's head, outside the database
     retention_required: bool = False      # institutional rules forbid erasure on request
     missed_alert_after: int = MISSED_IN_A_ROW  # config alerts.missed_in_a_row: one threshold

@@ -37,6 +37,16 @@ class ErasureLog:
     bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line number, why)
 
 
+@dataclass(frozen=True)
+class ErasureLogFile:
+    """The erasure log at `path`, as the ErasureJournal port the use cases write to."""
+
+    path: Path
+
+    def record(self, youth_code: str, when: datetime) -> None:
+        record(self.path, youth_code, when)
+
+
 def record(path: Path, youth_code: str, when: datetime) -> None:
     """Append one checksummed entry and fsync it before the erasure itself runs."""
     at = iso(when)

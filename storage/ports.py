@@ -446,6 +446,13 @@ class PrivacyRepo(Protocol):
     async def move_youths(self, from_code: str, to_code: str, now: datetime) -> list[str]: ...
 
 
+class ErasureJournal(Protocol):
+    """Where an erasure is written down outside the database before it runs, so that a
+    restore from an older backup erases again at start-up (storage.erasure_log)."""
+
+    def record(self, youth_code: str, when: datetime) -> None: ...
+
+
 class ScheduleRepo(Protocol):
     async def add_series(self, new: NewSeries, now: datetime) -> int: ...
     async def all_series(self) -> list[Series]: ...

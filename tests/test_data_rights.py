@@ -22,6 +22,7 @@ from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
 from core.delivery import Window
 from core.schedule import Timing
+from storage.erasure_log import ErasureLogFile
 from storage.ports import NewSeries, PhoneWindow
 from tests.support import Harness, run_cli, running_bot
 
@@ -128,8 +129,8 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     youth.send("hallo")
     await bot.fake.settle()
     assert youth.last.text.startswith("Hoi! Deze bot is alleen voor jongeren")
-    assert bot.services.erasure_log is not None
-    assert bot.services.erasure_log.read_text().startswith("J-014\t")
+    assert isinstance(bot.services.erasure_log, ErasureLogFile)
+    assert bot.services.erasure_log.path.read_text().startswith("J-014\t")
     # A restore from the older backup: the erasure log erases J-014 again at start-up.
     await bot.services.store.close()
     shutil.copy(backup, bot.database)
