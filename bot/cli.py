@@ -516,7 +516,8 @@ async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: S
 
 
 async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from reports.weekly import week_end, weekly_report  # noqa: PLC0415 - keeps --help fast
+    from conversations.reporting import weekly_report  # noqa: PLC0415 - keeps --help fast
+    from reports.weekly import week_end  # noqa: PLC0415 - keeps --help fast
 
     if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
         print(f"refused: --week {args.week!r} is not like 2026-W48", file=sys.stderr)

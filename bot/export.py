@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from conversations.reporting import with_repairs
 from core.export import build_export
-from reports.repairs import with_repairs
 from storage.ports import Store
 from storage.private_files import private_dir, write_atomic
 

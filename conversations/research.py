@@ -6,11 +6,11 @@ import io
 import zipfile
 
 from conversations.actions import Action, Document, Reply
+from conversations.reporting import with_repairs
 from conversations.services import Services
 from core.export import build_export
 from core.questionnaire import Language
 from core.texts import say
-from reports.repairs import with_repairs
 
 
 def zipped(files: dict[str, str]) -> bytes:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
 from conversations.chunks import split_message
+from conversations.reporting import caseload, weekly_report, youth_view
 from conversations.services import Services
 from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST, State, response_rate
 from core.callbacks import AckTap, RatingTap, ack_data, discuss_data, rating_data
@@ -16,8 +17,7 @@ from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
 from core.texts import say
-from reports.weekly import caseload, week_label, weekly_report
-from reports.youth import youth_view
+from reports.weekly import week_label
 from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
 
 _LABELS: dict[Language, dict[str, str]] = {

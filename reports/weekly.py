@@ -1,8 +1,8 @@
-"""Gather one therapist's caseload from storage and turn it into images and a caption."""
+"""One therapist's week as images and a caption: pure, from the points a use case hands
+over (conversations.reporting gathers them from storage)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,9 +20,7 @@ from core.flags import flags
 from core.questionnaire import Language
 from core.repair import DiscussedAlert, repaired_after_discussion
 from reports.caption import caption
-from reports.repairs import discussed_alerts
 from reports.trend import Panel, Rendered, render_caseload
-from storage.ports import Store
 
 SESSIONS_SHOWN = 10
 
@@ -44,26 +42,6 @@ def week_end(label: str, timezone: str) -> datetime:
 class Caseload:
     points: dict[str, list[SessionPoint]]   # by code: youths who agreed to share
     not_sharing: list[str]                  # codes of those who did not: named, never shown
-
-
-async def caseload(store: Store, therapist_code: str, until: datetime) -> Caseload:
-    """The therapist's youths: session points of those who share, codes of the rest.
-
-    A youth is in this caseload when enrolled with this therapist or when they had a
-    session with this therapist; the points are only the sessions with THIS therapist
-    (alliance belongs to a youth-therapist pair). This is the one door through which
-    answers reach a therapist (image, caption, /clients, rupture and missed alerts);
-    crisis alerts do not pass it.
-    """
-    shared = await store.codes_with_consent("sharing")
-    records = await store.session_records(therapist_code, until)
-    enrolled = {y.code for y in await store.youths_of(therapist_code) if y.pseudonym is not None}
-    joined = sorted(enrolled | {r.youth_code for r in records})
-    by_youth: dict[str, list[SessionPoint]] = {code: [] for code in joined if code in shared}
-    for r in records:
-        if r.youth_code in by_youth:
-            by_youth[r.youth_code].append(r.point(until))
-    return Caseload(by_youth, [code for code in joined if code not in shared])
 
 
 def panels_from(points_by_youth: dict[str, list[SessionPoint]],
@@ -107,15 +85,11 @@ class WeeklyReport:
     hidden: list[str]      # youths who chose not to share: named, never shown
 
 
-async def weekly_report(store: Store, therapist_code: str, label: str, timezone: str,
-                        lang: Language, until: datetime | None = None,
-                        missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
-    """Build the report for ISO week `label`; rendering runs in a worker thread."""
-    until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
-    load = await caseload(store, therapist_code, until)
-    alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
+def render_weekly(therapist_code: str, label: str, load: Caseload,
+                  alerts: dict[str, list[DiscussedAlert]], lang: Language,
+                  missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
+    """Analyse and draw the week (slow: matplotlib; the caller runs it off the loop)."""
     panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
                                  alerts=alerts), load.not_sharing
-    images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
-                                     hidden=hidden)
+    images = render_caseload(therapist_code, label, panels, lang, hidden=hidden)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

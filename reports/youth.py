@@ -2,28 +2,25 @@
 and a text with, per session, the event the youth chose and the note they typed.
 
 Only for youths who agreed to share with this therapist (the same door as the weekly
-image: reports.weekly.caseload); only this therapist's sessions (alliance belongs to a
+image: conversations.reporting.caseload); only this therapist's sessions (alliance belongs to a
 youth-therapist pair). A crisis text is never shown here, only a marker at its session:
-the crisis alert is the one place that handles it. The text builder is pure
-(`youth_text`); gathering and rendering are below it.
+the crisis alert is the one place that handles it. Pure: the text
+(`youth_text`) and the image (`render_youth`) are made from what
+conversations.reporting gathers.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from core.analytics import ANSWERED_STATES, EVENT_KEY, MISSED_IN_A_ROW, NO_EVENT, State
+from core.analytics import ANSWERED_STATES, State
 from core.flags import Flag
-from core.questionnaire import Language, Questionnaire, questionnaire_version
+from core.questionnaire import Language
 from core.texts import say
-from reports.repairs import discussed_alerts
 from reports.trend import WORDS, Panel, Rendered, render_caseload
-from reports.weekly import caseload, panels_from
-from storage.ports import Store
 
 SESSIONS_SHOWN = 12
 
@@ -75,47 +72,7 @@ class YouthView:
     text: str
 
 
-async def youth_view(store: Store, therapist_code: str, code: str, until: datetime,
-                     lang: Language, zone: ZoneInfo, questionnaire: Questionnaire,
-                     open_note: Callable[[bytes], str], missed_after: int = MISSED_IN_A_ROW,
-                     shown: int = SESSIONS_SHOWN) -> YouthView:
-    """Gather, analyse and render one youth for this therapist.
-
-    `open_note` opens a sealed note (Cipher.open_text); a note that cannot be opened is
-    left out with the rest of the session still shown."""
-    load = await caseload(store, therapist_code, until)
-    if code not in load.points:
-        return YouthView(code in load.not_sharing, False, [], "")
-    # The same rows caseload read, kept whole so each shown point has its record.
-    records = [r for r in await store.session_records(therapist_code, until)
-               if r.youth_code == code]
-    if not records:
-        return YouthView(True, True, [], say(lang, "report_youth_empty", code=code))
-    alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
-    (panel,) = panels_from({code: [r.point(until) for r in records]}, shown=shown,
-                           lang=lang, missed_after=missed_after, alerts=alerts)
-    notes = await store.session_notes(code)
-    sessions = []
-    for record, point in zip(records[-shown:], panel.points, strict=True):
-        extra = notes.get(record.occurrence_key)
-        text = None
-        if extra is not None and extra.note_enc is not None:
-            try:
-                text = open_note(extra.note_enc)
-            except Exception:   # sealed with a key no longer configured: leave it out
-                text = None
-        asked = questionnaire_version(questionnaire, record.questionnaire_version)
-        labels = {o.value: o.text(lang) for o in asked.event.options}
-        event = record.answers.get(EVENT_KEY)
-        sessions.append(SessionLine(
-            point.when, extra.discipline if extra else None, point.state,
-            labels.get(event, event) if event and event not in NO_EVENT else None,
-            text, point.crisis))
-    images = await asyncio.to_thread(_render, therapist_code, code, panel, lang)
-    return YouthView(True, True, images,
-                     youth_text(code, sessions, panel.flags, lang, zone))
-
-
-def _render(therapist_code: str, code: str, panel: Panel, lang: Language) -> list[Rendered]:
+def render_youth(therapist_code: str, code: str, panel: Panel, lang: Language) -> list[Rendered]:
+    """One youth's strip (slow: matplotlib; the caller runs it off the loop)."""
     title = say(lang, "report_youth_head", code=code, n=len(panel.points))
     return render_caseload(therapist_code, "", [panel], lang, title=title)

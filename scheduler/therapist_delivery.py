@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from telegram import Bot
 
 from conversations import staff
+from conversations.reporting import caseload, weekly_report
 from conversations.telegram_io import send_with_buttons, tell_coordinators
 from core.analytics import (
     ALERTING,
@@ -23,7 +24,7 @@ from core.delivery import Kind, next_working_moment, report_due
 from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
-from reports.weekly import caseload, week_label, weekly_report
+from reports.weekly import week_label
 from scheduler import talk
 from scheduler.outcomes import Skip, failure_reason
 from storage.ports import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist

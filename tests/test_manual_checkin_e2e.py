@@ -11,7 +11,7 @@ import pytest
 from bot import cli
 from bot.enrolment import enroll_therapist
 from bot.wiring import make_engine
-from reports.weekly import weekly_report
+from conversations.reporting import weekly_report
 from scheduler.engine import Engine
 from tests.support import Harness, run_cli
 from tests.test_therapist_e2e import answer

@@ -11,10 +11,10 @@ from typing import Any
 from bot.enrolment import enroll_therapist
 from bot.schedule_cli import _change
 from bot.wiring import default_timing, make_engine
+from conversations.reporting import weekly_report
 from core.analytics import Rule, State
 from core.compliance import render_overview
 from faketelegram import FakeUser
-from reports.weekly import weekly_report
 from scheduler.engine import Engine
 from storage.ports import NewSeries
 from tests.support import Harness, wait_for_next_message
