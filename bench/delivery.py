@@ -101,7 +101,7 @@ async def dispatch(count: int = 200) -> DispatchResult:
                                          clock_time(0), clock_time(0), timedelta(days=1))
             await engine.replan()
             started = time.perf_counter()
-            report = await engine.tick(bot.app.bot)
+            report = await engine.tick(bot.channel)
             seconds = time.perf_counter() - started
             peak = bot.fake.most_in_one_second()
     return DispatchResult(report.sent, seconds, peak)

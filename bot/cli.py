@@ -480,6 +480,7 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
 async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Queue a check-in for the running bot, held to the next allowed moment (or --now)."""
     from bot.wiring import delivery_rules, make_bot  # noqa: PLC0415 - keeps --help fast
+    from conversations.telegram_io import TelegramChannel  # noqa: PLC0415
     from scheduler.manual import queue_checkin, send_queued_now  # noqa: PLC0415
 
     occurrence = args.occurrence or f"manual-{_now().strftime('%Y%m%dT%H%M%SZ')}"
@@ -497,7 +498,8 @@ async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: S
             return 0
         if args.now:
             async with make_bot(settings, secrets) as bot:
-                sent = await send_queued_now(services, bot, args.code, occurrence, discipline)
+                sent = await send_queued_now(services, TelegramChannel(services, bot),
+                                             args.code, occurrence, discipline)
             why = (f" although it is quiet hours ({quiet}) or outside {args.code}'s phone "
                    "hours, as asked with --now") if queued.held else ""
             print(f"Check-in sent to {session} now{why}." if sent else

@@ -202,7 +202,7 @@ async def _simulate(bot: OfflineBot, engine: Engine, users: dict[str, FakeUser],
         due = await bot.services.store.next_due()
         target = clock() + MAX_STEP if due is None else min(due, clock() + MAX_STEP)
         clock.now = max(target, clock() + timedelta(minutes=1))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         week = (clock() - START).days // 7
         if week != current_week and week < WEEKS:
             current_week = week

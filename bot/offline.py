@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.config import Secrets, Settings, load_settings
 from bot.wiring import BotApp, build_application, open_services, utcnow
 from conversations.services import Clock, Services
+from conversations.telegram_io import TelegramChannel
 from core.identity import new_key, token_digest
 from faketelegram import FakeTelegram
 from storage.ports import Consent, NewYouth
@@ -94,6 +95,11 @@ class OfflineBot:
     services: Services
     app: BotApp
     config_path: Path
+
+    @property
+    def channel(self) -> TelegramChannel:
+        """The channel port on this bot's Telegram (the fake): what the engine sends by."""
+        return TelegramChannel(self.services, self.app.bot)
 
 
 @asynccontextmanager

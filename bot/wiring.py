@@ -20,7 +20,7 @@ from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.inbound import GATE, inbound_handler
 from conversations.services import Clock, Services
-from conversations.telegram_io import send_unsent
+from conversations.telegram_io import TelegramChannel, send_unsent
 from core.crisis import load_rules
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
@@ -152,7 +152,8 @@ def engine_of_app(app: BotApp) -> Engine:
 
 
 async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    report = await engine_of(context).tick(context.bot)
+    engine = engine_of(context)
+    report = await engine.tick(TelegramChannel(engine.services, context.bot))
     if report.sent or report.expired or report.blocked:
         log.info("tick: %s", report)
 
@@ -232,7 +233,8 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
                 webhook = await start_webhook(app, settings, secrets)
             await app.start()
             # Serving first: a missing crisis route is told loudly, never a reason to stop.
-            await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
+            await crisis_delivery.check_routes_at_start(engine_of_app(app),
+                                                        TelegramChannel(services, app.bot))
             await stop.wait()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()

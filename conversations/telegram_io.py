@@ -1,4 +1,6 @@
-"""Carry out use-case actions on Telegram. The only place that builds keyboards."""
+"""The Telegram adapter: carry out use-case actions on Telegram, and the channel port
+(core.channel.Outbound) for Telegram. The only place that builds keyboards, and the one
+place that turns telegram.error into outcomes as data (`outcome_of`)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,20 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
-from conversations import usecases
+from conversations import sending
 from conversations.actions import (
     Action,
     Document,
@@ -25,12 +35,23 @@ from conversations.actions import (
 from conversations.chunks import split_message
 from conversations.services import Services
 from core.callbacks import bind, unbind
-from core.prompts import Button
+from core.channel import (
+    Address,
+    Ambiguous,
+    Blocked,
+    Failed,
+    Image,
+    Outcome,
+    Rejected,
+    RetryAt,
+    Rows,
+    Sent,
+    Text,
+    counts_as_sent,
+    why,
+)
 
 log = logging.getLogger(__name__)
-
-
-Rows = tuple[tuple[Button, ...], ...]
 
 
 def button_key(services: Services) -> bytes:
@@ -96,37 +117,68 @@ async def tapped_data(services: Services, query: CallbackQuery, chat_id: int) ->
     return bound.data
 
 
-UNKNOWN_MESSAGE_ID = 0  # Telegram numbers messages from 1
+def outcome_of(exc: TelegramError, now: datetime) -> Outcome:
+    """What Telegram's answer means, as data: the one mapping of telegram.error."""
+    if isinstance(exc, Forbidden):
+        return Blocked("blocked the bot (403)")
+    if isinstance(exc, RetryAfter):
+        wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(
+            seconds=exc.retry_after)
+        return RetryAt(now + wait, "rate limited (429)")
+    if isinstance(exc, TimedOut):
+        return Ambiguous("timed out; may not have arrived")
+    if isinstance(exc, BadRequest):
+        return Rejected(f"rejected: {exc.message}")
+    if isinstance(exc, NetworkError):
+        return Failed(f"network: {exc.message}")
+    return Failed(f"telegram: {exc.message}")
 
 
-async def send_prompt(services: Services, bot: Bot, chat_id: int, prompt: SendPrompt) -> None:
-    """Send a question, then record its message id; an unrecorded send is retried later.
+@dataclass(frozen=True)
+class TelegramChannel:
+    """The channel port (core.channel.Outbound) on Telegram; `to` is a chat id."""
 
-    A timeout is ambiguous: Telegram may have delivered the message. It is recorded as
-    sent with an unknown id, because asking twice is worse than asking once late.
-    """
-    try:
-        message = await send_with_buttons(services, bot, chat_id, prompt.text, prompt.buttons)
-    except TimedOut:
-        log.warning("a question timed out; recorded as sent, not retried")
-        await usecases.prompt_sent(services, prompt, UNKNOWN_MESSAGE_ID)
-        raise
-    await usecases.prompt_sent(services, prompt, message.message_id)
+    services: Services
+    bot: Bot
+
+    async def send(self, to: Address, message: Text | Image) -> Outcome:
+        try:
+            match message:
+                case Text(text, buttons):
+                    sent = await send_with_buttons(self.services, self.bot, to, text, buttons)
+                case Image(png, caption):
+                    sent = await self.bot.send_photo(to, png, caption=caption)
+        except TelegramError as exc:
+            return outcome_of(exc, self.services.clock())
+        return Sent(sent.message_id)
+
+    async def edit(self, to: Address, ref: int, message: Text) -> Outcome:
+        """Edit message `ref`; its buttons get a fresh nonce. 'Message is not modified' (a
+        repeated tap) counts as done."""
+        nonce = new_nonce()
+        if message.buttons:
+            await self.services.store.bind_buttons(nonce, ref, self.services.clock())
+        try:
+            await self.bot.edit_message_text(
+                message.text, chat_id=to, message_id=ref,
+                reply_markup=keyboard(self.services, to, nonce, message.buttons))
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                return outcome_of(exc, self.services.clock())
+        except TelegramError as exc:
+            return outcome_of(exc, self.services.clock())
+        return Sent(ref)
+
+
+async def send_prompt(services: Services, bot: Bot, chat_id: int,
+                      prompt: SendPrompt) -> Outcome:
+    """Send a check-in question on Telegram (conversations.sending.send_prompt)."""
+    return await sending.send_prompt(services, TelegramChannel(services, bot), chat_id, prompt)
 
 
 async def send_unsent(services: Services, bot: Bot, created_before: datetime) -> int:
-    """Send questions that were recorded but never confirmed, oldest first."""
-    sent = 0
-    for outgoing in await usecases.unsent_prompts(services, created_before):
-        try:
-            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
-            sent += 1
-        except TelegramError as exc:  # one failed chat must not stop the rest
-            log.warning("could not resend an unconfirmed question: %s", type(exc).__name__)
-        except Exception as exc:  # nor one bad row
-            log.error("could not resend an unconfirmed question: %s: %s",
-                      type(exc).__name__, exc)
-    return sent
+    """Resend unconfirmed questions on Telegram (conversations.sending.send_unsent)."""
+    return await sending.send_unsent(services, TelegramChannel(services, bot), created_before)
 
 
 async def apply(
@@ -154,14 +206,14 @@ async def apply(
                 await _edit(query.edit_message_text(
                     text, reply_markup=keyboard(services, chat_id, nonce, buttons)))
             case EditMessage(message_id, text, buttons):
-                nonce = new_nonce()
-                if buttons:
-                    await services.store.bind_buttons(nonce, message_id, services.clock())
-                await _edit(bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id,
-                    reply_markup=keyboard(services, chat_id, nonce, buttons)))
+                edited = await TelegramChannel(services, bot).edit(chat_id, message_id,
+                                                                   Text(text, buttons))
+                if not isinstance(edited, Sent):
+                    log.warning("could not edit a message: %s", edited.reason)
             case SendPrompt():
-                await send_prompt(services, bot, chat_id, action)
+                asked = await send_prompt(services, bot, chat_id, action)
+                if not counts_as_sent(asked):
+                    log.warning("could not send a question: %s", why(asked))
             case Photo(png, caption):
                 await bot.send_photo(chat_id, png, caption=caption or None)
             case Document(content, filename, caption):
@@ -181,16 +233,6 @@ async def _nonce_of(services: Services, chat_id: int, query: CallbackQuery,
     if buttons and query.message is not None:
         await services.store.bind_buttons(nonce, query.message.message_id, services.clock())
     return nonce
-
-
-async def tell_coordinators(bot: Bot, chats: tuple[int, ...], text: str) -> None:
-    """Send a notice to every coordinator; one unreachable chat must not stop the rest."""
-    for chat in chats:
-        try:
-            for part in split_message(text):
-                await bot.send_message(chat, part)
-        except TelegramError as exc:
-            log.warning("could not tell a coordinator: %s", type(exc).__name__)
 
 
 async def _edit(call: Awaitable[object]) -> None:

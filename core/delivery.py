@@ -120,6 +120,11 @@ class Kind(StrEnum):
     ESCALATION = "escalation"  # an urgent alert nobody acknowledged, to the coordinators
     TALK = "talk"              # before a session: "J-103: band was laag. Even bespreken?"
 
+    @property
+    def to_youth(self) -> bool:
+        """A message to the youth (the check-in and its reminder); the rest go to staff."""
+        return self in (Kind.CHECKIN, Kind.REMINDER)
+
 
 @dataclass(frozen=True)
 class Planned:

@@ -15,16 +15,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
-
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from datetime import datetime, timedelta
 
 from conversations import crisis
+from conversations.sending import tell_coordinators
 from conversations.services import Services
 from conversations.staff import ack_buttons
-from conversations.telegram_io import send_with_buttons, tell_coordinators
+from core.channel import (
+    Ambiguous,
+    Blocked,
+    Failed,
+    Outbound,
+    Outcome,
+    Rejected,
+    RetryAt,
+    Sent,
+    Text,
+)
 from core.crisis_route import (
     DeliveryFact,
     Reach,
@@ -36,18 +43,43 @@ from core.crisis_route import (
 )
 from core.questionnaire import Language
 from core.texts import say
+from scheduler.context import DeliveryContext
 from storage.ports import Alert, AlertDelivery
-
-if TYPE_CHECKING:
-    from scheduler.engine import Engine
 
 log = logging.getLogger(__name__)
 
 LOOK_BACK = timedelta(days=7)
 
 
-class NoChat(Exception):
+@dataclass(frozen=True)
+class NoChat:
     """The recipient has no linked Telegram account (any more)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """What becomes of one delivery row after a send: its state, reason and next try."""
+
+    state: str            # sent, failed, blocked (core.crisis_route.DeliveryFact.state)
+    reason: str | None
+    retry_at: datetime | None
+
+
+def after_send(outcome: Outcome | NoChat, now: datetime, attempts: int) -> RowResult:
+    """A delivery row's next state. Unlike a check-in, an urgent alert that timed out is
+    tried again: for a crisis, twice is better than never."""
+    retry_at = now + retry_delay(attempts + 1)
+    match outcome:
+        case Sent():
+            return RowResult("sent", None, None)
+        case Blocked(reason) | Rejected(reason):   # retried only when nobody was reached
+            return RowResult("blocked", reason, retry_at)
+        case RetryAt(at, reason):
+            return RowResult("failed", reason, at)
+        case NoChat(reason) | Ambiguous(reason) | Failed(reason):
+            return RowResult("failed", reason, retry_at)
 
 
 @dataclass
@@ -62,7 +94,7 @@ def coordinator_chats(services: Services, chats: tuple[int, ...]) -> dict[str, i
     return {crisis.coordinator_key(services.pseudonym(c)): c for c in chats}
 
 
-async def run(engine: Engine, bot: Bot) -> CrisisReport:
+async def run(engine: DeliveryContext, channel: Outbound) -> CrisisReport:
     """Deliver every urgent alert of the past week; one alert never stops another."""
     services = engine.services
     report = CrisisReport()
@@ -74,7 +106,7 @@ async def run(engine: Engine, bot: Bot) -> CrisisReport:
         return report
     for alert in alerts:
         try:
-            await _one_alert(services, bot, alert, chats, report)
+            await _one_alert(services, channel, alert, chats, report)
         except Exception:  # isolate: the next alert must still go out
             log.exception("urgent alert for %s failed this tick; retried next tick",
                           alert.youth_code)
@@ -98,12 +130,13 @@ def _facts(rows: list[AlertDelivery]) -> list[DeliveryFact]:
     return [DeliveryFact(d.recipient, d.state, d.attempts) for d in rows]
 
 
-async def _one_alert(services: Services, bot: Bot, alert: Alert, chats: dict[str, int],
+async def _one_alert(services: Services, channel: Outbound, alert: Alert,
+                     chats: dict[str, int],
                      report: CrisisReport) -> None:
     store, now = services.store, services.clock()
     rows = await store.deliveries(alert.id)
     if alert.acked_at is not None:
-        await _tell_ack(services, bot, alert, rows, chats)
+        await _tell_ack(services, channel, alert, rows, chats)
         return
     route = await _route(services, alert, chats)
     wanted = recipients(route, escalate_at=alert.escalate_at or alert.created_at, now=now,
@@ -115,7 +148,7 @@ async def _one_alert(services: Services, bot: Bot, alert: Alert, chats: dict[str
         retry = row.state in ("pending", "failed") or (row.state == "blocked" and nobody)
         if retry and row.due_at <= now:
             try:
-                await _send(services, bot, alert, row, chats, report)
+                await _send(services, channel, alert, row, chats, report)
             except Exception:  # one bad row must not stop the other recipients
                 log.exception("urgent alert for %s: a delivery row failed; going on",
                               alert.youth_code)
@@ -137,11 +170,11 @@ async def _one_alert(services: Services, bot: Bot, alert: Alert, chats: dict[str
 
 
 async def _chat(services: Services, recipient: Recipient,
-                chats: dict[str, int]) -> tuple[int, Language]:
+                chats: dict[str, int]) -> tuple[int, Language] | NoChat:
     store = services.store
     if recipient.role == "coordinator":
         if recipient.code not in chats:
-            raise NoChat("no longer a configured coordinator")
+            return NoChat("no longer a configured coordinator")
         return chats[recipient.code], "nl"
     if recipient.role == "therapist":
         pseudonym = await store.therapist_pseudonym(recipient.code)
@@ -153,45 +186,35 @@ async def _chat(services: Services, recipient: Recipient,
         lang = unit.language if unit else "nl"
     sealed = await store.contact(pseudonym) if pseudonym else None
     if sealed is None:
-        raise NoChat(f"{recipient.role} {recipient.code} has no linked Telegram account")
+        return NoChat(f"{recipient.role} {recipient.code} has no linked Telegram account")
     return services.cipher.open(sealed), lang
 
 
-async def _send(services: Services, bot: Bot, alert: Alert, row: AlertDelivery,
+async def _send(services: Services, channel: Outbound, alert: Alert, row: AlertDelivery,
                 chats: dict[str, int], report: CrisisReport) -> None:
     store, now = services.store, services.clock()
     recipient = Recipient.parse(row.recipient)
-    retry_at = now + retry_delay(row.attempts + 1)
-    try:
-        chat, lang = await _chat(services, recipient, chats)
-        await send_with_buttons(services, bot, chat,
-                                crisis.urgent_text(services, alert, recipient.role, lang),
-                                ack_buttons(alert, lang))
-    except NoChat as exc:
-        await store.delivery_failed(row.id, "failed", str(exc), retry_at, now)
-    except Forbidden:
-        await store.delivery_failed(row.id, "blocked", "blocked the bot (403)", retry_at, now)
-    except RetryAfter as exc:
-        wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(
-            seconds=exc.retry_after)
-        await store.delivery_failed(row.id, "failed", "rate limited (429)", now + wait, now)
-    except BadRequest as exc:
-        await store.delivery_failed(row.id, "blocked", f"rejected: {exc.message}", retry_at,
-                                    now)
-    except TelegramError as exc:   # network, timeout: it may not have arrived; try again
-        await store.delivery_failed(row.id, "failed", f"telegram: {type(exc).__name__}",
-                                    retry_at, now)
+    found = await _chat(services, recipient, chats)
+    if isinstance(found, NoChat):
+        outcome: Outcome | NoChat = found
     else:
+        chat, lang = found
+        outcome = await channel.send(chat, Text(
+            crisis.urgent_text(services, alert, recipient.role, lang), ack_buttons(alert, lang)))
+    result = after_send(outcome, now, row.attempts)
+    if result.state == "sent":
         await store.delivery_sent(row.id, now)
         report.sent += 1
         return
+    assert result.reason is not None and result.retry_at is not None
+    await store.delivery_failed(row.id, result.state, result.reason, result.retry_at, now)
     report.failed += 1
     log.warning("urgent alert for %s not delivered to the %s; retrying",
                 alert.youth_code, recipient.role)
 
 
-async def _tell_ack(services: Services, bot: Bot, alert: Alert, rows: list[AlertDelivery],
-                    chats: dict[str, int]) -> None:
+async def _tell_ack(services: Services, channel: Outbound, alert: Alert,
+                    rows: list[AlertDelivery], chats: dict[str, int]) -> None:
     """Tell every recipient who got the alert that it was taken up, and by whom (role)."""
     store, now = services.store, services.clock()
     since = alert.created_at.astimezone(services.zone).strftime("%d/%m %H:%M")
@@ -199,20 +222,19 @@ async def _tell_ack(services: Services, bot: Bot, alert: Alert, rows: list[Alert
     for row in rows:
         if row.state != "sent" or row.ack_told_at is not None or row.recipient == alert.acked_by:
             continue
-        recipient = Recipient.parse(row.recipient)
-        try:
-            chat, lang = await _chat(services, recipient, chats)
-            await bot.send_message(chat, say(lang, "acked_notice", code=alert.youth_code,
-                                             since=since, when=when,
-                                             role=crisis.role_label(alert.acked_by, lang)))
-        except (NoChat, Forbidden, BadRequest):
-            pass    # nothing more to tell them on Telegram
-        except TelegramError:
-            continue    # next tick
+        found = await _chat(services, Recipient.parse(row.recipient), chats)
+        if not isinstance(found, NoChat):
+            chat, lang = found
+            told = await channel.send(chat, Text(say(
+                lang, "acked_notice", code=alert.youth_code, since=since, when=when,
+                role=crisis.role_label(alert.acked_by, lang))))
+            if isinstance(told, Ambiguous | RetryAt | Failed):
+                continue    # next tick
+        # Told, or nothing more to tell them (no chat, blocked, refused).
         await store.ack_told(row.id, now)
 
 
-async def check_routes_at_start(engine: Engine, bot: Bot) -> int:
+async def check_routes_at_start(engine: DeliveryContext, channel: Outbound) -> int:
     """At start-up: every route problem logged at ERROR and told to the coordinators.
 
     The bot still starts: refusing would silence every check-in and every alert that
@@ -225,7 +247,7 @@ async def check_routes_at_start(engine: Engine, bot: Bot) -> int:
         return 0
     for problem in result.problems:
         log.error("crisis route: %s", problem)
-        await tell_coordinators(bot, engine.coordinator_chats,
+        await tell_coordinators(channel, engine.coordinator_chats,
                                 say("nl", "route_problem", problem=problem))
     for warning in result.warnings:
         log.warning("crisis route: %s", warning)

@@ -15,26 +15,15 @@ from datetime import datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from telegram import Bot
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
-
-from conversations import consent, usecases
+from conversations import sending
 from conversations.services import Services
-from conversations.telegram_io import apply, send_prompt, send_unsent, tell_coordinators
-from core.consent import CheckinGate
+from core.channel import Blocked, Outbound
 from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
 from core.identity import InvalidToken
 from core.retention import RetentionPolicy
 from core.texts import say
-from scheduler import crisis_delivery, retention, therapist_delivery
-from scheduler.outcomes import Hold, Skip, failure_reason
+from scheduler import checkins, crisis_delivery, retention, therapist_delivery
+from scheduler.outcomes import RowUpdate, failure_reason, record, settle
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.owners import dead_owners
 from storage.ports import OutboxItem, OutboxState
@@ -45,7 +34,6 @@ T = TypeVar("T")
 BATCH = 200
 PLAN_EVERY = timedelta(minutes=10)
 RESEND_UNCONFIRMED_AFTER = timedelta(seconds=60)
-CONSENT_HOLD_RETRY = timedelta(minutes=1)
 
 
 async def isolated(phase: str, work: Awaitable[T], fallback: T) -> T:
@@ -62,12 +50,6 @@ async def isolated(phase: str, work: Awaitable[T], fallback: T) -> T:
         return fallback
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 30 minutes."""
-    delay = timedelta(seconds=30 * (1 << min(max(attempts - 1, 0), 10)))
-    return min(delay, timedelta(minutes=30))
-
-
 @dataclass
 class TickReport:
     planned: int = 0
@@ -78,6 +60,10 @@ class TickReport:
     blocked: int = 0
     cancelled: int = 0
     failed: int = 0
+
+    def count(self, update: RowUpdate) -> None:
+        if update.tally is not None:
+            setattr(self, update.tally, getattr(self, update.tally) + 1)
 
 
 @dataclass
@@ -119,13 +105,13 @@ class Engine:
         await isolated("the alert scan", therapist_delivery.scan_for_alerts(self), 0)
         return planned
 
-    async def tick(self, bot: Bot) -> TickReport:
+    async def tick(self, channel: Outbound) -> TickReport:
         """One pass: every phase and every row on its own; a failure is recorded, and the
         rest of the tick goes on (no single row can silence the others)."""
         store, now = self.services.store, self.services.clock()
         report = TickReport()
         # Urgent alerts first, isolated inside: nothing later in the tick can hold them up.
-        await crisis_delivery.run(self, bot)
+        await crisis_delivery.run(self, channel)
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
         await isolated("releasing expired leases", store.release_expired(now), 0)
@@ -135,30 +121,30 @@ class Engine:
         report.expired = await isolated("expiring overdue rows", store.expire_overdue(now), 0)
         await isolated("expiring check-ins", store.expire_due(now), 0)
         await isolated("resending unconfirmed questions",
-                       send_unsent(self.services, bot, now - RESEND_UNCONFIRMED_AFTER), 0)
+                       sending.send_unsent(self.services, channel,
+                                           now - RESEND_UNCONFIRMED_AFTER), 0)
         for item in await isolated("reading due rows", store.due_items(now, BATCH), []):
             try:
-                await self._dispatch(bot, item, report)
+                await self._dispatch(channel, item, report)
             except Exception as exc:  # a row that raises is failed with its reason
                 await self._failed(item, exc, report)
         await isolated("retention", retention.run_daily(
-            self.services, self.retention, self.retention_at, bot, self.coordinator_chats),
+            self.services, self.retention, self.retention_at, channel, self.coordinator_chats),
             None)
         return report
 
     async def _failed(self, item: OutboxItem, exc: Exception, report: TickReport) -> None:
         reason = failure_reason(exc)
-        youth_side = item.kind in (Kind.CHECKIN, Kind.REMINDER)
-        who = (item.youth_code if youth_side else item.therapist_code) or "-"
+        who = (item.youth_code if item.kind.to_youth else item.therapist_code) or "-"
         log.error("a %s for %s failed: %s", item.kind.value, who, reason,
                   exc_info=not isinstance(exc, InvalidToken))
         report.failed += 1
         await isolated("recording a failed row", self.services.store.finish(
             item.id, OutboxState.FAILED, self.services.clock(), reason), None)
 
-    async def _dispatch(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
+    async def _dispatch(self, channel: Outbound, item: OutboxItem, report: TickReport) -> None:
         store, now = self.services.store, self.services.clock()
-        if item.kind in (Kind.CHECKIN, Kind.REMINDER):
+        if item.kind.to_youth:
             assert item.youth_code is not None
             rules = await reachability(store, item.youth_code, self.rules)
         elif item.kind in (Kind.ALERT, Kind.ESCALATION):
@@ -179,83 +165,33 @@ class Engine:
             return
         if not await store.claim(item.id, now):
             return
-        await self._send(bot, item, report)
+        await self._send(channel, item, report)
 
-    async def _consent_first(self, bot: Bot, code: str) -> None:
-        """Put newer consent texts to the youth before a check-in; hold it if needed."""
+    async def _send(self, channel: Outbound, item: OutboxItem, report: TickReport) -> None:
+        """Send the row's message, then apply what `settle` decides from the outcome."""
         services = self.services
-        youth = await services.store.youth_by_code(code)
-        if youth is None or youth.pseudonym is None or youth.paused:
-            return  # start_checkin says why not
-        before = await consent.before_checkin(services, youth)
-        sealed = await services.store.contact(youth.pseudonym)
-        if before.asks and sealed is not None:
-            chat = services.cipher.open(sealed)
-            for reply, scope in zip(before.asks, before.scopes, strict=True):
-                await apply(services, bot, chat, [reply])
-                await consent.asked(services, youth, scope)
-        if before.gate is CheckinGate.HOLD:
-            raise Hold("waiting for the youth to answer the new text about taking part")
-
-    async def _youth_message(self, bot: Bot, item: OutboxItem) -> usecases.Outgoing | None:
-        assert item.youth_code is not None
         if item.kind is Kind.CHECKIN:
-            await self._consent_first(bot, item.youth_code)
-            return await usecases.start_checkin(self.services, item.youth_code,
-                                                item.occurrence_key, item.discipline,
-                                                item.expires_at, item.session_end)
-        outgoing = await usecases.reminder(self.services, item.youth_code, item.occurrence_key)
-        if outgoing is None:
-            raise Skip("check-in complete or closed")
-        return outgoing
-
-    async def _send(self, bot: Bot, item: OutboxItem, report: TickReport) -> None:
-        store, now = self.services.store, self.services.clock()
-        try:
-            if item.kind in (Kind.CHECKIN, Kind.REMINDER):
-                outgoing = await self._youth_message(bot, item)
-                if outgoing is not None:
-                    await send_prompt(self.services, bot, outgoing.chat_id, outgoing.prompt)
-            else:
-                await therapist_delivery.deliver(self, bot, item)
-        except Hold as exc:
-            await store.retry_later(item.id, now + CONSENT_HOLD_RETRY, str(exc), now)
-            report.waiting += 1
-        except (usecases.CheckinNotPossible, Skip) as exc:
-            await store.finish(item.id, OutboxState.CANCELLED, now, str(exc))
-            report.cancelled += 1
-        except Forbidden:
-            await self._blocked(bot, item)
-            report.blocked += 1
-        except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(
-                seconds=exc.retry_after)
-            await store.retry_later(item.id, now + wait, "rate limited (429)", now)
-            report.retrying += 1
-        except TimedOut:
-            # Telegram may have delivered it: asking twice is worse than asking once late.
-            await store.finish(item.id, OutboxState.SENT, now, "timed out; may not have arrived")
-            report.sent += 1
-        except BadRequest as exc:
-            await store.finish(item.id, OutboxState.FAILED, now, f"rejected: {exc.message}")
-        except NetworkError as exc:
-            await store.retry_later(item.id, now + backoff(item.attempts + 1),
-                                    f"network: {exc.message}", now)
-            report.retrying += 1
-        except TelegramError as exc:
-            await store.finish(item.id, OutboxState.FAILED, now, f"telegram: {exc.message}")
+            assert item.youth_code is not None
+            result = await checkins.send_checkin(services, channel, item.youth_code,
+                                                 item.occurrence_key, item.discipline,
+                                                 item.expires_at, item.session_end)
+        elif item.kind is Kind.REMINDER:
+            assert item.youth_code is not None
+            result = await checkins.send_reminder(services, channel, item.youth_code,
+                                                  item.occurrence_key)
         else:
-            await store.finish(item.id, OutboxState.SENT, now)
-            report.sent += 1
+            result = await therapist_delivery.deliver(self, channel, item)
+        now = services.clock()
+        update = settle(result, item.kind, item.attempts, now)
+        await record(services.store, item.id, update, now)
+        report.count(update)
+        if isinstance(result, Blocked) and item.kind.to_youth and item.youth_code is not None:
+            await self._youth_blocked(channel, item.youth_code)
 
-    async def _blocked(self, bot: Bot, item: OutboxItem) -> None:
-        store, now = self.services.store, self.services.clock()
-        if item.youth_code is None or item.kind not in (Kind.CHECKIN, Kind.REMINDER):
-            await store.finish(item.id, OutboxState.BLOCKED, now, "blocked the bot")
-            return
-        await store.finish(item.id, OutboxState.BLOCKED, now, "the youth blocked the bot")
-        await store.mark_unreachable(item.youth_code, now)
-        log.warning("%s blocked the bot; told %d coordinator(s)", item.youth_code,
+    async def _youth_blocked(self, channel: Outbound, code: str) -> None:
+        """A youth who blocked the bot is unreachable until they write again: say so."""
+        await self.services.store.mark_unreachable(code, self.services.clock())
+        log.warning("%s blocked the bot; told %d coordinator(s)", code,
                     len(self.coordinator_chats))
-        await tell_coordinators(bot, self.coordinator_chats,
-                                say("nl", "coordinator_blocked", code=item.youth_code))
+        await sending.tell_coordinators(channel, self.coordinator_chats,
+                                        say("nl", "coordinator_blocked", code=code))

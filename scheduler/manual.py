@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import Bot
-from telegram.error import TelegramError
-
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
-from conversations.usecases import CheckinNotPossible, ready_for_checkin, start_checkin
+from conversations.usecases import CheckinNotPossible, ready_for_checkin
+from core.channel import Outbound
 from core.delivery import Kind, Planned, next_allowed
 from core.questionnaire import Discipline
+from scheduler.checkins import send_checkin
+from scheduler.outcomes import Finish, record, settle
 from scheduler.planner import DeliveryRules, reachability
 from storage.ports import OutboxState, PlannedRow
 
@@ -53,11 +52,14 @@ async def queue_checkin(
     return Queued(due, allowed > now, added > 0)
 
 
-async def send_queued_now(services: Services, bot: Bot, code: str, occurrence_key: str,
-                          discipline: Discipline | None) -> bool:
-    """Send a queued check-in from here, at once (--now); False if the bot took it first.
+async def send_queued_now(services: Services, channel: Outbound, code: str,
+                          occurrence_key: str, discipline: Discipline | None) -> bool:
+    """Send a queued check-in from here, at once (--now); False if the bot took it first
+    or it waits (a newer consent text first, or the channel asked to retry later).
 
-    The row is claimed like the engine claims it, so the two never both send it.
+    The row is claimed like the engine claims it, so the two never both send it, and its
+    outcome is settled as the engine settles it (scheduler.outcomes.settle). A row that
+    was closed without a question raises CheckinNotPossible with the reason.
     """
     now = services.clock()
     rows = [r for r in await services.store.due_items(now, CLAIM_SEARCH)
@@ -66,17 +68,13 @@ async def send_queued_now(services: Services, bot: Bot, code: str, occurrence_ke
     if not rows or not await services.store.claim(rows[0].id, now):
         return False
     item = rows[0]
-    try:
-        outgoing = await start_checkin(services, code, occurrence_key, discipline,
-                                       item.expires_at)
-        if outgoing is not None:
-            await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
-    except CheckinNotPossible as exc:
-        await services.store.finish(item.id, OutboxState.CANCELLED, services.clock(), str(exc))
-        raise
-    except TelegramError as exc:
-        await services.store.finish(item.id, OutboxState.FAILED, services.clock(),
-                                    f"telegram: {type(exc).__name__}")
-        raise
-    await services.store.finish(item.id, OutboxState.SENT, services.clock())
+    result = await send_checkin(services, channel, code, occurrence_key, discipline,
+                                item.expires_at)
+    now = services.clock()
+    update = settle(result, item.kind, item.attempts, now)
+    await record(services.store, item.id, update, now)
+    if not isinstance(update, Finish):
+        return False
+    if update.state is not OutboxState.SENT:
+        raise CheckinNotPossible(update.reason or update.state.value)
     return True

@@ -1,14 +1,97 @@
-"""How a delivery can end without sending: shared by the engine and its helpers."""
+"""What becomes of an outbox row, decided as data: shared by the engine and its helpers.
 
+A row's message is looked at by a helper that returns what happened (a channel Outcome)
+or why nothing was sent (Hold, Skip); `settle` turns that into the row's next state, and
+the engine only applies it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from core.channel import Ambiguous, Blocked, Failed, Outcome, Rejected, RetryAt, Sent
+from core.delivery import Kind
 from core.identity import InvalidToken
+from storage.ports import OutboxRepo, OutboxState
+
+CONSENT_HOLD_RETRY = timedelta(minutes=1)
 
 
-class Skip(Exception):
+@dataclass(frozen=True)
+class Skip:
     """Nothing to send any more (e.g. the check-in was completed); the row is closed."""
 
+    reason: str
 
-class Hold(Exception):
+
+@dataclass(frozen=True)
+class Hold:
     """Not yet: try again shortly (the youth has a newer consent text to answer first)."""
+
+    reason: str
+
+
+Tally = Literal["sent", "waiting", "retrying", "blocked", "cancelled", "failed"]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Close the row in `state`, with `reason`; count it under `tally` (None: uncounted)."""
+
+    state: OutboxState
+    reason: str | None
+    tally: Tally | None
+
+
+@dataclass(frozen=True)
+class Later:
+    """Leave the row pending until `at`, with `reason`."""
+
+    at: datetime
+    reason: str
+    tally: Tally
+
+
+RowUpdate = Finish | Later
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 30 minutes."""
+    delay = timedelta(seconds=30 * (1 << min(max(attempts - 1, 0), 10)))
+    return min(delay, timedelta(minutes=30))
+
+
+def settle(result: Outcome | Hold | Skip, kind: Kind, attempts: int,
+           now: datetime) -> RowUpdate:
+    """The row's next state after its send (or its reason not to send)."""
+    match result:
+        case Sent():
+            return Finish(OutboxState.SENT, None, "sent")
+        case Ambiguous(reason):   # counts as sent (core.channel.counts_as_sent)
+            return Finish(OutboxState.SENT, reason, "sent")
+        case Hold(reason):
+            return Later(now + CONSENT_HOLD_RETRY, reason, "waiting")
+        case Skip(reason):
+            return Finish(OutboxState.CANCELLED, reason, "cancelled")
+        case Blocked():
+            who = "the youth blocked the bot" if kind.to_youth else "blocked the bot"
+            return Finish(OutboxState.BLOCKED, who, "blocked")
+        case RetryAt(at, reason):
+            return Later(at, reason, "retrying")
+        case Failed(reason):
+            return Later(now + backoff(attempts + 1), reason, "retrying")
+        case Rejected(reason):
+            return Finish(OutboxState.FAILED, reason, None)
+
+
+async def record(store: OutboxRepo, item_id: int, update: RowUpdate, now: datetime) -> None:
+    """Apply a row's next state: the thin shell around `settle`."""
+    if isinstance(update, Finish):
+        await store.finish(item_id, update.state, now, update.reason)
+    else:
+        await store.retry_later(item_id, update.at, update.reason, now)
 
 
 def failure_reason(exc: BaseException) -> str:

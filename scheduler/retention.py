@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time
 
-from telegram import Bot
-
+from conversations.sending import tell_coordinators
 from conversations.services import Services
-from conversations.telegram_io import tell_coordinators
+from core.channel import Outbound
 from core.retention import RetentionPolicy, RetentionReport, run_due
 from core.texts import say
 
@@ -30,7 +29,7 @@ def coordinator_text(report: RetentionReport) -> str:
     return say("nl", "retention_report", day=report.day.strftime("%d/%m"), items=items)
 
 
-async def run_daily(services: Services, policy: RetentionPolicy, at: time, bot: Bot,
+async def run_daily(services: Services, policy: RetentionPolicy, at: time, channel: Outbound,
                     coordinator_chats: tuple[int, ...]) -> RetentionReport | None:
     """Once a local day, from `at` on: apply the policy, audit it, tell the coordinators.
 
@@ -49,5 +48,5 @@ async def run_daily(services: Services, policy: RetentionPolicy, at: time, bot: 
     await services.audit("system", "retention", "", report.summary())
     log.info("retention run %s", report.summary())
     if report.total:
-        await tell_coordinators(bot, coordinator_chats, coordinator_text(report))
+        await tell_coordinators(channel, coordinator_chats, coordinator_text(report))
     return report

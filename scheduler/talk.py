@@ -6,11 +6,9 @@ say, and a row with nothing to say is closed without a message."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-from telegram import Bot
 
 from conversations.services import Services
+from core.channel import Outbound, Outcome, Text, counts_as_sent
 from core.loop import (
     ALERT_MEMORY,
     CRISIS_MEMORY,
@@ -22,9 +20,6 @@ from core.loop import (
 from core.questionnaire import Language
 from scheduler.outcomes import Skip
 from storage.ports import OutboxItem
-
-if TYPE_CHECKING:
-    from scheduler.engine import Engine
 
 
 def _series_id(occurrence_key: str) -> int | None:
@@ -53,21 +48,22 @@ async def reasons_for(services: Services, code: str, therapist_code: str,
     return talk_reasons(code, last, kinds)
 
 
-async def send(engine: Engine, bot: Bot, item: OutboxItem, chat: int,
-               lang: Language) -> None:
+async def send(services: Services, channel: Outbound, item: OutboxItem, chat: int,
+               lang: Language) -> Outcome | Skip:
     """Send the prompt for one session, listing each youth with a reason; or Skip."""
-    services = engine.services
     assert item.therapist_code is not None
     series_id = _series_id(item.occurrence_key)
     series = next((s for s in await services.store.all_series() if s.id == series_id), None)
     if series is None:
-        raise Skip("series gone")
+        return Skip("series gone")
     now = services.clock()
     found = [r for code in series.youth_codes
              if (r := await reasons_for(services, code, item.therapist_code, now)) is not None]
     if not found:
-        raise Skip("nothing to discuss")
+        return Skip("nothing to discuss")
     start = item.expires_at.astimezone(services.zone).strftime("%H:%M")
-    await bot.send_message(chat, talk_message(lang, start, found))
-    await services.audit("system", "send:talk", "",
-                         f"{item.therapist_code} {item.occurrence_key} {len(found)}")
+    outcome = await channel.send(chat, Text(talk_message(lang, start, found)))
+    if counts_as_sent(outcome):
+        await services.audit("system", "send:talk", "",
+                             f"{item.therapist_code} {item.occurrence_key} {len(found)}")
+    return outcome

@@ -6,13 +6,9 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from telegram import Bot
-
-from conversations import staff
+from conversations import sending, staff
 from conversations.reporting import caseload, weekly_report
-from conversations.telegram_io import send_with_buttons, tell_coordinators
 from core.analytics import (
     ALERTING,
     ANSWERED_STATES,
@@ -20,78 +16,101 @@ from core.analytics import (
     detect_ruptures,
     missed_in_a_row,
 )
+from core.channel import UNKNOWN_REF, Image, Outbound, Outcome, Sent, Text, counts_as_sent
 from core.delivery import Kind, next_working_moment, report_due
 from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import week_label
 from scheduler import talk
+from scheduler.context import DeliveryContext
 from scheduler.outcomes import Skip, failure_reason
 from storage.ports import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist
 
-if TYPE_CHECKING:
-    from scheduler.engine import Engine
-
 REPORT_OPEN = timedelta(hours=36)
+# The notice went to every coordinator who could be reached (sending.tell_coordinators).
+TOLD = Sent(UNKNOWN_REF)
 log = logging.getLogger(__name__)
 
 
-class NotLinked(Exception):
-    """The therapist has not linked a Telegram account yet."""
-
-
-async def _therapist_chat(engine: Engine, code: str) -> tuple[int, Language]:
+async def _therapist_chat(engine: DeliveryContext, code: str) -> tuple[int, Language] | Skip:
     store = engine.services.store
     pseudonym = await store.therapist_pseudonym(code)
     sealed = await store.contact(pseudonym) if pseudonym else None
     therapist = await store.therapist(code)
     if sealed is None or therapist is None:
-        raise Skip(f"therapist {code} has not linked Telegram yet")
+        return Skip(f"therapist {code} has not linked Telegram yet")
     return engine.services.cipher.open(sealed), therapist.language
 
 
-async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
-    """Send one therapist-side message; raise Skip when there is nothing to send."""
+async def deliver(engine: DeliveryContext, channel: Outbound,
+                  item: OutboxItem) -> Outcome | Skip:
+    """Send one therapist-side message; Skip when there is nothing to send."""
     services = engine.services
     if item.kind is Kind.ESCALATION:
         alert = await services.store.alert_by_ref(item.ref or "")
         if alert is None or alert.acked_at is not None:
-            raise Skip("acknowledged")
+            return Skip("acknowledged")
         # Rows from before the per-recipient crisis route (scheduler/crisis_delivery.py).
         since = alert.created_at.astimezone(engine.rules_zone).strftime("%d/%m %H:%M")
-        await tell_coordinators(bot, engine.coordinator_chats, say(
+        await sending.tell_coordinators(channel, engine.coordinator_chats, say(
             "nl", "escalation", code=alert.youth_code, kind=alert.kind, since=since, unit=""))
-        return
+        return TOLD
     assert item.therapist_code is not None
-    chat, lang = await _therapist_chat(engine, item.therapist_code)
+    found = await _therapist_chat(engine, item.therapist_code)
+    if isinstance(found, Skip):
+        return found
+    chat, lang = found
     if item.kind is Kind.RATING:
-        assert item.ref is not None
-        text, buttons, covered = await staff.rating_message(services, item, lang)
-        await send_with_buttons(services, bot, chat, text, buttons)
+        return await _rating(engine, channel, item, chat, lang)
+    if item.kind is Kind.ALERT:
+        alert = await services.store.alert_by_ref(item.ref or "")
+        if alert is None:
+            return Skip("alert gone")
+        return await channel.send(chat, Text(staff.alert_text(services, alert, lang),
+                                             staff.ack_buttons(alert, lang)))
+    if item.kind is Kind.TALK:
+        return await talk.send(services, channel, item, chat, lang)
+    if item.kind is Kind.REPORT:
+        return await _report(engine, channel, item, chat, lang)
+    return Skip(f"not a therapist's message: {item.kind.value}")
+
+
+async def _rating(engine: DeliveryContext, channel: Outbound, item: OutboxItem, chat: int,
+                  lang: Language) -> Outcome:
+    services = engine.services
+    assert item.ref is not None
+    text, buttons, covered = await staff.rating_message(services, item, lang)
+    outcome = await channel.send(chat, Text(text, buttons))
+    if counts_as_sent(outcome):
         now = services.clock()
         for other in covered:   # a group session: one message stands for every youth's row
             if other.id != item.id and other.state is OutboxState.PENDING:
                 await services.store.finish(other.id, OutboxState.SENT, now,
                                             "in the group message")
-    elif item.kind is Kind.ALERT:
-        alert = await services.store.alert_by_ref(item.ref or "")
-        if alert is None:
-            raise Skip("alert gone")
-        await send_with_buttons(services, bot, chat, staff.alert_text(services, alert, lang),
-                                staff.ack_buttons(alert, lang))
-    elif item.kind is Kind.TALK:
-        await talk.send(engine, bot, item, chat, lang)
-    elif item.kind is Kind.REPORT:
-        label = item.occurrence_key.rsplit(":", 1)[-1]
-        report = await weekly_report(services.store, item.therapist_code, label,
-                                     services.timezone, lang,
-                                     missed_after=services.missed_alert_after)
-        for n, image in enumerate(report.images):
-            await bot.send_photo(chat, image.png, caption=report.caption if n == 0 else None)
-        await services.audit("system", "send:report", "", f"{item.therapist_code} {label}")
+    return outcome
 
 
-async def plan_reports(engine: Engine) -> int:
+async def _report(engine: DeliveryContext, channel: Outbound, item: OutboxItem, chat: int,
+                  lang: Language) -> Outcome:
+    """The weekly images, the caption on the first; stops at the first that is not sent."""
+    services = engine.services
+    assert item.therapist_code is not None
+    label = item.occurrence_key.rsplit(":", 1)[-1]
+    report = await weekly_report(services.store, item.therapist_code, label,
+                                 services.timezone, lang,
+                                 missed_after=services.missed_alert_after)
+    outcome: Outcome = TOLD
+    for n, image in enumerate(report.images):
+        outcome = await channel.send(chat, Image(image.png,
+                                                 report.caption if n == 0 else None))
+        if not isinstance(outcome, Sent):
+            return outcome
+    await services.audit("system", "send:report", "", f"{item.therapist_code} {label}")
+    return outcome
+
+
+async def plan_reports(engine: DeliveryContext) -> int:
     """One weekly report per therapist per week, keyed by therapist and ISO week."""
     services = engine.services
     now = services.clock()
@@ -105,7 +124,7 @@ async def plan_reports(engine: Engine) -> int:
     return await services.store.add_outbox(rows, now) if rows else 0
 
 
-async def scan_for_alerts(engine: Engine) -> int:
+async def scan_for_alerts(engine: DeliveryContext) -> int:
     """Raise same-working-day alerts: a strict rupture, or too many missed in a row."""
     raised = 0
     for therapist in await engine.services.store.all_therapists():
@@ -116,7 +135,7 @@ async def scan_for_alerts(engine: Engine) -> int:
     return raised
 
 
-async def _scan_caseload(engine: Engine, therapist: Therapist) -> int:
+async def _scan_caseload(engine: DeliveryContext, therapist: Therapist) -> int:
     """The alerts of one therapist's caseload: this therapist's sessions only.
 
     A breuk or a floor (any dimension at the lowest answer) at the youth's newest answered

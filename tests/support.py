@@ -19,7 +19,7 @@ from bot.offline import VirtualClock, offline_bot
 from bot.wiring import BotApp
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import button_key, send_prompt, send_unsent
+from conversations.telegram_io import TelegramChannel, button_key, send_prompt, send_unsent
 from core.callbacks import bind
 from core.questionnaire import Discipline, Language
 from faketelegram import FakeTelegram, FakeUser, SentMessage
@@ -63,6 +63,11 @@ class Harness:
     app: BotApp
     clock: Clock
     config_path: Path
+
+    @property
+    def channel(self) -> TelegramChannel:
+        """The channel port on the fake Telegram: what the engine sends by."""
+        return TelegramChannel(self.services, self.app.bot)
 
     @property
     def database(self) -> Path:

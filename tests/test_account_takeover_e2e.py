@@ -138,7 +138,7 @@ async def test_therapist_old_invite_refused_unbind_cuts_off_at_once_new_account_
                                    "T-09", "3 check-ins op rij niet ingevuld.", now, None), now)
     from bot.wiring import make_engine  # noqa: PLC0415
 
-    await make_engine(bot.settings, bot.services).tick(bot.app.bot)
+    await make_engine(bot.settings, bot.services).tick(bot.channel)
     await bot.fake.settle(expect_response=False)
     alert = next(m for m in therapist.inbox if "Gezien" in " ".join(m.button_labels()))
 

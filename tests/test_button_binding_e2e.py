@@ -108,7 +108,7 @@ async def test_no_kind_of_button_works_on_another_message(bot: Harness) -> None:
                                       new_token()[:16])], now)
     await store.add_alert(NewAlert(new_token()[:16], "missed:J-001", "missed", "J-001",
                                    "T-02", "3 check-ins op rij niet ingevuld.", now, None), now)
-    await make_engine(bot.settings, bot.services).tick(bot.app.bot)
+    await make_engine(bot.settings, bot.services).tick(bot.channel)
     await bot.fake.settle(expect_response=False)
     therapist = bot.fake.user(THERAPIST)
     rating = next(m for m in therapist.inbox if "Gezien" not in " ".join(m.button_labels())

@@ -227,7 +227,7 @@ async def run_until(bot: Harness, engine: Engine, end: datetime,
     seen = len(bot.fake.messages(T02))
     while bot.clock() < end:
         bot.clock.advance(timedelta(minutes=15))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         await bot.fake.settle(expect_response=False)
         for uid, low in answers.items():
             await answer_checkin(bot, bot.fake.user(uid), low)
@@ -408,7 +408,7 @@ async def test_new_consent_texts_name_the_institution_and_are_asked_before_the_n
         before = len(youth.inbox)
         for _ in range(16):
             bot.clock.advance(timedelta(minutes=15))
-            await engine.tick(bot.app.bot)
+            await engine.tick(bot.channel)
         await bot.fake.settle(expect_response=False)
         asked = [m.text for m in youth.inbox[before:]]
         assert len(asked) == 1 and asked[0].startswith("Er is iets veranderd in de uitleg.")
@@ -416,7 +416,7 @@ async def test_new_consent_texts_name_the_institution_and_are_asked_before_the_n
         youth.tap(youth.last, "Ik doe mee")
         await bot.fake.settle()
         bot.clock.advance(timedelta(minutes=1))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         await bot.fake.settle(expect_response=False)
         assert youth.last.text.startswith(
             "Hoi! 👋 Een paar vragen over je muziektherapie van vanochtend.")

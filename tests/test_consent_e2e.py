@@ -75,7 +75,7 @@ async def test_withdrawing_sharing_hides_answers_but_never_a_crisis(bot: Harness
     youth.send("ik wil dood")
     await bot.fake.settle()
     bot.clock.advance(timedelta(seconds=30))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     assert bot.fake.user(THERAPIST).last.text.startswith("🚨 Dringend: J-001")
 
     decisions = rows(bot.database, "SELECT scope, text_version, answer, withdrawn_at IS NULL"
@@ -159,7 +159,7 @@ async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Pat
         youth, engine = bot.fake.user(YOUTH), make_engine(bot.settings, bot.services)
         for _ in range(40):                                       # until 17:20 local
             bot.clock.advance(timedelta(minutes=5))
-            await engine.tick(bot.app.bot)
+            await engine.tick(bot.channel)
         await bot.fake.settle(expect_response=False)
         texts = [m.text for m in youth.inbox]
         assert len(texts) == 1, "asked once, and no question about the session yet"
@@ -180,7 +180,7 @@ async def test_a_new_consent_text_is_asked_before_the_next_checkin(tmp_path: Pat
         await bot.fake.settle()
         assert youth.last.text == "Dank je! De vragen over je therapie komen zo. 👇"
         bot.clock.advance(timedelta(minutes=1))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         await bot.fake.settle(expect_response=False)
         assert youth.last.text.startswith("Hoi! 👋 Een paar vragen over je ")
         (digest,) = rows(bot.database, "SELECT text_sha256 FROM consents WHERE text_version ="

@@ -65,7 +65,7 @@ async def youth_on_unit(bot: Harness, unit: str | None = "W-1") -> FakeUser:
 
 async def tick(bot: Harness, engine: Engine, after: timedelta) -> None:
     bot.clock.advance(after)
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -313,7 +313,7 @@ async def test_run_starts_without_a_route_but_says_so_loudly(
         await youth_on_unit(bot)
         engine = make_engine(bot.settings, bot.services)
         with caplog.at_level(logging.ERROR):
-            assert await crisis_delivery.check_routes_at_start(engine, bot.app.bot) == 1
+            assert await crisis_delivery.check_routes_at_start(engine, bot.channel) == 1
         assert any(r.levelno == logging.ERROR and "unit W-1 (youths J-014)" in r.getMessage()
                    for r in caplog.records)
         for coordinator in (C1, C2):

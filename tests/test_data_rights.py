@@ -114,7 +114,7 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     assert bot.services.store.wal_truncate_pending
     reader.execute("COMMIT")
     reader.close()
-    await make_engine(bot.settings, bot.services).tick(bot.app.bot)   # the engine retries
+    await make_engine(bot.settings, bot.services).tick(bot.channel)   # the engine retries
     assert not bot.services.store.wal_truncate_pending
     raw = _disk_bytes(bot.database)
     for trace in traces:

@@ -73,7 +73,7 @@ async def run_week(bot: Harness, engine: Engine, step: timedelta = timedelta(min
     end = bot.clock() + timedelta(days=days)
     while bot.clock() < end:
         bot.clock.advance(step)
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         for uid in IDS.values():
             inbox = bot.fake.user(uid).inbox
             arrivals[uid] += [(bot.clock(), m.text) for m in inbox[seen[uid]:]]
@@ -125,7 +125,7 @@ async def test_a_week_of_sessions_one_checkin_each_no_night_messages(bot: Harnes
 async def test_cancel_move_and_pause_change_pending_messages(bot: Harness) -> None:
     engine = await setup_clinic(bot)
     store = bot.services.store
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     await store.add_change(Change(1, date(2026, 11, 23), True, None), bot.clock())
     await store.cancel_pending("s1:2026-11-23", "session cancelled", bot.clock())
     await store.add_change(Change(1, date(2026, 11, 26), False, datetime(2026, 11, 27, 9, 0)),
@@ -149,24 +149,24 @@ async def test_telegram_faults_429_5xx_timeout_and_403(bot: Harness) -> None:
                               retry_after=1),
                         Fault("sendMessage", 502, "Bad Gateway")]
     bot.clock.now = datetime(2026, 11, 23, 14, 15, tzinfo=UTC)     # Mon 15:15: J-001 due
-    await engine.tick(bot.app.bot)      # 429 is retried by the rate limiter, then 502
+    await engine.tick(bot.channel)      # 429 is retried by the rate limiter, then 502
     j1 = bot.fake.user(IDS["J-001"])
     assert not any(m.text.startswith(INTRO) for m in j1.inbox)
     assert rows(bot, "SELECT state, last_error FROM outbox WHERE occurrence_key = "
                      "'s1:2026-11-23' AND kind = 'checkin'") == [
         ("pending", "network: Bad Gateway")]
     bot.clock.advance(timedelta(seconds=31))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     assert sum(m.text.startswith(INTRO) for m in j1.inbox) == 1
 
     # A timeout is ambiguous: recorded as sent and never asked again.
     bot.fake.faults.append(Fault("sendMessage", 500, "slow", delay=2.5))
     bot.clock.now = datetime(2026, 11, 25, 15, 15, tzinfo=UTC)     # Wed 16:15: group
     bot.fake.blocked.add(IDS["J-003"])
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     for _ in range(30):
         bot.clock.advance(timedelta(minutes=1))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
     group = rows(bot, "SELECT youth_code, state, last_error FROM outbox WHERE occurrence_key"
                       " = 's3:2026-11-25' AND kind = 'checkin' ORDER BY youth_code")
     assert group == [("J-001", "sent", "timed out; may not have arrived"),
@@ -183,9 +183,9 @@ async def test_telegram_faults_429_5xx_timeout_and_403(bot: Harness) -> None:
                                                 (timedelta(hours=30), 0)])
 async def test_catch_up_after_downtime(bot: Harness, down_for: timedelta, sent: int) -> None:
     engine = await setup_clinic(bot)
-    await engine.tick(bot.app.bot)                     # plan while it is Monday morning
+    await engine.tick(bot.channel)                     # plan while it is Monday morning
     bot.clock.now = datetime(2026, 11, 23, 14, 15, tzinfo=UTC) + down_for
-    await engine.tick(bot.app.bot)                     # the bot comes back
+    await engine.tick(bot.channel)                     # the bot comes back
     j1 = bot.fake.user(IDS["J-001"])
     assert sum(m.text.startswith(INTRO) for m in j1.inbox) == sent
     state = rows(bot, "SELECT state FROM outbox WHERE occurrence_key = 's1:2026-11-23' "

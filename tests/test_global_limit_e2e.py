@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from conversations.actions import EditMessage, Photo, Reply
-from conversations.telegram_io import apply, tell_coordinators
+from conversations.sending import tell_coordinators
+from conversations.telegram_io import apply
 from tests.support import Harness
 
 CAP = 25
@@ -24,7 +25,7 @@ async def test_a_mixed_burst_never_exceeds_the_cap(bot: Harness) -> None:
         *(apply(services, app_bot, 820000000 + n, [Photo(png, "weekbeeld")]) for n in range(5)),
         *(apply(services, app_bot, m.chat_id, [EditMessage(m.message_id, "bewerkt")])
           for m in first),
-        tell_coordinators(app_bot, (9001, 9002, 9003), "melding"),
+        tell_coordinators(bot.channel, (9001, 9002, 9003), "melding"),
         *(app_bot.answer_callback_query(f"q{n}") for n in range(4)),
     ]
     await asyncio.gather(*burst)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conversations.chunks import TELEGRAM_LIMIT, split_message, telegram_length
-from conversations.telegram_io import tell_coordinators
+from conversations.sending import tell_coordinators
 from storage.ports import NewYouth
 from tests.support import running_bot
 
@@ -79,7 +79,7 @@ async def test_overview_of_120_youths_arrives_in_parts(tmp_path: Path) -> None:
         # The same helper carries every list; here a coordinator notice naming 120 codes.
         before = len(coordinator.inbox)
         notice = "\n".join(f"{c}: kon niet bereikt worden, {'x' * 40}" for c in codes)
-        await tell_coordinators(bot.app.bot, (COORDINATOR,), notice)
+        await tell_coordinators(bot.channel, (COORDINATOR,), notice)
         listed = [m.text for m in coordinator.inbox[before:]]
         assert len(listed) >= 2 and all(len(t) <= TELEGRAM_LIMIT for t in listed)
         assert "\n".join(listed) == notice

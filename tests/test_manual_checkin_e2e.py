@@ -31,7 +31,7 @@ async def shell(bot: Harness, capsys: pytest.CaptureFixture[str],
 
 
 async def ticked(bot: Harness, engine: Engine) -> None:
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     await bot.fake.settle(expect_response=False)
 
 

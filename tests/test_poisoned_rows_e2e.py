@@ -87,7 +87,7 @@ async def test_poisoned_rows_stop_neither_checkins_nor_a_crisis_alert(bot: Harne
     assert await bot.resend_unsent() == 0         # J-004's question: skipped, not fatal
 
     bot.clock.now = AFTER_SESSION
-    report = await engine.tick(bot.app.bot)
+    report = await engine.tick(bot.channel)
     await bot.fake.settle(expect_response=False)
     for code in ("J-001", "J-002", "J-003", "J-006"):
         assert INTRO in bot.fake.user(YOUTHS[code]).last.text, code
@@ -112,7 +112,7 @@ async def test_poisoned_rows_stop_neither_checkins_nor_a_crisis_alert(bot: Harne
     await bot.fake.settle()
     assert any("113" in m.text for m in youth.inbox[seen:]), "the help numbers"
     bot.clock.advance(timedelta(minutes=1))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     await bot.fake.settle(expect_response=False)
     alert = bot.fake.messages(THERAPIST)[-1].text
     assert "J-002" in alert and "🚨" in alert

@@ -39,12 +39,12 @@ async def test_the_daily_run_removes_by_kind_and_reports(tmp_path: Path) -> None
         await answer_with_note(bot)
         engine = make_engine(bot.settings, bot.services)
         coordinator = bot.fake.user(COORDINATOR)
-        await engine.tick(bot.app.bot)                                # today's run: too new
+        await engine.tick(bot.channel)                                # today's run: too new
         assert rows(bot.database, "SELECT count(*) FROM notes") == [(1,)]
         assert coordinator.inbox == [], "nothing removed, nothing to tell"
 
         bot.clock.now = datetime(2026, 11, 25, 2, 45, tzinfo=UTC)     # Wednesday 03:45
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         await bot.fake.settle(expect_response=False)
         assert rows(bot.database, "SELECT count(*) FROM notes") == [(0,)]
         assert rows(bot.database, "SELECT count(*) FROM answers") == [(4,)], "kept 30 days"
@@ -53,11 +53,11 @@ async def test_the_daily_run_removes_by_kind_and_reports(tmp_path: Path) -> None
             "🧹 Bewaartermijnen 25/11: verwijderd zijn 1 getypte teksten, 1 uitnodigingen. "
             "Details: python -m bot audit show.")
         bot.clock.advance(timedelta(hours=3))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         assert len(coordinator.inbox) == 1, "once a day"
 
         bot.clock.now = datetime(2026, 12, 24, 3, 0, tzinfo=UTC)      # a month on
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         assert rows(bot.database, "SELECT count(*) FROM checkins") == [(0,)]
         assert rows(bot.database, "SELECT count(*) FROM answers") == [(0,)]
         runs = rows(bot.database, "SELECT day, report FROM retention_runs ORDER BY day")
@@ -104,7 +104,7 @@ async def test_crisis_texts_go_by_age_like_notes_alerted_or_not(tmp_path: Path) 
         assert rows(bot.database, "SELECT alerted_at FROM crisis_flags") == [(None,)]
         engine = make_engine(bot.settings, bot.services)
         bot.clock.now = datetime(2026, 11, 25, 2, 45, tzinfo=UTC)     # Wednesday 03:45
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         assert rows(bot.database, "SELECT count(*) FROM crisis_flags") == [(0,)]
         assert rows(bot.database, "SELECT kind FROM alerts") == [("crisis",)], (
             "the alert itself follows alerts_days (not set: kept)")

@@ -63,7 +63,7 @@ async def run_until(bot: Harness, engine: Engine, end: datetime, on_checkin: Any
     seen = len(youth.inbox)
     while bot.clock() < end:
         bot.clock.advance(step)
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         if (len(youth.inbox) != seen and on_checkin is not None and youth.last.buttons
                 and "Hoi!" in youth.last.text):
             await on_checkin(youth)
@@ -83,7 +83,7 @@ async def test_a_cancelled_session_is_cancelled_everywhere_and_never_missed(
     await bot.enrol(bot.fake.user(YOUTH), "J-001", therapist="T-02")
     await series(bot, "T-02", 0)
     engine = make_engine(bot.settings, bot.services)
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     # the coordinator cancels the second Monday, through the CLI's own code path
     await _change(argparse.Namespace(action="cancel", series=1, date="2026-11-30", to=None),
                   bot.services, bot.settings)
@@ -181,7 +181,7 @@ async def test_the_therapist_marks_a_session_that_did_not_take_place(bot: Harnes
     therapist = bot.fake.user(T02)
     while not any(m.text.startswith("Jouw kijk") for m in therapist.inbox):
         bot.clock.advance(timedelta(minutes=30))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         assert bot.clock() < START + timedelta(days=2), "no rating request came"
     request = next(m for m in therapist.inbox if m.text.startswith("Jouw kijk"))
     assert request.button_labels()[-1] == "🚫 Sessie ging niet door"

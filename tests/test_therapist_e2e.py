@@ -68,7 +68,7 @@ async def run_month(bot: Harness, engine: Engine) -> None:
     end = START + timedelta(days=28)
     while bot.clock() < end:
         bot.clock.advance(timedelta(minutes=15))
-        await engine.tick(bot.app.bot)
+        await engine.tick(bot.channel)
         j1 = bot.fake.user(YOUTHS["J-001"][0])
         j3 = bot.fake.user(YOUTHS["J-003"][0])
         for youth in (j1, j3):
@@ -132,13 +132,13 @@ async def test_a_month_for_two_therapists(bot: Harness) -> None:
 
 async def test_crisis_alert_within_a_minute_ack_and_escalation(bot: Harness) -> None:
     engine = await setup(bot)
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     youth = bot.fake.user(YOUTHS["J-003"][0])
     youth.send("ik wil dood")
     await bot.fake.settle()
     assert "113" in youth.last.text
     bot.clock.advance(timedelta(seconds=30))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     alert = bot.fake.messages(T03)[-1]
     assert alert.text.startswith("🚨 Dringend: J-003 schreef iets dat op een crisis kan wijzen "
                                  "('wil dood')")
@@ -150,7 +150,7 @@ async def test_crisis_alert_within_a_minute_ack_and_escalation(bot: Harness) -> 
     assert bot.fake.answered[forged] == "Deze melding is niet voor jou."
     # Nobody acknowledges: after the escalation delay (20 minutes) the coordinators hear.
     bot.clock.advance(timedelta(minutes=20))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     assert bot.fake.messages(COORDINATOR)[-1].text.startswith(
         "🚨 J-003: dringende melding (crisis)")
     # A second crisis, acknowledged in time, is not escalated.
@@ -158,14 +158,14 @@ async def test_crisis_alert_within_a_minute_ack_and_escalation(bot: Harness) -> 
     youth.send("ik wil er een einde aan maken")
     await bot.fake.settle()
     bot.clock.advance(timedelta(seconds=30))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     second = bot.fake.messages(T03)[-1]
     bot.fake.user(T03).tap(second, "Gezien")
     await bot.fake.settle()
     assert "✓ Gezien om" in second.text and not second.buttons
     before = len(bot.fake.messages(COORDINATOR))
     bot.clock.advance(timedelta(hours=5))
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     assert len(bot.fake.messages(COORDINATOR)) == before
     acked = rows(bot, "SELECT count(*) FROM alerts WHERE acked_at IS NOT NULL")
     assert acked == [(1,)]
@@ -174,7 +174,7 @@ async def test_crisis_alert_within_a_minute_ack_and_escalation(bot: Harness) -> 
 async def test_clients_report_and_rate_commands(bot: Harness) -> None:
     engine = await setup(bot)
     bot.clock.now = START + timedelta(days=1, hours=10)        # Tuesday 17:00
-    await engine.tick(bot.app.bot)
+    await engine.tick(bot.channel)
     await answer(bot, bot.fake.user(YOUTHS["J-001"][0]), "Goed")
     therapist = bot.fake.user(T02)
     therapist.send("/clients")

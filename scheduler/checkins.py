@@ -1,0 +1,70 @@
+"""The youth's side of a due row: the check-in and its reminder, sent through the channel.
+
+The one place where a dispatched check-in looks the youth up and passes the consent
+gate, for the engine and for a coordinator's `send-checkin --now` alike. Every result
+is data: an Outcome of the channel, or Hold / Skip (scheduler.outcomes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from conversations import consent, sending, usecases
+from conversations.services import Services
+from core.channel import UNKNOWN_REF, Outbound, Outcome, Sent, Text, counts_as_sent
+from core.consent import CheckinGate
+from core.questionnaire import Discipline
+from scheduler.outcomes import Hold, Skip
+from storage.ports import Youth
+
+# The first question of this session was delivered before (a restart, or a coordinator
+# who asked too): asking twice is never right, and the row is done.
+ASKED_BEFORE = Sent(UNKNOWN_REF)
+
+
+async def _consent_first(services: Services, channel: Outbound,
+                         youth: Youth) -> Outcome | Hold | None:
+    """Put newer consent texts to the youth before a check-in; None when it may go on."""
+    before = await consent.before_checkin(services, youth)
+    assert youth.pseudonym is not None
+    sealed = await services.store.contact(youth.pseudonym)
+    if before.asks and sealed is not None:
+        chat = services.cipher.open(sealed)
+        for reply, scope in zip(before.asks, before.scopes, strict=True):
+            outcome = await channel.send(chat, Text(reply.text, reply.buttons))
+            if not counts_as_sent(outcome):
+                return outcome
+            await consent.asked(services, youth, scope)
+    if before.gate is CheckinGate.HOLD:
+        return Hold("waiting for the youth to answer the new text about taking part")
+    return None
+
+
+async def send_checkin(services: Services, channel: Outbound, code: str, occurrence_key: str,
+                       discipline: Discipline | None, expires_at: datetime,
+                       session_end: datetime | None = None) -> Outcome | Hold | Skip:
+    """Open the session's check-in and send its first question, newer consent texts first."""
+    try:
+        youth = await usecases.ready_for_checkin(services, code)
+    except usecases.CheckinNotPossible as exc:
+        return Skip(str(exc))
+    held = await _consent_first(services, channel, youth)
+    if held is not None:
+        return held
+    try:
+        outgoing = await usecases.start_checkin(services, code, occurrence_key, discipline,
+                                                expires_at, session_end)
+    except usecases.CheckinNotPossible as exc:
+        return Skip(str(exc))
+    if outgoing is None:
+        return ASKED_BEFORE
+    return await sending.send_prompt(services, channel, outgoing.chat_id, outgoing.prompt)
+
+
+async def send_reminder(services: Services, channel: Outbound, code: str,
+                        occurrence_key: str) -> Outcome | Skip:
+    """The current question again, with a nudge; Skip when the check-in is over."""
+    outgoing = await usecases.reminder(services, code, occurrence_key)
+    if outgoing is None:
+        return Skip("check-in complete or closed")
+    return await sending.send_prompt(services, channel, outgoing.chat_id, outgoing.prompt)
