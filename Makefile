@@ -33,8 +33,9 @@ demo: $(BIN)/.installed  ## offline demo against the built-in fake Telegram
 
 test: $(BIN)/.installed lint typecheck unit  ## ruff, mypy --strict and pytest
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed  ## ruff, and the layers' import rules (tools/import_rules.py)
 	$(BIN)/ruff check .
+	$(BIN)/python tools/import_rules.py
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
