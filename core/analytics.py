@@ -4,8 +4,8 @@ Pure functions over plain data. Scores are normalised to 0..1 so 3- and 5-point 
 share an axis; every threshold is expressed in *scale steps* (a quarter of the axis on the
 5-point scale, half of it on the 3-point scale), so a one-step dip means the same on both.
 "Rather not say", missed, cancelled, paused, undelivered and "did not take place" are
-explicit states, never zeros. Sources: ../shared/domain.md (Eubanks et al. 2018;
-Florsheim et al. 2000; Gumz et al. for the own-variation rule).
+explicit states, never zeros. Sources: Eubanks et al. 2018 (ruptures and repair);
+Florsheim et al. 2000 (early high alliance); Gumz et al. (the own-variation rule).
 
 This module holds the ONE definition of what happened at a session occurrence
 (`occurrence_state`) and of what counts toward a response rate and a missed streak

@@ -1,5 +1,3 @@
-"""Session schedules and reliable delivery (see issue 3).
-
-Until then, check-ins are started by `python -m bot send-checkin`, and the bot's
-periodic job (bot.wiring) resends prompts whose send was never confirmed.
-"""
+"""Session schedules and reliable delivery: planning, the outbox tick, and the therapist's,
+crisis and retention runs. Sends go through the channel port (core.channel) only; see
+docs/architecture.md."""
