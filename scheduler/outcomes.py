@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from core.channel import Ambiguous, Blocked, Failed, Outcome, Rejected, RetryAt, Sent
+from core.channel import Blocked, Failed, Outcome, RetryAt, Sent, counts_as_sent, why
 from core.delivery import Kind
 from core.identity import InvalidToken
 from storage.ports import OutboxRepo, OutboxState
@@ -66,24 +66,21 @@ def backoff(attempts: int) -> timedelta:
 def settle(result: Outcome | Hold | Skip, kind: Kind, attempts: int,
            now: datetime) -> RowUpdate:
     """The row's next state after its send (or its reason not to send)."""
-    match result:
-        case Sent():
-            return Finish(OutboxState.SENT, None, "sent")
-        case Ambiguous(reason):   # counts as sent (core.channel.counts_as_sent)
-            return Finish(OutboxState.SENT, reason, "sent")
-        case Hold(reason):
-            return Later(now + CONSENT_HOLD_RETRY, reason, "waiting")
-        case Skip(reason):
-            return Finish(OutboxState.CANCELLED, reason, "cancelled")
-        case Blocked():
-            who = "the youth blocked the bot" if kind.to_youth else "blocked the bot"
-            return Finish(OutboxState.BLOCKED, who, "blocked")
-        case RetryAt(at, reason):
-            return Later(at, reason, "retrying")
-        case Failed(reason):
-            return Later(now + backoff(attempts + 1), reason, "retrying")
-        case Rejected(reason):
-            return Finish(OutboxState.FAILED, reason, None)
+    if isinstance(result, Hold):
+        return Later(now + CONSENT_HOLD_RETRY, result.reason, "waiting")
+    if isinstance(result, Skip):
+        return Finish(OutboxState.CANCELLED, result.reason, "cancelled")
+    if counts_as_sent(result):    # a timeout too: its reason is kept on the row
+        return Finish(OutboxState.SENT, None if isinstance(result, Sent) else why(result),
+                      "sent")
+    if isinstance(result, Blocked):
+        who = "the youth blocked the bot" if kind.to_youth else "blocked the bot"
+        return Finish(OutboxState.BLOCKED, who, "blocked")
+    if isinstance(result, RetryAt):
+        return Later(result.at, result.reason, "retrying")
+    if isinstance(result, Failed):
+        return Later(now + backoff(attempts + 1), result.reason, "retrying")
+    return Finish(OutboxState.FAILED, why(result), None)   # rejected: it will never go
 
 
 async def record(store: OutboxRepo, item_id: int, update: RowUpdate, now: datetime) -> None:
