@@ -15,15 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKER = ROOT / "tools" / "import_rules.py"
 
 
+def not_python(folder: str, names: list[str]) -> list[str]:
+    """What copytree leaves out: caches and every file that is not Python."""
+    return [n for n in names if n == "__pycache__"
+            or (not n.endswith(".py") and not (Path(folder) / n).is_dir())]
+
+
 def copy_tree(tmp_path: Path) -> Path:
     """The project's Python files (no data, no caches) in a fresh folder."""
     target = tmp_path / "tree"
     target.mkdir()
     for package in ROOT.iterdir():
         if (package / "__init__.py").is_file():
-            shutil.copytree(package, target / package.name, ignore=lambda folder, names: [
-                n for n in names if not n.endswith(".py") and not (Path(folder) / n).is_dir()
-                or n == "__pycache__"])
+            shutil.copytree(package, target / package.name, ignore=not_python)
     return target
 
 
