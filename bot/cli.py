@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
-from bot import crisis_cli, schedule_cli
+from bot import crisis_cli, kiosk_cli, schedule_cli
 from bot.config import (
     ConfigError,
     Secrets,
@@ -174,7 +174,7 @@ def _add_guardian_research(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", type=_date_text, required=True)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one line per command family
     parser = _Parser(
         prog="python -m bot",
         description="Alliance check-in bot for arts therapy in secure youth care.",
@@ -257,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     _privacy_parsers(command)
     schedule_cli.add_parsers(sub, command)
     crisis_cli.add_parsers(sub)
+    kiosk_cli.add_parsers(command)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
     p.add_argument("--lang", choices=["nl", "en"], default="nl")
@@ -888,6 +889,8 @@ def _main(argv: list[str] | None) -> int:
         "retention": lambda: _retention(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
+        **dict.fromkeys(kiosk_cli.COMMANDS, lambda: _with_store(
+            settings, secrets, lambda services: kiosk_cli.run(args, services))),
     }
     from telegram.error import InvalidToken  # noqa: PLC0415 - keeps --help fast
 

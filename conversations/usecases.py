@@ -237,21 +237,32 @@ async def start_checkin(
     if sealed is None:
         raise CheckinNotPossible(f"{code} has no contact on file")
     chat_id = services.cipher.open(sealed)  # before any write: InvalidToken leaves no row
+    checkin = await session_checkin(services, youth, occurrence_key, discipline, expires_at,
+                                    session_end)
+    if await services.store.prompt_message_id(checkin.id, 0) is not None:
+        return None
+    return Outgoing(chat_id, _send(services, checkin, 0, youth.language))
+
+
+async def session_checkin(
+    services: Services, youth: Youth, occurrence_key: str, discipline: Discipline | None,
+    expires_at: datetime | None = None, session_end: datetime | None = None,
+) -> Checkin:
+    """The youth's check-in for one session occurrence, opened now if there is none yet:
+    one per session, whichever channel asks (Telegram, the kiosk, or both)."""
+    assert youth.pseudonym is not None
     checkin = await services.store.checkin_for_occurrence(youth.pseudonym, occurrence_key)
     if checkin is not None:
-        if await services.store.prompt_message_id(checkin.id, 0) is not None:
-            return None
-    else:
-        now = services.clock()
-        checkin = await services.store.create_checkin(NewCheckin(
-            ref=new_checkin_ref(), youth_pseudonym=youth.pseudonym,
-            occurrence_key=occurrence_key, discipline=discipline,
-            questionnaire_version=services.questionnaire.version,
-            simple_mode=youth.simple_mode, created_at=now,
-            expires_at=expires_at or now + services.checkin_ttl,
-            session_end=session_end,
-        ))
-    return Outgoing(chat_id, _send(services, checkin, 0, youth.language))
+        return checkin
+    now = services.clock()
+    return await services.store.create_checkin(NewCheckin(
+        ref=new_checkin_ref(), youth_pseudonym=youth.pseudonym,
+        occurrence_key=occurrence_key, discipline=discipline,
+        questionnaire_version=services.questionnaire.version,
+        simple_mode=youth.simple_mode, created_at=now,
+        expires_at=expires_at or now + services.checkin_ttl,
+        session_end=session_end,
+    ))
 
 
 async def reminder(services: Services, code: str, occurrence_key: str) -> Outgoing | None:

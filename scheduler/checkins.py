@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conversations import consent, sending, usecases
+from conversations import consent, kiosk, sending, usecases
+from conversations.actions import SendPrompt
+from conversations.kiosk_channel import KioskChannel
 from conversations.services import Services
 from core.channel import UNKNOWN_REF, Outbound, Outcome, Sent, Text, counts_as_sent
 from core.consent import CheckinGate
+from core.kiosk import Channel
 from core.questionnaire import Discipline
 from scheduler.outcomes import Hold, Skip
 from storage.ports import Youth
@@ -40,10 +43,59 @@ async def _consent_first(services: Services, channel: Outbound,
     return None
 
 
+async def _channel_of(services: Services, code: str) -> Channel:
+    youth = await services.store.youth_by_code(code)
+    return Channel.TELEGRAM if youth is None else await kiosk.channel_of(services, youth)
+
+
 async def send_checkin(services: Services, channel: Outbound, code: str, occurrence_key: str,
                        discipline: Discipline | None, expires_at: datetime,
                        session_end: datetime | None = None) -> Outcome | Hold | Skip:
-    """Open the session's check-in and send its first question, newer consent texts first."""
+    """Open the session's check-in and deliver it by the youth's channel: its first
+    question in Telegram (newer consent texts first), a code on the kiosk, or both.
+
+    With both, the row counts as delivered when either way did: the youth can answer."""
+    route = await _channel_of(services, code)
+    if route is Channel.KIOSK:
+        return await _offer_on_kiosk(services, channel, code, occurrence_key, discipline,
+                                     expires_at, session_end, record=True)
+    by_telegram = await _send_by_telegram(services, channel, code, occurrence_key,
+                                          discipline, expires_at, session_end)
+    if route is Channel.TELEGRAM:
+        return by_telegram
+    by_kiosk = await _offer_on_kiosk(services, channel, code, occurrence_key, discipline,
+                                     expires_at, session_end, record=False)
+    if isinstance(by_telegram, Hold | Skip) or not counts_as_sent(by_telegram):
+        return by_kiosk if isinstance(by_kiosk, Sent) else by_telegram
+    return by_telegram
+
+
+async def _offer_on_kiosk(services: Services, channel: Outbound, code: str,
+                          occurrence_key: str, discipline: Discipline | None,
+                          expires_at: datetime, session_end: datetime | None,
+                          record: bool) -> Outcome | Skip:
+    """The session's check-in as a code for the therapist (the kiosk adapter of the
+    port). `record`: the code stands for the first question (kiosk only); with both
+    channels the Telegram message does, and keeps its id for later edits."""
+    try:
+        youth = await kiosk.ready_for_kiosk(services, code)
+        checkin = await kiosk.open_for_kiosk(services, youth, occurrence_key, discipline,
+                                             expires_at, session_end)
+    except usecases.CheckinNotPossible as exc:
+        return Skip(str(exc))
+    if checkin is None:
+        return ASKED_BEFORE
+    on_kiosk = KioskChannel(services, staff=channel)
+    if not record:
+        return await on_kiosk.send(checkin.id, Text(""))
+    return await sending.send_prompt(services, on_kiosk, checkin.id,
+                                     SendPrompt(checkin.id, 0, "", ()))
+
+
+async def _send_by_telegram(services: Services, channel: Outbound, code: str,
+                            occurrence_key: str, discipline: Discipline | None,
+                            expires_at: datetime,
+                            session_end: datetime | None) -> Outcome | Hold | Skip:
     try:
         youth = await usecases.ready_for_checkin(services, code)
     except usecases.CheckinNotPossible as exc:
@@ -63,7 +115,10 @@ async def send_checkin(services: Services, channel: Outbound, code: str, occurre
 
 async def send_reminder(services: Services, channel: Outbound, code: str,
                         occurrence_key: str) -> Outcome | Skip:
-    """The current question again, with a nudge; Skip when the check-in is over."""
+    """The current question again, with a nudge; Skip when the check-in is over, or
+    when the youth answers on the kiosk only (the therapist has the code with them)."""
+    if await _channel_of(services, code) is Channel.KIOSK:
+        return Skip("answers on the kiosk: no reminder")
     outgoing = await usecases.reminder(services, code, occurrence_key)
     if outgoing is None:
         return Skip("check-in complete or closed")

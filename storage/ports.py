@@ -16,6 +16,7 @@ from core.consent import ConsentRecord
 from core.delivery import Kind, Planned, Window
 from core.export import AlertExportRow, ExportRow
 from core.flow import Status
+from core.kiosk import Channel, CodeState, DeviceState
 from core.questionnaire import Discipline, Language, faces_aligned
 from core.retention import DataKind
 from core.schedule import Change, Series, Timing
@@ -529,8 +530,93 @@ class LoopRepo(Protocol):
                                   therapist_code: str) -> list[OutboxItem]: ...
 
 
+@dataclass(frozen=True)
+class ChannelChange:
+    """One change of a youth's channel: the newest is the setting, the rest its history."""
+
+    channel: Channel
+    changed_at: datetime
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KioskDevice:
+    """A registered tablet (known by the digest of its cookie) and its wrong-code count."""
+
+    id: int
+    unit_code: str
+    label: str
+    state: DeviceState
+
+
+@dataclass(frozen=True)
+class NewKioskCode:
+    code_digest: str
+    code_enc: bytes
+    checkin_id: int
+    youth_code: str
+    therapist_code: str
+    unit_code: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class KioskCode:
+    """A code as stored: which check-in it opens, and whether it may still."""
+
+    id: int
+    checkin_id: int
+    youth_code: str
+    therapist_code: str
+    unit_code: str | None
+    code_enc: bytes | None
+    created_at: datetime
+    state: CodeState
+
+
+@dataclass(frozen=True)
+class KioskSession:
+    """A code redeemed on a tablet: the page's key to one check-in, for a short while."""
+
+    code: KioskCode
+    device_id: int
+    touched_at: datetime
+    ended: bool
+    crisis: bool
+
+
+class KioskRepo(Protocol):
+    async def checkin_by_id(self, checkin_id: int) -> Checkin | None: ...
+    async def channel_history(self, youth_code: str) -> list[ChannelChange]: ...
+    async def add_channel_change(self, youth_code: str, change: ChannelChange) -> None: ...
+    async def set_youth_pseudonym(self, youth_code: str, pseudonym: str) -> bool: ...
+    async def add_kiosk_device(self, token_digest: str, unit_code: str, label: str,
+                               by: str, now: datetime) -> int: ...
+    async def kiosk_device(self, token_digest: str) -> KioskDevice | None: ...
+    async def kiosk_devices(self) -> list[KioskDevice]: ...
+    async def retire_kiosk_device(self, device_id: int, now: datetime) -> bool: ...
+    async def unlock_kiosk_device(self, device_id: int) -> bool: ...
+    async def add_kiosk_code(self, new: NewKioskCode) -> int | None: ...
+    async def kiosk_code_by_digest(self, code_digest: str, unit_code: str
+                                   ) -> KioskCode | None: ...
+    async def kiosk_codes_of_checkin(self, checkin_id: int) -> list[KioskCode]: ...
+    async def live_kiosk_codes(self, therapist_code: str | None,
+                               now: datetime) -> list[KioskCode]: ...
+    async def kiosk_wrong_try(self, device_id: int, failures: int, lock: bool,
+                              unit_code: str, now: datetime) -> None: ...
+    async def open_kiosk_session(self, token_digest: str, code_id: int, device_id: int,
+                                 now: datetime) -> bool: ...
+    async def kiosk_session(self, token_digest: str) -> KioskSession | None: ...
+    async def touch_kiosk_session(self, token_digest: str, now: datetime,
+                                  crisis: bool = False) -> None: ...
+    async def end_kiosk_session(self, token_digest: str, now: datetime) -> None: ...
+    async def drop_spent_kiosk_codes(self, now: datetime) -> int: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, KioskRepo, Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

@@ -41,6 +41,7 @@ from storage.sqlite_invites import (
     revoke_open_invites,
     store_contact,
 )
+from storage.sqlite_kiosk import SqliteKioskMixin
 from storage.sqlite_loop import SqliteLoopMixin
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
@@ -74,7 +75,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
                   SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
-                  SqliteQueries):
+                  SqliteKioskMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:

@@ -30,7 +30,9 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
             "DELETE FROM series_youths WHERE youth_code = ?",
             "DELETE FROM phone_windows WHERE scope = 'youth' AND scope_code = ?",
             "DELETE FROM invite_declines WHERE youth_code = ?",
-            "DELETE FROM sessions_not_held WHERE youth_code = ?")
+            "DELETE FROM sessions_not_held WHERE youth_code = ?",
+            "DELETE FROM kiosk_codes WHERE youth_code = ?",
+            "DELETE FROM youth_channels WHERE youth_code = ?")
 
 
 class SqlitePrivacyMixin:
