@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
+from bot.demo_kiosk import answer_on_kiosk, setup_kiosk
 from bot.enrolment import enroll_therapist, enroll_youth
 from bot.export import export
 from bot.offline import OfflineBot, VirtualClock, offline_bot
@@ -193,8 +194,9 @@ async def _therapists_respond(bot: OfflineBot, seen: dict[int, int]) -> None:
 
 
 async def _simulate(bot: OfflineBot, engine: Engine, users: dict[str, FakeUser],
-                    clock: VirtualClock, lang: Language) -> None:
+                    clock: VirtualClock, lang: Language, tablet: str) -> None:
     seen: dict[int, int] = {}
+    codes_read = 0
     weeks_answered = {y.code: 0 for y in CLINIC}
     end = START + timedelta(weeks=WEEKS, days=1, hours=4)
     current_week = -1
@@ -216,6 +218,8 @@ async def _simulate(bot: OfflineBot, engine: Engine, users: dict[str, FakeUser],
                 weeks_answered[y.code] = max(intro - 1, 0)
                 await _answer(bot, y, user, weeks_answered[y.code], lang)
                 seen[user.id] = len(user.inbox)
+        codes_read = await answer_on_kiosk(bot, bot.fake.user(THERAPIST_CHATS["T-01"]),
+                                           codes_read, tablet, max(current_week, 0))
         await _therapists_respond(bot, seen)
 
 
@@ -243,9 +247,12 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
                            rate_limited=False) as bot:
         _step("coordinator enrols 3 therapists and 12 youths; everyone opens their invite")
         users = await _setup(bot, lang)
+        _step("J-113 (13, no phone) answers on the therapy room's tablet, with a code "
+              "T-01 gets after each session")
+        tablet = await setup_kiosk(bot, lang, START)
         engine = make_engine(bot.settings, bot.services)
         engine.coordinator_chats = (COORDINATOR,)
-        await _simulate(bot, engine, users, clock, lang)
+        await _simulate(bot, engine, users, clock, lang, tablet)
         database = bot.settings.storage.database
         images = out / "images"
         images.mkdir()
@@ -266,12 +273,15 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
                             " 'sent'").fetchone()[0]
         complete = conn.execute("SELECT count(*) FROM checkins WHERE status = 'complete'"
                                 ).fetchone()[0]
+        on_kiosk = conn.execute("SELECT count(*) FROM kiosk_codes WHERE used_at IS NOT NULL"
+                                ).fetchone()[0]
         answers = conn.execute("SELECT count(*) FROM answers").fetchone()[0]
         escalated = conn.execute("SELECT count(DISTINCT alert_id) FROM alert_deliveries WHERE"
                                  " recipient LIKE 'coordinator:%' AND state = 'sent'"
                                  ).fetchone()[0]
     print(f"\nDone in {time.monotonic() - started:.0f} s. {sent} check-ins sent, {complete} "
-          f"completed, {sent - complete} not completed; {answers} answers stored.")
+          f"completed, {sent - complete} not completed; {answers} answers stored; "
+          f"{on_kiosk} check-ins answered on the kiosk tablet.")
     print("Alerts raised:")
     for kind, youth, therapist, acked in alerts:
         state = "acknowledged" if acked else "not acknowledged"

@@ -25,6 +25,9 @@ async def test_demo_runs_the_clinic(
         assert kinds == {"crisis", "rupture", "missed"}
         assert conn.execute("SELECT count(*) FROM checkins WHERE status = 'complete'"
                             ).fetchone()[0] > 80
+        # J-113 (13, no phone) answered every week on the kiosk tablet.
+        assert conn.execute("SELECT count(*) FROM kiosk_codes WHERE used_at IS NOT NULL"
+                            ).fetchone()[0] >= 8
     assert (out / "research-export" / "codebook.md").exists()
     exported = (out / "research-export" / "answers_long.csv").read_text()
     assert "J-1" not in exported and exported.startswith("participant,session_date")
