@@ -117,5 +117,5 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
     panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
                                  alerts=alerts), load.not_sharing
     images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
-                                     hidden=hidden)
+                                     hidden=hidden, zone=ZoneInfo(timezone))
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

@@ -21,7 +21,7 @@ from core.flags import Flag
 from core.questionnaire import Language, Questionnaire, questionnaire_version
 from core.texts import say
 from reports.repairs import discussed_alerts
-from reports.trend import WORDS, Panel, Rendered, render_caseload
+from reports.trend import Panel, Rendered, render_caseload, trend_words
 from reports.weekly import caseload, panels_from
 from storage.ports import Store
 
@@ -52,7 +52,7 @@ def youth_text(code: str, sessions: Sequence[SessionLine], flags: Sequence[Flag]
         therapy = say(lang, f"therapy_{s.discipline}" if s.discipline else "therapy_any")
         head = f"{s.when.astimezone(zone):%d/%m} {therapy}:"
         if s.state not in ANSWERED_STATES:
-            lines.append(f"{head} {WORDS[lang][s.state]}")
+            lines.append(f"{head} {trend_words(lang)[s.state]}")
             continue
         parts = [s.event] if s.event else []
         if not s.event and not s.note and not s.crisis:
@@ -111,11 +111,12 @@ async def youth_view(store: Store, therapist_code: str, code: str, until: dateti
             point.when, extra.discipline if extra else None, point.state,
             labels.get(event, event) if event and event not in NO_EVENT else None,
             text, point.crisis))
-    images = await asyncio.to_thread(_render, therapist_code, code, panel, lang)
+    images = await asyncio.to_thread(_render, therapist_code, code, panel, lang, zone)
     return YouthView(True, True, images,
                      youth_text(code, sessions, panel.flags, lang, zone))
 
 
-def _render(therapist_code: str, code: str, panel: Panel, lang: Language) -> list[Rendered]:
+def _render(therapist_code: str, code: str, panel: Panel, lang: Language,
+            zone: ZoneInfo) -> list[Rendered]:
     title = say(lang, "report_youth_head", code=code, n=len(panel.points))
-    return render_caseload(therapist_code, "", [panel], lang, title=title)
+    return render_caseload(therapist_code, "", [panel], lang, title=title, zone=zone)
