@@ -245,7 +245,7 @@ def scope_states(records: Sequence[ConsentRecord],
         if not mine:
             continue
         last = mine[-1]
-        if not last.agreed or last.withdrawn:
+        if not stands(mine, scope):
             states[scope] = ScopeState.DECLINED
         elif last.version == catalogue.current(scope).version:
             states[scope] = ScopeState.AGREED
@@ -254,8 +254,17 @@ def scope_states(records: Sequence[ConsentRecord],
     return states
 
 
+def stands(records: Sequence[ConsentRecord], scope: str) -> bool:
+    """The one consent rule: the youth's newest decision on `scope` is a yes, not
+    withdrawn. It stands for what its text said until the youth answers a newer text.
+    Storage fetches the records and applies this; it never restates it in SQL."""
+    mine = [r for r in records if r.scope == scope]
+    return bool(mine) and mine[-1].agreed and not mine[-1].withdrawn
+
+
 def counts_as_yes(state: ScopeState) -> bool:
-    """An agreement stands for what its text said until the youth answers a newer text."""
+    """The consent rule (`stands`) on a scope's state: an agreement to the current text
+    or to an older one (consent_states derives both from `stands`)."""
     return state in (ScopeState.AGREED, ScopeState.OUTDATED)
 
 
