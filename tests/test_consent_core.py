@@ -133,9 +133,9 @@ def test_checkin_gate_and_what_to_ask_first(p: str, s: str, res: str, gate: Chec
 
 
 @pytest.mark.parametrize(("data", "tap"), [
-    ("g:p:2:y", ScopeTap("participation", 2, True)),
-    ("g:s:1:n", ScopeTap("sharing", 1, False)),
-    ("g:r:1:v", ScopeTap("research", 1, None)),
+    ("g:p:2:y", ScopeTap("participation", 2, agree=True)),
+    ("g:s:1:n", ScopeTap("sharing", 1, agree=False)),
+    ("g:r:1:v", ScopeTap("research", 1, agree=None)),
     ("g:x:1:y", None), ("g:s:1:yes", None), ("g:s::y", None), ("g:s:1234:y", None),
 ])
 def test_scope_callback_data(data: str, tap: ScopeTap | None) -> None:
