@@ -20,16 +20,17 @@ class Overview:
 
 
 async def overview(services: Services, user_id: int) -> Overview | None:
-    """The overview for a configured coordinator; None for anyone else (nothing read,
-    nothing audited)."""
+    """The overview for a configured coordinator in Telegram; None for anyone else
+    (nothing read, nothing audited)."""
     if services.pseudonym(user_id) not in services.coordinators:
         return None
-    await services.audit(services.staff_actor("coordinator", user_id), "read:overview")
-    return await overview_for(services)
+    return await read_overview(services, services.staff_actor("coordinator", user_id))
 
 
-async def overview_for(services: Services) -> Overview:
-    """The overview itself, for a caller that has checked and audited the reader."""
+async def read_overview(services: Services, actor: str) -> Overview:
+    """The overview for `actor`, whose coordinator role the caller has checked (the web
+    console's session); the read is audited here."""
+    await services.audit(actor, "read:overview")
     lang = services.coordinator_language
     rows = await services.store.compliance(services.clock())
     loud = "\n".join(await crisis.unreached_section(services, lang))
