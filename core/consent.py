@@ -255,7 +255,7 @@ def stands(records: Sequence[ConsentRecord], scope: str) -> bool:
 
 def counts_as_yes(state: ScopeState) -> bool:
     """The consent rule (`stands`) on a scope's state: an agreement to the current text
-    or to an older one (consent_states derives both from `stands`)."""
+    or to an older one (scope_states derives both from `stands`)."""
     return state in (ScopeState.AGREED, ScopeState.OUTDATED)
 
 

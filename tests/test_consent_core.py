@@ -19,9 +19,11 @@ from core.consent import (
     builtin_consents,
     checkin_gate,
     consent_values,
+    counts_as_yes,
     keep_phrase,
     parse_consent_text,
     scope_states,
+    stands,
     to_ask_before_checkin,
 )
 from core.retention import DataKind, RetentionPolicy, run_due
@@ -219,3 +221,19 @@ def test_the_new_texts_say_what_the_issue_asks() -> None:
     for line in p.splitlines():
         for sentence in re.split(r"[.?!] ", line):
             assert len(sentence.split()) <= 14, sentence   # short sentences, one idea each
+
+
+@pytest.mark.parametrize(("records", "stands_"), [
+    ([], False),
+    ([r("research", "research-2")], True),
+    ([r("research", "research-1")], True),                       # an older text still stands
+    ([r("research", "research-2"), r("research", "research-2", agreed=False)], False),
+    ([r("research", "research-2", withdrawn=True)], False),
+    ([r("research", "research-1", agreed=False), r("research", "research-2")], True),
+    ([r("sharing", "sharing-2")], False),                        # another scope
+])
+def test_the_one_consent_rule(records: list[ConsentRecord], stands_: bool) -> None:
+    """core.consent.stands decides for storage and for the states alike."""
+    assert stands(records, "research") is stands_
+    state = scope_states(records, CATALOGUE)["research"]
+    assert counts_as_yes(state) is stands_

@@ -235,3 +235,17 @@ def test_texts_exist_in_both_languages() -> None:
 def test_a_face_has_one_place_on_the_five_point_scale(version: str, value: str, simple: bool,
                                                        full: int | None) -> None:
     assert builtin_questionnaires()[version].on_full_scale(value, simple) == full
+
+
+@pytest.mark.parametrize(("status", "after", "expired", "live"), [
+    (flow.Status.OPEN, -timedelta(seconds=1), False, True),
+    (flow.Status.OPEN, timedelta(0), True, False),          # the moment itself: expired
+    (flow.Status.OPEN, timedelta(hours=1), True, False),
+    (flow.Status.EXPIRED, -timedelta(hours=1), True, False),
+    (flow.Status.COMPLETE, timedelta(hours=1), False, False),  # finished, not expired
+])
+def test_the_one_expiry_rule(status: flow.Status, after: timedelta, expired: bool,
+                             live: bool) -> None:
+    """core.flow.expired decides; storage applies it to the rows it reads."""
+    assert flow.expired(status, NOW, NOW + after) is expired
+    assert flow.live(status, NOW, NOW + after) is live

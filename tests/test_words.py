@@ -134,3 +134,14 @@ def test_the_scan_finds_typed_words_and_passes_placeholders() -> None:
     scanned = sum(isinstance(n, ast.Call) and _name(n) in REPLY_CALLS
                   for _, tree in _sources() for n in ast.walk(tree))
     assert scanned > 50   # it looks at the real reply calls
+
+
+def test_invite_times_are_in_the_configured_zone(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line names the configured zone, not a built-in Amsterdam."""
+    from tests.support import run_cli  # noqa: PLC0415
+
+    config.write_text(config.read_text() + '[schedule]\ntimezone = "America/New_York"\n')
+    code, output = run_cli(capsys, "enroll-therapist", "--config", str(config),
+                           "--code", "T-02")
+    assert code == 0 and "New York time)" in output and "Amsterdam" not in output
