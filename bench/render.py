@@ -70,15 +70,15 @@ def rendering(therapists: int = 50, youths: int = 12) -> RenderResult:
     minimal_chart()  # warm up fonts and caches for both
     floor = _timed(minimal_chart, 10)
     eight = [synthetic_panel(f"J-{n:03d}", rng) for n in range(8)]
-    per_panel = _timed(lambda: render_caseload("T-01", "2026-W48", eight), 5) / len(eight)
+    per_panel = _timed(lambda: render_caseload("T-01", "2026-W48", eight, zone=UTC), 5) / len(eight)
     caseloads = [[synthetic_panel(f"J-{t:02d}{n:02d}", rng) for n in range(youths)]
                  for t in range(therapists)]
     started = time.perf_counter()
-    images = sum(len(render_caseload(f"T-{t:02d}", "2026-W48", panels))
+    images = sum(len(render_caseload(f"T-{t:02d}", "2026-W48", panels, zone=UTC))
                  for t, panels in enumerate(caseloads))
     weekly = time.perf_counter() - started
     tracemalloc.start()
-    render_caseload("T-00", "2026-W48", caseloads[0])
+    render_caseload("T-00", "2026-W48", caseloads[0], zone=UTC)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
-from bot import crisis_cli, kiosk_cli, schedule_cli
+from bot import admin, crisis_cli, kiosk_cli, schedule_cli
 from bot.config import (
     ConfigError,
     Secrets,
@@ -29,17 +29,7 @@ from bot.enrolment import (
     EnrolmentRefused,
     Invitation,
     cli_actor,
-    enroll_therapist,
-    enroll_unit,
-    enroll_youth,
-    invite_therapist,
-    invite_unit,
-    invite_youth,
-    move_youths,
     parse_guardian_date,
-    unbind_therapist,
-    unbind_unit,
-    unbind_youth,
 )
 from bot.logsafe import configure_logging, redact
 from bot.schedule_cli import local_label
@@ -68,7 +58,6 @@ TOKEN_FILE = "vakbot-token"  # noqa: S105 - a file name
 RETRY_CAP = 60.0
 CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
 UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
-LOCAL = ZoneInfo("Europe/Amsterdam")
 
 
 def _code(text: str) -> str:
@@ -275,9 +264,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _print_invite(invitation: Invitation, username: str) -> None:
-    until = invitation.expires_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
-    print(f"Invite link for {invitation.code} (works once, until {until} Amsterdam time):")
+def _local(moment: datetime, settings: Settings, fmt: str) -> tuple[str, str]:
+    """`moment` in the configured zone (schedule.timezone), and the zone's place name
+    ("Amsterdam") for the words "... time"."""
+    zone = ZoneInfo(settings.schedule.timezone)
+    return moment.astimezone(zone).strftime(fmt), zone.key.rpartition("/")[2].replace("_", " ")
+
+
+def _print_invite(invitation: Invitation, username: str, settings: Settings) -> None:
+    until, zone = _local(invitation.expires_at, settings, "%Y-%m-%d %H:%M")
+    print(f"Invite link for {invitation.code} (works once, until {until} {zone} time):")
     print(f"  {invitation.link(username)}")
     print("Give it to the youth in person; it binds the first Telegram account that uses it.")
 
@@ -308,42 +304,23 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
     youth = NewYouth(args.code, args.therapist, args.birth_year,
                      cast(Language, args.language), args.simple,
                      parse_guardian_date(args.guardian_consent_date))
-
     research_date = parse_guardian_date(args.guardian_research_consent_date,
                                         "--guardian-research-consent-date")
-    if research_date is not None and research_date > _now().date():
-        raise EnrolmentRefused("the guardian's research consent date lies in the future")
-    unit = args.unit or settings.units.default_unit
-    if unit is None:
-        raise EnrolmentRefused("--unit is required (or set units.default_unit): a crisis "
-                               "alert goes to the 24/7 contact of the youth's unit")
 
     async def work(services: Services) -> int:
-        invitation = await enroll_youth(services.store, youth, _now(), services.invite_ttl)
-        await services.audit(cli_actor(), "enrol", youth.code, f"therapist {youth.therapist_code}")
-        if research_date is not None:
-            await _record_guardian_research(services, youth.code, research_date)
-        if args.unit:
-            await services.store.set_unit(youth.code, args.unit)
-        contact = await services.store.unit(unit)
-        if contact is None or contact.pseudonym is None:
-            print(f"warning: unit {unit} has no linked crisis contact yet; run "
-                  f"`enroll-unit --unit {unit}` before the youth starts", file=sys.stderr)
+        enrolled = await admin.enroll_youth(services, cli_actor(), youth, unit=args.unit,
+                                            research_date=research_date)
+        if not enrolled.unit_linked:
+            print(f"warning: unit {enrolled.unit} has no linked crisis contact yet; run "
+                  f"`enroll-unit --unit {enrolled.unit}` before the youth starts",
+                  file=sys.stderr)
         mode = "3-point simple" if youth.simple_mode else "5-point"
         print(f"Enrolled {youth.code}: therapist {youth.therapist_code}, "
               f"language {youth.language}, {mode} scale.")
-        _print_invite(invitation, await _bot_username(settings, secrets))
+        _print_invite(enrolled.invitation, await _bot_username(settings, secrets), settings)
         return 0
 
     return await _with_store(settings, secrets, work)
-
-
-async def _record_guardian_research(services: Services, code: str, when: date) -> None:
-    if when > _now().date():
-        raise EnrolmentRefused("the guardian's research consent date lies in the future")
-    if not await services.store.set_guardian_research_consent(code, when):
-        raise EnrolmentRefused(f"unknown or erased youth code {code}")
-    await services.audit(cli_actor(), "guardian-consent:research", code, when.isoformat())
 
 
 async def _guardian_research(args: argparse.Namespace, settings: Settings,
@@ -352,7 +329,7 @@ async def _guardian_research(args: argparse.Namespace, settings: Settings,
     assert when is not None
 
     async def work(services: Services) -> int:
-        await _record_guardian_research(services, args.code, when)
+        await admin.record_guardian_research(services, cli_actor(), args.code, when)
         print(f"Recorded for {args.code}: the guardian's consent to research use, filed "
               f"{when.isoformat()}. The youth can now choose research in /research.")
         return 0
@@ -363,34 +340,22 @@ async def _guardian_research(args: argparse.Namespace, settings: Settings,
 async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         if args.unit is not None:
-            invitation = await invite_unit(services.store, args.unit, _now(),
-                                           services.invite_ttl)
-            await services.audit(cli_actor(), "invite:unit", "",
-                                 f"{args.unit}; {invitation.revoked} older invites revoked")
-            _print_unit_invite(invitation, await _bot_username(settings, secrets))
+            invitation = await admin.invite_unit(services, cli_actor(), args.unit)
+            _print_unit_invite(invitation, await _bot_username(settings, secrets), settings)
             return 0
-        youth_code = ""
-        if await services.store.therapist(args.code) is not None:
-            invitation = await invite_therapist(services.store, args.code, _now(),
-                                                services.invite_ttl)
-        else:
-            invitation = await invite_youth(services.store, args.code, _now(),
-                                            services.invite_ttl)
-            youth_code = args.code
-        await services.audit(cli_actor(), "invite", youth_code,
-                             f"{args.code}; {invitation.revoked} older invites revoked")
+        invitation = (await admin.invite(services, cli_actor(), args.code)).invitation
         if invitation.revoked:
             print(f"{invitation.revoked} older link(s) for {args.code} no longer work.")
-        _print_invite(invitation, await _bot_username(settings, secrets))
+        _print_invite(invitation, await _bot_username(settings, secrets), settings)
         return 0
 
     return await _with_store(settings, secrets, work)
 
 
-def _print_unit_invite(invitation: Invitation, username: str) -> None:
-    until = invitation.expires_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+def _print_unit_invite(invitation: Invitation, username: str, settings: Settings) -> None:
+    until, zone = _local(invitation.expires_at, settings, "%Y-%m-%d %H:%M")
     print(f"Invite link for the crisis contact of unit {invitation.code} (works once, until "
-          f"{until} Amsterdam time):")
+          f"{until} {zone} time):")
     print(f"  {invitation.link(username)}")
     print("Open it on the unit's on-call phone: the Telegram account that is with the group "
           "staff day and night. Crisis alerts for the unit's youths go there.")
@@ -398,11 +363,9 @@ def _print_unit_invite(invitation: Invitation, username: str) -> None:
 
 async def _enroll_unit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await enroll_unit(services.store, args.unit, args.language, _now(),
-                                       services.invite_ttl)
-        await services.audit(cli_actor(), "enrol", "", f"unit {args.unit}")
+        invitation = await admin.enroll_unit(services, cli_actor(), args.unit, args.language)
         print(f"Enrolled unit {args.unit} (language {args.language}).")
-        _print_unit_invite(invitation, await _bot_username(settings, secrets))
+        _print_unit_invite(invitation, await _bot_username(settings, secrets), settings)
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -410,12 +373,9 @@ async def _enroll_unit(args: argparse.Namespace, settings: Settings, secrets: Se
 
 async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        if not await services.store.set_unit(args.code, args.unit):
-            raise EnrolmentRefused(f"unknown youth code {args.code}")
-        await services.audit(cli_actor(), "set-unit", args.code, args.unit)
-        linked = await services.store.unit(args.unit)
+        linked = await admin.set_unit(services, cli_actor(), args.code, args.unit)
         print(f"{args.code} is now on unit {args.unit}.")
-        if linked is None or linked.pseudonym is None:
+        if not linked:
             print(f"warning: unit {args.unit} has no linked crisis contact yet; run "
                   f"`enroll-unit --unit {args.unit}` (or `invite --unit {args.unit}`)",
                   file=sys.stderr)
@@ -427,13 +387,9 @@ async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secre
 async def _set_simple(args: argparse.Namespace, settings: Settings,
                       secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        changed = await services.store.set_simple_mode(args.code, args.simple)
-        if changed is None:
-            raise EnrolmentRefused(f"unknown youth code {args.code}")
+        changed = await admin.set_simple(services, cli_actor(), args.code, args.simple)
         mode = "3 answers (simple)" if args.simple else "5 answers"
         if changed:
-            await services.audit(cli_actor(), "set-simple", args.code,
-                                 "on" if args.simple else "off")
             print(f"{args.code} now gets {mode}, from the next check-in.")
         else:
             print(f"{args.code} already gets {mode}; nothing changed.")
@@ -467,12 +423,10 @@ async def _check_routes(settings: Settings, secrets: Secrets) -> int:
 async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
                             secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await enroll_therapist(services.store, args.code, args.language, _now(),
-                                            services.invite_ttl)
-        await services.audit(cli_actor(), "enrol", "", f"therapist {args.code}")
+        invitation = await admin.enroll_therapist(services, cli_actor(), args.code,
+                                                  args.language)
         print(f"Enrolled therapist {args.code} (language {args.language}).")
-        assert invitation is not None
-        _print_invite(invitation, await _bot_username(settings, secrets))
+        _print_invite(invitation, await _bot_username(settings, secrets), settings)
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -519,7 +473,6 @@ async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: S
 
 
 async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from conversations.reporting import weekly_report  # noqa: PLC0415 - keeps --help fast
     from reports.weekly import week_end  # noqa: PLC0415 - keeps --help fast
 
     if not re.fullmatch(r"\d{4}-W\d{2}", args.week):
@@ -537,13 +490,8 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
         return EXIT_USAGE
 
     async def work(services: Services) -> int:
-        therapist = await services.store.therapist(args.therapist)
-        if therapist is None:
-            raise EnrolmentRefused(f"unknown therapist code {args.therapist}")
-        await services.audit(cli_actor(), "read:report", "", f"{therapist.code} {args.week}")
-        report = await weekly_report(services.store, therapist.code, args.week,
-                                     settings.schedule.timezone, args.lang or therapist.language,
-                                     missed_after=settings.alerts.missed_in_a_row)
+        report = await admin.weekly_report(services, cli_actor(), args.therapist, args.week,
+                                           args.lang)
         for n, image in enumerate(report.images):
             target = args.out if n == 0 else args.out.with_stem(f"{args.out.stem}-{n + 1}")
             write_atomic(target, image.png)  # 0600 in a 0700 folder: codes and ratings
@@ -556,16 +504,13 @@ async def _report(args: argparse.Namespace, settings: Settings, secrets: Secrets
 
 
 async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from bot.export import export  # noqa: PLC0415 - keeps --help fast
-
     if args.out.exists() and not args.out.is_dir():
         print(f"refused: --out {args.out}: is a file; give a folder", file=sys.stderr)
         return EXIT_USAGE
 
     async def work(services: Services) -> int:
-        youths = await export(services.store, args.out, full=args.full, now=services.clock())
+        youths = await admin.export(services, cli_actor(), args.out, full=args.full)
         kind = "full" if args.full else "research"
-        await services.audit(cli_actor(), f"export:{kind}", "", f"{youths} youths to {args.out}")
         print(f"{kind} export of {youths} youth(s): {args.out / 'answers_long.csv'}, "
               f"{args.out / 'codebook.md'}")
         return 0
@@ -574,8 +519,6 @@ async def _export(args: argparse.Namespace, settings: Settings, secrets: Secrets
 
 
 async def _retention(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from scheduler.retention import apply_policy  # noqa: PLC0415 - keeps --help fast
-
     policy = settings.retention.policy()
     if not policy.days:
         print("No retention periods are configured ([retention] in the config): "
@@ -584,14 +527,13 @@ async def _retention(args: argparse.Namespace, settings: Settings, secrets: Secr
 
     async def work(services: Services) -> int:
         now = _now()
-        report = await apply_policy(services, policy, now, dry_run=args.dry_run)
+        report = await admin.retention(services, cli_actor(), policy, now,
+                                       dry_run=args.dry_run)
         cutoffs = policy.cutoffs(now)
         verb = "would remove" if args.dry_run else "removed"
         for kind, n in report.removed.items():
-            before = cutoffs[kind].astimezone(LOCAL).strftime("%Y-%m-%d")
+            before, _ = _local(cutoffs[kind], settings, "%Y-%m-%d")
             print(f"{kind.value:<13} older than {before}: {verb} {n}")
-        if not args.dry_run:
-            await services.audit(cli_actor(), "retention", "", report.summary())
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -616,11 +558,10 @@ def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await unbind_youth(services.store, args.code, _now(), services.invite_ttl)
-        await services.audit(cli_actor(), "unbind", args.code, "account unlinked; new invite")
+        invitation = await admin.unbind_youth(services, cli_actor(), args.code)
         print(f"The old Telegram account of {args.code} is unlinked: it gets nothing and can "
               "do nothing. The history stays with the youth.")
-        _print_invite(invitation, await _bot_username(settings, secrets))
+        _print_invite(invitation, await _bot_username(settings, secrets), settings)
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -630,22 +571,16 @@ async def _unbind_staff(args: argparse.Namespace, settings: Settings,
                         secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         if args.command == "unbind-unit":
-            invitation = await unbind_unit(services.store, args.unit, _now(),
-                                           services.invite_ttl)
-            await services.audit(cli_actor(), "unbind:unit", "",
-                                 f"{args.unit}: on-call phone unlinked; new invite")
+            invitation = await admin.unbind_unit(services, cli_actor(), args.unit)
             print(f"The old on-call phone of unit {args.unit} is unlinked: it gets no alert "
                   "and can do nothing. Until the new phone opens the link, crisis alerts for "
                   "the unit go to the coordinators at once.")
-            _print_unit_invite(invitation, await _bot_username(settings, secrets))
+            _print_unit_invite(invitation, await _bot_username(settings, secrets), settings)
             return 0
-        invitation = await unbind_therapist(services.store, args.code, _now(),
-                                            services.invite_ttl)
-        await services.audit(cli_actor(), "unbind:therapist", "",
-                             f"{args.code}: account unlinked; new invite")
+        invitation = await admin.unbind_therapist(services, cli_actor(), args.code)
         print(f"The old Telegram account of {args.code} is unlinked: no command, alert or "
               "button works for it any more.")
-        _print_invite(invitation, await _bot_username(settings, secrets))
+        _print_invite(invitation, await _bot_username(settings, secrets), settings)
         return 0
 
     return await _with_store(settings, secrets, work)
@@ -654,10 +589,7 @@ async def _unbind_staff(args: argparse.Namespace, settings: Settings,
 async def _move_youths(args: argparse.Namespace, settings: Settings,
                        secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        moved = await move_youths(services.store, args.from_code, args.to_code, _now())
-        for code in moved:
-            await services.audit(cli_actor(), "move-youth", code,
-                                 f"therapist {args.from_code} -> {args.to_code}")
+        moved = await admin.move_youths(services, cli_actor(), args.from_code, args.to_code)
         print(f"Moved {len(moved)} youths from {args.from_code} to {args.to_code}: "
               f"{', '.join(moved)}. Sessions already held stay with {args.from_code}.")
         return 0
@@ -666,22 +598,15 @@ async def _move_youths(args: argparse.Namespace, settings: Settings,
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from core.audit import compare_with_anchor, verify_chain  # noqa: PLC0415
-
     async def work(services: Services) -> int:
-        entries = await services.store.audit_entries()
         if args.action == "verify":
-            problems = verify_chain(entries)
-            if services.audit_anchor is not None:
-                head, unreadable = services.audit_anchor.head()
-                problems += unreadable + compare_with_anchor(entries, head)
-            for problem in problems:
+            check = await admin.verify_audit(services)
+            for problem in check.problems:
                 print(problem)
-            print(f"{len(entries)} entries; chain {'BROKEN' if problems else 'intact'}"
-                  + (f"; latest hash {entries[-1].hash}" if entries else ""))
-            return 1 if problems else 0
-        shown = [e for e in entries if args.youth in (None, e.youth_code)][-args.last:]
-        for e in shown:
+            print(f"{check.entries} entries; chain {'BROKEN' if check.problems else 'intact'}"
+                  + (f"; latest hash {check.latest_hash}" if check.latest_hash else ""))
+            return 1 if check.problems else 0
+        for e in await admin.audit_entries(services, args.youth, args.last):
             print(f"{e.seq:>6}  {e.at[:19]}  {e.actor:<12} {e.action:<18} "
                   f"{e.youth_code or '-':<7} {e.detail}")
         return 0
@@ -692,11 +617,10 @@ async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets)
 async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         try:
-            await services.store.backup(args.out)
+            await admin.backup(services, cli_actor(), args.out)
         except UnsafeTarget as err:
             print(f"refused: --out {err}", file=sys.stderr)
             return EXIT_USAGE
-        await services.audit(cli_actor(), "backup", "", str(args.out))
         print(f"Backup written to {args.out} (mode 600). It holds every answer, rating, "
               "birth year, unit, schedule and the audit trail in clear, by youth code; only "
               "chat ids and free text are encrypted. Protect it like the database itself. "
@@ -708,15 +632,11 @@ async def _backup(args: argparse.Namespace, settings: Settings, secrets: Secrets
 
 
 async def _rotate_keys(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from bot.keyrotation import rotate_all  # noqa: PLC0415 - keeps --help fast
-
     def progress(line: str) -> None:
         print(line, flush=True)
 
     async def work(services: Services) -> int:
-        counts = await rotate_all(services.store, services.cipher, progress, args.batch)
-        summary = "; ".join(count.line(kind) for kind, count in counts.items())
-        await services.audit(cli_actor(), "rotate-keys", "", summary)
+        counts = await admin.rotate_keys(services, cli_actor(), progress, args.batch)
         for kind, count in counts.items():
             print(count.line(kind))
         if secrets.text_key is None:

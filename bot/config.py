@@ -162,6 +162,7 @@ class ReportSettings(_Section):
 
 class CoordinatorSettings(_Section):
     telegram_ids: list[int] = []
+    language: Literal["nl", "en"] = "nl"   # of /overview and the coordinators' notices
 
 
 class ResearcherSettings(_Section):

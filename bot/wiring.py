@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from telegram import Bot
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, JobQueue
+from telegram.ext import Application, ApplicationBuilder, ExtBot, JobQueue
 from telegram.request import HTTPXRequest
 
 from bot.config import Secrets, Settings, consent_texts
 from bot.ratelimit import ChatRateLimiter
 from bot.runlock import hold_database
 from bot.updates import PerUserUpdateProcessor
-from conversations.coordinator import staff_handlers
-from conversations.handlers import youth_handlers
+from conversations.context import CONTEXT_TYPES, BotContext, BotData
 from conversations.inbound import GATE, inbound_handler
+from conversations.routes import routes
 from conversations.services import Clock, Services
 from conversations.telegram_io import TelegramChannel, send_unsent
 from core.crisis import load_rules
@@ -36,8 +36,8 @@ from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
-BotApp = Application[Bot, ContextTypes.DEFAULT_TYPE, dict[Any, Any],
-                     dict[Any, Any], dict[Any, Any], JobQueue[ContextTypes.DEFAULT_TYPE]]
+BotApp = Application[Bot, BotContext, dict[Any, Any],
+                     dict[Any, Any], BotData, JobQueue[BotContext]]
 
 
 def utcnow() -> datetime:
@@ -66,6 +66,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         invite_ttl=timedelta(days=settings.checkin.invite_days),
         free_text_limit=settings.checkin.free_text_limit,
         missed_alert_after=settings.alerts.missed_in_a_row,
+        coordinator_language=settings.coordinators.language,
         coordinators=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
                                for i in settings.coordinators.telegram_ids),
         researchers=frozenset(pseudonym(secrets.pseudonym_key.get_secret_value().encode(), i)
@@ -116,7 +117,7 @@ def make_bot(settings: Settings, secrets: Secrets) -> Bot:
                   rate_limiter=ChatRateLimiter(chat_burst=settings.telegram.chat_burst))
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the failure without the update: updates carry Telegram ids and text."""
     error = context.error
     log.error("update failed: %s: %s", type(error).__name__, error,
@@ -143,7 +144,7 @@ def make_engine(settings: Settings, services: Services) -> Engine:
                   retention=settings.retention.policy(), retention_at=settings.retention.run_at)
 
 
-def engine_of(context: ContextTypes.DEFAULT_TYPE) -> Engine:
+def engine_of(context: BotContext) -> Engine:
     return cast(Engine, context.bot_data["engine"])
 
 
@@ -151,7 +152,7 @@ def engine_of_app(app: BotApp) -> Engine:
     return cast(Engine, app.bot_data["engine"])
 
 
-async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _tick_job(context: BotContext) -> None:
     engine = engine_of(context)
     report = await engine.tick(TelegramChannel(engine.services, context.bot))
     if report.sent or report.expired or report.blocked:
@@ -178,6 +179,7 @@ def build_application(
                              read_timeout=settings.telegram.request_timeout,
                              write_timeout=settings.telegram.request_timeout))
         .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
+        .context_types(CONTEXT_TYPES)
     )
     builder = builder.concurrent_updates(PerUserUpdateProcessor())
     if settings.telegram.mode == "webhook":
@@ -185,14 +187,13 @@ def build_application(
     app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(
         max_retries=3, chat_burst=settings.telegram.chat_burst)).build()
                if rate_limited else builder.build())
-    app.bot_data["services"] = services
+    app.bot_data.services = services
     app.bot_data["engine"] = make_engine(settings, services)
     app.bot_data[GATE] = InboundGate(InboundLimits(
         burst=settings.telegram.inbound_burst,
         stranger_every=settings.telegram.stranger_reply_minutes * 60))
     app.add_handler(inbound_handler(), group=-1)  # the per-person limit, before all else
-    app.add_handlers(staff_handlers())  # before the youth's catch-all handlers
-    app.add_handlers(youth_handlers())
+    app.add_handlers(routes())
     app.add_error_handler(on_error)
     if app.job_queue is not None and tick:
         interval = settings.schedule.tick_seconds

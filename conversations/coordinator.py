@@ -7,29 +7,27 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from conversations import crisis, loop, research, staff
+from conversations import loop, research, staff
 from conversations.chunks import TELEGRAM_LIMIT, split_message, telegram_length
-from conversations.handlers import run_command, services_of
-from core.compliance import render_overview
+from conversations.context import BotContext
+from conversations.handlers import run_command
+from conversations.overview import overview
 from core.texts import say
 
 
-async def on_overview(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_overview(update: Update, context: BotContext) -> None:
     """Send the compliance overview to a coordinator; refuse anyone else."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
-    services = services_of(context)
-    if services.pseudonym(user.id) not in services.coordinators:
-        await context.bot.send_message(chat.id, say("nl", "not_coordinator"))
+    services = context.services
+    found = await overview(services, user.id)
+    if found is None:
+        await context.bot.send_message(chat.id, say(services.coordinator_language,
+                                                     "not_coordinator"))
         return
-    await services.audit(services.staff_actor("coordinator", user.id), "read:overview")
-    rows = await services.store.compliance(services.clock())
-    loud = "\n".join(await crisis.unreached_section(services, "nl"))
-    overview = render_overview(rows, missed_after=services.missed_alert_after)
-    for part in overview_messages(overview, loud):
+    for part in overview_messages(found.table, found.loud):
         await context.bot.send_message(chat.id, part, parse_mode="HTML")
 
 
@@ -47,40 +45,30 @@ def overview_messages(overview: str, loud: str) -> list[str]:
                                                    f"{html.escape(part)}</pre>")]
 
 
-async def on_clients(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_clients(update: Update, context: BotContext) -> None:
     """List the therapist's own youths with last check-in and response rate."""
     await run_command(update, context, staff.clients)
 
 
-async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_report(update: Update, context: BotContext) -> None:
     """Send the therapist this week's trend image now, or one youth's view (/report J-103)."""
     args = list(context.args or [])
     await run_command(update, context,
                       lambda s, user, hint: staff.report_now(s, user, hint, args))
 
 
-async def on_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_rate(update: Update, context: BotContext) -> None:
     """Show the session ratings the therapist has not finished yet."""
     await run_command(update, context, staff.rate_later)
 
 
-async def on_simple(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_simple(update: Update, context: BotContext) -> None:
     """/simpel J-014 aan|uit: switch a youth's 3-point scale, from the next check-in."""
     args = list(context.args or [])
     await run_command(update, context,
                       lambda s, user, hint: loop.simple_command(s, user, args, hint))
 
 
-async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_export(update: Update, context: BotContext) -> None:
     """Send a researcher the de-identified research export as a zip file."""
     await run_command(update, context, research.export)
-
-
-def staff_handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
-    private = filters.ChatType.PRIVATE
-    return [CommandHandler("overview", on_overview, filters=private),
-            CommandHandler("clients", on_clients, filters=private),
-            CommandHandler("report", on_report, filters=private),
-            CommandHandler("rate", on_rate, filters=private),
-            CommandHandler(["simpel", "simple"], on_simple, filters=private),
-            CommandHandler("export", on_export, filters=private)]

@@ -13,9 +13,10 @@ from typing import cast
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from conversations.actions import Action, Reply
+from conversations.context import BotContext
 from conversations.usecases import hint_language
 from core.texts import say
 from core.throttle import InboundGate, Verdict
@@ -23,11 +24,11 @@ from core.throttle import InboundGate, Verdict
 GATE = "inbound_gate"  # key in bot_data
 
 
-def gate_of(context: ContextTypes.DEFAULT_TYPE) -> InboundGate | None:
+def gate_of(context: BotContext) -> InboundGate | None:
     return cast(InboundGate | None, context.bot_data.get(GATE))
 
 
-async def limit_per_person(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def limit_per_person(update: Update, context: BotContext) -> None:
     """Drop an update over the sender's limit; nothing after this runs for it."""
     user, gate = update.effective_user, gate_of(context)
     if user is None or gate is None:
@@ -43,7 +44,7 @@ async def limit_per_person(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     raise ApplicationHandlerStop
 
 
-def inbound_handler() -> TypeHandler[Update, ContextTypes.DEFAULT_TYPE, None]:
+def inbound_handler() -> TypeHandler[Update, BotContext, None]:
     """Register in group -1, before every other handler."""
     return TypeHandler(Update, limit_per_person)
 
@@ -51,7 +52,7 @@ def inbound_handler() -> TypeHandler[Update, ContextTypes.DEFAULT_TYPE, None]:
 _POINTERS = frozenset(say(lang, "unknown_user") for lang in ("nl", "en"))
 
 
-def quiet_strangers(context: ContextTypes.DEFAULT_TYPE, user_id: int,
+def quiet_strangers(context: BotContext, user_id: int,
                     actions: list[Action]) -> list[Action]:
     """The pointer for an unknown sender, at most once per few minutes. Any other reply
     to them (help numbers after a crisis text, say) always goes out."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, Document, EditTapped, Reply, Toast
 from conversations.chunks import split_message
@@ -78,7 +77,7 @@ async def my_data(services: Services, user_id: int, lang_hint: Language) -> list
     me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
     if me is None or me.pseudonym is None:
         return [Reply(say(lang_hint, "unknown_user"))]
-    tz = ZoneInfo(services.timezone)
+    tz = services.zone
     checkins = await services.store.checkins_of(me.pseudonym)
     sessions = []
     for c in checkins:

@@ -57,7 +57,7 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
     load = await caseload(store, therapist_code, until)
     alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
     return await asyncio.to_thread(render_weekly, therapist_code, label, load, alerts, lang,
-                                   missed_after)
+                                   ZoneInfo(timezone), missed_after)
 
 
 async def youth_view(store: Store, therapist_code: str, code: str, until: datetime,
@@ -96,7 +96,8 @@ async def youth_view(store: Store, therapist_code: str, code: str, until: dateti
             point.when, extra.discipline if extra else None, point.state,
             labels.get(event, event) if event and event not in NO_EVENT else None,
             text, point.crisis))
-    images = await asyncio.to_thread(render_youth, therapist_code, code, panel, lang)
+    images = await asyncio.to_thread(render_youth, therapist_code, code, panel, lang,
+                                     zone)
     return YouthView(True, True, images,
                      youth_text(code, sessions, panel.flags, lang, zone))
 

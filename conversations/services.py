@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from core.analytics import MISSED_IN_A_ROW
@@ -13,7 +14,7 @@ from core.consent import ConsentCatalogue
 from core.crisis import CrisisRules
 from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
-from core.questionnaire import Questionnaire, questionnaire_version
+from core.questionnaire import Language, Questionnaire, questionnaire_version
 from storage.audit_anchor import AuditAnchor
 from storage.ports import Checkin, ErasureJournal, Store
 
@@ -41,14 +42,16 @@ class Services:
     audit_anchor: AuditAnchor | None = None   # the audit trail's head, outside the database
     retention_required: bool = False      # institutional rules forbid erasure on request
     missed_alert_after: int = MISSED_IN_A_ROW  # config alerts.missed_in_a_row: one threshold
+    coordinator_language: Language = "nl"  # config coordinators.language: what they read
 
     async def audit(self, actor: str, action: str, youth_code: str = "",
                     detail: str = "") -> None:
         """Append to the tamper-evident audit trail (NEN 7513: who, when, whom, what)."""
         await self.store.append_audit(actor, action, youth_code, detail, self.clock())
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
+        """The configured zone (schedule.timezone): every local time shown is in it."""
         return ZoneInfo(self.timezone)
 
     def staff_actor(self, role: str, telegram_user_id: int) -> str:

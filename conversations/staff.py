@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
 from conversations.chunks import split_message
@@ -13,24 +12,17 @@ from conversations.reporting import caseload, weekly_report, youth_view
 from conversations.services import Services
 from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST, State, response_rate
 from core.callbacks import AckTap, RatingTap, ack_data, discuss_data, rating_data
+from core.flags import dimension_word
 from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
 from core.texts import say
+from reports.trend import trend_words
 from reports.weekly import week_label
 from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
 
-_LABELS: dict[Language, dict[str, str]] = {
-    "nl": {"bond": "band", "goal": "doel", "task": "taak"},
-    "en": {"bond": "bond", "goal": "goal", "task": "task"},
-}
-
-# The sessions that never count as missed, named on /clients as on the image.
+# The sessions that never count as missed, named on /clients in the image's words.
 UNCOUNTED = (State.CANCELLED, State.PAUSED, State.UNDELIVERED, State.NOT_HELD)
-STATE_WORDS = {"nl": {State.CANCELLED: "afgezegd", State.PAUSED: "gepauzeerd",
-                      State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie"},
-               "en": {State.CANCELLED: "cancelled", State.PAUSED: "paused",
-                      State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session"}}
 
 
 async def link_therapist(services: Services, user_id: int, chat_id: int, token: str,
@@ -76,7 +68,7 @@ def rating_buttons(services: Services, ref: str, lang: Language, chosen: dict[st
         for n, option in enumerate(options):
             value = str(option.value)
             head = f"{code} " if code else ""
-            label = f"{head}{_LABELS[lang][dim]} {option.emoji}" if n == 0 else option.emoji
+            label = f"{head}{dimension_word(dim, lang)} {option.emoji}" if n == 0 else option.emoji
             if chosen.get(dim) == value:
                 label = f"✔️{label}"
             row.append(Button(label, rating_data(ref, dim, value)))
@@ -90,7 +82,7 @@ def rating_buttons(services: Services, ref: str, lang: Language, chosen: dict[st
 def rating_text(services: Services, item: OutboxItem, lang: Language,
                 codes: Sequence[str] = ()) -> str:
     """Which session, which youths, and the faces' words (the youth's own scale)."""
-    when = item.due_at.astimezone(ZoneInfo(services.timezone)).strftime("%d/%m")
+    when = item.due_at.astimezone(services.zone).strftime("%d/%m")
     legend = " · ".join(o.text(lang) for o in services.questionnaire.scales.full.options)
     return say(lang, "rating_request", code=", ".join(codes) or item.youth_code or "?",
                when=when, legend=legend)
@@ -169,7 +161,7 @@ async def ack_tap(services: Services, user_id: int, tap: AckTap,
         return [Toast(say(lang_hint, "not_your_alert"))]
     now = services.clock()
     await services.store.ack_alert(alert.ref, now)
-    when = (alert.acked_at or now).astimezone(ZoneInfo(services.timezone)).strftime("%H:%M")
+    when = (alert.acked_at or now).astimezone(services.zone).strftime("%H:%M")
     return [EditTapped(f"{alert_text(services, alert, therapist.language)}\n\n"
                        f"{say(therapist.language, 'acked', when=when)}",
                        ack_buttons(alert, therapist.language, seen=True)),
@@ -196,7 +188,7 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
     points, hidden = load.points, load.not_sharing
     if not points and not hidden:
         return [Reply(say(lang, "no_clients"))]
-    tz = ZoneInfo(services.timezone)
+    tz = services.zone
     lines = [say(lang, "clients_header")]
     for code, series in points.items():
         answered = [p for p in series if p.composite is not None]
@@ -206,7 +198,7 @@ async def clients(services: Services, user_id: int, lang_hint: Language) -> list
         line = say(lang, "client_line", code=code, last=last,
                    rate="-" if rate is None else f"{rate:.0%}")
         lines.append(line + "".join(
-            f", {n} {STATE_WORDS[lang][state]}" for state in UNCOUNTED
+            f", {n} {trend_words(lang)[state]}" for state in UNCOUNTED
             if (n := sum(p.state is state for p in series))))
     lines += [say(lang, "client_not_sharing", code=code) for code in hidden]
     return [Reply("\n".join(lines))]

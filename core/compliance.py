@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core import texts
 from core.analytics import (
     ANSWERED_STATES,
     MISSED_IN_A_ROW,
@@ -52,33 +53,13 @@ def summarise(points: list[SessionPoint]) -> dict[str, int]:
             "not_held": states.count(State.NOT_HELD)}
 
 
-_REASONS = {
-    "nl": {"unreachable": "bot geblokkeerd", "paused": "gestopt met /stop",
-           "not_joined": "nog niet aangemeld", "missed": "{n} keer op rij gemist",
-           "withdrawn": "doet niet mee (eigen keuze)",
-           "declined": "zei nee bij de uitnodiging (eigen keuze)",
-           "undelivered": "{n} niet bezorgd (beltijden)"},
-    "en": {"unreachable": "blocked the bot", "paused": "stopped with /stop",
-           "not_joined": "has not joined", "missed": "missed {n} in a row",
-           "withdrawn": "not taking part (own choice)",
-           "declined": "declined at the invite (own choice)",
-           "undelivered": "{n} not delivered (phone hours)"},
-}
-_HEADER = {
-    "nl": "jongere  therapeut  sessies  verstuurd  ingevuld  gemist  afgezegd  niet-gehouden"
-          "  aandacht",
-    "en": "youth    therapist  sessions sent       completed missed  cancelled not-held"
-          "       attention",
-}
-
-
 def attention(row: Compliance, lang: Language,
               missed_after: int = MISSED_IN_A_ROW) -> list[str]:
     """Why a coordinator should look at this youth; empty when all is well.
 
     `missed_after` is config alerts.missed_in_a_row: the same number the therapist's
     alert and caption use."""
-    words = _REASONS[lang]
+    words = texts.words(lang, "overview_reason_")
     out = []
     if row.unreachable:
         out.append(words["unreachable"])
@@ -97,7 +78,7 @@ def attention(row: Compliance, lang: Language,
 
 def render_overview(rows: Sequence[Compliance], lang: Language = "nl",
                     missed_after: int = MISSED_IN_A_ROW) -> str:
-    lines = [_HEADER[lang]]
+    lines = [texts.say(lang, "overview_header")]
     for r in rows:
         flags = attention(r, lang, missed_after)
         mark = "⚠️ " + ", ".join(flags) if flags else "✓"

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Literal
 
 from core.questionnaire import Language, builtin_text
+from core.texts import say
 
 DIGITAL_CONSENT_AGE = 16
 MIN_AGE = 12
@@ -173,34 +174,24 @@ def fill_placeholders(body: str, values: Mapping[str, str]) -> str:
     return body
 
 
-_DEFAULTS: dict[Language, dict[str, str]] = {
-    "nl": {"controller": "De instelling waar je verblijft", "contact": "De coördinator",
-           "keep": "zo lang als je dossier bewaard wordt"},
-    "en": {"controller": "The institution where you stay", "contact": "The coordinator",
-           "keep": "as long as your file is kept"},
-}
-
-
 def keep_phrase(lang: Language, days: int | None) -> str:
     """How long something is kept, in words a 12-year-old reads: "1 jaar", "6 maanden"."""
     if days is None:
-        return _DEFAULTS[lang]["keep"]
-    nl = lang == "nl"
+        return say(lang, "consent_keep_file")
     if days >= 365 and days % 365 == 0:
         years = days // 365
-        return f"{years} jaar" if nl else f"{years} year{'s' if years > 1 else ''}"
+        return say(lang, "consent_keep_year" if years == 1 else "consent_keep_years", n=years)
     if days >= 60:
-        months = round(days / 30.4)
-        return f"ongeveer {months} maanden" if nl else f"about {months} months"
-    return f"{days} dagen" if nl else f"{days} days"
+        return say(lang, "consent_keep_months", n=round(days / 30.4))
+    return say(lang, "consent_keep_days", n=days)
 
 
 def consent_values(controller: str | None, contact: str | None, answers_days: int | None,
                    notes_days: int | None) -> dict[Language, dict[str, str]]:
     """What fills the placeholders of the consent texts, per language."""
     langs: tuple[Language, ...] = ("nl", "en")
-    return {lang: {"controller": controller or _DEFAULTS[lang]["controller"],
-                   "contact": contact or _DEFAULTS[lang]["contact"],
+    return {lang: {"controller": controller or say(lang, "consent_default_controller"),
+                   "contact": contact or say(lang, "consent_default_contact"),
                    "keep_answers": keep_phrase(lang, answers_days),
                    "keep_notes": keep_phrase(lang, notes_days)} for lang in langs}
 
@@ -245,7 +236,7 @@ def scope_states(records: Sequence[ConsentRecord],
         if not mine:
             continue
         last = mine[-1]
-        if not last.agreed or last.withdrawn:
+        if not stands(mine, scope):
             states[scope] = ScopeState.DECLINED
         elif last.version == catalogue.current(scope).version:
             states[scope] = ScopeState.AGREED
@@ -254,8 +245,17 @@ def scope_states(records: Sequence[ConsentRecord],
     return states
 
 
+def stands(records: Sequence[ConsentRecord], scope: str) -> bool:
+    """The one consent rule: the youth's newest decision on `scope` is a yes, not
+    withdrawn. It stands for what its text said until the youth answers a newer text.
+    Storage fetches the records and applies this; it never restates it in SQL."""
+    mine = [r for r in records if r.scope == scope]
+    return bool(mine) and mine[-1].agreed and not mine[-1].withdrawn
+
+
 def counts_as_yes(state: ScopeState) -> bool:
-    """An agreement stands for what its text said until the youth answers a newer text."""
+    """The consent rule (`stands`) on a scope's state: an agreement to the current text
+    or to an older one (scope_states derives both from `stands`)."""
     return state in (ScopeState.AGREED, ScopeState.OUTDATED)
 
 

@@ -2,84 +2,37 @@
 caption and the alerts, so the three say the same thing in the same words.
 
 Dutch at B1 level for therapists (English alongside); no percentages, no statistics
-jargon: "dip" for a mild drop, "breuk" for a rupture (core.analytics.Rule).
+jargon: "dip" for a mild drop, "breuk" for a rupture (core.analytics.Rule). The words
+are in the catalogue (core/data/messages.toml, flag_* and dimension_* keys).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.analytics import MEAN, Rule, Rupture
+from core.analytics import Rule, Rupture
 from core.questionnaire import Language
+from core.texts import say
 
-DIMENSION_WORDS: dict[Language, dict[str, str]] = {
-    "nl": {"bond": "band", "goal": "doel", "task": "taak", "medium": "medium",
-           MEAN: "alles samen"},
-    "en": {"bond": "bond", "goal": "goal", "task": "task", "medium": "medium",
-           MEAN: "overall"},
-}
 
-_WHAT: dict[Language, dict[str, str]] = {
-    "nl": {Rule.RUPTURE: "{dim}: breuk, veel lager dan gewoonlijk.",
-           Rule.DIP: "{dim}: dip, iets lager dan gewoonlijk.",
-           Rule.FLOOR: "{dim}: het laagste antwoord.",
-           Rule.DRIFT: "{dim}: zakt langzaam, sessie na sessie.",
-           Rule.EXCELLENT_EARLY: "Daling na een topstart.",
-           "repaired": "{dim}: hersteld na {rule}.",
-           "repaired_discussed": "{dim}: hersteld na bespreking ({rule}).",
-           "missed": "{n} check-ins op rij gemist.",
-           "ceiling": "Altijd de hoogste score.",
-           "higher": "{dim}: de jongere scoort steeds hoger dan jij.",
-           "lower": "{dim}: de jongere scoort steeds lager dan jij."},
-    "en": {Rule.RUPTURE: "{dim}: rupture, much lower than usual.",
-           Rule.DIP: "{dim}: dip, a little lower than usual.",
-           Rule.FLOOR: "{dim}: the lowest answer.",
-           Rule.DRIFT: "{dim}: sliding slowly, session after session.",
-           Rule.EXCELLENT_EARLY: "Drop after a top start.",
-           "repaired": "{dim}: repaired after a {rule}.",
-           "repaired_discussed": "{dim}: repaired after discussion ({rule}).",
-           "missed": "Missed {n} check-ins in a row.",
-           "ceiling": "Always the top score.",
-           "higher": "{dim}: the youth keeps rating higher than you.",
-           "lower": "{dim}: the youth keeps rating lower than you."},
-}
-_TODO: dict[Language, dict[str, str]] = {
-    "nl": {Rule.RUPTURE: "Bespreek het in de volgende sessie.",
-           Rule.DIP: "Vraag er kort naar.",
-           Rule.FLOOR: "Bespreek het in de volgende sessie.",
-           Rule.DRIFT: "Vraag wat er verandert.",
-           Rule.EXCELLENT_EARLY: "Vraag wat er anders is; een vroege topscore zegt weinig.",
-           "repaired": "Benoem samen wat hielp.",
-           "repaired_discussed": "Het gesprek hielp; benoem samen wat werkte.",
-           "missed": "Vraag hoe het gaat.",
-           "ceiling": "Vraag wat beter kan; eerlijk mag.",
-           "higher": "Vergelijk jullie beeld in de sessie.",
-           "lower": "Vergelijk jullie beeld in de sessie."},
-    "en": {Rule.RUPTURE: "Talk about it next session.",
-           Rule.DIP: "Ask about it briefly.",
-           Rule.FLOOR: "Talk about it next session.",
-           Rule.DRIFT: "Ask what is changing.",
-           Rule.EXCELLENT_EARLY: "Ask what changed; an early top score means little.",
-           "repaired": "Name together what helped.",
-           "repaired_discussed": "The talk helped; name together what worked.",
-           "missed": "Ask how things are.",
-           "ceiling": "Ask what could be better; honesty is welcome.",
-           "higher": "Compare your views in the session.",
-           "lower": "Compare your views in the session."},
-}
-# The one-word mark above a column on the image.
-MARK_WORD: dict[Language, dict[str, str]] = {
-    "nl": {Rule.RUPTURE: "breuk", Rule.DIP: "dip", Rule.FLOOR: "laagst",
-           Rule.DRIFT: "zakt", Rule.EXCELLENT_EARLY: "topstart"},
-    "en": {Rule.RUPTURE: "rupture", Rule.DIP: "dip", Rule.FLOOR: "lowest",
-           Rule.DRIFT: "sliding", Rule.EXCELLENT_EARLY: "top start"},
-}
-_RULE_WORD: dict[Language, dict[str, str]] = {
-    "nl": {Rule.RUPTURE: "breuk", Rule.DIP: "dip", Rule.FLOOR: "laagste antwoord",
-           Rule.DRIFT: "langzame daling", Rule.EXCELLENT_EARLY: "daling na topstart"},
-    "en": {Rule.RUPTURE: "rupture", Rule.DIP: "dip", Rule.FLOOR: "lowest answer",
-           Rule.DRIFT: "slow slide", Rule.EXCELLENT_EARLY: "drop after top start"},
-}
+def dimension_word(dimension: str, lang: Language) -> str:
+    """"band", "doel", "taak", "medium" or "alles samen" (MEAN): the row names."""
+    return say(lang, f"dimension_{dimension}")
+
+
+def mark_word(rule: Rule, lang: Language) -> str:
+    """The one-word mark above a column on the image."""
+    return say(lang, f"flag_mark_{rule.value}")
+
+
+def _what(kind: str, lang: Language) -> str:
+    return say(lang, f"flag_what_{kind}")
+
+
+def _todo(kind: str, lang: Language) -> str:
+    return say(lang, f"flag_todo_{kind}")
+
+
 # Most serious first: which flag a youth's row leads with, and the order of the lines.
 SEVERITY = (Rule.FLOOR, Rule.RUPTURE, Rule.EXCELLENT_EARLY, Rule.DRIFT, Rule.DIP)
 
@@ -99,13 +52,13 @@ class Flag:
 
 
 def rule_word(rule: Rule, lang: Language) -> str:
-    return _RULE_WORD[lang][rule]
+    return say(lang, f"flag_rule_{rule.value}")
 
 
 def _dims(dimensions: list[str], lang: Language) -> str:
-    words = [DIMENSION_WORDS[lang][d] for d in dimensions]
+    words = [dimension_word(d, lang) for d in dimensions]
     joined = words[0] if len(words) == 1 else (
-        ", ".join(words[:-1]) + (" en " if lang == "nl" else " and ") + words[-1])
+        ", ".join(words[:-1]) + f" {say(lang, 'list_and')} " + words[-1])
     return joined[0].upper() + joined[1:]
 
 
@@ -127,8 +80,8 @@ def rupture_flag(r: Rupture, lang: Language, dimensions: list[str] | None = None
     """One rupture (or a group of the same kind on several dimensions) as a line."""
     kind = _kind(r, discussed)
     dim = _dims(dimensions or [r.dimension], lang)
-    what = _WHAT[lang][kind].format(dim=dim, rule=rule_word(rule or r.rule, lang))
-    todo = _TODO[lang][kind if kind in REPAIRED_KINDS else r.rule]
+    what = _what(kind, lang).format(dim=dim, rule=rule_word(rule or r.rule, lang))
+    todo = _todo(kind if kind in REPAIRED_KINDS else r.rule.value, lang)
     return Flag(kind, what, todo, alerting=kind in (Rule.RUPTURE.value, Rule.FLOOR.value))
 
 
@@ -156,12 +109,12 @@ def flags(ruptures: list[Rupture] | tuple[Rupture, ...], missed_in_a_row: int,
         dims = list(dict.fromkeys(r.dimension for r in group))
         out.append(rupture_flag(group[0], lang, dims, group[0].rule, discussed))
     if missed_in_a_row >= missed_after:
-        out.append(Flag("missed", _WHAT[lang]["missed"].format(n=missed_in_a_row),
-                        _TODO[lang]["missed"], alerting=True))
+        out.append(Flag("missed", _what("missed", lang).format(n=missed_in_a_row),
+                        _todo("missed", lang), alerting=True))
     if ceiling:
-        out.append(Flag("ceiling", _WHAT[lang]["ceiling"], _TODO[lang]["ceiling"]))
+        out.append(Flag("ceiling", _what("ceiling", lang), _todo("ceiling", lang)))
     for dim, diff in discrepancy.items():
         kind = "higher" if diff > 0 else "lower"
-        out.append(Flag(kind, _WHAT[lang][kind].format(dim=DIMENSION_WORDS[lang][dim]
-                                                        .capitalize()), _TODO[lang][kind]))
+        out.append(Flag(kind, _what(kind, lang).format(dim=dimension_word(dim, lang)
+                                                       .capitalize()), _todo(kind, lang)))
     return out

@@ -98,10 +98,19 @@ class Record:
 TapDecision = Refuse | Unchanged | Record | NoSession
 
 
+def expired(status: Status, expires_at: datetime, now: datetime) -> bool:
+    """The one expiry rule: an open check-in expires at its `expires_at` (that moment
+    included). Storage applies it to the rows it reads; it never restates it in SQL."""
+    return status is Status.EXPIRED or (status is Status.OPEN and now >= expires_at)
+
+
+def live(status: Status, expires_at: datetime, now: datetime) -> bool:
+    """Open and not expired: it still takes answers."""
+    return status is Status.OPEN and not expired(status, expires_at, now)
+
+
 def is_expired(state: CheckinState, now: datetime) -> bool:
-    return state.status is Status.EXPIRED or (
-        state.status is Status.OPEN and now >= state.expires_at
-    )
+    return expired(state.status, state.expires_at, now)
 
 
 def decide_tap(

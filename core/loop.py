@@ -79,7 +79,7 @@ def talk_due(session_start: datetime, now: datetime, lead: timedelta = TALK_LEAD
 
 
 def _and(lang: Language, words: Sequence[str]) -> str:
-    joiner = " en " if lang == "nl" else " and "
+    joiner = f" {say(lang, 'list_and')} "
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + joiner + words[-1]
 
 

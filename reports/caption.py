@@ -9,21 +9,16 @@ from collections.abc import Sequence
 
 from core.analytics import Rule
 from core.questionnaire import Language
+from core.texts import words
 from reports.trend import Panel
 
-_TEXT = {
-    "nl": {"head": "Week {week}: {n} jongeren.", "ruptures": "{n} breuk(en), {r} hersteld.",
-           "none": "Geen breuken.", "hidden": "Delen niet (eigen keuze): {codes}."},
-    "en": {"head": "Week {week}: {n} youths.", "ruptures": "{n} rupture(s), {r} repaired.",
-           "none": "No ruptures.", "hidden": "Not sharing (their choice): {codes}."},
-}
 LIMIT = 1000   # under Telegram's 1,024-character caption limit
 
 
 def caption(week_label: str, panels: list[Panel], lang: Language = "nl",
             hidden: Sequence[str] = ()) -> str:
     """A head line, then one line per flag (most serious youth first), then who hides."""
-    t = _TEXT[lang]
+    t = words(lang, "caption_")
     ruptures = [r for p in panels for r in p.ruptures if r.rule is Rule.RUPTURE]
     head = t["head"].format(week=week_label, n=len(panels)) + " " + (
         t["ruptures"].format(n=len(ruptures),

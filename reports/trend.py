@@ -22,15 +22,16 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
+from datetime import tzinfo
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from core import texts
 from core.analytics import ALL_DIMENSIONS, Rule, Rupture, SessionPoint, State
-from core.flags import DIMENSION_WORDS, MARK_WORD, REPAIRED_KINDS, SEVERITY, Flag
+from core.flags import REPAIRED_KINDS, SEVERITY, Flag, dimension_word, mark_word
 from core.questionnaire import Language
 
 WIDTH_PX, DPI = 1080, 150
@@ -39,7 +40,6 @@ TITLE_PX, FLAG_PX, MARK_PX, CELL_PX, DATE_PX, GAP_PX = 44, 30, 34, 46, 30, 34
 MAX_FLAG_LINES = 3
 LABEL_PX, RIGHT_PX = 150, 24
 PER_IMAGE = 6
-LOCAL = ZoneInfo("Europe/Amsterdam")
 ROWS = (*ALL_DIMENSIONS, "therapist")
 
 # One ordered scale, orange (low) to blue (high); ends distinguishable with common
@@ -49,32 +49,14 @@ LEVEL_COLOURS = ("#D55E00", "#F0A868", "#EDE6D6", "#8CC0E0", "#0072B2")
 LEVEL_TEXT = ("white", "black", "black", "black", "white")
 FLAG_RED, FLAG_AMBER, GREY = "#B5121B", "#C77700", "#8C8C8C"
 
-WORDS: dict[Language, dict[str, str]] = {
-    "nl": {"therapist": "therapeut", "week": "week", "of": "van", "answered": "ingevuld",
-           "simple": "3-punts", "none": "nog geen sessies",
-           "hidden": "delen niet (eigen keuze)",
-           "levels": "heel slecht|slecht|gewoon|goed|heel goed",
-           State.MISSED: "gemist", State.CANCELLED: "afgezegd", State.PAUSED: "gepauzeerd",
-           State.UNDELIVERED: "niet bezorgd", State.NOT_HELD: "geen sessie",
-           State.OPEN: "open", State.WITHHELD: "zegt liever niet", "withheld_cell": "?",
-           "repaired": "hersteld", "discussed": "besproken",
-           "discussed_legend": "hersteld na bespreking", "note": "notitie",
-           "crisis": "crisis", "flag": "melding",
-           "event": "gebeurtenis",
-           "more": "+{n} meer"},
-    "en": {"therapist": "therapist", "week": "week", "of": "of", "answered": "answered",
-           "simple": "3-point", "none": "no sessions yet",
-           "hidden": "not sharing (their choice)",
-           "levels": "very bad|bad|in between|good|very good",
-           State.MISSED: "missed", State.CANCELLED: "cancelled", State.PAUSED: "paused",
-           State.UNDELIVERED: "not delivered", State.NOT_HELD: "no session",
-           State.OPEN: "open", State.WITHHELD: "rather not say", "withheld_cell": "?",
-           "repaired": "repaired", "discussed": "discussed",
-           "discussed_legend": "repaired after discussion", "note": "note",
-           "crisis": "crisis", "flag": "flag",
-           "event": "event",
-           "more": "+{n} more"},
-}
+
+
+def trend_words(lang: Language) -> dict[str, str]:
+    """The image's words from the catalogue (trend_* keys), by the rest of the key; a
+    State is its own key ("missed", "cancelled", ...)."""
+    return texts.words(lang, "trend_")
+
+
 STATE_MARK = {State.MISSED: "✕", State.CANCELLED: "—", State.PAUSED: "||",
               State.UNDELIVERED: "✉", State.NOT_HELD: "∅", State.OPEN: "…"}
 SERIOUS = frozenset({Rule.RUPTURE, Rule.FLOOR, Rule.EXCELLENT_EARLY})
@@ -117,8 +99,10 @@ def level(score: float) -> int:
 def render_caseload(
     therapist_code: str, week_label: str, panels: list[Panel], lang: Language = "nl",
     per_image: int = PER_IMAGE, hidden: Sequence[str] = (), title: str | None = None,
+    *, zone: tzinfo,
 ) -> list[Rendered]:
     """One image per `per_image` youths; a large caseload is split over several images.
+    Session dates are shown in `zone`, the configured time zone (schedule.timezone).
 
     `hidden` youths chose not to share their answers: only their codes are named, so the
     therapist knows they are missing by choice, not by fault. `title` replaces the
@@ -126,15 +110,15 @@ def render_caseload(
     """
     chunks = [panels[i:i + per_image] for i in range(0, len(panels), per_image)] or [[]]
     return [_render_page(therapist_code, week_label, chunk, lang, n + 1, len(chunks), hidden,
-                         title)
+                         title, zone)
             for n, chunk in enumerate(chunks)]
 
 
 def _render_page(therapist_code: str, week_label: str, panels: list[Panel], lang: Language,
                  page: int, pages: int, hidden: Sequence[str],
-                 title: str | None = None) -> Rendered:
+                 title: str | None, zone: tzinfo) -> Rendered:
     fig, counts = page_figure(therapist_code, week_label, panels, lang, page, pages, hidden,
-                              title)
+                              title, zone=zone)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     width, height = (round(v) for v in fig.get_size_inches() * DPI)
@@ -161,13 +145,13 @@ def _block_px(panel: Panel) -> int:
 def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
                 lang: Language = "nl", page: int = 1, pages: int = 1,
                 hidden: Sequence[str] = (),
-                title: str | None = None) -> tuple[Figure, dict[str, int]]:
+                title: str | None = None, *, zone: tzinfo) -> tuple[Figure, dict[str, int]]:
     """Lay out one image; returned unsaved so tests can check where each text landed.
 
     Every size is in pixels, so a one-youth image has the same proportions per block as
     a full one: only the height grows with the number of youths and their flag lines.
     """
-    words = WORDS[lang]
+    words = trend_words(lang)
     height = HEADER_PX + sum(_block_px(p) for p in panels) + (0 if panels else 120)
     fig = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -184,7 +168,7 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
                               **{s.value: 0 for s in STATE_MARK}}
     top = HEADER_PX
     for panel in panels:
-        _draw_block(fig, panel, words, lang, counts, top, height)
+        _draw_block(fig, panel, words, lang, counts, top, height, zone)
         top += _block_px(panel)
     if not panels:
         fig.text(0.5, 60 / height, words["none"], ha="center", fontsize=12)
@@ -230,7 +214,7 @@ def _title(panel: Panel, words: dict[str, str]) -> str:
 
 
 def _draw_block(fig: Figure, panel: Panel, words: dict[str, str], lang: Language,
-                counts: dict[str, int], top: int, height: int) -> None:
+                counts: dict[str, int], top: int, height: int, zone: tzinfo) -> None:
     """One youth: title, flag lines, then the strip (its own axes, one unit per cell)."""
     def fy(px: float) -> float:       # pixels from the top -> figure fraction from bottom
         return 1 - px / height
@@ -254,20 +238,20 @@ def _draw_block(fig: Figure, panel: Panel, words: dict[str, str], lang: Language
     strip_h = len(rows) * CELL_PX
     ax = fig.add_axes((LABEL_PX / WIDTH_PX, fy(strip_top + strip_h),
                        1 - (LABEL_PX + RIGHT_PX) / WIDTH_PX, strip_h / height))
-    _draw_strip(ax, panel, rows, words, lang, counts)
+    _draw_strip(ax, panel, rows, words, lang, counts, zone)
 
 
 def _draw_strip(ax: Axes, panel: Panel, rows: list[str], words: dict[str, str],
-                lang: Language, counts: dict[str, int]) -> None:
+                lang: Language, counts: dict[str, int], zone: tzinfo) -> None:
     points = panel.points
     columns = max(len(points), 6)
     ax.set_xlim(0, columns)
     ax.set_ylim(len(rows), 0)
     ax.set_yticks([n + 0.5 for n in range(len(rows))],
-                  [words["therapist"] if r == "therapist" else DIMENSION_WORDS[lang][r]
+                  [words["therapist"] if r == "therapist" else dimension_word(r, lang)
                    for r in rows], fontsize=9)
     ax.set_xticks([n + 0.5 for n in range(len(points))],
-                  [p.when.astimezone(LOCAL).strftime("%d/%m") for p in points], fontsize=7.5)
+                  [p.when.astimezone(zone).strftime("%d/%m") for p in points], fontsize=7.5)
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
@@ -311,7 +295,7 @@ def _draw_marks(ax: Axes, panel: Panel, lang: Language, words: dict[str, str],
     above: dict[int, list[tuple[str, str]]] = {}
     for r in sorted(panel.ruptures, key=lambda r: SEVERITY.index(r.rule)):
         colour = FLAG_RED if r.rule in SERIOUS else FLAG_AMBER
-        word = MARK_WORD[lang][r.rule]
+        word = mark_word(r.rule, lang)
         above.setdefault(r.index, []).append((f"▼{word}", colour))
         counts["rupture"] += 1
         if r.repaired_at is not None:

@@ -4,7 +4,7 @@ over (conversations.reporting gathers them from storage)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from core.analytics import (
@@ -86,10 +86,10 @@ class WeeklyReport:
 
 
 def render_weekly(therapist_code: str, label: str, load: Caseload,
-                  alerts: dict[str, list[DiscussedAlert]], lang: Language,
+                  alerts: dict[str, list[DiscussedAlert]], lang: Language, zone: tzinfo,
                   missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
     """Analyse and draw the week (slow: matplotlib; the caller runs it off the loop)."""
     panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
                                  alerts=alerts), load.not_sharing
-    images = render_caseload(therapist_code, label, panels, lang, hidden=hidden)
+    images = render_caseload(therapist_code, label, panels, lang, hidden=hidden, zone=zone)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

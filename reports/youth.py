@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from core.analytics import ANSWERED_STATES, State
 from core.flags import Flag
 from core.questionnaire import Language
 from core.texts import say
-from reports.trend import WORDS, Panel, Rendered, render_caseload
+from reports.trend import Panel, Rendered, render_caseload, trend_words
 
 SESSIONS_SHOWN = 12
 
@@ -49,7 +49,7 @@ def youth_text(code: str, sessions: Sequence[SessionLine], flags: Sequence[Flag]
         therapy = say(lang, f"therapy_{s.discipline}" if s.discipline else "therapy_any")
         head = f"{s.when.astimezone(zone):%d/%m} {therapy}:"
         if s.state not in ANSWERED_STATES:
-            lines.append(f"{head} {WORDS[lang][s.state]}")
+            lines.append(f"{head} {trend_words(lang)[s.state]}")
             continue
         parts = [s.event] if s.event else []
         if not s.event and not s.note and not s.crisis:
@@ -72,7 +72,8 @@ class YouthView:
     text: str
 
 
-def render_youth(therapist_code: str, code: str, panel: Panel, lang: Language) -> list[Rendered]:
+def render_youth(therapist_code: str, code: str, panel: Panel, lang: Language,
+                 zone: tzinfo) -> list[Rendered]:
     """One youth's strip (slow: matplotlib; the caller runs it off the loop)."""
     title = say(lang, "report_youth_head", code=code, n=len(panel.points))
-    return render_caseload(therapist_code, "", [panel], lang, title=title)
+    return render_caseload(therapist_code, "", [panel], lang, title=title, zone=zone)

@@ -10,7 +10,7 @@ from typing import cast
 
 import aiosqlite
 
-from core.flow import Status
+from core.flow import Status, expired, live
 from core.questionnaire import Discipline, Language
 from storage.audit_anchor import AuditAnchor
 from storage.database import Database, Migration
@@ -70,6 +70,11 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
         completed_at=parse_iso(completed) if completed else None,
         answers=answers,
     )
+
+
+def _live(row: aiosqlite.Row, now: datetime) -> bool:
+    """The check-in row still takes answers (core.flow.live decides)."""
+    return live(Status(row["status"]), parse_iso(row["expires_at"]), now)
 
 
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
@@ -259,11 +264,10 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
                 for r in rows]
 
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None:
-        row = await self._one(
+        rows = await self._all(
             "SELECT * FROM checkins WHERE youth_pseudonym = ? AND status = 'open'"
-            " AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-            (youth_pseudonym, iso(now)),
-        )
+            " ORDER BY created_at DESC", (youth_pseudonym,))
+        row = next((r for r in rows if _live(r, now)), None)
         return _checkin(row, await self._answers(row["id"])) if row else None
 
     async def record_answer(self, write: AnswerWrite, now: datetime) -> AnswerResult:
@@ -275,7 +279,7 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
                 (write.checkin_id,),
             ) as cur:
                 row = await cur.fetchone()
-            if row is None or row["status"] != "open" or row["expires_at"] <= stamp:
+            if row is None or not _live(row, now):
                 return AnswerResult(stored=False, advanced=False, completed=False)
             await conn.execute(
                 "INSERT INTO answers (checkin_id, item, value, questionnaire_version,"
@@ -334,15 +338,17 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
             " JOIN checkins c ON c.id = p.checkin_id"
             " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
             " JOIN contacts ct ON ct.pseudonym = c.youth_pseudonym"
-            " WHERE p.message_id IS NULL AND c.status = 'open' AND c.expires_at > ?"
+            " WHERE p.message_id IS NULL AND c.status = 'open'"
             " AND p.created_at <= ? AND y.paused = 0 AND y.unreachable_at IS NULL"
             " ORDER BY p.created_at",
-            (iso(now), iso(created_before)),
+            (iso(created_before),),
         )
         found: list[UnsentPrompt] = []
         for r in rows:
             row = await self._one("SELECT * FROM checkins WHERE id = ?", (r["checkin_id"],))
             assert row is not None
+            if not _live(row, now):
+                continue
             checkin = _checkin(row, await self._answers(row["id"]))
             found.append(UnsentPrompt(checkin, r["step"], cast(Language, r["language"]),
                                       bytes(r["chat_id_enc"])))
@@ -354,14 +360,18 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
         """Store the free-text note and complete the check-in; False if it was not open."""
         stamp = iso(now)
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "UPDATE checkins SET status = 'complete', completed_at = ?,"
-                " first_tap_at = COALESCE(first_tap_at, ?)"
-                " WHERE id = ? AND status = 'open' AND prompted_step = ? AND expires_at > ?",
-                (stamp, stamp, checkin_id, step_index, stamp),
-            )
-            if cur.rowcount != 1:
+            async with conn.execute(
+                "SELECT status, prompted_step, expires_at FROM checkins WHERE id = ?",
+                (checkin_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or not _live(row, now) or row["prompted_step"] != step_index:
                 return False
+            await conn.execute(
+                "UPDATE checkins SET status = 'complete', completed_at = ?,"
+                " first_tap_at = COALESCE(first_tap_at, ?) WHERE id = ?",
+                (stamp, stamp, checkin_id),
+            )
             await conn.execute(
                 "INSERT INTO notes (checkin_id, text_enc, created_at) VALUES (?, ?, ?)",
                 (checkin_id, text_enc, stamp),
@@ -386,9 +396,12 @@ class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin
                 await insert_alert(conn, alert, now)
 
     async def expire_due(self, now: datetime) -> int:
+        """Mark every open check-in past its expiry (core.flow.expired decides) expired."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "UPDATE checkins SET status = 'expired' WHERE status = 'open' AND expires_at <= ?",
-                (iso(now),),
-            )
-            return cur.rowcount
+            async with conn.execute(
+                    "SELECT id, expires_at FROM checkins WHERE status = 'open'") as cur:
+                due = [(r["id"],) for r in await cur.fetchall()
+                       if expired(Status.OPEN, parse_iso(r["expires_at"]), now)]
+            await conn.executemany(
+                "UPDATE checkins SET status = 'expired' WHERE id = ? AND status = 'open'", due)
+            return len(due)

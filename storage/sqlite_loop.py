@@ -7,6 +7,7 @@ from datetime import datetime
 from core.export import AlertExportRow
 from storage.ports import Alert, Checkin, OutboxItem, SessionNote
 from storage.sqlite_base import SqliteQueries
+from storage.sqlite_privacy import standing
 from storage.sqlite_schedule import outbox_item
 from storage.sqlite_therapist import alert_from_row
 from storage.timefmt import iso, parse_iso
@@ -71,10 +72,8 @@ class SqliteLoopMixin(SqliteQueries):
             "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at,"
             " a.therapist_code"
             " FROM alerts a JOIN youths y ON y.code = a.youth_code"
-            " WHERE y.pseudonym IS NOT NULL AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
-            "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
-            "   AND k.answer = 'yes' AND k.withdrawn_at IS NULL))"
-            " ORDER BY y.code, a.created_at", (int(research_only),))
+            " WHERE y.pseudonym IS NOT NULL ORDER BY y.code, a.created_at")
+        research = await standing(self.db.conn, "research") if research_only else None
 
         def opt(value: str | None) -> datetime | None:
             return parse_iso(value) if value else None
@@ -82,7 +81,7 @@ class SqliteLoopMixin(SqliteQueries):
         return [AlertExportRow(r["code"], r["pseudonym"], parse_iso(r["created_at"]),
                                r["kind"], opt(r["acked_at"]), opt(r["discussed_at"]),
                                r["therapist_code"])
-                for r in rows]
+                for r in rows if research is None or r["pseudonym"] in research]
 
     async def rupture_alerts(self, therapist_code: str) -> list[Alert]:
         """This therapist's rupture alerts, oldest first: whether and when each was

@@ -7,8 +7,10 @@ import logging
 import secrets
 from datetime import date, datetime
 
+import aiosqlite
+
 from core.audit import GENESIS, AuditEntry, entry_hash
-from core.consent import ConsentRecord
+from core.consent import ConsentRecord, stands
 from core.export import ExportRow
 from storage.audit_anchor import AuditAnchor
 from storage.database import Database
@@ -34,6 +36,20 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
             "DELETE FROM kiosk_codes WHERE youth_code = ?",
             "DELETE FROM youth_channels WHERE youth_code = ?")
 
+
+
+async def standing(conn: aiosqlite.Connection, scope: str) -> frozenset[str]:
+    """The pseudonyms whose consent to `scope` stands: every decision on the scope is
+    fetched, oldest first, and core.consent.stands decides per youth."""
+    async with conn.execute(
+            "SELECT pseudonym, scope, text_version, answer, withdrawn_at FROM consents"
+            " WHERE scope = ? ORDER BY id", (scope,)) as cur:
+        rows = await cur.fetchall()
+    records: dict[str, list[ConsentRecord]] = {}
+    for r in rows:
+        records.setdefault(r[0], []).append(
+            ConsentRecord(r[1], r[2], r[3] == "yes", r[4] is not None))
+    return frozenset(p for p, mine in records.items() if stands(mine, scope))
 
 class SqlitePrivacyMixin:
     db: Database
@@ -156,10 +172,7 @@ class SqlitePrivacyMixin:
                  consent.language, iso(now), "yes" if agree else "no"))
 
     async def has_consent(self, pseudonym: str, scope: str) -> bool:
-        async with self.db.conn.execute(
-                "SELECT 1 FROM consents WHERE pseudonym = ? AND scope = ? AND answer = 'yes'"
-                " AND withdrawn_at IS NULL", (pseudonym, scope)) as cur:
-            return await cur.fetchone() is not None
+        return stands(await self.consents_of(pseudonym), scope)
 
     async def consents_of(self, pseudonym: str) -> list[ConsentRecord]:
         async with self.db.conn.execute(
@@ -169,11 +182,10 @@ class SqlitePrivacyMixin:
         return [ConsentRecord(r[0], r[1], r[2] == "yes", r[3] is not None) for r in rows]
 
     async def codes_with_consent(self, scope: str) -> frozenset[str]:
+        agreed = await standing(self.db.conn, scope)
         async with self.db.conn.execute(
-                "SELECT y.code FROM youths y JOIN consents k ON k.pseudonym = y.pseudonym"
-                " WHERE k.scope = ? AND k.answer = 'yes' AND k.withdrawn_at IS NULL",
-                (scope,)) as cur:
-            return frozenset(r[0] for r in await cur.fetchall())
+                "SELECT code, pseudonym FROM youths WHERE pseudonym IS NOT NULL") as cur:
+            return frozenset(r[0] for r in await cur.fetchall() if r[1] in agreed)
 
     async def consent_request_due(self, youth_code: str, version: str,
                                   now: datetime) -> bool:
@@ -201,13 +213,12 @@ class SqlitePrivacyMixin:
             " c.simple_mode, a.questionnaire_version FROM answers a"
             " JOIN checkins c ON c.id = a.checkin_id"
             " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
-            " WHERE a.item != 'note' AND (? = 0 OR EXISTS (SELECT 1 FROM consents k"
-            "   WHERE k.pseudonym = y.pseudonym AND k.scope = 'research'"
-            "   AND k.answer = 'yes' AND k.withdrawn_at IS NULL))"
-            " ORDER BY y.code, c.created_at, a.rowid", (int(research_only),)) as cur:
+            " WHERE a.item != 'note'"
+            " ORDER BY y.code, c.created_at, a.rowid") as cur:
             rows = await cur.fetchall()
+        research = await standing(self.db.conn, "research") if research_only else None
         return [ExportRow(r[0], r[1], parse_iso(r[2]), r[3], r[4], r[5], bool(r[6]), r[7])
-                for r in rows]
+                for r in rows if research is None or r[1] in research]
 
     async def guardian_research_consent(self, code: str) -> date | None:
         async with self.db.conn.execute(

@@ -16,6 +16,7 @@ from core.compliance import Compliance, summarise
 from core.flow import Status
 from storage.ports import OutboxState, SessionRecord
 from storage.sqlite_base import SqliteQueries
+from storage.sqlite_privacy import standing
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,8 @@ class SqliteSessionsMixin(SqliteQueries):
         therapist's image and alerts, over all of a youth's therapies together.
         """
         rows = await self._all(
-            "SELECT y.code, y.therapist_code, y.pseudonym IS NOT NULL AS joined, y.paused,"
+            "SELECT y.code, y.therapist_code, y.pseudonym, y.pseudonym IS NOT NULL AS joined,"
+            " y.paused,"
             " y.unreachable_at IS NOT NULL AS unreachable,"
             " (SELECT count(*) FROM outbox o WHERE o.youth_code = y.code AND o.kind = 'checkin'"
             "   AND o.state = 'sent') AS sent,"
@@ -136,18 +138,17 @@ class SqliteSessionsMixin(SqliteQueries):
             "   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.kind = 'checkin'"
             "   AND p.youth_code = y.code AND p.occurrence_key = c.occurrence_key))"
             " AS unplanned,"
-            " EXISTS (SELECT 1 FROM consents k WHERE k.pseudonym = y.pseudonym"
-            "   AND k.scope = 'participation' AND k.answer = 'yes'"
-            "   AND k.withdrawn_at IS NULL) AS takes_part,"
             " y.pseudonym IS NULL AND EXISTS (SELECT 1 FROM invite_declines d"
             "   WHERE d.youth_code = y.code) AS declined"
             " FROM youths y ORDER BY y.code")
+        taking_part = await standing(self.db.conn, "participation")
         points: dict[str, list[SessionPoint]] = {}
         for rec in await self.session_records(None, now):
             points.setdefault(rec.youth_code, []).append(rec.point(now))
         return [Compliance(r["code"], r["therapist_code"], bool(r["joined"]),
                            bool(r["paused"]), bool(r["unreachable"]),
-                           sent=r["sent"] + r["unplanned"], takes_part=bool(r["takes_part"]),
+                           sent=r["sent"] + r["unplanned"],
+                           takes_part=r["pseudonym"] in taking_part,
                            declined=bool(r["declined"]),
                            **summarise(points.get(r["code"], [])))
                 for r in rows]

@@ -313,7 +313,7 @@ async def test_besproken_next_to_gezien_recorded_audited_exported(
     code, _ = await asyncio.to_thread(run_cli, capsys, "export", "--config",
                                       str(bot.config_path), "--out", str(out), "--full")
     assert code == 0
-    (row,) = list(csv.DictReader((out / "alerts.csv").open()))
+    (row,) = list(csv.DictReader((out / "alerts.csv").read_text().splitlines()))
     assert row["youth_code"] == "J-001" and row["kind"] == "rupture"
     assert row["discussed_date"] == datetime.fromisoformat(discussed).date().isoformat()
     assert float(row["hours_to_discussed"]) >= float(row["hours_to_seen"]) >= 0

@@ -19,9 +19,11 @@ from core.consent import (
     builtin_consents,
     checkin_gate,
     consent_values,
+    counts_as_yes,
     keep_phrase,
     parse_consent_text,
     scope_states,
+    stands,
     to_ask_before_checkin,
 )
 from core.retention import DataKind, RetentionPolicy, run_due
@@ -133,9 +135,9 @@ def test_checkin_gate_and_what_to_ask_first(p: str, s: str, res: str, gate: Chec
 
 
 @pytest.mark.parametrize(("data", "tap"), [
-    ("g:p:2:y", ScopeTap("participation", 2, True)),
-    ("g:s:1:n", ScopeTap("sharing", 1, False)),
-    ("g:r:1:v", ScopeTap("research", 1, None)),
+    ("g:p:2:y", ScopeTap("participation", 2, agree=True)),
+    ("g:s:1:n", ScopeTap("sharing", 1, agree=False)),
+    ("g:r:1:v", ScopeTap("research", 1, agree=None)),
     ("g:x:1:y", None), ("g:s:1:yes", None), ("g:s::y", None), ("g:s:1234:y", None),
 ])
 def test_scope_callback_data(data: str, tap: ScopeTap | None) -> None:
@@ -219,3 +221,19 @@ def test_the_new_texts_say_what_the_issue_asks() -> None:
     for line in p.splitlines():
         for sentence in re.split(r"[.?!] ", line):
             assert len(sentence.split()) <= 14, sentence   # short sentences, one idea each
+
+
+@pytest.mark.parametrize(("records", "stands_"), [
+    ([], False),
+    ([r("research", "research-2")], True),
+    ([r("research", "research-1")], True),                       # an older text still stands
+    ([r("research", "research-2"), r("research", "research-2", agreed=False)], False),
+    ([r("research", "research-2", withdrawn=True)], False),
+    ([r("research", "research-1", agreed=False), r("research", "research-2")], True),
+    ([r("sharing", "sharing-2")], False),                        # another scope
+])
+def test_the_one_consent_rule(records: list[ConsentRecord], stands_: bool) -> None:
+    """core.consent.stands decides for storage and for the states alike."""
+    assert stands(records, "research") is stands_
+    state = scope_states(records, CATALOGUE)["research"]
+    assert counts_as_yes(state) is stands_

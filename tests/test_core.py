@@ -41,17 +41,20 @@ def test_steps() -> None:
 
 
 @pytest.mark.parametrize(("st", "index", "value", "simple", "expected"), [
-    (state(), 0, "4", False, flow.Record(0, "4", False, True, False)),
-    (state(), 0, "x", False, flow.Record(0, "x", False, True, False)),
+    (state(), 0, "4", False, flow.Record(0, "4", changed=False, advance=True, completes=False)),
+    (state(), 0, "x", False, flow.Record(0, "x", changed=False, advance=True, completes=False)),
     (state(), 0, "4", True, flow.Refuse(flow.Refusal.INVALID)),        # 3-point scale
     (state(), 0, "0", False, flow.Refuse(flow.Refusal.INVALID)),
     (state(), 9, "1", False, flow.Refuse(flow.Refusal.INVALID)),
     (state(), 1, "3", False, flow.Refuse(flow.Refusal.NOT_YET_ASKED)),
     (state(2, answers={"task": "4"}), 0, "4", False, flow.Unchanged()),
-    (state(2, answers={"task": "4"}), 0, "2", False, flow.Record(0, "2", True, False, False)),
-    (state(4), 4, "argument", False, flow.Record(4, "argument", False, True, False)),
+    (state(2, answers={"task": "4"}), 0, "2", False,
+     flow.Record(0, "2", changed=True, advance=False, completes=False)),
+    (state(4), 4, "argument", False,
+     flow.Record(4, "argument", changed=False, advance=True, completes=False)),
     (state(4), 4, "3", False, flow.Refuse(flow.Refusal.INVALID)),
-    (state(5), 5, "done", False, flow.Record(5, "done", False, True, True)),
+    (state(5), 5, "done", False,
+     flow.Record(5, "done", changed=False, advance=True, completes=True)),
     (state(status=flow.Status.COMPLETE), 0, "4", False, flow.Refuse(flow.Refusal.FINISHED)),
     (state(status=flow.Status.EXPIRED), 0, "4", False, flow.Refuse(flow.Refusal.EXPIRED)),
     (state(expires=timedelta(0)), 0, "4", False, flow.Refuse(flow.Refusal.EXPIRED)),
@@ -116,7 +119,7 @@ def test_crisis_phrases(text: str, found: list[str]) -> None:
 def test_callback_roundtrip_and_forgeries() -> None:
     ref, token = "A" * 16, new_token()
     assert parse(answer_data(ref, 3, "x")) == AnswerTap(ref, 3, "x")
-    assert parse(consent_data(token, 2, True)) == ConsentTap(token, 2, True)
+    assert parse(consent_data(token, 2, agree=True)) == ConsentTap(token, 2, agree=True)
     for forged in (None, "", "a:" + ref, f"a:{ref}:3:X", f"a:{ref}:333:1", f"c:{token}:maybe",
                    f"a:{ref}:3:1\n", "a:" + "A" * 17 + ":3:1"):
         assert parse(forged) is None
@@ -232,3 +235,17 @@ def test_texts_exist_in_both_languages() -> None:
 def test_a_face_has_one_place_on_the_five_point_scale(version: str, value: str, simple: bool,
                                                        full: int | None) -> None:
     assert builtin_questionnaires()[version].on_full_scale(value, simple) == full
+
+
+@pytest.mark.parametrize(("status", "after", "expired", "live"), [
+    (flow.Status.OPEN, -timedelta(seconds=1), False, True),
+    (flow.Status.OPEN, timedelta(0), True, False),          # the moment itself: expired
+    (flow.Status.OPEN, timedelta(hours=1), True, False),
+    (flow.Status.EXPIRED, -timedelta(hours=1), True, False),
+    (flow.Status.COMPLETE, timedelta(hours=1), False, False),  # finished, not expired
+])
+def test_the_one_expiry_rule(status: flow.Status, after: timedelta, expired: bool,
+                             live: bool) -> None:
+    """core.flow.expired decides; storage applies it to the rows it reads."""
+    assert flow.expired(status, NOW, NOW + after) is expired
+    assert flow.live(status, NOW, NOW + after) is live

@@ -138,11 +138,13 @@ async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
         bot.database.with_name(bot.database.name + suffix).unlink(missing_ok=True)
     settings, secrets = load_settings(bot.config_path)
     services = await open_services(settings, secrets)
-    bot.services = services  # the fixture closes this one
-    with closing(sqlite3.connect(bot.database)) as conn:
-        assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
-    raw = _disk_bytes(bot.database)
-    assert MARKER.encode() not in raw and pseudonym.encode() not in raw
+    try:
+        with closing(sqlite3.connect(bot.database)) as conn:
+            assert conn.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+        raw = _disk_bytes(bot.database)
+        assert MARKER.encode() not in raw and pseudonym.encode() not in raw
+    finally:
+        await services.store.close()
 
 
 async def test_delete_without_a_reader_says_plainly_it_is_gone(bot: Harness) -> None:
@@ -244,8 +246,8 @@ async def test_research_export_only_consenting_youths_deidentified(bot: Harness)
     first, second = bot.database.parent / "e1", bot.database.parent / "e2"
     assert await export(bot.services.store, first) == 1
     assert await export(bot.services.store, second) == 1
-    rows1 = list(csv.DictReader((first / "answers_long.csv").open()))
-    rows2 = list(csv.DictReader((second / "answers_long.csv").open()))
+    rows1 = list(csv.DictReader((first / "answers_long.csv").read_text().splitlines()))
+    rows2 = list(csv.DictReader((second / "answers_long.csv").read_text().splitlines()))
     text = (first / "answers_long.csv").read_text() + (first / "codebook.md").read_text()
     assert "J-014" not in text and "J-015" not in text and "T-02" not in text
     assert MARKER not in text and "gemaakt" not in text

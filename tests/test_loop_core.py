@@ -62,13 +62,15 @@ LOW_BOND = {"task": "4", "goal": "4", "bond": "1"}
 
 @pytest.mark.parametrize(("last", "alerts", "expected"), [
     (None, [], None),
-    (LastCheckin({"task": "4", "bond": "5"}, 5, False, True), [], None),
-    (LastCheckin(LOW_BOND, 5, False, True), [], TalkReasons("J-1", ("bond",), False, ())),
-    (LastCheckin(LOW_BOND, 5, False, False), [], None),            # not shared: not told
-    (LastCheckin(LOW_BOND, 5, True, False), [], TalkReasons("J-1", (), True, ())),
-    (None, ["rupture", "rupture"], TalkReasons("J-1", (), False, ("rupture",))),
-    (LastCheckin({"bond": "x"}, 3, False, True), ["missed"],
-     TalkReasons("J-1", (), False, ("missed",))),
+    (LastCheckin({"task": "4", "bond": "5"}, 5, crisis=False, shared=True), [], None),
+    (LastCheckin(LOW_BOND, 5, crisis=False, shared=True), [],
+     TalkReasons("J-1", ("bond",), crisis=False, alerts=())),
+    (LastCheckin(LOW_BOND, 5, crisis=False, shared=False), [], None),   # not shared: not told
+    (LastCheckin(LOW_BOND, 5, crisis=True, shared=False), [],
+     TalkReasons("J-1", (), crisis=True, alerts=())),
+    (None, ["rupture", "rupture"], TalkReasons("J-1", (), crisis=False, alerts=("rupture",))),
+    (LastCheckin({"bond": "x"}, 3, crisis=False, shared=True), ["missed"],
+     TalkReasons("J-1", (), crisis=False, alerts=("missed",))),
 ])
 def test_talk_reasons(last: LastCheckin | None, alerts: list[str],
                       expected: TalkReasons | None) -> None:
@@ -102,7 +104,7 @@ def test_talk_line(reasons: TalkReasons, nl: str, en: str) -> None:
 
 
 def test_talk_message_lists_every_youth_of_a_group() -> None:
-    text = talk_message("nl", "15:00", [TalkReasons("J-1", ("bond",), False, ()),
+    text = talk_message("nl", "15:00", [TalkReasons("J-1", ("bond",), crisis=False, alerts=()),
                                         TalkReasons("J-2", (), False, ("missed",))])
     assert text.splitlines() == [
         "🗣️ Straks om 15:00 heb je sessie. Even aandacht voor:",

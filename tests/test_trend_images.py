@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import struct
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from core.analytics import SessionPoint, State
 from reports.caption import caption
 from reports.trend import Panel, page_figure, render_caseload
 from reports.weekly import panels_from
+
+ZONE = ZoneInfo("Europe/Amsterdam")   # the configured zone of these tests (schedule.timezone)
 
 T0 = datetime(2026, 9, 7, 13, tzinfo=UTC)
 
@@ -41,7 +44,7 @@ def test_one_strip_per_youth_with_markers_at_phone_width() -> None:
     panels = [panel("J-001", [0.75, 0.75, 0.75, 0.75, 0.25, 0.75]),
               panel("J-002", [0.5, "m", "m", "m"]),
               panel("J-003", [1.0, 1.0, 1.0, 1.0])]
-    (image,) = render_caseload("T-02", "2026-W48", panels)
+    (image,) = render_caseload("T-02", "2026-W48", panels, zone=ZONE)
     assert png_size(image.png) == (image.width, image.height) and image.width == 1080
     assert image.panels == ("J-001", "J-002", "J-003")
     # the two-step V on every dimension: a breuk per dimension, each repaired
@@ -50,7 +53,7 @@ def test_one_strip_per_youth_with_markers_at_phone_width() -> None:
 
 def test_each_kind_of_session_gets_its_own_mark_never_missed() -> None:
     panels = [panel("J-001", [0.75, "c", "p", "u", "n", 0.75, "m"], note_at=0, crisis_at=5)]
-    (image,) = render_caseload("T-02", "2026-W48", panels)
+    (image,) = render_caseload("T-02", "2026-W48", panels, zone=ZONE)
     assert {k: image.marks[k] for k in ("missed", "cancelled", "paused", "undelivered",
                                         "not_held", "note", "crisis")} == {
         "missed": 1, "cancelled": 1, "paused": 1, "undelivered": 1, "not_held": 1,
@@ -61,7 +64,7 @@ def test_each_kind_of_session_gets_its_own_mark_never_missed() -> None:
 def test_a_three_point_youth_is_marked_and_flags_are_plain_lines() -> None:
     (p,) = [panel("J-001", [1.0, 1.0, 1.0, 0.0], points_scale=3)]
     assert p.simple
-    fig, _ = page_figure("T-02", "2026-W48", [p])
+    fig, _ = page_figure("T-02", "2026-W48", [p], zone=ZONE)
     texts = [t.get_text() for t in fig.texts]
     assert any("3-punts" in t for t in texts)
     assert any(t == "• Band, doel en taak: het laagste antwoord. Bespreek het in de volgende "
@@ -70,21 +73,21 @@ def test_a_three_point_youth_is_marked_and_flags_are_plain_lines() -> None:
 
 def test_a_large_caseload_is_split_over_several_images() -> None:
     panels = [panel(f"J-{n:03d}", [0.5, 0.75, 0.75]) for n in range(12)]
-    images = render_caseload("T-02", "2026-W48", panels, lang="en")
+    images = render_caseload("T-02", "2026-W48", panels, lang="en", zone=ZONE)
     assert [len(i.panels) for i in images] == [6, 6]
     assert all(png_size(i.png)[0] == 1080 for i in images)
     assert [p for i in images for p in i.panels] == [p.youth_code for p in panels]
 
 
 def test_empty_caseload_still_renders() -> None:
-    (image,) = render_caseload("T-09", "2026-W48", [])
+    (image,) = render_caseload("T-09", "2026-W48", [], zone=ZONE)
     assert image.panels == () and png_size(image.png)[0] == 1080
 
 
 def test_youths_who_do_not_share_are_named_never_drawn() -> None:
     panels = [panel("J-001", [0.75, 0.5, 0.75])]
-    (plain,) = render_caseload("T-02", "2026-W48", panels)
-    (named,) = render_caseload("T-02", "2026-W48", panels, hidden=("J-004",))
+    (plain,) = render_caseload("T-02", "2026-W48", panels, zone=ZONE)
+    (named,) = render_caseload("T-02", "2026-W48", panels, hidden=("J-004",), zone=ZONE)
     assert named.panels == ("J-001",) and named.png != plain.png
     assert caption("2026-W48", panels, "nl", ["J-004"]).endswith(
         "Delen niet (eigen keuze): J-004.")
@@ -104,7 +107,7 @@ def test_caption_says_who_needs_a_look() -> None:
 def test_every_date_and_title_lies_inside_the_image_at_one_row_and_at_several() -> None:
     for youths in (1, 2, 3, 8):
         panels = [panel(f"J-{n:03d}", [0.75, 0.5, "m", 0.75, 0.25, 0.75]) for n in range(youths)]
-        fig, _ = page_figure("T-02", "2026-W48", panels, hidden=("J-009",))
+        fig, _ = page_figure("T-02", "2026-W48", panels, hidden=("J-009",), zone=ZONE)
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
         frame = fig.bbox
         texts = [t for ax in fig.axes for t in (*ax.get_xticklabels(), *ax.get_yticklabels(),

@@ -163,6 +163,6 @@ async def test_a_discussed_drop_that_recovers_is_repaired_after_discussion(
     assert f"• {line}" in texts[0].splitlines()
     out = tmp_path / "full"
     await export(store, out, full=True, now=bot.clock())
-    (row,) = list(csv.DictReader((out / "alerts.csv").open()))
+    (row,) = list(csv.DictReader((out / "alerts.csv").read_text().splitlines()))
     assert row["kind"] == "rupture" and row["repaired_after_discussion"] == "yes"
     assert "repaired_after_discussion" in (out / "codebook.md").read_text()

@@ -21,7 +21,8 @@ def test_english_lines_per_session() -> None:
         SessionLine(DAY.replace(day=26), "music", State.ANSWERED, None, None, crisis=True),
         SessionLine(DAY.replace(day=27), "music", State.ANSWERED),
     ]
-    flag = Flag("floor", "Bond: the lowest answer.", "Talk about it next session.", True)
+    flag = Flag("floor", "Bond: the lowest answer.", "Talk about it next session.",
+                alerting=True)
     assert youth_text("J-103", sessions, [flag], "en", AMS).splitlines() == [
         "J-103 · the last 4 sessions with you", "", "Flags:",
         "• Bond: the lowest answer. Talk about it next session.", "",

@@ -26,6 +26,8 @@ TELEGRAM_ADAPTER = (
     "conversations.handlers",        # PTB handlers of the youth's conversation
     "conversations.coordinator",     # PTB handlers of the staff commands
     "conversations.inbound",         # the per-person limit on incoming updates
+    "conversations.routes",          # the one routing table of PTB handlers
+    "conversations.context",         # PTB's typed context (context.services)
     "bot.wiring",                    # builds the PTB Application and starts it
     "bot.updates",                   # PTB's update processor (one person's updates in order)
     "bot.ratelimit",                 # PTB's rate limiter
@@ -37,7 +39,7 @@ TELEGRAM_ADAPTER = (
 )
 # The channel adapters: only the edges (wiring, console, tests) may import them.
 ADAPTERS = ("conversations.telegram_io", "conversations.handlers", "conversations.coordinator",
-            "conversations.inbound")
+            "conversations.inbound", "conversations.routes", "conversations.context")
 # The concrete storage backend: the use cases see storage through storage.ports.
 BACKEND = ("storage.sqlite*", "storage.database", "storage.erasure_log",
            "storage.private_files", "aiosqlite")
