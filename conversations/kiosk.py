@@ -507,3 +507,58 @@ async def entered_screen(services: Services, session_token: str) -> Screen:
     if isinstance(shown, Question):
         await _shown(services, at.checkin.id, shown.step)
     return shown
+
+
+# -- for staff: codes to give again, tablets ------------------------------------------------
+
+@dataclass(frozen=True)
+class Reissuable:
+    """A kiosk check-in still open whose code was used up, locked or ran out."""
+
+    youth_code: str
+    checkin_id: int
+
+
+async def reissuable(services: Services, therapist_code: str | None) -> list[Reissuable]:
+    """Open kiosk check-ins without a live code: the therapist can give a new code
+    (after a code locked by wrong tries, or one that ran out before the tablet was free)."""
+    store, now = services.store, services.clock()
+    youths = (await store.youths_of(therapist_code) if therapist_code
+              else await store.active_youths())
+    live = {c.checkin_id for c in await store.live_kiosk_codes(therapist_code, now)}
+    found = []
+    for youth in youths:
+        if youth.pseudonym is None or not (await channel_of(services, youth)).by_kiosk:
+            continue
+        checkin = await store.open_checkin(youth.pseudonym, now)
+        if checkin is None or checkin.id in live or checkin.status is not flow.Status.OPEN:
+            continue
+        if await store.kiosk_codes_of_checkin(checkin.id):
+            found.append(Reissuable(youth.code, checkin.id))
+    return found
+
+
+async def new_code(services: Services, youth_code: str, therapist_code: str | None,
+                   actor: str) -> IssuedCode | None:
+    """A new code for the youth's open kiosk check-in, asked by their therapist (or a
+    coordinator: `therapist_code` None); None when there is nothing to give a code for."""
+    for item in await reissuable(services, therapist_code):
+        if item.youth_code == youth_code:
+            issued = await issue_code(services, item.checkin_id)
+            if issued is not None:
+                await services.audit(actor, "code-reissued", youth_code)
+            return issued
+    return None
+
+
+async def set_device_state(services: Services, device_id: int, action: str,
+                           actor: str) -> bool:
+    """A coordinator unlocks a tablet locked by wrong codes, or retires one (lost,
+    replaced): its cookie then opens nothing."""
+    store = services.store
+    done = (await store.unlock_kiosk_device(device_id) if action == "unlock"
+            else await store.retire_kiosk_device(device_id, services.clock())
+            if action == "retire" else False)
+    if done:
+        await services.audit(actor, f"kiosk-device-{action}", "", f"tablet {device_id}")
+    return done

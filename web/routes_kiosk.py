@@ -1,0 +1,212 @@
+"""The kiosk page (`/kiosk`): the check-in on the therapy room's tablet.
+
+A tablet is registered for a unit once by a coordinator (/tablets), which leaves a
+device cookie on it; it shows nothing about anyone until a code is typed. A right code
+opens a short kiosk session (its own cookie) on that one check-in; every screen comes
+from conversations.kiosk as data and is drawn here. No console session counts on these
+paths (the middleware passes them by): a tablet never acts as staff.
+
+Privacy on a shared device: every response is `Cache-Control: no-store`; answers go by
+POST and come back as a redirect (nothing to resubmit or bring back with the back
+button); the session ends on the server when the youth finishes or after 90 s without
+a touch (the page also wipes itself then); nothing identifying is shown.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import cast
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from conversations import kiosk
+from conversations.services import Services
+from core.identity import token_digest
+from core.kiosk import CODE_DIGITS, IDLE_WIPE, Refusal
+from core.questionnaire import Language
+from core.texts import say
+from web.context import WebContext
+from web.render import environment
+
+DEVICE_COOKIE = "vakbot_kiosk_device"
+SESSION_COOKIE = "vakbot_kiosk"
+PATH = "/kiosk"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+DEVICE_YEARS = 5
+
+
+def _services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+def _web(request: Request) -> WebContext:
+    return cast(WebContext, request.app.state.web)
+
+
+def form_token(device_token: str) -> str:
+    """The tablet's form token: proves a POST came from a page this tablet was shown
+    (with SameSite=Strict cookies, a second lock against cross-site requests)."""
+    return token_digest(f"kiosk-form:{device_token}")[:32]
+
+
+def words(lang: Language) -> Callable[..., str]:
+    def k(key: str, **values: object) -> str:
+        return say(lang, f"kiosk.{key}", **values)
+    return k
+
+
+def _render(request: Request, lang: Language, status: int = 200, **context: object
+            ) -> HTMLResponse:
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    html = environment().get_template("kiosk.html").render(
+        lang=lang, k=words(lang), say=say, token=form_token(device) if device else "",
+        idle_ms=int(IDLE_WIPE.total_seconds() * 1000), digits=CODE_DIGITS, **context)
+    return HTMLResponse(html, status_code=status, headers=NO_STORE)
+
+
+def _lang(request: Request) -> Language:
+    return "en" if request.query_params.get("lang") == "en" else "nl"
+
+
+def _again(request: Request) -> Response:
+    return RedirectResponse(PATH, status_code=303, headers=NO_STORE)
+
+
+def _without_session(response: Response) -> Response:
+    response.delete_cookie(SESSION_COOKIE, path=PATH, samesite="strict")
+    return response
+
+
+async def _device_known(request: Request) -> bool:
+    token = request.cookies.get(DEVICE_COOKIE)
+    if not token or len(token) > 200:
+        return False
+    device = await _services(request).store.kiosk_device(token_digest(token))
+    return device is not None and not device.state.retired
+
+
+async def show(request: Request) -> Response:
+    """What the tablet shows now: the code screen, or the youth's current screen."""
+    services = _services(request)
+    if not await _device_known(request):
+        return _render(request, _lang(request), screen="unregistered")
+    token = request.cookies.get(SESSION_COOKIE)
+    shown = await kiosk.screen(services, token)
+    if isinstance(shown, kiosk.Ended):
+        response = _render(request, _lang(request), screen="code")
+        return _without_session(response) if token else response
+    lang = await _session_lang(services, token)
+    return _screen(request, shown, lang)
+
+
+async def _session_lang(services: Services, token: str | None) -> Language:
+    session = await services.store.kiosk_session(token_digest(token)) if token else None
+    youth = await services.store.youth_by_code(session.code.youth_code) if session else None
+    return youth.language if youth else "nl"
+
+
+def _screen(request: Request, shown: kiosk.Screen, lang: Language) -> Response:
+    if isinstance(shown, kiosk.Question):
+        return _render(request, lang, screen="question", q=shown)
+    if isinstance(shown, kiosk.ConsentScreen):
+        return _render(request, lang, screen="consent", c=shown)
+    if isinstance(shown, kiosk.CrisisScreen):
+        return _render(request, lang, screen="crisis", text=shown.text)
+    if isinstance(shown, kiosk.Finished):
+        return _render(request, lang, screen="finished", text=shown.text)
+    return _render(request, lang, screen="code")
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The posted fields, or None when the form token is not this tablet's."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    given = values.get("k", "")
+    if not device or not hmac.compare_digest(given.encode(), form_token(device).encode()):
+        return None
+    return values
+
+
+_REFUSED = {reason: f"refused_{reason.value}" for reason in Refusal}
+
+
+async def enter(request: Request) -> Response:
+    """A typed code: the youth's first screen, or the code screen with why not."""
+    services = _services(request)
+    values = await _form(request)
+    if values is None:
+        return _render(request, _lang(request), status=403, screen="unregistered")
+    result = await kiosk.enter_code(services, request.cookies.get(DEVICE_COOKIE),
+                                    values.get("code", "")[:40])
+    if isinstance(result, kiosk.Refused):
+        status = 423 if result.reason is Refusal.DEVICE_LOCKED else 422
+        return _render(request, _lang(request), status=status, screen="code",
+                       refused=_REFUSED[result.reason])
+    await kiosk.entered_screen(services, result.session_token)
+    response = _again(request)
+    response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True,
+                        samesite="strict", secure=_web(request).console.secure_cookie,
+                        path=PATH)
+    return response
+
+
+async def _after(request: Request, shown: kiosk.Screen) -> Response:
+    """After an answer: the next screen by redirect; the end straight away, with the
+    session already over, so nothing of it can be shown again."""
+    if isinstance(shown, kiosk.Finished):
+        lang = await _session_lang(_services(request), request.cookies.get(SESSION_COOKIE))
+        await kiosk.finish(_services(request), request.cookies.get(SESSION_COOKIE))
+        return _without_session(_screen(request, shown, lang))
+    if isinstance(shown, kiosk.Ended):
+        return _without_session(_again(request))
+    return _again(request)
+
+
+async def answer(request: Request) -> Response:
+    values = await _form(request)
+    if values is None:
+        return _again(request)
+    step = values.get("step", "")
+    shown = await kiosk.answer(_services(request), request.cookies.get(SESSION_COOKIE),
+                               int(step) if step.isdigit() else -1, values.get("value", ""))
+    return await _after(request, shown)
+
+
+async def consent(request: Request) -> Response:
+    values = await _form(request)
+    if values is None:
+        return _again(request)
+    number = values.get("number", "")
+    shown = await kiosk.answer_consent(
+        _services(request), request.cookies.get(SESSION_COOKIE), values.get("scope", ""),
+        int(number) if number.isdigit() else 0, values.get("agree") == "yes")
+    return await _after(request, shown)
+
+
+async def note(request: Request) -> Response:
+    values = await _form(request)
+    if values is None:
+        return _again(request)
+    shown = await kiosk.note(_services(request), request.cookies.get(SESSION_COOKIE),
+                             values.get("text", ""))
+    return await _after(request, shown)
+
+
+async def end(request: Request) -> Response:
+    """Finished, or 90 s without a touch: the session ends for good."""
+    await kiosk.finish(_services(request), request.cookies.get(SESSION_COOKIE))
+    return _without_session(_again(request))
+
+
+ROUTES: list[BaseRoute] = [
+    Route(PATH, show, methods=["GET"]),
+    Route(f"{PATH}/code", enter, methods=["POST"]),
+    Route(f"{PATH}/answer", answer, methods=["POST"]),
+    Route(f"{PATH}/consent", consent, methods=["POST"]),
+    Route(f"{PATH}/note", note, methods=["POST"]),
+    Route(f"{PATH}/end", end, methods=["POST"]),
+]
