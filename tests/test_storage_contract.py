@@ -317,3 +317,56 @@ def test_dead_owners_are_only_those_proven_dead() -> None:
     parent = f"{host}:{os.getppid()}:abcd1234"              # alive
     assert dead_owners([me, gone, earlier_me, elsewhere, parent, "garbage"], me) == {
         gone, earlier_me}
+
+
+async def test_kiosk_codes_devices_and_channel_history(store: Store) -> None:
+    """The kiosk's part of the contract: history in order, a digest clash refused, a code
+    used once, wrong tries counted on the tablet and on the unit's live codes only."""
+    from core.kiosk import Channel  # noqa: PLC0415 - the kiosk block of this contract
+    from storage.ports import ChannelChange, NewKioskCode  # noqa: PLC0415
+
+    await bound_youth(store)
+    await store.add_youth(NewYouth("J-103", "T-02", 2013, "nl", False, None), NOW)
+    assert await store.set_youth_pseudonym("J-103", "kiosk-abc")
+    assert not await store.set_youth_pseudonym("J-103", "kiosk-def"), "kept once given"
+    for n, channel in enumerate((Channel.KIOSK, Channel.BOTH)):
+        await store.add_channel_change("J-103", ChannelChange(
+            channel, NOW + timedelta(minutes=n), "coordinator:x", ""))
+    assert [c.channel for c in await store.channel_history("J-103")] == [Channel.KIOSK,
+                                                                         Channel.BOTH]
+    checkin = await store.create_checkin(NewCheckin(
+        "r" * 16, "kiosk-abc", "s1", None, "alliance-2", False, NOW, NOW + timedelta(hours=2)))
+    assert await store.checkin_by_id(checkin.id) == checkin
+
+    def code(digest: str, unit: str | None = "W-1") -> NewKioskCode:
+        return NewKioskCode(digest, b"sealed", checkin.id, "J-103", "T-02", unit, NOW,
+                            NOW + timedelta(minutes=30))
+
+    first = await store.add_kiosk_code(code("d1"))
+    assert first is not None
+    assert await store.add_kiosk_code(code("d1")) is None, "a live code with that digest"
+    device = await store.add_kiosk_device("t1", "W-1", "room", "coordinator:x", NOW)
+    other_unit = await store.add_kiosk_device("t2", "W-2", "", "coordinator:x", NOW)
+    assert (await store.kiosk_device("t1")) is not None
+    assert await store.kiosk_code_by_digest("d1", "W-2") is None, "another unit's code"
+    await store.kiosk_wrong_try(other_unit, 1, False, "W-2", NOW)
+    await store.kiosk_wrong_try(device, 5, True, "W-1", NOW)
+    found = await store.kiosk_code_by_digest("d1", "W-1")
+    assert found is not None and found.state.failures == 1
+    locked = await store.kiosk_device("t1")
+    assert locked is not None and locked.state.failures == 5 and locked.state.locked_at
+    assert await store.open_kiosk_session("s1", first, device, NOW)
+    assert not await store.open_kiosk_session("s2", first, device, NOW), "once"
+    unlocked = await store.kiosk_device("t1")
+    assert unlocked is not None and unlocked.state.failures == 0, "a right code resets"
+    session = await store.kiosk_session("s1")
+    assert session is not None and session.code.code_enc is None, "sealed copy dropped"
+    await store.touch_kiosk_session("s1", NOW + timedelta(seconds=30), crisis=True)
+    await store.end_kiosk_session("s1", NOW + timedelta(seconds=40))
+    ended = await store.kiosk_session("s1")
+    assert ended is not None and ended.ended and ended.crisis
+    assert await store.live_kiosk_codes(None, NOW) == []
+    assert await store.erase_youth("J-103", NOW)
+    assert await store.channel_history("J-103") == []
+    assert await store.kiosk_session("s1") is None, "erased with the youth's check-ins"
+    assert await store.kiosk_codes_of_checkin(checkin.id) == []
