@@ -15,7 +15,18 @@ import logging
 
 from conversations import kiosk
 from conversations.services import Services
-from core.channel import Address, Image, Message, Outbound, Outcome, Rejected, Sent, Text, why
+from core.channel import (
+    UNKNOWN_REF,
+    Address,
+    Image,
+    Message,
+    Outbound,
+    Outcome,
+    Rejected,
+    Sent,
+    Text,
+    why,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +46,9 @@ class KioskChannel:
         if issued is None:
             return Rejected("the check-in is over or gone: no kiosk code")
         await self._tell_therapist(issued)
-        return Sent(issued.id)
+        # No message id: nothing on the kiosk can be edited later, and a Telegram edit of
+        # the same check-in (a youth on both channels) must never aim at a code's row id.
+        return Sent(UNKNOWN_REF)
 
     async def edit(self, to: Address, ref: int, message: Text) -> Outcome:
         return Rejected("the kiosk keeps no messages to change")
