@@ -175,7 +175,7 @@ async def _chat(services: Services, recipient: Recipient,
     if recipient.role == "coordinator":
         if recipient.code not in chats:
             return NoChat("no longer a configured coordinator")
-        return chats[recipient.code], "nl"
+        return chats[recipient.code], services.coordinator_language
     if recipient.role == "therapist":
         pseudonym = await store.therapist_pseudonym(recipient.code)
         therapist = await store.therapist(recipient.code)
@@ -248,7 +248,8 @@ async def check_routes_at_start(engine: DeliveryContext, channel: Outbound) -> i
     for problem in result.problems:
         log.error("crisis route: %s", problem)
         await tell_coordinators(channel, engine.coordinator_chats,
-                                say("nl", "route_problem", problem=problem))
+                                say(services.coordinator_language, "route_problem",
+                                    problem=problem))
     for warning in result.warnings:
         log.warning("crisis route: %s", warning)
     return len(result.problems)

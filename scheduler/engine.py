@@ -194,4 +194,5 @@ class Engine:
         log.warning("%s blocked the bot; told %d coordinator(s)", code,
                     len(self.coordinator_chats))
         await sending.tell_coordinators(channel, self.coordinator_chats,
-                                        say("nl", "coordinator_blocked", code=code))
+                                        say(self.services.coordinator_language,
+                                            "coordinator_blocked", code=code))

@@ -8,6 +8,7 @@ from datetime import datetime, time
 from conversations.sending import tell_coordinators
 from conversations.services import Services
 from core.channel import Outbound
+from core.questionnaire import Language
 from core.retention import RetentionPolicy, RetentionReport, run_due
 from core.texts import say
 
@@ -23,10 +24,11 @@ async def apply_policy(services: Services, policy: RetentionPolicy, now: datetim
     return RetentionReport(local_day, removed)
 
 
-def coordinator_text(report: RetentionReport) -> str:
-    items = ", ".join(say("nl", f"retention_{kind.value}", n=n)
+def coordinator_text(report: RetentionReport, lang: Language) -> str:
+    """The daily line to the coordinators, in their configured language."""
+    items = ", ".join(say(lang, f"retention_{kind.value}", n=n)
                       for kind, n in report.removed.items() if n)
-    return say("nl", "retention_report", day=report.day.strftime("%d/%m"), items=items)
+    return say(lang, "retention_report", day=report.day.strftime("%d/%m"), items=items)
 
 
 async def run_daily(services: Services, policy: RetentionPolicy, at: time, channel: Outbound,
@@ -48,5 +50,6 @@ async def run_daily(services: Services, policy: RetentionPolicy, at: time, chann
     await services.audit("system", "retention", "", report.summary())
     log.info("retention run %s", report.summary())
     if report.total:
-        await tell_coordinators(channel, coordinator_chats, coordinator_text(report))
+        await tell_coordinators(channel, coordinator_chats,
+                                coordinator_text(report, services.coordinator_language))
     return report

@@ -54,7 +54,8 @@ async def deliver(engine: DeliveryContext, channel: Outbound,
         # Rows from before the per-recipient crisis route (scheduler/crisis_delivery.py).
         since = alert.created_at.astimezone(engine.rules_zone).strftime("%d/%m %H:%M")
         await sending.tell_coordinators(channel, engine.coordinator_chats, say(
-            "nl", "escalation", code=alert.youth_code, kind=alert.kind, since=since, unit=""))
+            services.coordinator_language, "escalation", code=alert.youth_code,
+            kind=alert.kind, since=since, unit=""))
         return TOLD
     assert item.therapist_code is not None
     found = await _therapist_chat(engine, item.therapist_code)

@@ -21,7 +21,7 @@ from core.texts import placeholders, say, words
 ROOT = Path(__file__).parent.parent
 CATALOGUE = ROOT / "core" / "data" / "messages.toml"
 # The edges that talk to people (Telegram, images, captions).
-SCANNED = ("conversations", "reports", "bot")
+SCANNED = ("conversations", "reports", "bot", "scheduler")
 # Calls whose first argument (or `text=`/`caption=`) is something a person reads.
 REPLY_CALLS = frozenset({"Reply", "Toast", "EditTapped", "EditMessage", "Photo", "Document",
                          "send_message", "edit_message_text", "answer", "send_photo"})
