@@ -61,9 +61,10 @@ def words(lang: Language) -> Callable[..., str]:
 def _render(request: Request, lang: Language, status: int = 200, **context: object
             ) -> HTMLResponse:
     device = request.cookies.get(DEVICE_COOKIE, "")
+    shown: dict[str, object] = {"refused": "", "q": None, "c": None, "text": "", **context}
     html = environment().get_template("kiosk.html").render(
-        lang=lang, k=words(lang), say=say, token=form_token(device) if device else "",
-        idle_ms=int(IDLE_WIPE.total_seconds() * 1000), digits=CODE_DIGITS, **context)
+        lang=lang, k=words(lang), token=form_token(device) if device else "",
+        idle_ms=int(IDLE_WIPE.total_seconds() * 1000), digits=CODE_DIGITS, **shown)
     return HTMLResponse(html, status_code=status, headers=NO_STORE)
 
 
