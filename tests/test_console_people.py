@@ -93,7 +93,8 @@ async def test_bad_input_gets_a_specific_reason_and_writes_nothing(tmp_path: Pat
 
 async def test_a_therapist_is_enrolled_and_reinvited_from_the_page(tmp_path: Path) -> None:
     async with running_console(tmp_path) as console:
-        async with signed_in(console, await console.sign_in_link("coordinator")) as client:
+        link = await console.sign_in_link("coordinator")
+        async with signed_in(console, link) as client:
             first = await client.post("/people/therapists", data={"code": "T-07",
                                                                   "language": "en"})
             assert "Uitnodiging voor T-07" in first.text

@@ -43,7 +43,6 @@ from web.nav import NavItem
 from web.render import fragment, page
 
 COORDINATOR = frozenset({Role.COORDINATOR})
-LANGUAGES: tuple[Language, ...] = ("nl", "en")
 KINDS = ("youths", "therapists")
 
 
@@ -148,7 +147,7 @@ def _checked_unit(text: str) -> str | None:
 
 
 def _language(text: str) -> Language:
-    return cast(Language, text) if text in LANGUAGES else "nl"
+    return "en" if text == "en" else "nl"
 
 
 def _past_date(text: str, what: str, today: date) -> date | None:
