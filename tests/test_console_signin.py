@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from tests.web_support import follow_link, running_console, signed_in
 from web.auth import COOKIE
+from web.routes import ROUTE_MODULES
 
 
 async def test_a_coordinator_signs_in_with_a_link_from_the_bot_and_out_again(
@@ -78,7 +83,8 @@ async def test_sessions_end_when_idle_and_after_their_lifetime(tmp_path: Path) -
 
 async def test_a_state_change_without_the_right_csrf_token_is_refused(tmp_path: Path) -> None:
     async with running_console(tmp_path) as console:
-        async with signed_in(console, await console.sign_in_link("coordinator")) as client:
+        link = await console.sign_in_link("coordinator")
+        async with signed_in(console, link) as client:
             data = {"code": "T-07", "language": "nl"}
             forged = await client.http.post("/people/therapists", data={**data, "csrf": "x"})
             missing = await client.http.post("/people/therapists", data=data)
@@ -93,15 +99,15 @@ async def test_a_state_change_without_the_right_csrf_token_is_refused(tmp_path: 
 
 async def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
     extra = "[console]\nport = 0\nsignin_per_address = 3\nsignin_overall = 100\n"
-    async with running_console(tmp_path, extra) as console:
-        async with httpx.AsyncClient(base_url=console.base_url) as client:
-            tries = [await client.post(f"/signin/guess{n}") for n in range(4)]
-            assert [t.status_code for t in tries] == [404, 404, 404, 429]
-            link = await console.sign_in_link("coordinator")
-            busy = await follow_link(client, link)
-            assert busy.status_code == 429 and "Te veel aanmeldpogingen" in busy.text
-            console.clock.advance(timedelta(minutes=1))
-            assert (await follow_link(client, link)).status_code == 200   # not used up
+    async with (running_console(tmp_path, extra) as console,
+                httpx.AsyncClient(base_url=console.base_url) as client):
+        tries = [await client.post(f"/signin/guess{n}") for n in range(4)]
+        assert [t.status_code for t in tries] == [404, 404, 404, 429]
+        link = await console.sign_in_link("coordinator")
+        busy = await follow_link(client, link)
+        assert busy.status_code == 429 and "Te veel aanmeldpogingen" in busy.text
+        console.clock.advance(timedelta(minutes=1))
+        assert (await follow_link(client, link)).status_code == 200   # not used up
 
 
 async def test_only_staff_get_a_link_and_each_gets_their_own_roles(tmp_path: Path) -> None:
@@ -119,3 +125,21 @@ async def test_only_staff_get_a_link_and_each_gets_their_own_roles(tmp_path: Pat
         for entry in await console.services.store.audit_entries():
             assert "600000002" not in entry.actor + entry.detail   # no Telegram id
 
+
+
+async def test_a_route_without_an_access_rule_refuses_everyone(tmp_path: Path) -> None:
+    """Deny by default: a page module that forgot `requires` is served as a refusal."""
+    async def forgotten(request: Request) -> Response:
+        return PlainTextResponse("secret data")
+
+    module = ModuleType("forgotten")
+    module.ROUTES = [Route("/forgotten", forgotten)]   # type: ignore[attr-defined]
+    ROUTE_MODULES.append(module)
+    try:
+        async with running_console(tmp_path) as console:
+            link = await console.sign_in_link("coordinator")
+            async with signed_in(console, link) as client:
+                answer = await client.get("/forgotten")
+            assert answer.status_code == 403 and "secret data" not in answer.text
+    finally:
+        ROUTE_MODULES.remove(module)
