@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
-from bot import crisis_cli, schedule_cli
+from bot import console_cli, crisis_cli, schedule_cli
 from bot.config import (
     ConfigError,
     Secrets,
@@ -257,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     _privacy_parsers(command)
     schedule_cli.add_parsers(sub, command)
     crisis_cli.add_parsers(sub)
+    console_cli.add_parsers(sub, command)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
     p.add_argument("--lang", choices=["nl", "en"], default="nl")
@@ -885,6 +886,7 @@ def _main(argv: list[str] | None) -> int:
         "retention": lambda: _retention(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
+        "login-link": lambda: console_cli.run(args, settings, secrets),
     }
     from telegram.error import InvalidToken  # noqa: PLC0415 - keeps --help fast
 
