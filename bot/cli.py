@@ -174,7 +174,7 @@ def _add_guardian_research(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", type=_date_text, required=True)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = _Parser(
         prog="python -m bot",
         description="Alliance check-in bot for arts therapy in secure youth care.",
