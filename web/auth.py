@@ -156,11 +156,11 @@ class SessionMiddleware:
         if body is None:
             await PlainTextResponse("Too large.", status_code=413)(scope, receive, send)
             return
-        if staff is not None and not signing_in:
-            if not await csrf_ok(Request(scope, replay(body, receive)), staff):
-                await PlainTextResponse("CSRF token missing or wrong; reload the page.",
-                                        status_code=403)(scope, receive, send)
-                return
+        if staff is not None and not signing_in and not await csrf_ok(
+                Request(scope, replay(body, receive)), staff):
+            await PlainTextResponse("CSRF token missing or wrong; reload the page.",
+                                    status_code=403)(scope, receive, send)
+            return
         await self.app(scope, replay(body, receive), send)
 
 
