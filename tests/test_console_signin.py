@@ -91,6 +91,7 @@ async def test_a_state_change_without_the_right_csrf_token_is_refused(tmp_path: 
             header = await client.http.post("/people/therapists", data=data,
                                             headers={"X-CSRF-Token": "nope"})
             assert [r.status_code for r in (forged, missing, header)] == [403, 403, 403]
+            assert "Laad de pagina opnieuw" in forged.text
             assert await console.services.store.therapist("T-07") is None
             good = await client.http.post("/people/therapists", data=data,
                                           headers={"X-CSRF-Token": client.csrf})

@@ -85,7 +85,7 @@ def requires(*roles: Role) -> Callable[[Endpoint], Endpoint]:
             if not staff.roles & allowed:
                 from web.render import page  # noqa: PLC0415 - render imports auth
 
-                return page(request, "refused.html", status=403)
+                return page(request, "refused.html", status=403, reason="role")
             return await view(request)
 
         guarded.__dict__["required_roles"] = allowed
@@ -158,8 +158,10 @@ class SessionMiddleware:
             return
         if staff is not None and not signing_in and not await csrf_ok(
                 Request(scope, replay(body, receive)), staff):
-            await PlainTextResponse("CSRF token missing or wrong; reload the page.",
-                                    status_code=403)(scope, receive, send)
+            from web.render import page  # noqa: PLC0415 - render imports auth
+
+            await page(request, "refused.html", status=403, reason="csrf")(scope, receive,
+                                                                           send)
             return
         await self.app(scope, replay(body, receive), send)
 
