@@ -4,6 +4,7 @@ unbind, move, simple mode and unit, each audited by the coordinator's actor."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from bot.enrolment import enroll_therapist, enroll_unit
@@ -33,6 +34,7 @@ async def test_a_coordinator_enrols_a_youth_who_then_joins_from_the_invite(
             assert "afdeling W-1 heeft nog geen gekoppeld crisiscontact" in invite.text
             listed = (await client.get("/people")).text
             assert 'id="youth-J-014"' in listed and "Nog niet aangemeld" in listed
+            assert "Link werkt tot 07-12 14:00" in listed   # 14 days, Amsterdam time
 
             youth = console.fake.user(YOUTH)
             youth.send(f"/start {found.group(1)}")
@@ -109,3 +111,16 @@ async def test_a_therapist_is_enrolled_and_reinvited_from_the_page(tmp_path: Pat
             assert old and new and old.group(1) != new.group(1)
             twice = await client.post("/people/therapists", data={"code": "T-07"})
             assert twice.status_code == 400 and "Therapeut T-07 is al aangemeld" in twice.text
+
+
+async def test_an_expired_invite_shows_as_no_working_link(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        await console.invite("J-020", therapist="T-02")
+        console.clock.advance(timedelta(days=15))   # invites work 14 days
+        link = await console.sign_in_link("coordinator")
+        async with signed_in(console, link) as client:
+            listed = (await client.get("/people")).text
+            assert "Geen werkende link: maak een nieuwe" in listed
+            fresh = await client.post("/people/youths/J-020/invite")
+            assert INVITE.search(fresh.text)
+            assert "Link werkt tot" in (await client.get("/people")).text

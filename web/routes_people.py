@@ -60,6 +60,7 @@ class YouthRow:
     joined: bool
     notice: str = ""        # a word key: what just happened to this row
     problem: str = ""       # why the last action on this row was refused
+    link_until: datetime | None = None   # not joined: until when the open link works
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class TherapistRow:
     language: Language
     joined: bool
     youths: int
+    link_until: datetime | None = None
 
 
 def _services(request: Request) -> Services:
@@ -87,22 +89,26 @@ async def _linked(store: Store, pseudonym: str | None) -> bool:
 async def youth_row(services: Services, youth: Youth, notice: str = "",
                     problem: str = "") -> YouthRow:
     store = services.store
+    links = await store.open_invites(services.clock())
     return YouthRow(youth, await store.youth_unit(youth.code),
-                    await _linked(store, youth.pseudonym), notice, problem)
+                    await _linked(store, youth.pseudonym), notice, problem,
+                    links.get(("youth", youth.code)))
 
 
 async def people_lists(services: Services) -> tuple[list[YouthRow], list[TherapistRow]]:
     store = services.store
     youths = await store.active_youths()
     units = await store.youth_units()
-    rows = [YouthRow(y, units.get(y.code), await _linked(store, y.pseudonym))
+    links = await store.open_invites(services.clock())
+    rows = [YouthRow(y, units.get(y.code), await _linked(store, y.pseudonym),
+                     link_until=links.get(("youth", y.code)))
             for y in youths]
     counts: dict[str, int] = {}
     for y in youths:
         counts[y.therapist_code] = counts.get(y.therapist_code, 0) + 1
     therapists = [TherapistRow(t.code, t.language,
                                await _linked(store, await store.therapist_pseudonym(t.code)),
-                               counts.get(t.code, 0))
+                               counts.get(t.code, 0), links.get(("therapist", t.code)))
                   for t in await store.all_therapists()]
     return rows, therapists
 
