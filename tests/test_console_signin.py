@@ -171,3 +171,15 @@ async def test_the_language_switch_holds_for_the_session(tmp_path: Path) -> None
                                                          "next": "https://evil.example/"})
             assert elsewhere.headers["location"] == "/"   # no open redirect
             assert "<h1>People</h1>" in (await client.get("/people")).text
+
+
+async def test_sign_in_link_links_a_therapist_enrolled_earlier_without_telegram(
+        tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        await console.invite("J-001", therapist="T-02")   # enrols T-02, nobody linked
+        link = await console.sign_in_link("therapist", "T-02")
+        async with signed_in(console, link) as client:
+            assert (await client.get("/")).status_code == 200
+        unit_link = await console.sign_in_link("unit", "W-3")
+        async with signed_in(console, unit_link) as client:
+            assert (await client.get("/people")).status_code == 403

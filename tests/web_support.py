@@ -51,7 +51,7 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.console import web_context
-from bot.enrolment import enroll_therapist, enroll_unit
+from bot.enrolment import enroll_therapist, enroll_unit, invite_therapist, invite_unit
 from conversations.console_signin import CONSOLE_URL
 from faketelegram import FakeUser
 from tests.support import Harness, running_bot
@@ -84,7 +84,8 @@ class ConsoleHarness(Harness):
         to the bot (through the fake Telegram) and the link is read from the reply.
 
         role: coordinator, researcher, therapist (code: the therapist code, enrolled and
-        linked here when needed) or unit (code: the unit, likewise)."""
+        linked to Telegram here when needed, also when enrolled earlier without a link) or
+        unit (code: the unit, likewise)."""
         user = await self.staff_user(role, code)
         before = len(user.inbox)
         user.send("/console")
@@ -105,15 +106,22 @@ class ConsoleHarness(Harness):
         if role == "therapist":
             user = self.fake.user(THERAPIST_IDS.get(code, 600000050))
             if await store.therapist(code) is None:
-                invitation = await enroll_therapist(store, code, "nl", now, ttl)
-                assert invitation is not None
+                await enroll_therapist(store, code, "nl", now)
+            linked = await store.therapist_pseudonym(code)
+            if linked is None or await store.contact(linked) is None:
+                invitation = await invite_therapist(store, code, now, ttl)
                 user.send(f"/start {invitation.token}")
                 await self.fake.settle()
             return user
         if role == "unit":
             user = self.fake.user(UNIT_ID)
-            if await store.unit(code) is None:
-                invitation = await enroll_unit(store, code, "nl", now, ttl)
+            unit = await store.unit(code)
+            if unit is None:
+                await enroll_unit(store, code, "nl", now, ttl)
+                unit = await store.unit(code)
+            if unit is None or unit.pseudonym is None or await store.contact(
+                    unit.pseudonym) is None:
+                invitation = await invite_unit(store, code, now, ttl)
                 user.send(f"/start {invitation.token}")
                 await self.fake.settle()
             return user
