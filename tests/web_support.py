@@ -128,16 +128,19 @@ class ConsoleHarness(Harness):
         raise ValueError(f"unknown role {role}")
 
 
-def staff_toml() -> str:
-    return (f"[coordinators]\ntelegram_ids = [{COORDINATOR_ID}]\n"
-            f"[researchers]\ntelegram_ids = [{RESEARCHER_ID}]\n")
+def staff_toml(extra_toml: str = "") -> str:
+    """The test coordinator and researcher, unless `extra_toml` configures its own."""
+    parts = {"coordinators": COORDINATOR_ID, "researchers": RESEARCHER_ID}
+    return "".join(f"[{name}]\ntelegram_ids = [{user_id}]\n"
+                   for name, user_id in parts.items() if f"[{name}]" not in extra_toml)
 
 
 @asynccontextmanager
 async def running_console(tmp_path: Path, extra_toml: str = "") -> AsyncIterator[ConsoleHarness]:
-    """The real bot and its console in this event loop; staff ids configured unless
-    `extra_toml` names its own [coordinators]."""
-    extra = extra_toml if "[coordinators]" in extra_toml else staff_toml() + extra_toml
+    """The real bot and its console in this event loop; the test coordinator (9001) and
+    researcher (9002) configured unless `extra_toml` has its own [coordinators] or
+    [researchers]."""
+    extra = staff_toml(extra_toml) + extra_toml
     async with running_bot(tmp_path, extra_toml=extra) as bot:
         web = web_context(bot.settings, bot.secrets, bot.app)
         app = create_app(bot.services, web)
