@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
-from bot import admin, crisis_cli, kiosk_cli, schedule_cli
+from bot import admin, console_cli, crisis_cli, kiosk_cli, schedule_cli
 from bot.config import (
     ConfigError,
     Secrets,
@@ -163,7 +163,7 @@ def _add_guardian_research(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", type=_date_text, required=True)
 
 
-def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one line per command family
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = _Parser(
         prog="python -m bot",
         description="Alliance check-in bot for arts therapy in secure youth care.",
@@ -246,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one line per comman
     _privacy_parsers(command)
     schedule_cli.add_parsers(sub, command)
     crisis_cli.add_parsers(sub)
+    console_cli.add_parsers(sub, command)
     kiosk_cli.add_parsers(command)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
@@ -809,6 +810,7 @@ def _main(argv: list[str] | None) -> int:
         "retention": lambda: _retention(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
+        "login-link": lambda: console_cli.run(args, settings, secrets),
         **dict.fromkeys(kiosk_cli.COMMANDS, lambda: _with_store(
             settings, secrets, lambda services: kiosk_cli.run(args, services))),
     }

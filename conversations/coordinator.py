@@ -10,6 +10,7 @@ from telegram import Update
 
 from conversations import loop, research, staff
 from conversations.chunks import TELEGRAM_LIMIT, split_message, telegram_length
+from conversations.console_signin import CONSOLE_URL, console_command
 from conversations.context import BotContext
 from conversations.handlers import run_command
 from conversations.overview import overview
@@ -72,3 +73,10 @@ async def on_simple(update: Update, context: BotContext) -> None:
 async def on_export(update: Update, context: BotContext) -> None:
     """Send a researcher the de-identified research export as a zip file."""
     await run_command(update, context, research.export)
+
+
+async def on_console(update: Update, context: BotContext) -> None:
+    """Reply to a staff member with a single-use sign-in link to the web console."""
+    base_url = str(context.bot_data.get(CONSOLE_URL, "http://127.0.0.1:8080"))
+    await run_command(update, context,
+                      lambda s, user, hint: console_command(s, user, hint, base_url))

@@ -20,6 +20,7 @@ Route = BaseHandler[Update, BotContext, None]
 def routes() -> list[Route]:
     private, message = filters.ChatType.PRIVATE, handlers.PRIVATE
     return [
+        CommandHandler("console", coordinator.on_console, filters=private),
         CommandHandler("overview", coordinator.on_overview, filters=private),
         CommandHandler("clients", coordinator.on_clients, filters=private),
         CommandHandler("report", coordinator.on_report, filters=private),

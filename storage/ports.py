@@ -445,6 +445,7 @@ class PrivacyRepo(Protocol):
     async def unbind_therapist(self, code: str, now: datetime) -> bool: ...
     async def unbind_unit(self, code: str, now: datetime) -> bool: ...
     async def move_youths(self, from_code: str, to_code: str, now: datetime) -> list[str]: ...
+    async def move_youth(self, code: str, to_code: str, now: datetime) -> bool: ...
 
 
 class ErasureJournal(Protocol):
@@ -489,6 +490,49 @@ class OutboxRepo(Protocol):
     async def expire_overdue(self, now: datetime) -> int: ...
     async def mark_unreachable(self, youth_code: str, now: datetime) -> None: ...
     async def compliance(self, now: datetime) -> list[Compliance]: ...
+
+
+@dataclass(frozen=True)
+class ConsoleGrant:
+    """Who a console sign-in link or session is for: the audit actor (never a Telegram
+    id), the roles, and the therapist code or unit the roles apply to."""
+
+    actor: str
+    roles: tuple[str, ...]
+    therapist_code: str | None
+    unit: str | None
+    language: Language
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    result: str                 # "ok", "used", "expired" or "unknown"
+    grant: ConsoleGrant | None  # only with "ok"
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    grant: ConsoleGrant
+    csrf: str
+    created_at: datetime
+    last_seen: datetime
+    ended_at: datetime | None
+
+
+class ConsoleRepo(Protocol):
+    """The web console's single-use sign-in links and server-side sessions (digests)."""
+
+    async def add_console_link(self, token_digest: str, grant: ConsoleGrant, now: datetime,
+                               expires_at: datetime) -> None: ...
+    async def redeem_console_link(self, token_digest: str, now: datetime) -> LinkOutcome: ...
+    async def add_console_session(self, id_digest: str, grant: ConsoleGrant, csrf: str,
+                                  now: datetime) -> None: ...
+    async def console_session(self, id_digest: str) -> ConsoleSession | None: ...
+    async def touch_console_session(self, id_digest: str, now: datetime) -> None: ...
+    async def set_console_language(self, id_digest: str, language: Language) -> None: ...
+    async def end_console_session(self, id_digest: str, now: datetime) -> bool: ...
+    async def end_console_sessions_of(self, actor: str, now: datetime) -> int: ...
+    async def open_invites(self, now: datetime) -> dict[tuple[str, str], datetime]: ...
 
 
 class ButtonRepo(Protocol):
@@ -616,7 +660,8 @@ class KioskRepo(Protocol):
 
 
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, KioskRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, KioskRepo,
+            Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

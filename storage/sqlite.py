@@ -34,6 +34,7 @@ from storage.ports import (
 from storage.sqlite_accounts import SqliteAccountsMixin
 from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_buttons import SqliteButtonsMixin
+from storage.sqlite_console import SqliteConsoleMixin
 from storage.sqlite_crisis import SqliteCrisisMixin
 from storage.sqlite_invites import (
     drop_contact_if_orphaned,
@@ -80,7 +81,7 @@ def _live(row: aiosqlite.Row, now: datetime) -> bool:
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
                   SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
-                  SqliteKioskMixin, SqliteQueries):
+                  SqliteConsoleMixin, SqliteKioskMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:
