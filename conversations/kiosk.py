@@ -300,7 +300,11 @@ class ConsentScreen:
 
 @dataclass(frozen=True)
 class Finished:
+    """The end: `key` is the catalogue key of `text` (the page shows it once more after
+    the session ended, by key: nothing about the youth is kept for it)."""
+
     text: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -364,11 +368,12 @@ async def _screen(services: Services, at: _Open, notice: str = "") -> Screen:
         return ConsentScreen(scope, text.number, text.body[lang], text.agree[lang],
                              text.decline[lang])
     if states["participation"] is ScopeState.DECLINED:
-        return Finished(say(lang, "kiosk.declined"))
+        return Finished(say(lang, "kiosk.declined"), "kiosk.declined")
     if checkin.status is flow.Status.COMPLETE:
-        return Finished(await _thanks(services, checkin))
+        key = await _thanks_key(services, checkin)
+        return Finished(say(lang, key), key)
     if flow.is_expired(_state(checkin), services.clock()):
-        return Finished(say(lang, "kiosk.expired"))
+        return Finished(say(lang, "kiosk.expired"), "kiosk.expired")
     return _question(services, checkin, checkin.prompted_step, lang, notice,
                      sharing=states["sharing"] in (ScopeState.AGREED, ScopeState.OUTDATED))
 
@@ -402,12 +407,11 @@ def _question(services: Services, checkin: Checkin, index: int, lang: Language,
     return Question(index, len(steps), text, marked, step.kind is flow.StepKind.TEXT, notice)
 
 
-async def _thanks(services: Services, checkin: Checkin) -> str:
-    youth = await services.store.youth_by_pseudonym(checkin.youth_pseudonym)
-    lang = youth.language if youth else "nl"
+async def _thanks_key(services: Services, checkin: Checkin) -> str:
+    """The closing words, chosen as in Telegram (a low score thanked as honest)."""
     points = services.questionnaire_of(checkin).scale(checkin.simple_mode).points
     sharing = await services.store.has_consent(checkin.youth_pseudonym, "sharing")
-    return say(lang, thanks_key(checkin.answers, points, sharing))
+    return thanks_key(checkin.answers, points, sharing)
 
 
 async def screen(services: Services, session_token: str | None) -> Screen:

@@ -124,8 +124,8 @@ async def test_a_full_kiosk_checkin_at_tablet_and_desktop_size(
         (tmp_path / size).mkdir()
         async with running_console(tmp_path / size) as console:
             engine = await clinic(console)
-            link = await console.sign_in_link("coordinator")
             code = await code_for(console, engine)
+            link = await console.sign_in_link("coordinator")     # after the clock moved
             base = console.base_url
 
             def steps(page: Any, size: str = size, link: str = link, code: str = code,
@@ -133,6 +133,7 @@ async def test_a_full_kiosk_checkin_at_tablet_and_desktop_size(
                 # The coordinator registers this browser as W-1's tablet, and is signed out.
                 page.goto(link)
                 page.get_by_role("button", name="Aanmelden").click()
+                page.wait_for_url(lambda url: "/signin" not in url)
                 page.goto(f"{base}/tablets")
                 page.get_by_label("Afdeling").select_option("W-1")
                 page.get_by_label("Naam van de tablet").fill("therapieruimte")

@@ -33,6 +33,9 @@ from web.render import environment
 
 DEVICE_COOKIE = "vakbot_kiosk_device"
 SESSION_COOKIE = "vakbot_kiosk"
+DONE_COOKIE = "vakbot_kiosk_done"     # the closing words' key, shown once after the end
+DONE_KEYS = frozenset({"thanks", "thanks_honest", "kiosk.declined",
+                       "kiosk.expired"})
 PATH = "/kiosk"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 DEVICE_YEARS = 5
@@ -97,10 +100,21 @@ async def show(request: Request) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     shown = await kiosk.screen(services, token)
     if isinstance(shown, kiosk.Ended):
-        response = _render(request, _lang(request), screen="code")
+        done = _done(request)
+        response = (_render(request, done[0], screen="finished", text=say(*done))
+                    if done else _render(request, _lang(request), screen="code"))
+        response.delete_cookie(DONE_COOKIE, path=PATH, samesite="strict")
         return _without_session(response) if token else response
     lang = await _session_lang(services, token)
     return _screen(request, shown, lang)
+
+
+def _done(request: Request) -> tuple[Language, str] | None:
+    """The closing words to show once, after the session ended (a key, not an answer)."""
+    lang, _, key = request.cookies.get(DONE_COOKIE, "").partition(":")
+    if key in DONE_KEYS and lang in ("nl", "en"):
+        return cast(Language, lang), key
+    return None
 
 
 async def _session_lang(services: Services, token: str | None) -> Language:
@@ -156,12 +170,17 @@ async def enter(request: Request) -> Response:
 
 
 async def _after(request: Request, shown: kiosk.Screen) -> Response:
-    """After an answer: the next screen by redirect; the end straight away, with the
-    session already over, so nothing of it can be shown again."""
+    """After an answer: the next screen by redirect (every history entry is a GET of
+    /kiosk, asked again of the server when revisited). At the end the session is over
+    at once; the closing words are shown once more by their key only."""
     if isinstance(shown, kiosk.Finished):
         lang = await _session_lang(_services(request), request.cookies.get(SESSION_COOKIE))
         await kiosk.finish(_services(request), request.cookies.get(SESSION_COOKIE))
-        return _without_session(_screen(request, shown, lang))
+        response = _without_session(_again(request))
+        response.set_cookie(DONE_COOKIE, f"{lang}:{shown.key}", httponly=True,
+                            samesite="strict", secure=_web(request).console.secure_cookie,
+                            path=PATH, max_age=60)
+        return response
     if isinstance(shown, kiosk.Ended):
         return _without_session(_again(request))
     return _again(request)
