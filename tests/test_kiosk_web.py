@@ -135,6 +135,7 @@ async def test_a_full_kiosk_checkin_at_tablet_and_desktop_size(
                 page.get_by_role("button", name="Aanmelden").click()
                 page.wait_for_url(lambda url: "/signin" not in url)
                 page.goto(f"{base}/tablets")
+                page.screenshot(path=str(shots / f"kiosk-tablets-{size}.png"), full_page=True)
                 page.get_by_label("Afdeling").select_option("W-1")
                 page.get_by_label("Naam van de tablet").fill("therapieruimte")
                 page.get_by_role("button", name="Aanmelden als tablet").click()
