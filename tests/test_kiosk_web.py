@@ -272,3 +272,37 @@ async def test_five_wrong_codes_lock_the_tablet(
                                     "therapeut."] * MAX_TRIES
         assert said[-1] == "Deze tablet is even op slot. Vraag je therapeut om hulp."
         assert rows(console, "SELECT count(*) FROM kiosk_sessions") == [(0,)]
+
+
+async def test_codes_and_channels_in_the_console(tmp_path: Path) -> None:
+    """Without a browser: the therapist's /codes page shows the live code and gives a new
+    one; a coordinator sets a channel on /tablets (audited, history kept); a tablet's
+    form without its token changes nothing."""
+    import httpx  # noqa: PLC0415 - only here
+
+    from tests.web_support import signed_in  # noqa: PLC0415
+
+    async with running_console(tmp_path) as console:
+        engine = await clinic(console)
+        code = await code_for(console, engine)
+        async with signed_in(console, await console.sign_in_link("therapist", "T-02")) as t:
+            page = (await t.get("/codes")).text
+            assert "J-103" in page and f"{code[:3]} {code[3:]}" in page
+            assert (await t.get("/tablets")).status_code == 403      # coordinators only
+        async with signed_in(console, await console.sign_in_link("coordinator")) as c:
+            done = await c.post("/tablets/channel", {"youth": "J-103", "channel": "both"})
+            assert done.status_code == 200 and "Opgeslagen." in done.text
+            refused = await c.post("/tablets/channel", {"youth": "J-103", "channel": "sms"})
+            assert refused.status_code == 422 and "is not a channel" in refused.text
+        history = await console.services.store.channel_history("J-103")
+        assert [(h.channel.value, h.actor.split(":")[0]) for h in history] == [
+            ("both", "coordinator")]
+        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        async with httpx.AsyncClient(base_url=console.base_url,
+                                     cookies={DEVICE_COOKIE: device}) as tablet:
+            shown = await tablet.get("/kiosk")
+            assert shown.headers["cache-control"] == "no-store"
+            assert "Typ je code" in shown.text and "J-103" not in shown.text
+            forged = await tablet.post("/kiosk/code", data={"code": code, "k": "wrong"})
+            assert forged.status_code == 403
+        assert rows(console, "SELECT count(*) FROM kiosk_sessions") == [(0,)]
