@@ -195,6 +195,20 @@ WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/people/youths/{code:str}/therapist"): ("coordinator",),
     ("POST", "/people/youths/{code:str}/simple"): ("coordinator",),
     ("POST", "/people/youths/{code:str}/unit"): ("coordinator",),
+    # The kiosk tablet: no console session counts there; without a registered tablet's
+    # cookie and form token the page shows nothing about anyone and every form is refused.
+    ("GET", "/kiosk"): EVERYONE,
+    ("POST", "/kiosk/code"): (),
+    ("POST", "/kiosk/answer"): (),
+    ("POST", "/kiosk/consent"): (),
+    ("POST", "/kiosk/note"): (),
+    ("POST", "/kiosk/end"): (),
+    ("GET", "/codes"): ("coordinator", "therapist"),
+    ("POST", "/codes/new"): ("coordinator", "therapist"),
+    ("GET", "/tablets"): ("coordinator",),
+    ("POST", "/tablets/register"): ("coordinator",),
+    ("POST", "/tablets/device"): ("coordinator",),
+    ("POST", "/tablets/channel"): ("coordinator",),
     ("POST", "/signout"): STAFF,    # last: it ends the session
 }
 SAMPLE = {"token": "not-a-real-link", "kind": "youths", "code": "J-001",

@@ -153,7 +153,7 @@ async def test_unlinking_a_lost_phone_ends_the_console_sessions_of_that_account(
         coordinator_link = await console.sign_in_link("coordinator")
         async with signed_in(console, therapist_link) as therapist, \
                 signed_in(console, coordinator_link) as coordinator:
-            assert (await therapist.get("/")).status_code == 200
+            assert (await therapist.get("/codes")).status_code == 200
             cut = await coordinator.post("/people/therapists/T-02/unbind")
             assert "Uitnodiging voor T-02" in cut.text
             after = await therapist.get("/")
@@ -179,7 +179,7 @@ async def test_sign_in_link_links_a_therapist_enrolled_earlier_without_telegram(
         await console.invite("J-001", therapist="T-02")   # enrols T-02, nobody linked
         link = await console.sign_in_link("therapist", "T-02")
         async with signed_in(console, link) as client:
-            assert (await client.get("/")).status_code == 200
+            assert (await client.get("/codes")).status_code == 200   # the therapist's page
         unit_link = await console.sign_in_link("unit", "W-3")
         async with signed_in(console, unit_link) as client:
             assert (await client.get("/people")).status_code == 403

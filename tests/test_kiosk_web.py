@@ -229,7 +229,7 @@ async def test_the_idle_wipe_leaves_nothing_in_the_page_or_history(
             seen = {"before": page.locator("main").inner_text()}
             clock.advance(timedelta(seconds=91))                # the server's time too
             page.clock.fast_forward("01:31")                    # 91 s without a touch
-            page.wait_for_function("document.body.dataset.screen === 'code'")
+            page.locator("body[data-screen='code']").wait_for(state="attached")
             seen["after"] = page.locator("main").inner_text()
             page.go_back()
             page.wait_for_load_state()

@@ -79,6 +79,11 @@ def _again(request: Request) -> Response:
     return RedirectResponse(PATH, status_code=303, headers=NO_STORE)
 
 
+def _forged(request: Request) -> Response:
+    """A form without this tablet's token (another site, or no registered tablet)."""
+    return _render(request, _lang(request), status=403, screen="unregistered")
+
+
 def _without_session(response: Response) -> Response:
     response.delete_cookie(SESSION_COOKIE, path=PATH, samesite="strict")
     return response
@@ -154,7 +159,7 @@ async def enter(request: Request) -> Response:
     services = _services(request)
     values = await _form(request)
     if values is None:
-        return _render(request, _lang(request), status=403, screen="unregistered")
+        return _forged(request)
     result = await kiosk.enter_code(services, request.cookies.get(DEVICE_COOKIE),
                                     values.get("code", "")[:40])
     if isinstance(result, kiosk.Refused):
@@ -189,7 +194,7 @@ async def _after(request: Request, shown: kiosk.Screen) -> Response:
 async def answer(request: Request) -> Response:
     values = await _form(request)
     if values is None:
-        return _again(request)
+        return _forged(request)
     step = values.get("step", "")
     shown = await kiosk.answer(_services(request), request.cookies.get(SESSION_COOKIE),
                                int(step) if step.isdigit() else -1, values.get("value", ""))
@@ -199,7 +204,7 @@ async def answer(request: Request) -> Response:
 async def consent(request: Request) -> Response:
     values = await _form(request)
     if values is None:
-        return _again(request)
+        return _forged(request)
     number = values.get("number", "")
     shown = await kiosk.answer_consent(
         _services(request), request.cookies.get(SESSION_COOKIE), values.get("scope", ""),
@@ -210,7 +215,7 @@ async def consent(request: Request) -> Response:
 async def note(request: Request) -> Response:
     values = await _form(request)
     if values is None:
-        return _again(request)
+        return _forged(request)
     shown = await kiosk.note(_services(request), request.cookies.get(SESSION_COOKIE),
                              values.get("text", ""))
     return await _after(request, shown)
@@ -218,6 +223,8 @@ async def note(request: Request) -> Response:
 
 async def end(request: Request) -> Response:
     """Finished, or 90 s without a touch: the session ends for good."""
+    if await _form(request) is None:
+        return _forged(request)
     await kiosk.finish(_services(request), request.cookies.get(SESSION_COOKIE))
     return _without_session(_again(request))
 

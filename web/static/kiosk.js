@@ -45,7 +45,11 @@
     if (main) { main.textContent = ""; }
     document.title = "";
     var done = function () { window.location.replace("/kiosk"); };
-    fetch("/kiosk/end", { method: "POST", credentials: "same-origin" }).then(done, done);
+    fetch("/kiosk/end", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "k=" + encodeURIComponent(body.getAttribute("data-k") || "")
+    }).then(done, done);
   }
   var timer = null;
   function touched() {
