@@ -662,20 +662,15 @@ async def _move_youths(args: argparse.Namespace, settings: Settings,
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from core.audit import compare_with_anchor, verify_chain  # noqa: PLC0415
+    from conversations.audit_trail import verify_audit  # noqa: PLC0415
 
     async def work(services: Services) -> int:
-        entries = await services.store.audit_entries()
+        entries, check = await verify_audit(services)
         if args.action == "verify":
-            problems = verify_chain(entries)
-            if services.audit_anchor is not None:
-                head, unreadable = services.audit_anchor.head()
-                problems += unreadable + compare_with_anchor(entries, head)
-            for problem in problems:
+            for problem in check.problems:
                 print(problem)
-            print(f"{len(entries)} entries; chain {'BROKEN' if problems else 'intact'}"
-                  + (f"; latest hash {entries[-1].hash}" if entries else ""))
-            return 1 if problems else 0
+            print(check.summary())
+            return 0 if check.intact else 1
         shown = [e for e in entries if args.youth in (None, e.youth_code)][-args.last:]
         for e in shown:
             print(f"{e.seq:>6}  {e.at[:19]}  {e.actor:<12} {e.action:<18} "
