@@ -73,16 +73,22 @@ class YouthView:
     sharing: bool
     images: list[Rendered]
     text: str
+    # The same view as data, for the console's per-youth page: the analysed panel, the
+    # sessions shown (oldest first, one per panel point) and each one's occurrence key.
+    panel: Panel | None = None
+    sessions: tuple[SessionLine, ...] = ()
+    occurrence_keys: tuple[str, ...] = ()
 
 
 async def youth_view(store: Store, therapist_code: str, code: str, until: datetime,
                      lang: Language, zone: ZoneInfo, questionnaire: Questionnaire,
                      open_note: Callable[[bytes], str], missed_after: int = MISSED_IN_A_ROW,
-                     shown: int = SESSIONS_SHOWN) -> YouthView:
+                     shown: int = SESSIONS_SHOWN, *, render: bool = True) -> YouthView:
     """Gather, analyse and render one youth for this therapist.
 
     `open_note` opens a sealed note (Cipher.open_text); a note that cannot be opened is
-    left out with the rest of the session still shown."""
+    left out with the rest of the session still shown. `render` False skips the image
+    (the console's page shows the same data as a table)."""
     load = await caseload(store, therapist_code, until)
     if code not in load.points:
         return YouthView(code in load.not_sharing, False, [], "")
@@ -111,9 +117,11 @@ async def youth_view(store: Store, therapist_code: str, code: str, until: dateti
             point.when, extra.discipline if extra else None, point.state,
             labels.get(event, event) if event and event not in NO_EVENT else None,
             text, point.crisis))
-    images = await asyncio.to_thread(_render, therapist_code, code, panel, lang)
+    images = (await asyncio.to_thread(_render, therapist_code, code, panel, lang)
+              if render else [])
     return YouthView(True, True, images,
-                     youth_text(code, sessions, panel.flags, lang, zone))
+                     youth_text(code, sessions, panel.flags, lang, zone), panel,
+                     tuple(sessions), tuple(r.occurrence_key for r in records[-shown:]))
 
 
 def _render(therapist_code: str, code: str, panel: Panel, lang: Language) -> list[Rendered]:

@@ -34,6 +34,7 @@ from storage.ports import (
 from storage.sqlite_accounts import SqliteAccountsMixin
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_buttons import SqliteButtonsMixin
+from storage.sqlite_console import SqliteConsoleMixin
 from storage.sqlite_crisis import SqliteCrisisMixin
 from storage.sqlite_invites import (
     drop_contact_if_orphaned,
@@ -88,7 +89,7 @@ def _checkin(row: aiosqlite.Row, answers: dict[str, str]) -> Checkin:
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
                   SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
-                  SqliteQueries):
+                  SqliteConsoleMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:
