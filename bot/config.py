@@ -168,6 +168,22 @@ class ResearcherSettings(_Section):
     telegram_ids: list[int] = []
 
 
+class ConsoleSettings(_Section):
+    """The web console (and, in webhook mode, the webhook route): one ASGI app served by
+    uvicorn in the bot's own event loop."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)   # 0: any free port (tests)
+    # The address staff open, for sign-in links: the TLS reverse proxy's in production.
+    public_url: str = Field("http://127.0.0.1:8080", pattern=r"^https?://")
+    idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    lifetime_hours: float = Field(12, gt=0, le=7 * 24)
+    # Sign-in attempts a minute, per client address and for everyone together.
+    signin_per_address: int = Field(10, ge=1, le=1000)
+    signin_overall: int = Field(60, ge=1, le=10000)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -195,6 +211,7 @@ class Settings(BaseSettings):
     reports: ReportSettings = ReportSettings()
     coordinators: CoordinatorSettings = CoordinatorSettings()
     researchers: ResearcherSettings = ResearcherSettings()
+    console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @classmethod

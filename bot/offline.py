@@ -39,6 +39,8 @@ def write_config(
             create_secret(directory / name, new_key())
     extra = "".join(f"{k} = {v!r}\n" for k, v in (checkin or {}).items())
     planning = "".join(f"{k} = {v!r}\n" for k, v in (schedule or {}).items())
+    # Any free port for the console unless told: tests and demos never fight over 8080.
+    console = "" if "[console]" in extra_toml else "[console]\nport = 0\n"
     path = directory / "config.toml"
     path.write_text(
         "[telegram]\n"
@@ -51,6 +53,7 @@ def write_config(
         f"[checkin]\n{extra}"
         f"[schedule]\n{planning}"
         f'[logging]\nlevel = "{log_level}"\n'
+        f"{console}"
         f"{extra_toml}"
     )
     return path

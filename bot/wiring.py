@@ -16,6 +16,7 @@ from bot.config import Secrets, Settings, consent_texts
 from bot.ratelimit import ChatRateLimiter
 from bot.runlock import hold_database
 from bot.updates import PerUserUpdateProcessor
+from conversations.console_signin import CONSOLE_URL, console_handlers
 from conversations.coordinator import staff_handlers
 from conversations.handlers import youth_handlers
 from conversations.inbound import GATE, inbound_handler
@@ -189,6 +190,8 @@ def build_application(
         burst=settings.telegram.inbound_burst,
         stranger_every=settings.telegram.stranger_reply_minutes * 60))
     app.add_handler(inbound_handler(), group=-1)  # the per-person limit, before all else
+    app.bot_data[CONSOLE_URL] = settings.console.public_url
+    app.add_handlers(console_handlers())
     app.add_handlers(staff_handlers())  # before the youth's catch-all handlers
     app.add_handlers(youth_handlers())
     app.add_error_handler(on_error)
@@ -219,24 +222,25 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
                                     send_unsent(services, app.bot, services.clock()), 0)
             log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
-            webhook = None
             if app.updater is not None:
                 await app.updater.start_polling(
                     poll_interval=0.0, timeout=settings.telegram.poll_timeout,
                     allowed_updates=["message", "callback_query"],
                 )
-            else:
-                from bot.webhook import start_webhook  # noqa: PLC0415 - only in webhook mode
+            from bot.console import start_console  # noqa: PLC0415 - web stack on demand
 
-                webhook = await start_webhook(app, settings, secrets)
+            console = await start_console(settings, secrets, services, app)
             await app.start()
-            # Serving first: a missing crisis route is told loudly, never a reason to stop.
-            await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
-            await stop.wait()
+            try:
+                # Serving first: a missing crisis route is told loudly, never a reason to
+                # stop.
+                await crisis_delivery.check_routes_at_start(engine_of_app(app), app.bot)
+                await stop.wait()
+            finally:
+                if console is not None:
+                    await console.stop()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
-            if webhook is not None:
-                await webhook.stop()
             await app.stop()
     finally:
         await services.store.close()

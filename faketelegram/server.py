@@ -13,7 +13,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.httpserver import HttpServer, Request, Response
+from faketelegram.httpserver import HttpServer, Request, Response
 
 BOT_ID = 5550001
 BOT_USERNAME = "vakbot_demo_bot"

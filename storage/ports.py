@@ -483,6 +483,47 @@ class OutboxRepo(Protocol):
     async def compliance(self, now: datetime) -> list[Compliance]: ...
 
 
+@dataclass(frozen=True)
+class ConsoleGrant:
+    """Who a console sign-in link or session is for: the audit actor (never a Telegram
+    id), the roles, and the therapist code or unit the roles apply to."""
+
+    actor: str
+    roles: tuple[str, ...]
+    therapist_code: str | None
+    unit: str | None
+    language: Language
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    result: str                 # "ok", "used", "expired" or "unknown"
+    grant: ConsoleGrant | None  # only with "ok"
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    grant: ConsoleGrant
+    csrf: str
+    created_at: datetime
+    last_seen: datetime
+    ended_at: datetime | None
+
+
+class ConsoleRepo(Protocol):
+    """The web console's single-use sign-in links and server-side sessions (digests)."""
+
+    async def add_console_link(self, token_digest: str, grant: ConsoleGrant, now: datetime,
+                               expires_at: datetime) -> None: ...
+    async def redeem_console_link(self, token_digest: str, now: datetime) -> LinkOutcome: ...
+    async def add_console_session(self, id_digest: str, grant: ConsoleGrant, csrf: str,
+                                  now: datetime) -> None: ...
+    async def console_session(self, id_digest: str) -> ConsoleSession | None: ...
+    async def touch_console_session(self, id_digest: str, now: datetime) -> None: ...
+    async def set_console_language(self, id_digest: str, language: Language) -> None: ...
+    async def end_console_session(self, id_digest: str, now: datetime) -> bool: ...
+
+
 class ButtonRepo(Protocol):
     async def bind_buttons(self, nonce: str, message_id: int | None, now: datetime) -> None: ...
     async def buttons_on(self, nonce: str, message_id: int) -> bool: ...
@@ -522,8 +563,8 @@ class LoopRepo(Protocol):
                                   therapist_code: str) -> list[OutboxItem]: ...
 
 
-class ConsoleRepo(Protocol):
-    """What only the console's pages read (storage/sqlite_console.py)."""
+class PagesRepo(Protocol):
+    """What only the console's pages read (storage/sqlite_pages.py)."""
 
     async def alerts_since(self, since: datetime,
                            therapist_code: str | None = None) -> list[Alert]: ...
@@ -531,7 +572,7 @@ class ConsoleRepo(Protocol):
 
 
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo,
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, PagesRepo,
             Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 

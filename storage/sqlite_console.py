@@ -1,41 +1,90 @@
-"""SQLite queries only the console needs: alerts of every kind for the alerts page, and
-every phone window for the schedule page (mixed into SqliteStore)."""
+"""The web console's sign-in links and sessions: digests only, single use, ended on the
+server."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, time
+from datetime import datetime
+from typing import cast
 
-from core.delivery import Window
-from storage.ports import Alert, PhoneWindow
+import aiosqlite
+
+from core.questionnaire import Language
+from storage.ports import ConsoleGrant, ConsoleSession, LinkOutcome
 from storage.sqlite_base import SqliteQueries
-from storage.sqlite_therapist import alert_from_row
-from storage.timefmt import iso
+from storage.timefmt import iso, parse_iso
 
-log = logging.getLogger(__name__)
+
+def _grant(row: aiosqlite.Row) -> ConsoleGrant:
+    return ConsoleGrant(row["actor"], tuple(r for r in row["roles"].split(",") if r),
+                        row["therapist_code"], row["unit"], cast(Language, row["language"]))
+
+
+def _grant_values(grant: ConsoleGrant) -> tuple[object, ...]:
+    return (grant.actor, ",".join(grant.roles), grant.therapist_code, grant.unit,
+            grant.language)
 
 
 class SqliteConsoleMixin(SqliteQueries):
+    async def add_console_link(self, token_digest: str, grant: ConsoleGrant, now: datetime,
+                               expires_at: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO console_links (token_digest, actor, roles, therapist_code, unit,"
+                " language, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (token_digest, *_grant_values(grant), iso(now), iso(expires_at)))
 
-    async def alerts_since(self, since: datetime,
-                           therapist_code: str | None = None) -> list[Alert]:
-        """Alerts of every kind created since `since` (one therapist's, or all), newest
-        first; unacknowledged ones are never left out, however old."""
-        return [alert_from_row(r) for r in await self._all(
-            "SELECT * FROM alerts WHERE (created_at >= ? OR acked_at IS NULL)"
-            " AND (? IS NULL OR therapist_code = ?) ORDER BY created_at DESC, id DESC",
-            (iso(since), therapist_code, therapist_code))]
+    async def redeem_console_link(self, token_digest: str, now: datetime) -> LinkOutcome:
+        """Use the link once: the first caller gets the grant, every later one `used`."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE console_links SET used_at = ? WHERE token_digest = ?"
+                " AND used_at IS NULL AND expires_at > ?",
+                (iso(now), token_digest, iso(now)))
+            won = cur.rowcount == 1
+        row = await self._one(
+            "SELECT actor, roles, therapist_code, unit, language, expires_at, used_at"
+            " FROM console_links WHERE token_digest = ?", (token_digest,))
+        if row is None:
+            return LinkOutcome("unknown", None)
+        if won:
+            return LinkOutcome("ok", _grant(row))
+        if row["used_at"] is not None:
+            return LinkOutcome("used", None)
+        return LinkOutcome("expired", None)
 
-    async def all_windows(self) -> list[PhoneWindow]:
-        """Every phone window, units first; an unreadable one is logged and left out."""
-        out = []
-        for r in await self._all("SELECT * FROM phone_windows ORDER BY scope DESC,"
-                                 " scope_code, start_time"):
-            try:
-                days = frozenset(int(d) for d in r["weekdays"].split(",") if d)
-                out.append(PhoneWindow(r["scope"], r["scope_code"], Window(
-                    days, time.fromisoformat(r["start_time"]),
-                    time.fromisoformat(r["end_time"]))))
-            except (ValueError, TypeError, AttributeError):
-                log.error("ignored an unreadable phone window %s", r["id"])
-        return out
+    async def add_console_session(self, id_digest: str, grant: ConsoleGrant, csrf: str,
+                                  now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO console_sessions (id_digest, actor, roles, therapist_code, unit,"
+                " language, csrf, created_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (id_digest, *_grant_values(grant), csrf, iso(now), iso(now)))
+
+    async def console_session(self, id_digest: str) -> ConsoleSession | None:
+        row = await self._one(
+            "SELECT actor, roles, therapist_code, unit, language, csrf, created_at, last_seen,"
+            " ended_at FROM console_sessions"
+            " WHERE id_digest = ?", (id_digest,))
+        if row is None:
+            return None
+        ended = row["ended_at"]
+        return ConsoleSession(_grant(row), row["csrf"], parse_iso(row["created_at"]),
+                              parse_iso(row["last_seen"]),
+                              parse_iso(ended) if ended else None)
+
+    async def touch_console_session(self, id_digest: str, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("UPDATE console_sessions SET last_seen = ? WHERE id_digest = ?"
+                               " AND ended_at IS NULL", (iso(now), id_digest))
+
+    async def set_console_language(self, id_digest: str, language: Language) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("UPDATE console_sessions SET language = ? WHERE id_digest = ?",
+                               (language, id_digest))
+
+    async def end_console_session(self, id_digest: str, now: datetime) -> bool:
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE console_sessions SET ended_at = ? WHERE id_digest = ?"
+                " AND ended_at IS NULL", (iso(now), id_digest))
+            return cur.rowcount == 1

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from core.identity import new_key
 from tests.support import Harness, running_bot
+from tests.web_support import BrowserThread, browser_session
 
 
 @pytest.fixture
@@ -26,3 +27,10 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.write_text('[telegram]\nbot_username = "vakbot_demo_bot"\n'
                     '[storage]\ndatabase = "db.sqlite3"\n')
     return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserThread]:
+    """Chromium, launched once per test session (see tests/web_support.py)."""
+    with browser_session() as running:
+        yield running

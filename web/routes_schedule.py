@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from conversations import schedules
 from conversations.schedules import ScheduleRefused
 from conversations.services import Services
-from core.console import (
+from core.console_pages import (
     WeekSession,
     for_therapist,
     for_unit,
@@ -186,7 +187,8 @@ async def import_csv(request: Request) -> Response:
     """All rows or none; every row's problems listed by row number."""
     form = await request.form()
     upload = form.get("file")
-    raw = await upload.read(MAX_IMPORT_BYTES + 1) if hasattr(upload, "read") else b""
+    raw = (await upload.read(MAX_IMPORT_BYTES + 1)
+           if isinstance(upload, UploadFile) else b"")
     try:
         if not raw:
             raise ScheduleRefused("file: choose a .csv file")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from core.compliance import Compliance
-from core.console import (
+from core.console_pages import (
     AlertState,
     alert_state,
     filter_overview,

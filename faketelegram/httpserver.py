@@ -1,4 +1,5 @@
-"""A deliberately small HTTP/1.1 server on asyncio, for the webhook and the fake Bot API.
+"""A deliberately small HTTP/1.1 server on asyncio, for the fake Bot API only (tests and
+the demo, on 127.0.0.1). The bot's own webhook is a route of the console (uvicorn).
 
 It reads a request line, headers and a Content-Length body, keeps connections alive,
 and hands each request to one async function. Nothing else: no chunked uploads, no TLS

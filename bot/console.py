@@ -1,0 +1,88 @@
+"""Start the web console (and, in webhook mode, the webhook route) beside the bot.
+
+One ASGI app, served by uvicorn in the PTB Application's event loop; stopped with it.
+The console failing to listen is logged loudly and the bot goes on (a coordinator can
+still use the CLI); in webhook mode it is fatal, since no update would arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+
+from bot.config import Secrets, Settings
+from bot.wiring import BotApp, engine_of_app
+from conversations.services import Services
+from web.app import create_app
+from web.context import ConsoleConfig, WebContext, Webhook
+from web.server import ConsoleServer
+
+log = logging.getLogger(__name__)
+
+
+def console_config(settings: Settings) -> ConsoleConfig:
+    c = settings.console
+    return ConsoleConfig(public_url=c.public_url, listen=c.listen,
+                         idle=timedelta(minutes=c.idle_minutes),
+                         lifetime=timedelta(hours=c.lifetime_hours),
+                         signin_per_address=c.signin_per_address,
+                         signin_overall=c.signin_overall)
+
+
+def webhook_of(app: BotApp, path: str, secret: str) -> Webhook:
+    """The webhook route's side of PTB: parse an update and queue it."""
+
+    async def put_update(data: dict[str, Any]) -> bool:
+        try:
+            update = Update.de_json(data, app.bot)
+        except (ValueError, TypeError, KeyError):
+            return False
+        await app.update_queue.put(update)
+        return True
+
+    return Webhook(path, secret, put_update)
+
+
+def web_context(settings: Settings, secrets: Secrets, app: BotApp) -> WebContext:
+    hook = None
+    if settings.telegram.mode == "webhook":
+        assert secrets.webhook_secret is not None
+        hook = webhook_of(app, settings.telegram.webhook.path,
+                          secrets.webhook_secret.get_secret_value())
+    username = settings.telegram.bot_username or app.bot.username
+    return WebContext(console=console_config(settings), bot_username=username,
+                      engine=engine_of_app(app), webhook=hook, bot_app=app)
+
+
+async def start_console(settings: Settings, secrets: Secrets, services: Services,
+                        app: BotApp) -> ConsoleServer | None:
+    """Serve the console (and webhook) after `app` is initialised; None when neither."""
+    webhook = settings.telegram.mode == "webhook"
+    if not settings.console.enabled and not webhook:
+        return None
+    web = web_context(settings, secrets, app)
+    if settings.console.enabled:
+        host, port = settings.console.listen, settings.console.port
+    else:   # webhook only, where it listened before the console existed
+        host, port = settings.telegram.webhook.listen, settings.telegram.webhook.port
+    server = ConsoleServer(create_app(services, web, console=settings.console.enabled),
+                           host, port)
+    try:
+        await server.start()
+    except OSError as exc:
+        if webhook:
+            raise
+        log.error("console not started: %s; the bot runs on without it", exc)
+        return None
+    log.info("console listening on %s:%d", host, server.port)
+    if webhook:
+        hook = settings.telegram.webhook
+        assert hook.public_url is not None and web.webhook is not None
+        await app.bot.set_webhook(url=hook.public_url.rstrip("/") + hook.path,
+                                  secret_token=web.webhook.secret,
+                                  allowed_updates=["message", "callback_query"])
+        log.info("webhook at %s", hook.path)
+    return server

@@ -1,0 +1,13 @@
+"""The route modules whose `ROUTES` the console mounts (and whose `NAV` it shows).
+
+Each module: `ROUTES: list[BaseRoute]`, every endpoint wrapped by web.auth.requires
+(or its path in web.auth.PUBLIC), and optionally `NAV: list[web.nav.NavItem]`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from web import routes_people, routes_signin
+
+ROUTE_MODULES: list[ModuleType] = [routes_signin, routes_people]
