@@ -26,7 +26,10 @@ def staff_of(request: Request) -> Staff:
 
 def schedule_policy(request: Request) -> SchedulePolicy:
     """The configured schedule rules with the planner bound (made in bot wiring)."""
-    return cast(SchedulePolicy, request.app.state.web.schedule_policy)
+    policy = cast(SchedulePolicy | None, request.app.state.web.schedule_policy)
+    if policy is None:
+        raise RuntimeError("the console was started without schedule rules (WebContext)")
+    return policy
 
 
 def local(moment: datetime | None, services: Services, fmt: str = "%d-%m-%Y %H:%M") -> str:

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web import routes_people, routes_signin
+from web import routes_people, routes_schedule, routes_signin
 
-ROUTE_MODULES: list[ModuleType] = [routes_signin, routes_people]
+ROUTE_MODULES: list[ModuleType] = [routes_signin, routes_people, routes_schedule]

@@ -32,10 +32,12 @@ from core.questionnaire import DISCIPLINES
 from core.schedule import WEEKDAYS
 from core.texts import say
 from web.auth import Role, requires
+from web.nav import NavItem
 from web.page_support import form_of, schedule_policy, see_other, services_of, staff_of
 from web.render import page
 
 PATH = "/schedule"
+DONE = frozenset({"added", "cancelled", "moved", "paused", "resumed", "imported", "window"})
 MAX_IMPORT_BYTES = 512 * 1024
 
 
@@ -86,7 +88,9 @@ async def _context(request: Request, services: Services, monday: date) -> dict[s
         "quiet": f"{policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M}",
         "disciplines": DISCIPLINES, "weekdays": WEEKDAYS, "weekday_names": names,
         "timezone": services.timezone,
-        "done": request.query_params.get("done", ""),
+        "therapy": {d: say(lang, f"therapy_{d}") for d in DISCIPLINES},
+        "done": done if (done := request.query_params.get("done", "")) in DONE else "",
+        "problems": [], "form": {}, "problem_at": "",
     }
 
 
@@ -102,8 +106,8 @@ async def _refused(request: Request, problems: list[str], form: dict[str, str],
     """The page again with every problem, what was typed kept, status 400."""
     services = services_of(request)
     context = await _context(request, services, _week(request, services))
-    return page(request, "schedule.html", status=400, problems=problems, form=form,
-                problem_at=where, **context)
+    context.update(problems=problems, form=form, problem_at=where)
+    return page(request, "schedule.html", status=400, **context)
 
 
 async def _audit(request: Request, action: str, detail: str) -> None:
@@ -225,6 +229,8 @@ async def set_window(request: Request) -> Response:
                                     f"{form.get('start')}-{form.get('end')}")
     return _back(request, "window")
 
+
+NAV = [NavItem(PATH, "nav_schedule", frozenset({Role.COORDINATOR}), order=20)]
 
 ROUTES: list[BaseRoute] = [
     Route(PATH, schedule_page, methods=["GET"]),
