@@ -97,8 +97,9 @@ async def test_the_overview_filters_and_names_the_reason(tmp_path: Path) -> None
         await console.staff_user("therapist", "T-02")
         await console.enrol(console.fake.user(YOUTH))
         assert await console.services.store.set_unit("J-014", "W-1")
-        await console.services.store.set_paused(
-            (await console.services.store.youth_by_code("J-014")).pseudonym or "", True)
+        youth = await console.services.store.youth_by_code("J-014")
+        assert youth is not None and youth.pseudonym is not None
+        await console.services.store.set_paused(youth.pseudonym, True)
         link = await console.sign_in_link(role="coordinator")
         async with signed_in(console, link) as client:
             page = (await client.get("/overview")).text
