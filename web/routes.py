@@ -11,6 +11,8 @@ from types import ModuleType
 from web import (
     routes_alerts,
     routes_audit,
+    routes_caseload,
+    routes_export,
     routes_overview,
     routes_people,
     routes_schedule,
@@ -18,4 +20,5 @@ from web import (
 )
 
 ROUTE_MODULES: list[ModuleType] = [routes_signin, routes_people, routes_schedule,
-                                    routes_overview, routes_alerts, routes_audit]
+                                    routes_overview, routes_alerts, routes_audit,
+                                    routes_caseload, routes_export]
