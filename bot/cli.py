@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
-from bot import crisis_cli, schedule_cli
+from bot import console_cli, crisis_cli, schedule_cli
 from bot.config import (
     ConfigError,
     Secrets,
@@ -174,7 +174,7 @@ def _add_guardian_research(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", type=_date_text, required=True)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command
     parser = _Parser(
         prog="python -m bot",
         description="Alliance check-in bot for arts therapy in secure youth care.",
@@ -257,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     _privacy_parsers(command)
     schedule_cli.add_parsers(sub, command)
     crisis_cli.add_parsers(sub)
+    console_cli.add_parsers(sub, command)
 
     p = command("demo", "Run an offline demo against the built-in fake Telegram.")
     p.add_argument("--lang", choices=["nl", "en"], default="nl")
@@ -880,6 +881,7 @@ def _main(argv: list[str] | None) -> int:
         "retention": lambda: _retention(args, settings, secrets),
         "schedule": lambda: _schedule(args, settings, secrets),
         "overview": lambda: _schedule(args, settings, secrets),
+        "login-link": lambda: console_cli.run(args, settings, secrets),
     }
     from telegram.error import InvalidToken  # noqa: PLC0415 - keeps --help fast
 

@@ -194,3 +194,26 @@ async def move_youths(store: Store, from_code: str, to_code: str,
     if not moved:
         raise EnrolmentRefused(f"{from_code} has no youths")
     return moved
+
+
+async def move_youth(store: Store, code: str, to_code: str, now: datetime) -> None:
+    """Hand one youth to another therapist (sessions already held stay where they were)."""
+    youth = await store.youth_by_code(code)
+    if youth is None:
+        raise EnrolmentRefused(f"unknown youth code {code}")
+    if await store.therapist(to_code) is None:
+        raise EnrolmentRefused(f"unknown therapist code {to_code}")
+    if youth.therapist_code == to_code:
+        raise EnrolmentRefused(f"{code} is with {to_code} already")
+    if not await store.move_youth(code, to_code, now):
+        raise EnrolmentRefused(f"unknown youth code {code}")
+
+
+def unit_for_enrolment(unit: str | None, default_unit: str | None) -> str:
+    """The unit a new youth gets; none at all is refused: a crisis alert goes to the 24/7
+    contact of the youth's unit."""
+    chosen = unit or default_unit
+    if chosen is None:
+        raise EnrolmentRefused("--unit is required (or set units.default_unit): a crisis "
+                               "alert goes to the 24/7 contact of the youth's unit")
+    return chosen

@@ -71,3 +71,24 @@ class SqliteAccountsMixin(SqliteQueries):
                 " AND state = 'pending' AND (session_end > ? OR kind IN ('alert',"
                 " 'escalation'))", (to_code, from_code, iso(now)))
         return moved
+
+    async def move_youth(self, code: str, to_code: str, now: datetime) -> bool:
+        """Give one youth to another therapist: their open alerts and messages still to
+        come go along, and a series of theirs alone; a group series stays with its
+        therapist (who holds those sessions). What was held or rated stays put."""
+        async with self.db.write() as conn:
+            cur = await conn.execute("UPDATE youths SET therapist_code = ? WHERE code = ?"
+                                     " AND therapist_code != ?", (to_code, code, to_code))
+            if cur.rowcount != 1:
+                return False
+            await conn.execute("UPDATE alerts SET therapist_code = ? WHERE youth_code = ?"
+                               " AND acked_at IS NULL", (to_code, code))
+            await conn.execute(
+                "UPDATE series SET therapist_code = ? WHERE id IN (SELECT series_id FROM"
+                " series_youths GROUP BY series_id HAVING count(*) = 1"
+                " AND max(youth_code) = ?)", (to_code, code))
+            await conn.execute(
+                "UPDATE outbox SET therapist_code = ? WHERE youth_code = ?"
+                " AND state = 'pending' AND (session_end > ? OR kind IN ('alert',"
+                " 'escalation'))", (to_code, code, iso(now)))
+        return True

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+import httpx
+from starlette.routing import Route
 
 from bot.enrolment import enroll_therapist, unbind_therapist
 from core.callbacks import ack_data, answer_data, discuss_data, rating_data, scope_data
@@ -11,6 +16,8 @@ from core.delivery import Kind
 from core.identity import new_token
 from storage.ports import NewAlert, NewOutbox
 from tests.support import Harness, running_bot
+from tests.web_support import ConsoleHarness, follow_link, running_console, signed_in
+from web.app import guarded_routes
 
 YOUTH, OTHER_YOUTH, THERAPIST, OTHER_THERAPIST, COORDINATOR, RESEARCHER, STRANGER = (
     700000001, 700000002, 600000002, 600000003, 9001, 9002, 700000999)
@@ -165,3 +172,101 @@ async def test_access_matrix(tmp_path: Path) -> None:
         caught = [c for c, allowed in outcomes
                   if allowed != ((not c.allowed) if c is flipped else c.allowed)]
         assert caught == [flipped]
+
+
+# -- the web console: every route x every role (and signed out) ---------------------------
+# Deny by default: a route that is not in this table fails the test until someone decides
+# who may use it. Add a row "(METHOD, path): roles allowed" for every new route.
+STAFF = ("coordinator", "therapist", "researcher", "unit")
+EVERYONE = (*STAFF, "signed out")
+WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/health"): EVERYONE,
+    ("GET", "/static"): EVERYONE,
+    ("GET", "/signin"): EVERYONE,
+    ("GET", "/signin/{token}"): EVERYONE,
+    ("POST", "/signin/{token}"): EVERYONE,
+    ("GET", "/"): STAFF,
+    ("POST", "/lang"): STAFF,
+    ("GET", "/people"): ("coordinator",),
+    ("POST", "/people/youths"): ("coordinator",),
+    ("POST", "/people/therapists"): ("coordinator",),
+    ("POST", "/people/{kind:str}/{code:str}/invite"): ("coordinator",),
+    ("POST", "/people/{kind:str}/{code:str}/unbind"): ("coordinator",),
+    ("POST", "/people/youths/{code:str}/therapist"): ("coordinator",),
+    ("POST", "/people/youths/{code:str}/simple"): ("coordinator",),
+    ("POST", "/people/youths/{code:str}/unit"): ("coordinator",),
+    ("POST", "/signout"): STAFF,    # last: it ends the session
+}
+SAMPLE = {"token": "not-a-real-link", "kind": "youths", "code": "J-001",
+          "id": "1", "ref": "x", "week": "2026-W48"}
+
+
+def web_routes() -> list[tuple[str, str]]:
+    """Every (method, path) the console app serves, HEAD aside."""
+    found = []
+    for route in guarded_routes():
+        if isinstance(route, Route):
+            found += [(m, route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
+    return [*found, ("GET", "/static")]
+
+
+def concrete(path: str) -> str:
+    for name, value in SAMPLE.items():
+        path = path.replace(f"{{{name}:str}}", value).replace(f"{{{name}}}", value)
+    return path + ("/console.css" if path == "/static" else "")
+
+
+def refused(response: httpx.Response) -> bool:
+    """Refused: 403 (or 401 for HTMX), or sent to the sign-in page. Never a 5xx."""
+    assert response.status_code < 500, f"{response.request.url}: {response.status_code}"
+    location = response.headers.get("location", "")
+    return response.status_code in (401, 403) or (
+        response.status_code in (302, 303, 307) and location.startswith("/signin"))
+
+
+async def web_outcomes(console: ConsoleHarness,
+                       links: dict[str, str]) -> list[tuple[str, str, str, bool]]:
+    outcomes = []
+    for role in EVERYONE:
+        async with AsyncExitStack() as stack:
+            if role == "signed out":
+                http = await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=console.base_url))
+                csrf = ""
+            else:
+                client = await stack.enter_async_context(signed_in(console, links[role]))
+                http, csrf = client.http, client.csrf
+            for method, path in WEB_MATRIX:
+                url = concrete(path)
+                response = await (http.get(url) if method == "GET"
+                                  else http.post(url, data={"csrf": csrf}))
+                outcomes.append((method, path, role, not refused(response)))
+    return outcomes
+
+
+async def test_web_access_matrix(tmp_path: Path) -> None:
+    routes = web_routes()
+    missing = [r for r in routes if r not in WEB_MATRIX]
+    assert missing == [], f"add these routes to WEB_MATRIX with the roles allowed: {missing}"
+    assert [r for r in WEB_MATRIX if r not in routes] == []
+    async with running_console(tmp_path, '[units]\ndefault_unit = "W-1"\n') as console:
+        links = {role: await console.sign_in_link(role, "W-1" if role == "unit" else "T-02")
+                 for role in STAFF}
+        await console.enrol(console.fake.user(YOUTH), "J-001", therapist="T-02")
+        outcomes = await web_outcomes(console, links)
+        wrong = [(m, p, r, allowed) for m, p, r, allowed in outcomes
+                 if allowed != (r in WEB_MATRIX[(m, p)])]
+        assert wrong == [], f"{len(wrong)} of {len(outcomes)} cells differ: {wrong}"
+        assert len(outcomes) == len(WEB_MATRIX) * len(EVERYONE)
+
+        # A forged CSRF token, a reused sign-in link and an expired session: refused.
+        async with signed_in(console, await console.sign_in_link("coordinator")) as client:
+            forged = await client.http.post("/people/therapists",
+                                            data={"code": "T-09", "csrf": "forged"})
+            assert forged.status_code == 403
+            assert await console.services.store.therapist("T-09") is None
+            console.clock.advance(console.settings.console.lifetime_hours * timedelta(hours=1))
+            assert refused(await client.get("/people"))
+        async with httpx.AsyncClient(base_url=console.base_url) as again:
+            reused = await follow_link(again, links["coordinator"])
+            assert reused.status_code == 410 and refused(await again.get("/people"))

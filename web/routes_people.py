@@ -1,26 +1,344 @@
 """Coordinators' People pages: youths and therapists, who has not joined yet, and the
-enrolment actions (through the same use cases and audit trail as the CLI)."""
+enrolment actions. Every action goes through bot.enrolment (the CLI's use cases and
+rules) and is audited with the same action names as the CLI, by the coordinator's actor.
+
+Row actions answer HTMX with the updated row; without HTMX the same forms post normally
+and land back on /people. Actions that make an invite answer with the invite page: the
+link and its QR code, printable (the token exists only in this answer; the database
+keeps its digest).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import cast
+
+import segno
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from web.auth import Role, requires
+from bot.cli import CODE, UNIT
+from bot.enrolment import (
+    EnrolmentRefused,
+    Invitation,
+    enroll_therapist,
+    enroll_youth,
+    invite_therapist,
+    invite_youth,
+    move_youth,
+    parse_guardian_date,
+    unbind_therapist,
+    unbind_youth,
+    unit_for_enrolment,
+)
+from conversations.services import Services
+from core.questionnaire import Language
+from storage.ports import NewYouth, Store, Youth
+from web.auth import Role, Staff, current_staff, requires
+from web.context import WebContext
 from web.nav import NavItem
-from web.render import page
+from web.render import fragment, page
 
 COORDINATOR = frozenset({Role.COORDINATOR})
+KINDS = ("youths", "therapists")
+
+
+class FormValues(dict[str, str]):
+    """What the coordinator typed, shown again after a refusal; a missing field is ""."""
+
+    def __getattr__(self, name: str) -> str:
+        return self.get(name, "")
+
+
+@dataclass(frozen=True)
+class YouthRow:
+    youth: Youth
+    unit: str | None
+    joined: bool
+    notice: str = ""        # a word key: what just happened to this row
+    problem: str = ""       # why the last action on this row was refused
+
+
+@dataclass(frozen=True)
+class TherapistRow:
+    code: str
+    language: Language
+    joined: bool
+    youths: int
+
+
+def _services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+def _staff(request: Request) -> Staff:
+    staff = current_staff(request)
+    assert staff is not None   # every view here is wrapped by requires
+    return staff
+
+
+async def _linked(store: Store, pseudonym: str | None) -> bool:
+    return pseudonym is not None and await store.contact(pseudonym) is not None
+
+
+async def youth_row(services: Services, youth: Youth, notice: str = "",
+                    problem: str = "") -> YouthRow:
+    store = services.store
+    return YouthRow(youth, await store.youth_unit(youth.code),
+                    await _linked(store, youth.pseudonym), notice, problem)
+
+
+async def people_lists(services: Services) -> tuple[list[YouthRow], list[TherapistRow]]:
+    store = services.store
+    youths = await store.active_youths()
+    units = await store.youth_units()
+    rows = [YouthRow(y, units.get(y.code), await _linked(store, y.pseudonym))
+            for y in youths]
+    counts: dict[str, int] = {}
+    for y in youths:
+        counts[y.therapist_code] = counts.get(y.therapist_code, 0) + 1
+    therapists = [TherapistRow(t.code, t.language,
+                               await _linked(store, await store.therapist_pseudonym(t.code)),
+                               counts.get(t.code, 0))
+                  for t in await store.all_therapists()]
+    return rows, therapists
+
+
+async def _page(request: Request, status: int = 200, problem: str = "",
+                form: dict[str, str] | None = None, which: str = "") -> Response:
+    services = _services(request)
+    youths, therapists = await people_lists(services)
+    units = [u.code for u in await services.store.all_units()]
+    return page(request, "people.html", status=status, youths=youths,
+                therapists=therapists, units=units, default_unit=services.default_unit,
+                problem=problem, form=FormValues(form or {}), which=which,
+                waiting=sum(not r.joined for r in youths) + sum(
+                    not t.joined for t in therapists),
+                this_year=services.clock().year)
 
 
 @requires(Role.COORDINATOR)
 async def people(request: Request) -> Response:
-    return page(request, "people.html", youths=[], therapists=[])
+    return await _page(request)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _checked_code(text: str, what: str) -> str:
+    code = text.strip().upper()
+    if not CODE.fullmatch(code):
+        raise EnrolmentRefused(f"{what}: {text!r} is not a code like J-014 (capital "
+                               "letters, a dash, digits); codes keep names out of the data")
+    return code
+
+
+def _checked_unit(text: str) -> str | None:
+    if not text:
+        return None
+    if not UNIT.fullmatch(text):
+        raise EnrolmentRefused(f"{text!r} is not a unit code like W-1")
+    return text
+
+
+def _language(text: str) -> Language:
+    return "en" if text == "en" else "nl"
+
+
+def _past_date(text: str, what: str, today: date) -> date | None:
+    when = parse_guardian_date(text or None, what)
+    if when is not None and when > today:
+        raise EnrolmentRefused(f"{what}: {when.isoformat()} lies in the future")
+    return when
+
+
+@requires(Role.COORDINATOR)
+async def enrol_youth(request: Request) -> Response:
+    services, staff = _services(request), _staff(request)
+    form = await request.form()
+    values = {k: _text(form, k) for k in ("code", "therapist", "birth_year", "language",
+                                          "simple", "guardian", "unit", "research")}
+    now = services.clock()
+    try:
+        code = _checked_code(values["code"], "youth code")
+        therapist = _checked_code(values["therapist"], "therapist")
+        if not values["birth_year"].isdigit():
+            raise EnrolmentRefused(f"birth year {values['birth_year']!r} is not a year "
+                                   "like 2010")
+        research = _past_date(values["research"], "guardian's research consent",
+                              now.date())
+        unit = unit_for_enrolment(_checked_unit(values["unit"]), services.default_unit)
+        youth = NewYouth(code, therapist, int(values["birth_year"]),
+                         _language(values["language"]), values["simple"] == "on",
+                         _past_date(values["guardian"], "guardian's consent", now.date()))
+        invitation = await enroll_youth(services.store, youth, now, services.invite_ttl)
+    except EnrolmentRefused as refused:
+        return await _page(request, 400, str(refused), values, "youth")
+    await services.audit(staff.actor, "enrol", code, f"therapist {therapist}")
+    if research is not None and await services.store.set_guardian_research_consent(
+            code, research):
+        await services.audit(staff.actor, "guardian-consent:research", code,
+                             research.isoformat())
+    await services.store.set_unit(code, unit)
+    contact = await services.store.unit(unit)
+    warning = "" if contact is not None and contact.pseudonym is not None else unit
+    return _invite_page(request, invitation, "youth", warning)
+
+
+@requires(Role.COORDINATOR)
+async def enrol_therapist(request: Request) -> Response:
+    services, staff = _services(request), _staff(request)
+    form = await request.form()
+    values = {k: _text(form, k) for k in ("code", "language")}
+    try:
+        code = _checked_code(values["code"], "therapist code")
+        invitation = await enroll_therapist(services.store, code,
+                                            _language(values["language"]),
+                                            services.clock(), services.invite_ttl)
+    except EnrolmentRefused as refused:
+        return await _page(request, 400, str(refused), values, "therapist")
+    assert invitation is not None
+    await services.audit(staff.actor, "enrol", "", f"therapist {code}")
+    return _invite_page(request, invitation, "therapist")
+
+
+@requires(Role.COORDINATOR)
+async def reinvite(request: Request) -> Response:
+    """A new link for someone who has not joined (older links stop working)."""
+    services, staff = _services(request), _staff(request)
+    kind, code = request.path_params["kind"], request.path_params["code"]
+    if kind not in KINDS:
+        return Response(status_code=404)
+    now = services.clock()
+    try:
+        if kind == "therapists":
+            invitation = await invite_therapist(services.store, code, now,
+                                                services.invite_ttl)
+        else:
+            invitation = await invite_youth(services.store, code, now, services.invite_ttl)
+    except EnrolmentRefused as refused:
+        return await _page(request, 400, str(refused))
+    await services.audit(staff.actor, "invite", "" if kind == "therapists" else code,
+                         f"{code}; {invitation.revoked} older invites revoked")
+    return _invite_page(request, invitation, kind.rstrip("s"))
+
+
+@requires(Role.COORDINATOR)
+async def unbind(request: Request) -> Response:
+    """A lost phone: the old account is cut off at once and a new invite made."""
+    services, staff = _services(request), _staff(request)
+    kind, code = request.path_params["kind"], request.path_params["code"]
+    if kind not in KINDS:
+        return Response(status_code=404)
+    now = services.clock()
+    try:
+        if kind == "therapists":
+            invitation = await unbind_therapist(services.store, code, now,
+                                                services.invite_ttl)
+            await services.audit(staff.actor, "unbind:therapist", "",
+                                 f"{code}: account unlinked; new invite")
+        else:
+            invitation = await unbind_youth(services.store, code, now, services.invite_ttl)
+            await services.audit(staff.actor, "unbind", code, "account unlinked; new invite")
+    except EnrolmentRefused as refused:
+        return await _page(request, 400, str(refused))
+    return _invite_page(request, invitation, kind.rstrip("s"), unbound=True)
+
+
+async def _row_answer(request: Request, code: str, notice: str = "",
+                      problem: str = "") -> Response:
+    """HTMX: the row again, with what happened. Without HTMX: back to the list."""
+    services = _services(request)
+    youth = await services.store.youth_by_code(code)
+    if request.headers.get("hx-request") and youth is not None:
+        units = [u.code for u in await services.store.all_units()]
+        therapists = [t.code for t in await services.store.all_therapists()]
+        return fragment(request, "people_youth_row.html", status=200 if not problem else 400,
+                        row=await youth_row(services, youth, notice, problem),
+                        units=units, therapist_codes=therapists)
+    if problem:
+        return await _page(request, 400, problem)
+    return RedirectResponse(f"/people#youth-{code}", status_code=303)
+
+
+@requires(Role.COORDINATOR)
+async def move(request: Request) -> Response:
+    services, staff = _services(request), _staff(request)
+    code = request.path_params["code"]
+    youth = await services.store.youth_by_code(code)
+    to_code = _text(await request.form(), "therapist")
+    try:
+        await move_youth(services.store, code, to_code, services.clock())
+    except EnrolmentRefused as refused:
+        return await _row_answer(request, code, problem=str(refused))
+    assert youth is not None
+    await services.audit(staff.actor, "move-youth", code,
+                         f"therapist {youth.therapist_code} -> {to_code}")
+    return await _row_answer(request, code, "moved")
+
+
+@requires(Role.COORDINATOR)
+async def simple(request: Request) -> Response:
+    services, staff = _services(request), _staff(request)
+    code = request.path_params["code"]
+    on = _text(await request.form(), "simple") == "on"
+    changed = await services.store.set_simple_mode(code, on)
+    if changed is None:
+        return await _row_answer(request, code, problem=f"unknown youth code {code}")
+    if changed:
+        await services.audit(staff.actor, "set-simple", code, "on" if on else "off")
+    return await _row_answer(request, code, "simple_on" if on else "simple_off")
+
+
+@requires(Role.COORDINATOR)
+async def set_unit(request: Request) -> Response:
+    services, staff = _services(request), _staff(request)
+    code = request.path_params["code"]
+    try:
+        unit = _checked_unit(_text(await request.form(), "unit"))
+        if unit is None:
+            raise EnrolmentRefused("choose a unit")
+        if await services.store.unit(unit) is None:
+            raise EnrolmentRefused(f"unknown unit {unit}; enrol it with "
+                                   f"`enroll-unit --unit {unit}`")
+        if not await services.store.set_unit(code, unit):
+            raise EnrolmentRefused(f"unknown youth code {code}")
+    except EnrolmentRefused as refused:
+        return await _row_answer(request, code, problem=str(refused))
+    await services.audit(staff.actor, "set-unit", code, unit)
+    return await _row_answer(request, code, "unit_set")
+
+
+def qr_svg(link: str) -> str:
+    """The invite as a QR code, drawn here (no service is asked), inline SVG."""
+    return str(segno.make(link, error="m").svg_inline(scale=6, border=2, omitsize=False,
+                                                       title="QR"))
+
+
+def _invite_page(request: Request, invitation: Invitation, kind: str, warning: str = "",
+                 *, unbound: bool = False) -> Response:
+    web = cast(WebContext, request.app.state.web)
+    link = invitation.link(web.bot_username)
+    expires: datetime = invitation.expires_at
+    return page(request, "invite.html", invitation=invitation, kind=kind, link=link,
+                qr=qr_svg(link), expires=expires, warning=warning, unbound=unbound)
 
 
 NAV = [NavItem("/people", "nav_people", COORDINATOR, order=10)]
 
 ROUTES: list[BaseRoute] = [
     Route("/people", people, methods=["GET"], name="people"),
+    Route("/people/youths", enrol_youth, methods=["POST"], name="enrol_youth"),
+    Route("/people/therapists", enrol_therapist, methods=["POST"], name="enrol_therapist"),
+    Route("/people/{kind:str}/{code:str}/invite", reinvite, methods=["POST"],
+          name="reinvite"),
+    Route("/people/{kind:str}/{code:str}/unbind", unbind, methods=["POST"], name="unbind"),
+    Route("/people/youths/{code:str}/therapist", move, methods=["POST"], name="move"),
+    Route("/people/youths/{code:str}/simple", simple, methods=["POST"], name="simple"),
+    Route("/people/youths/{code:str}/unit", set_unit, methods=["POST"], name="set_unit"),
 ]

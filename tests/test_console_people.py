@@ -1,0 +1,106 @@
+"""The coordinators' People pages over HTTP: enrol, invite with QR, join, re-invite,
+unbind, move, simple mode and unit, each audited by the coordinator's actor."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.enrolment import enroll_therapist, enroll_unit
+from tests.web_support import running_console, signed_in
+
+INVITE = re.compile(r"https://t\.me/vakbot_demo_bot\?start=([A-Za-z0-9_-]+)")
+YOUTH = 700000001
+
+
+async def test_a_coordinator_enrols_a_youth_who_then_joins_from_the_invite(
+        tmp_path: Path) -> None:
+    async with running_console(tmp_path, "[units]\ndefault_unit = \"W-1\"\n") as console:
+        store, now, ttl = console.services.store, console.clock(), console.services.invite_ttl
+        await enroll_therapist(store, "T-02", "nl", now)
+        await enroll_therapist(store, "T-03", "nl", now)
+        await enroll_unit(store, "W-1", "nl", now, ttl)
+        await enroll_unit(store, "W-2", "nl", now, ttl)
+        async with signed_in(console, await console.sign_in_link("coordinator")) as client:
+            before = (await client.get("/people")).text
+            assert "Nog geen jongeren aangemeld" in before
+            invite = await client.post("/people/youths", data={
+                "code": "J-014", "therapist": "T-02", "birth_year": "2008",
+                "language": "nl", "unit": ""})
+            assert invite.status_code == 200, invite.text
+            found = INVITE.search(invite.text)
+            assert found and "<svg" in invite.text and "Uitnodiging voor J-014" in invite.text
+            assert "afdeling W-1 heeft nog geen gekoppeld crisiscontact" in invite.text
+            listed = (await client.get("/people")).text
+            assert 'id="youth-J-014"' in listed and "Nog niet aangemeld" in listed
+
+            youth = console.fake.user(YOUTH)
+            youth.send(f"/start {found.group(1)}")
+            await console.fake.settle()
+            youth.tap(youth.last, "✅")
+            await console.fake.settle()
+            row = await client.post("/people/youths/J-014/simple", data={"simple": "on"},
+                                    headers={"HX-Request": "true"})
+            assert row.status_code == 200 and row.text.lstrip().startswith("<tr")
+            assert "Doet mee" in row.text and "3 (eenvoudig)" in row.text
+            moved = await client.post("/people/youths/J-014/therapist",
+                                      data={"therapist": "T-03"},
+                                      headers={"HX-Request": "true"})
+            assert "Verplaatst" in moved.text
+            unit = await client.post("/people/youths/J-014/unit", data={"unit": "W-2"})
+            assert unit.status_code == 303   # without HTMX: back to the list
+            unbound = await client.post("/people/youths/J-014/unbind")
+            assert "Het oude account van J-014 is ontkoppeld" in unbound.text
+            assert INVITE.search(unbound.text)
+        youth_row = await store.youth_by_code("J-014")
+        assert youth_row is not None and youth_row.simple_mode
+        assert youth_row.therapist_code == "T-03"
+        assert await store.youth_unit("J-014") == "W-2"
+        audit = [(e.actor.split(":")[0], e.action, e.youth_code)
+                 for e in await store.audit_entries() if e.actor.startswith("coordinator:")]
+        assert [a for a in audit if not a[1].startswith("console:")] == [
+            ("coordinator", "enrol", "J-014"), ("coordinator", "set-simple", "J-014"),
+            ("coordinator", "move-youth", "J-014"), ("coordinator", "set-unit", "J-014"),
+            ("coordinator", "unbind", "J-014")]
+
+
+async def test_bad_input_gets_a_specific_reason_and_writes_nothing(tmp_path: Path) -> None:
+    async with running_console(tmp_path, "[units]\ndefault_unit = \"W-1\"\n") as console:
+        store = console.services.store
+        await enroll_therapist(store, "T-02", "nl", console.clock())
+        async with signed_in(console, await console.sign_in_link("coordinator")) as client:
+            cases = [
+                ({"code": "Jan", "therapist": "T-02", "birth_year": "2008"},
+                 "is not a code like J-014"),
+                ({"code": "J-1", "therapist": "T-09", "birth_year": "2008"},
+                 "unknown therapist T-09"),
+                ({"code": "J-1", "therapist": "T-02", "birth_year": "twee"},
+                 "is not a year"),
+                ({"code": "J-1", "therapist": "T-02", "birth_year": "2014"},
+                 "guardian"),
+                ({"code": "J-1", "therapist": "T-02", "birth_year": "2008",
+                  "guardian": "2099-01-01"}, "lies in the future"),
+            ]
+            for data, reason in cases:
+                answer = await client.post("/people/youths", data=data)
+                assert answer.status_code == 400 and reason in answer.text, (data, answer.text)
+            again = await client.post("/people/youths/J-404/invite")
+            assert again.status_code == 400 and "unknown youth code J-404" in again.text
+            odd = await client.post("/people/other/J-404/invite")
+            assert odd.status_code == 404
+        assert await store.active_youths() == []
+
+
+async def test_a_therapist_is_enrolled_and_reinvited_from_the_page(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        link = await console.sign_in_link("coordinator")
+        async with signed_in(console, link) as client:
+            first = await client.post("/people/therapists", data={"code": "T-07",
+                                                                  "language": "en"})
+            assert "Uitnodiging voor T-07" in first.text
+            again = await client.post("/people/therapists/T-07/invite")
+            assert "1 oudere link(s) werken niet meer" in again.text
+            old, new = INVITE.search(first.text), INVITE.search(again.text)
+            assert old and new and old.group(1) != new.group(1)
+            twice = await client.post("/people/therapists", data={"code": "T-07"})
+            assert twice.status_code == 400 and "enrolled already" in twice.text
