@@ -79,7 +79,9 @@ async def test_a_therapist_acknowledges_own_alerts_only(tmp_path: Path) -> None:
             page = (await other.get("/alerts")).text
             assert "J-014" not in page
             refused = await other.post("/alerts/ack", data={"ref": "missedref0000001"})
-            assert refused.status_code == 403
+            assert refused.headers["location"] == "/alerts?done=not_yours"
+            assert "Deze melding is niet voor jou" in (await other.get(
+                refused.headers["location"])).text
         assert rows(console, "SELECT count(*) FROM alerts WHERE acked_at IS NOT NULL") == [
             (0,)]
         link = await console.sign_in_link(role="therapist", code="T-02")

@@ -105,7 +105,7 @@ async def alerts(request: Request) -> Response:
     await services.audit(staff.actor, "read:alerts", "", f"console; {wanted or 'all'}")
     done = request.query_params.get("done", "")
     return page(request, "alerts.html", rows=rows, wanted=wanted, states=STATES,
-                done=done if done in ("acked", "already") else "",
+                done=done if done in ("acked", "already", "not_yours") else "",
                 back=PATH + (f"?state={wanted}" if wanted else ""))
 
 
@@ -132,12 +132,11 @@ async def ack(request: Request) -> Response:
     services, staff = services_of(request), staff_of(request)
     form = await form_of(request)
     acked = await acknowledge(services, staff, form.get("ref", ""))
-    if acked.outcome is AckOutcome.NOT_YOURS:
-        return page(request, "refused.html", status=403)
     back = safe_next(form.get("next", ""), PATH)
     path, _, query = back.partition("?")
     params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-    params["done"] = "acked" if acked.outcome is AckOutcome.DONE else "already"
+    params["done"] = {AckOutcome.DONE: "acked", AckOutcome.ALREADY: "already"}.get(
+        acked.outcome, "not_yours")
     return see_other(path, **params)
 
 

@@ -89,7 +89,7 @@ async def caseload_image(request: Request) -> Response:
     label = week_label(now + timedelta(days=1), services.timezone)
     report = await weekly_report(services.store, code, label, services.timezone, staff.lang,
                                  until=now, missed_after=services.missed_alert_after)
-    n = int(request.path_params["n"])
+    n = int(raw) if (raw := str(request.path_params["n"])).isdigit() else len(report.images)
     if n >= len(report.images):
         return Response(status_code=404)
     if n == 0:
@@ -200,7 +200,7 @@ NAV = [NavItem(PATH, "nav_caseload", THERAPIST, order=10)]
 
 ROUTES: list[BaseRoute] = [
     Route(PATH, caseload_page, methods=["GET"]),
-    Route(PATH + "/week/{n:int}.png", caseload_image, methods=["GET"]),
+    Route(PATH + "/week/{n}.png", caseload_image, methods=["GET"]),
     Route(PATH + "/{code}", youth_page, methods=["GET"]),
     Route(PATH + "/{code}/rate", rate, methods=["POST"]),
 ]
