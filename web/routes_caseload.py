@@ -38,6 +38,9 @@ from web.routes_alerts import alert_rows
 PATH = "/caseload"
 THERAPIST = frozenset({Role.THERAPIST})
 RATED_DIMENSIONS = ("task", "goal", "bond")     # the order the therapist rates in Telegram
+DONE = {"rated": "web.cl.done.rated", "not_held": "web.cl.done.not_held",
+        "refused": "web.cl.done.refused", "acked": "web.al.done.acked",
+        "already": "web.al.done.already", "not_yours": "web.al.done.not_yours"}
 
 
 def _code_of(staff: Staff) -> str:
@@ -169,7 +172,7 @@ async def youth_page(request: Request) -> Response:
     done = request.query_params.get("done", "")
     return page(request, "youth.html", code=code, view=view, rows=list(reversed(rows)),
                 alerts=alerts, back=f"{PATH}/{code}", not_yours=False,
-                done=done if done in ("rated", "not_held", "refused") else "",
+                done=DONE.get(done, ""),
                 dims=ALL_DIMENSIONS, rated=RATED_DIMENSIONS, words=WORDS[lang],
                 therapy=_therapies(lang))
 
