@@ -69,7 +69,7 @@ async def test_a_coordinator_adds_a_weekly_series_cancels_one_and_sets_hours(
                                     "height": VIEWPORTS["desktop"][1]})
             page.goto(f"{base}/schedule?week=2026-11-23")
             page.screenshot(path=str(out / "console-schedule-desktop.png"))
-            return page.locator(".mark-cancelled").inner_text()
+            return str(page.locator(".mark-cancelled").inner_text())
 
         cancelled = await browser.run_page(steps)
         assert "afgezegd" in cancelled and "J-103" in cancelled
@@ -110,7 +110,7 @@ async def test_a_therapist_opens_a_youth_and_acknowledges_an_alert(
             page.screenshot(path=str(out / "console-youth-tablet.png"), full_page=True)
             page.get_by_role("button", name="✓ Gezien J-103").click()
             page.get_by_text("Gezien: de melding is bij jou").wait_for()
-            return page.content()
+            return str(page.content())
 
         html = await browser.run_page(steps, viewport=VIEWPORTS["desktop"])
         assert "gezien door de therapeut" in html
