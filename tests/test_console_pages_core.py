@@ -9,6 +9,7 @@ import pytest
 from core.compliance import Compliance
 from core.console_pages import (
     AlertState,
+    SessionMark,
     alert_state,
     filter_overview,
     for_therapist,
@@ -108,3 +109,45 @@ def test_overview_filter(unit: str | None, therapist: str | None,
     rows = [row("J-001", "T-01"), row("J-002", "T-02"), row("J-003", "T-02")]
     units = {"J-001": "W-1", "J-002": None, "J-003": "W-1"}
     assert [r.youth_code for r in filter_overview(rows, units, unit, therapist)] == expected
+
+
+PAGES = ("schedule", "overview", "alerts", "alert_list", "audit", "caseload", "youth",
+         "export")
+
+
+def test_every_word_on_the_pages_is_in_the_catalogue_in_both_languages() -> None:
+    """Each t("web....") of the page templates and each NAV label exists in nl and en."""
+    import re  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from core.texts import message_keys, say  # noqa: PLC0415
+    from web.routes import ROUTE_MODULES  # noqa: PLC0415
+
+    folder = Path(__file__).parent.parent / "web" / "templates"
+    keys = set()
+    for name in PAGES:
+        text = (folder / f"{name}.html").read_text(encoding="utf-8")
+        keys |= {k for k in re.findall(r"""t\(["'](web\.[a-z_.]+)["']""", text)
+                 if not k.endswith(".")}
+    keys |= {f"web.{item.label_key}" for module in ROUTE_MODULES
+             for item in getattr(module, "NAV", [])}
+    from core.analytics import ALL_DIMENSIONS, MEAN, Rule  # noqa: PLC0415
+    from web.routes_schedule import DONE  # noqa: PLC0415
+
+    keys |= {f"web.sched.done.{d}" for d in DONE} | {
+        f"web.sched.mark.{m}" for m in SessionMark} | {
+        f"web.al.state.{s}" for s in AlertState} | {
+        f"web.al.kind.{k}" for k in ("crisis", "text", "talk", "rupture", "missed")} | {
+        f"web.al.role.{r}" for r in ("therapist", "unit", "coordinator")} | {
+        f"web.al.delivery.{d}" for d in ("pending", "sent", "blocked", "failed")} | {
+        f"web.cl.rule.{r}" for r in Rule} | {
+        f"web.cl.dim.{d}" for d in (*ALL_DIMENSIONS, MEAN)} | {
+        f"web.al.done.{d}" for d in ("acked", "already", "not_yours")} | {
+        f"web.cl.done.{d}" for d in ("rated", "not_held", "refused")} | {
+        "web.sched.unit", "web.sched.youth"}
+    assert len(keys) > 100
+    assert sorted(keys - message_keys()) == []
+    assert all(say("en", k, **dict.fromkeys(("day", "hours", "zone", "n", "when", "who",
+                                              "label", "codes", "code", "max", "dimension",
+                                              "rule"), "x"))
+               for k in keys)
