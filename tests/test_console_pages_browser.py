@@ -69,7 +69,14 @@ async def test_a_coordinator_adds_a_weekly_series_cancels_one_and_sets_hours(
                                     "height": VIEWPORTS["desktop"][1]})
             page.goto(f"{base}/schedule?week=2026-11-23")
             page.screenshot(path=str(out / "console-schedule-desktop.png"))
-            return str(page.locator(".mark-cancelled").inner_text())
+            cancelled = str(page.locator(".mark-cancelled").inner_text())
+            page.goto(f"{base}/overview")
+            page.screenshot(path=str(out / "console-overview-desktop.png"))
+            page.set_viewport_size({"width": VIEWPORTS["phone"][0],
+                                    "height": VIEWPORTS["phone"][1]})
+            page.goto(f"{base}/schedule?week=2026-11-23")
+            page.screenshot(path=str(out / "console-schedule-phone.png"))
+            return cancelled
 
         cancelled = await browser.run_page(steps)
         assert "afgezegd" in cancelled and "J-103" in cancelled
@@ -107,10 +114,16 @@ async def test_a_therapist_opens_a_youth_and_acknowledges_an_alert(
             page.screenshot(path=str(out / "console-caseload-desktop.png"), full_page=True)
             page.get_by_role("link", name="J-103").click()
             page.get_by_role("heading", name="J-103", exact=True).wait_for()
-            page.screenshot(path=str(out / "console-youth-tablet.png"), full_page=True)
+            page.screenshot(path=str(out / "console-youth-desktop.png"), full_page=True)
             page.get_by_role("button", name="✓ Gezien J-103").click()
             page.get_by_text("Gezien: de melding is bij jou").wait_for()
-            return str(page.content())
+            html = str(page.content())
+            page.set_viewport_size({"width": VIEWPORTS["phone"][0],
+                                    "height": VIEWPORTS["phone"][1]})
+            page.screenshot(path=str(out / "console-youth-phone.png"), full_page=True)
+            page.goto(f"{base}/alerts")
+            page.screenshot(path=str(out / "console-alerts-phone.png"), full_page=True)
+            return html
 
         html = await browser.run_page(steps, viewport=VIEWPORTS["desktop"])
         assert "gezien door de therapeut" in html
