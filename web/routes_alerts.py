@@ -25,6 +25,7 @@ from conversations.alert_actions import (
 from conversations.services import Services
 from core.console_pages import AlertState, alert_state
 from core.crisis_route import Role as RouteRole
+from core.texts import say
 from storage.ports import Alert, AlertDelivery
 from web.auth import Role, Staff, requires
 from web.nav import NavItem
@@ -73,7 +74,9 @@ def text_for(services: Services, staff: Staff, alert: Alert) -> str:
         return crisis.urgent_text(services, alert, role or "coordinator", staff.lang)
     if role == "therapist":
         return staff_texts.alert_text(services, alert, staff.lang)
-    return f"{alert.youth_code}: {alert.kind}"
+    return say(staff.lang, "web.al.other_therapist", code=alert.youth_code,
+               kind=say(staff.lang, f"web.al.kind.{alert.kind}"),
+               therapist=alert.therapist_code)
 
 
 async def alert_rows(services: Services, staff: Staff, now: datetime,
