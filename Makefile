@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 LOCK := requirements.lock
 LOCK_VENV := .lock-venv
 
-.PHONY: demo test lint typecheck unit run bench clean lock
+.PHONY: demo console test lint typecheck unit run bench clean lock chromium
 
 # Every dependency (runtime, dev and the setuptools that builds vakbot itself) comes from
 # requirements.lock: exact versions, each checked against its SHA-256. vakbot itself is
@@ -31,7 +31,10 @@ lock:  ## refresh requirements.lock: newest versions allowed by pyproject.toml, 
 demo: $(BIN)/.installed  ## offline demo against the built-in fake Telegram
 	$(BIN)/python -m bot demo $(if $(LANG_DEMO),--lang $(LANG_DEMO),)
 
-test: $(BIN)/.installed lint typecheck unit  ## ruff, mypy --strict and pytest
+console: $(BIN)/.installed  ## the web console over the demo's database (runs the demo first if needed)
+	$(BIN)/python -m bot.demo_console --port $(or $(PORT),8080)
+
+test: $(BIN)/.installed chromium lint typecheck unit  ## ruff, mypy --strict and pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -39,8 +42,15 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed chromium
 	$(BIN)/pytest
+
+# The console's browser tests drive Debian's chromium (Playwright's own download cannot
+# be fetched here). Installed when missing and we are root; otherwise one line saying how.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else echo "The browser tests need Debian's chromium: run 'sudo apt-get install -y chromium', then make test again." >&2; exit 1; fi; }
 
 run: $(BIN)/.installed  ## the real bot; needs $(CONFIG) and the secrets in the environment
 	$(BIN)/python -m bot run --config $(CONFIG)

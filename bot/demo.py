@@ -9,6 +9,7 @@ handlers, delivery engine and database on a virtual clock; only Telegram is fake
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 import time
@@ -259,7 +260,9 @@ async def run_demo(out: Path, lang: Language = "nl") -> int:
                 written.append((target, photo.text))
         (out / "transcript-J-103.txt").write_text(_transcript(users["J-103"]), "utf-8")
         exported = await export(bot.services.store, out / "research-export")
-    with sqlite3.connect(database) as conn:
+    # closing(): sqlite3's own `with` only commits; an open connection (with a statement
+    # left unfinished) would hold a read snapshot while the demo's console runs on.
+    with contextlib.closing(sqlite3.connect(database)) as conn:
         alerts = list(conn.execute("SELECT kind, youth_code, therapist_code, acked_at IS NOT"
                                    " NULL FROM alerts ORDER BY created_at"))
         sent = conn.execute("SELECT count(*) FROM outbox WHERE kind = 'checkin' AND state ="

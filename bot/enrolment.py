@@ -169,6 +169,7 @@ async def unbind_therapist(store: Store, code: str, now: datetime,
         raise EnrolmentRefused(f"unknown therapist code {code}")
     if not await store.unbind_therapist(code, now):
         raise EnrolmentRefused(f"{code} has no linked account")
+    await store.end_console_sessions_of(code, now)   # a console open on the lost phone
     return await invite_therapist(store, code, now, invite_ttl)
 
 
@@ -179,6 +180,7 @@ async def unbind_unit(store: Store, code: str, now: datetime,
         raise EnrolmentRefused(f"unknown unit {code}")
     if not await store.unbind_unit(code, now):
         raise EnrolmentRefused(f"unit {code} has no linked phone")
+    await store.end_console_sessions_of(f"unit:{code}", now)
     return await invite_unit(store, code, now, invite_ttl)
 
 

@@ -88,3 +88,10 @@ class SqliteConsoleMixin(SqliteQueries):
                 "UPDATE console_sessions SET ended_at = ? WHERE id_digest = ?"
                 " AND ended_at IS NULL", (iso(now), id_digest))
             return cur.rowcount == 1
+
+    async def end_console_sessions_of(self, actor: str, now: datetime) -> int:
+        """End every open session of `actor` (a therapist or unit phone cut off)."""
+        async with self.db.write() as conn:
+            cur = await conn.execute("UPDATE console_sessions SET ended_at = ? WHERE actor = ?"
+                                     " AND ended_at IS NULL", (iso(now), actor))
+            return cur.rowcount

@@ -37,6 +37,12 @@ async def test_login_link_for_a_coordinator_without_telegram_and_a_therapist(
             assert (await client.get("/people")).status_code == 200
         code, out = await cli(capsys, "login-link", "--config", config, "--code", "T-02")
         assert code == 0 and "Sign-in link for T-02 (therapist)" in out
+        # A link written by another process is seen by the running console at once.
+        found = LINK.search(out)
+        assert found
+        async with signed_in(console, console.base_url + "/signin/" +
+                             found.group(0).rsplit("/", 1)[1]) as client:
+            assert (await client.get("/people")).status_code == 403   # a therapist
         refused = await cli(capsys, "login-link", "--config", config, "--code", "T-99")
         assert refused == (1, "refused: unknown therapist code T-99\n")
         with pytest.raises(SystemExit):
@@ -48,5 +54,5 @@ async def test_login_link_for_a_coordinator_without_telegram_and_a_therapist(
         assert [a[1:] for a in audit] == [
             ("console:link", "for coordinator:anna (coordinator)"),
             ("console:signin", "coordinator"),
-            ("console:link", "for T-02 (therapist)")]
+            ("console:link", "for T-02 (therapist)"), ("console:signin", "therapist")]
         assert audit[0][0].startswith("cli:") and audit[1][0] == "coordinator:anna"

@@ -91,6 +91,7 @@ async def test_a_state_change_without_the_right_csrf_token_is_refused(tmp_path: 
             header = await client.http.post("/people/therapists", data=data,
                                             headers={"X-CSRF-Token": "nope"})
             assert [r.status_code for r in (forged, missing, header)] == [403, 403, 403]
+            assert "Laad de pagina opnieuw" in forged.text
             assert await console.services.store.therapist("T-07") is None
             good = await client.http.post("/people/therapists", data=data,
                                           headers={"X-CSRF-Token": client.csrf})
@@ -143,3 +144,30 @@ async def test_a_route_without_an_access_rule_refuses_everyone(tmp_path: Path) -
             assert answer.status_code == 403 and "secret data" not in answer.text
     finally:
         ROUTE_MODULES.remove(module)
+
+
+async def test_unlinking_a_lost_phone_ends_the_console_sessions_of_that_account(
+        tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        therapist_link = await console.sign_in_link("therapist", "T-02")
+        coordinator_link = await console.sign_in_link("coordinator")
+        async with signed_in(console, therapist_link) as therapist, \
+                signed_in(console, coordinator_link) as coordinator:
+            assert (await therapist.get("/")).status_code == 200
+            cut = await coordinator.post("/people/therapists/T-02/unbind")
+            assert "Uitnodiging voor T-02" in cut.text
+            after = await therapist.get("/")
+            assert after.status_code == 303 and after.headers["location"].startswith("/signin")
+
+
+async def test_the_language_switch_holds_for_the_session(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        link = await console.sign_in_link("coordinator")
+        async with signed_in(console, link) as client:
+            switched = await client.post("/lang", data={"lang": "en", "next": "/people"},
+                                         follow_redirects=True)
+            assert "<h1>People</h1>" in switched.text and 'lang="en"' in switched.text
+            elsewhere = await client.post("/lang", data={"lang": "en",
+                                                         "next": "https://evil.example/"})
+            assert elsewhere.headers["location"] == "/"   # no open redirect
+            assert "<h1>People</h1>" in (await client.get("/people")).text

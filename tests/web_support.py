@@ -203,7 +203,7 @@ class BrowserThread:
                        viewport: tuple[int, int] = VIEWPORTS["tablet"]) -> T:
         """Run `steps(page)` in a fresh context and page at `viewport`."""
         def in_context(browser: Any) -> T:
-            context = browser.new_context(viewport={"width": viewport[0],
+            context = browser.new_context(locale="nl-NL", viewport={"width": viewport[0],
                                                     "height": viewport[1]})
             context.set_default_timeout(60_000)
             try:

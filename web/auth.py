@@ -85,7 +85,7 @@ def requires(*roles: Role) -> Callable[[Endpoint], Endpoint]:
             if not staff.roles & allowed:
                 from web.render import page  # noqa: PLC0415 - render imports auth
 
-                return page(request, "refused.html", status=403)
+                return page(request, "refused.html", status=403, reason="role")
             return await view(request)
 
         guarded.__dict__["required_roles"] = allowed
@@ -148,18 +148,21 @@ class SessionMiddleware:
         if request.method not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
+        signing_in = request.url.path.startswith("/signin")
+        if staff is None and not signing_in:   # refused before a byte of the body is read
+            await signed_out(request)(scope, receive, send)
+            return
         body = await read_limited(receive, MAX_FORM_BODY)
         if body is None:
             await PlainTextResponse("Too large.", status_code=413)(scope, receive, send)
             return
-        if not request.url.path.startswith("/signin"):
-            if staff is None:
-                await signed_out(request)(scope, receive, send)
-                return
-            if not await csrf_ok(Request(scope, replay(body, receive)), staff):
-                await PlainTextResponse("CSRF token missing or wrong; reload the page.",
-                                        status_code=403)(scope, receive, send)
-                return
+        if staff is not None and not signing_in and not await csrf_ok(
+                Request(scope, replay(body, receive)), staff):
+            from web.render import page  # noqa: PLC0415 - render imports auth
+
+            await page(request, "refused.html", status=403, reason="csrf")(scope, receive,
+                                                                           send)
+            return
         await self.app(scope, replay(body, receive), send)
 
 

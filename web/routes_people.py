@@ -260,7 +260,8 @@ async def _row_answer(request: Request, code: str, notice: str = "",
         therapists = [t.code for t in await services.store.all_therapists()]
         return fragment(request, "people_youth_row.html", status=200 if not problem else 400,
                         row=await youth_row(services, youth, notice, problem),
-                        units=units, therapist_codes=therapists)
+                        units=units, therapist_codes=therapists,
+                        default_unit=services.default_unit)
     if problem:
         return await _page(request, 400, problem)
     return RedirectResponse(f"/people#youth-{code}", status_code=303)
@@ -316,7 +317,7 @@ async def set_unit(request: Request) -> Response:
 
 def qr_svg(link: str) -> str:
     """The invite as a QR code, drawn here (no service is asked), inline SVG."""
-    return str(segno.make(link, error="m").svg_inline(scale=6, border=2, omitsize=False,
+    return str(segno.make(link, error="m").svg_inline(scale=6, border=2, omitsize=True,
                                                        title="QR"))
 
 
