@@ -110,6 +110,9 @@ async def test_refusals_are_shown_and_write_nothing(tmp_path: Path) -> None:
             assert window.status_code == 303
             page = await client.get("/schedule")
             assert "Stille uren: 21:30-08:00" in page.text
+            await client.post("/lang", data={"lang": "en", "next": "/schedule"})
+            english = (await client.get("/schedule")).text
+            assert "Quiet hours: 21:30-08:00" in english and "Add a series" in english
             assert "jongere J-014" in page.text and "16:00\N{EN DASH}17:00" in page.text
         assert rows(console, "SELECT count(*) FROM series") == [(1,)]
         assert rows(console, "SELECT scope, scope_code FROM phone_windows") == [
