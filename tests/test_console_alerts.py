@@ -74,6 +74,9 @@ async def test_a_therapist_acknowledges_own_alerts_only(tmp_path: Path) -> None:
         assert await store.add_alert(NewAlert(
             "missedref0000001", "missed:J-014:1", "missed", "J-014", "T-02",
             "3 keer op rij gemist.", now, None), now)
+        assert await store.add_alert(NewAlert(   # sealed under a key no longer configured
+            "oldcrisisref0001", "crisis:J-014:old", "crisis", "J-014", "T-02",
+            "not-sealed-with-any-key", now, None), now)
         link = await console.sign_in_link(role="therapist", code="T-03")
         async with signed_in(console, link) as other:
             page = (await other.get("/alerts")).text
@@ -88,6 +91,7 @@ async def test_a_therapist_acknowledges_own_alerts_only(tmp_path: Path) -> None:
         async with signed_in(console, link) as client:
             page = (await client.get("/alerts")).text
             assert "3 keer op rij gemist." in page and "snij" in page
+            assert "J-014: deze melding kan niet worden geopend" in page
             done = await client.post("/alerts/ack", data={"ref": "missedref0000001"})
             assert done.status_code == 303
         assert rows(console, "SELECT kind, acked_by FROM alerts WHERE acked_at IS NOT NULL"

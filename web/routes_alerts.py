@@ -6,6 +6,7 @@ urgent ones they receive. Only the therapist sees which crisis rule fired."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ from web.nav import NavItem
 from web.page_support import form_of, see_other, services_of, staff_of
 from web.render import page
 
+log = logging.getLogger(__name__)
 PATH = "/alerts"
 SHOWN_DAYS = 30
 STATES = tuple(s.value for s in AlertState)
@@ -68,7 +70,16 @@ def visible(staff: Staff, alert: Alert) -> bool:
 
 
 def text_for(services: Services, staff: Staff, alert: Alert) -> str:
-    """The alert as this viewer may read it (the rule only for the therapist)."""
+    """The alert as this viewer may read it (the rule only for the therapist). A sealed
+    detail that no configured key opens does not take the page down: the rest shows."""
+    try:
+        return _text_for(services, staff, alert)
+    except Exception:
+        log.exception("alert %s: its text could not be shown", alert.id)
+        return say(staff.lang, "web.al.unreadable", code=alert.youth_code)
+
+
+def _text_for(services: Services, staff: Staff, alert: Alert) -> str:
     role = role_for(staff, alert)
     if alert.reason is not None:
         return crisis.urgent_text(services, alert, role or "coordinator", staff.lang)
