@@ -120,10 +120,12 @@ class SessionRow:
 
 async def _rating_request(services: Services, therapist_code: str, youth_code: str,
                           key: str) -> OutboxItem | None:
+    """This youth's rating request for the session, once the session ended and while the
+    request is open (a week, as the planner sets it): where a rating is still asked."""
     now = services.clock()
     for item in await services.store.rating_requests_for(key, therapist_code):
-        if item.youth_code == youth_code and (item.session_end is None
-                                              or item.session_end <= now):
+        if (item.youth_code == youth_code and item.expires_at > now
+                and (item.session_end is None or item.session_end <= now)):
             return item
     return None
 
