@@ -62,6 +62,18 @@ def urgent_role(alert: Alert, *, therapist_code: str | None = None,
     return "coordinator" if coordinator else None
 
 
+def ack_role(alert: Alert, *, therapist_code: str | None = None,
+             unit_codes: frozenset[str] = frozenset(),
+             coordinator: bool = False) -> Role | None:
+    """Who may acknowledge: an urgent alert, any of its recipients (urgent_role); any
+    other alert (rupture, missed, an older crisis alert), its therapist only."""
+    if alert.reason is None:
+        return ("therapist" if therapist_code is not None
+                and therapist_code == alert.therapist_code else None)
+    return urgent_role(alert, therapist_code=therapist_code, unit_codes=unit_codes,
+                       coordinator=coordinator)
+
+
 class RatingOutcome(StrEnum):
     RATED = "rated"
     NOT_HELD = "not_held"    # "ging niet door": the session is never counted as missed

@@ -136,3 +136,24 @@ async def test_the_audit_page_filters_and_shows_the_verdict(tmp_path: Path) -> N
             assert "GEBROKEN" in page and "entry 1: content does not match its hash" in page
         assert any(e.action == "read:audit" and e.youth_code == "J-014"
                    for e in await console.services.store.audit_entries())
+
+
+async def test_the_unit_contact_sees_its_urgent_alert_and_acknowledges_it(
+        tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        await crisis_on_unit(console)
+        link = await console.sign_in_link(role="unit", code="W-1")
+        async with signed_in(console, link) as client:
+            page = (await client.get("/alerts")).text
+            assert "Zorg dat nu iemand naar J-014 toe gaat" in page
+            assert "snij" not in page
+            (ref,) = rows(console, "SELECT ref FROM alerts")[0]
+            done = await client.post("/alerts/ack", data={"ref": ref})
+            assert "done=acked" in done.headers["location"]
+            assert (await client.get("/overview")).status_code == 403
+        assert rows(console, "SELECT acked_by FROM alerts") == [("unit:W-1",)]
+        assert console.web is not None and console.web.engine is not None
+        await console.web.engine.tick(console.app.bot)   # the others hear who took it up
+        await console.fake.settle()
+        therapist = await console.staff_user("therapist", "T-02")
+        assert any("groepsleiding" in m.text for m in therapist.inbox if m.text)

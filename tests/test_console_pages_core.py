@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,29 @@ def test_every_word_on_the_pages_is_in_the_catalogue_in_both_languages() -> None
                                               "label", "codes", "code", "max", "dimension",
                                               "rule"), "x"))
                for k in keys)
+
+
+def alert(reason: str | None, therapist: str = "T-02", unit: str | None = "W-1") -> Any:
+    from storage.ports import Alert  # noqa: PLC0415
+
+    return Alert(1, "ref", "crisis" if reason else "rupture", "J-001", therapist, "",
+                 NOW, None, unit, reason)
+
+
+@pytest.mark.parametrize(("reason", "therapist", "units", "coordinator", "expected"), [
+    (None, "T-02", frozenset(), False, "therapist"),          # own rupture alert
+    (None, "T-03", frozenset(), False, None),                 # another therapist's
+    (None, None, frozenset({"W-1"}), True, None),             # not urgent: therapist only
+    ("text", "T-02", frozenset(), False, "therapist"),
+    ("text", "T-03", frozenset({"W-1"}), False, "unit"),      # the unit's own contact
+    ("talk", None, frozenset({"W-2"}), False, None),          # another unit
+    ("text", None, frozenset(), True, "coordinator"),         # every coordinator
+    ("text", "T-02", frozenset({"W-1"}), True, "therapist"),  # therapist first
+])
+def test_who_may_acknowledge(reason: str | None, therapist: str | None,
+                             units: frozenset[str], coordinator: bool,
+                             expected: str | None) -> None:
+    from conversations.alert_actions import ack_role  # noqa: PLC0415
+
+    assert ack_role(alert(reason), therapist_code=therapist, unit_codes=units,
+                    coordinator=coordinator) == expected

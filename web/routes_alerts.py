@@ -19,9 +19,9 @@ from conversations import staff as staff_texts
 from conversations.alert_actions import (
     Acked,
     AckOutcome,
+    ack_role,
     acknowledge_own,
     acknowledge_urgent,
-    urgent_role,
 )
 from conversations.services import Services
 from core.console_pages import AlertState, alert_state
@@ -51,10 +51,7 @@ class AlertRow:
 
 def role_for(staff: Staff, alert: Alert) -> RouteRole | None:
     """The role in which this staff member may acknowledge this alert, if any."""
-    if alert.reason is None:      # rupture, missed, older crisis alerts: the therapist only
-        return ("therapist" if Role.THERAPIST in staff.roles
-                and staff.therapist_code == alert.therapist_code else None)
-    return urgent_role(
+    return ack_role(
         alert,
         therapist_code=staff.therapist_code if Role.THERAPIST in staff.roles else None,
         unit_codes=frozenset({staff.unit}) if Role.UNIT in staff.roles and staff.unit
