@@ -32,7 +32,15 @@ def cli_actor(uid: int | None = None, sudo_user: str | None = None) -> str:
 
 
 class EnrolmentRefused(Exception):
-    """The coordinator's request cannot be carried out; the message says why."""
+    """The coordinator's request cannot be carried out; the message says why.
+
+    `key` and `values` name the reason for the console, which says it in the staff
+    member's language (catalogue key `web.refused_<key>`); the CLI prints the message."""
+
+    def __init__(self, message: str, key: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ async def enroll_therapist(store: Store, code: str, language: Language, now: dat
     try:
         await store.add_therapist(Therapist(code, language), now)
     except AlreadyExists:
-        raise EnrolmentRefused(f"therapist {code} is enrolled already") from None
+        raise EnrolmentRefused(f"therapist {code} is enrolled already",
+                               "therapist_exists", code=code) from None
     if invite_ttl is None:
         return None
     return await invite_therapist(store, code, now, invite_ttl)
@@ -61,10 +70,12 @@ async def enroll_therapist(store: Store, code: str, language: Language, now: dat
 async def invite_therapist(store: Store, code: str, now: datetime,
                            invite_ttl: timedelta) -> Invitation:
     if await store.therapist(code) is None:
-        raise EnrolmentRefused(f"unknown therapist code {code}")
+        raise EnrolmentRefused(f"unknown therapist code {code}", "unknown_therapist",
+                               code=code)
     if await _linked(store, await store.therapist_pseudonym(code)):
         raise EnrolmentRefused(f"{code} has linked Telegram already; after a lost phone or "
-                               f"a departure use `unbind-therapist --code {code}` first")
+                               f"a departure use `unbind-therapist --code {code}` first",
+                               "therapist_linked", code=code)
     token = new_token()
     revoked = await store.add_invite(token_digest(token), "therapist", code, now,
                                      now + invite_ttl)
@@ -83,18 +94,17 @@ async def enroll_youth(
     if await store.therapist(youth.therapist_code) is None:
         raise EnrolmentRefused(
             f"unknown therapist {youth.therapist_code}; enrol them first with "
-            f"`python -m bot enroll-therapist --code {youth.therapist_code}`"
-        )
+            f"`python -m bot enroll-therapist --code {youth.therapist_code}`",
+            "unknown_therapist", code=youth.therapist_code)
     problems = enrolment_problems(youth.birth_year, youth.guardian_consent_date, now.date())
     if problems:
-        raise EnrolmentRefused("; ".join(problems))
+        raise EnrolmentRefused("; ".join(problems), "law", detail="; ".join(problems))
     try:
         await store.add_youth(youth, now)
     except AlreadyExists:
         raise EnrolmentRefused(
             f"youth {youth.code} is enrolled already; use `invite --code {youth.code}` "
-            "for a new link"
-        ) from None
+            "for a new link", "youth_exists", code=youth.code) from None
     return await invite_youth(store, youth.code, now, invite_ttl)
 
 
@@ -104,10 +114,10 @@ async def invite_youth(
     """Issue a fresh single-use invite for an enrolled youth who has not joined yet."""
     youth = await store.youth_by_code(code)
     if youth is None:
-        raise EnrolmentRefused(f"unknown youth code {code}")
+        raise EnrolmentRefused(f"unknown youth code {code}", "unknown_youth", code=code)
     if await _linked(store, youth.pseudonym):
         raise EnrolmentRefused(f"{code} has joined already; after a lost phone use "
-                               f"`unbind --code {code}` first")
+                               f"`unbind --code {code}` first", "youth_joined", code=code)
     token = new_token()
     expires = now + invite_ttl
     revoked = await store.add_invite(token_digest(token), "youth", code, now, expires)
@@ -122,7 +132,7 @@ def parse_guardian_date(text: str | None,
         return date.fromisoformat(text)
     except ValueError:
         raise EnrolmentRefused(
-            f"{option}: {text!r} is not a date like 2026-11-28"
+            f"{option}: {text!r} is not a date like 2026-11-28", "not_a_date", text=text
         ) from None
 
 
@@ -130,7 +140,8 @@ async def unbind_youth(store: Store, code: str, now: datetime,
                        invite_ttl: timedelta) -> Invitation:
     """Unlink the youth's Telegram account and issue a fresh invite for the new one."""
     if not await store.unbind_youth(code, now):
-        raise EnrolmentRefused(f"{code} is unknown or has no linked account")
+        raise EnrolmentRefused(f"{code} is unknown or has no linked account", "not_linked",
+                               code=code)
     return await invite_youth(store, code, now, invite_ttl)
 
 
@@ -166,9 +177,10 @@ async def unbind_therapist(store: Store, code: str, now: datetime,
                            invite_ttl: timedelta) -> Invitation:
     """Cut a therapist's account off (lost phone, departure) and issue a new invite."""
     if await store.therapist(code) is None:
-        raise EnrolmentRefused(f"unknown therapist code {code}")
+        raise EnrolmentRefused(f"unknown therapist code {code}", "unknown_therapist",
+                               code=code)
     if not await store.unbind_therapist(code, now):
-        raise EnrolmentRefused(f"{code} has no linked account")
+        raise EnrolmentRefused(f"{code} has no linked account", "not_linked", code=code)
     await store.end_console_sessions_of(code, now)   # a console open on the lost phone
     return await invite_therapist(store, code, now, invite_ttl)
 
@@ -202,13 +214,15 @@ async def move_youth(store: Store, code: str, to_code: str, now: datetime) -> No
     """Hand one youth to another therapist (sessions already held stay where they were)."""
     youth = await store.youth_by_code(code)
     if youth is None:
-        raise EnrolmentRefused(f"unknown youth code {code}")
+        raise EnrolmentRefused(f"unknown youth code {code}", "unknown_youth", code=code)
     if await store.therapist(to_code) is None:
-        raise EnrolmentRefused(f"unknown therapist code {to_code}")
+        raise EnrolmentRefused(f"unknown therapist code {to_code}", "unknown_therapist",
+                               code=to_code)
     if youth.therapist_code == to_code:
-        raise EnrolmentRefused(f"{code} is with {to_code} already")
+        raise EnrolmentRefused(f"{code} is with {to_code} already", "same_therapist",
+                               code=code, therapist=to_code)
     if not await store.move_youth(code, to_code, now):
-        raise EnrolmentRefused(f"unknown youth code {code}")
+        raise EnrolmentRefused(f"unknown youth code {code}", "unknown_youth", code=code)
 
 
 def unit_for_enrolment(unit: str | None, default_unit: str | None) -> str:
@@ -217,5 +231,6 @@ def unit_for_enrolment(unit: str | None, default_unit: str | None) -> str:
     chosen = unit or default_unit
     if chosen is None:
         raise EnrolmentRefused("--unit is required (or set units.default_unit): a crisis "
-                               "alert goes to the 24/7 contact of the youth's unit")
+                               "alert goes to the 24/7 contact of the youth's unit",
+                               "unit_required")
     return chosen

@@ -95,3 +95,12 @@ class SqliteConsoleMixin(SqliteQueries):
             cur = await conn.execute("UPDATE console_sessions SET ended_at = ? WHERE actor = ?"
                                      " AND ended_at IS NULL", (iso(now), actor))
             return cur.rowcount
+
+    async def open_invites(self, now: datetime) -> dict[tuple[str, str], datetime]:
+        """Until when each (role, code) has an unused invite link that still works: the
+        People page tells "not joined, link valid until ..." from "not joined, no link"."""
+        rows = await self._all(
+            "SELECT role, subject_code, max(expires_at) AS until FROM invites"
+            " WHERE used_at IS NULL AND expires_at > ? GROUP BY role, subject_code",
+            (iso(now),))
+        return {(r["role"], r["subject_code"]): parse_iso(r["until"]) for r in rows}

@@ -68,6 +68,10 @@ async def test_a_coordinator_signs_in_enrols_a_youth_and_prints_the_qr(
             row = page.locator("#youth-J-001")
             row.get_by_text("Vanaf de volgende check-in 3 antwoorden.").wait_for()
             seen["row"] = row.inner_text()
+            # A refusal comes back in the row itself (400, swapped in place).
+            row.get_by_label("Therapeut van J-001").select_option("T-02")
+            row.get_by_role("button", name="Verplaatsen").click()
+            page.locator("#youth-J-001").get_by_text("J-001 zit al bij T-02.").wait_for()
             seen["url_after_htmx"] = page.url
             for name, (width, height) in VIEWPORTS.items():
                 page.set_viewport_size({"width": width, "height": height})

@@ -4,6 +4,7 @@ unbind, move, simple mode and unit, each audited by the coordinator's actor."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from bot.enrolment import enroll_therapist, enroll_unit
@@ -33,6 +34,7 @@ async def test_a_coordinator_enrols_a_youth_who_then_joins_from_the_invite(
             assert "afdeling W-1 heeft nog geen gekoppeld crisiscontact" in invite.text
             listed = (await client.get("/people")).text
             assert 'id="youth-J-014"' in listed and "Nog niet aangemeld" in listed
+            assert "Link werkt tot 07-12 14:00" in listed   # 14 days, Amsterdam time
 
             youth = console.fake.user(YOUTH)
             youth.send(f"/start {found.group(1)}")
@@ -47,6 +49,11 @@ async def test_a_coordinator_enrols_a_youth_who_then_joins_from_the_invite(
                                       data={"therapist": "T-03"},
                                       headers={"HX-Request": "true"})
             assert "Verplaatst" in moved.text
+            again = await client.post("/people/youths/J-014/therapist",
+                                      data={"therapist": "T-03"},
+                                      headers={"HX-Request": "true"})
+            assert again.status_code == 400 and "J-014 zit al bij T-03" in again.text
+            assert again.text.lstrip().startswith("<tr")   # the row, with the reason
             unit = await client.post("/people/youths/J-014/unit", data={"unit": "W-2"})
             assert unit.status_code == 303   # without HTMX: back to the list
             unbound = await client.post("/people/youths/J-014/unbind")
@@ -71,21 +78,21 @@ async def test_bad_input_gets_a_specific_reason_and_writes_nothing(tmp_path: Pat
         async with signed_in(console, await console.sign_in_link("coordinator")) as client:
             cases = [
                 ({"code": "Jan", "therapist": "T-02", "birth_year": "2008"},
-                 "is not a code like J-014"),
+                 "is geen code zoals J-014"),
                 ({"code": "J-1", "therapist": "T-09", "birth_year": "2008"},
-                 "unknown therapist T-09"),
+                 "Therapeut T-09 ken ik niet"),
                 ({"code": "J-1", "therapist": "T-02", "birth_year": "twee"},
-                 "is not a year"),
+                 "is geen geboortejaar"),
                 ({"code": "J-1", "therapist": "T-02", "birth_year": "2014"},
-                 "guardian"),
+                 "Aanmelden kan zo nog niet: born in 2014"),
                 ({"code": "J-1", "therapist": "T-02", "birth_year": "2008",
-                  "guardian": "2099-01-01"}, "lies in the future"),
+                  "guardian": "2099-01-01"}, "De datum 2099-01-01 ligt in de toekomst"),
             ]
             for data, reason in cases:
                 answer = await client.post("/people/youths", data=data)
                 assert answer.status_code == 400 and reason in answer.text, (data, answer.text)
             again = await client.post("/people/youths/J-404/invite")
-            assert again.status_code == 400 and "unknown youth code J-404" in again.text
+            assert again.status_code == 400 and "Jongere J-404 ken ik niet" in again.text
             odd = await client.post("/people/other/J-404/invite")
             assert odd.status_code == 404
         assert await store.active_youths() == []
@@ -103,4 +110,17 @@ async def test_a_therapist_is_enrolled_and_reinvited_from_the_page(tmp_path: Pat
             old, new = INVITE.search(first.text), INVITE.search(again.text)
             assert old and new and old.group(1) != new.group(1)
             twice = await client.post("/people/therapists", data={"code": "T-07"})
-            assert twice.status_code == 400 and "enrolled already" in twice.text
+            assert twice.status_code == 400 and "Therapeut T-07 is al aangemeld" in twice.text
+
+
+async def test_an_expired_invite_shows_as_no_working_link(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        await console.invite("J-020", therapist="T-02")
+        console.clock.advance(timedelta(days=15))   # invites work 14 days
+        link = await console.sign_in_link("coordinator")
+        async with signed_in(console, link) as client:
+            listed = (await client.get("/people")).text
+            assert "Geen werkende link: maak een nieuwe" in listed
+            fresh = await client.post("/people/youths/J-020/invite")
+            assert INVITE.search(fresh.text)
+            assert "Link werkt tot" in (await client.get("/people")).text

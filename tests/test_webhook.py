@@ -144,3 +144,24 @@ async def test_a_negative_or_invalid_content_length_is_a_bad_request(tmp_path: P
                                      content=json.dumps(update_for(YOUTH)).encode(),
                                      headers={SECRET_HEADER: SECRET})
         assert good.status_code == 200
+
+
+async def test_with_the_console_switched_off_only_the_webhook_and_health_answer(
+        tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        web = WebContext(webhook=webhook_of(bot.app, "/telegram", SECRET))
+        server = ConsoleServer(create_app(bot.services, web, console=False), "127.0.0.1", 0)
+        await server.start()
+        base = f"http://127.0.0.1:{server.port}"
+        try:
+            async with httpx.AsyncClient(base_url=base) as client:
+                health = await client.get("/health")
+                people = await client.get("/people")
+                signin = await client.get("/signin")
+                hook = await client.post("/telegram",
+                                         content=json.dumps(update_for(YOUTH)).encode(),
+                                         headers={SECRET_HEADER: SECRET})
+        finally:
+            await server.stop()
+        assert (health.status_code, people.status_code, signin.status_code) == (200, 404, 404)
+        assert hook.status_code == 200

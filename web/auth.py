@@ -140,8 +140,12 @@ class SessionMiddleware:
         services = cast(Services, request.app.state.services)
         web = cast(WebContext, request.app.state.web)
         webhook = web.webhook
-        if webhook is not None and request.url.path == webhook.path:
-            await self.app(scope, receive, send)   # its own secret; no cookie, no CSRF
+        path = request.url.path
+        if (webhook is not None and path == webhook.path) or path == "/health" or (
+                path.startswith("/static/") and request.method in ("GET", "HEAD")):
+            # The webhook has its own secret; /health and static files need no session
+            # (and do not keep one alive).
+            await self.app(scope, receive, send)
             return
         staff = await load_staff(request, services, web)
         scope.setdefault("state", {})["staff"] = staff

@@ -40,7 +40,7 @@ from storage.ports import NewYouth, Store, Youth
 from web.auth import Role, Staff, current_staff, requires
 from web.context import WebContext
 from web.nav import NavItem
-from web.render import fragment, page
+from web.render import fragment, page, translator
 
 COORDINATOR = frozenset({Role.COORDINATOR})
 KINDS = ("youths", "therapists")
@@ -60,6 +60,7 @@ class YouthRow:
     joined: bool
     notice: str = ""        # a word key: what just happened to this row
     problem: str = ""       # why the last action on this row was refused
+    link_until: datetime | None = None   # not joined: until when the open link works
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class TherapistRow:
     language: Language
     joined: bool
     youths: int
+    link_until: datetime | None = None
 
 
 def _services(request: Request) -> Services:
@@ -87,24 +89,36 @@ async def _linked(store: Store, pseudonym: str | None) -> bool:
 async def youth_row(services: Services, youth: Youth, notice: str = "",
                     problem: str = "") -> YouthRow:
     store = services.store
+    links = await store.open_invites(services.clock())
     return YouthRow(youth, await store.youth_unit(youth.code),
-                    await _linked(store, youth.pseudonym), notice, problem)
+                    await _linked(store, youth.pseudonym), notice, problem,
+                    links.get(("youth", youth.code)))
 
 
 async def people_lists(services: Services) -> tuple[list[YouthRow], list[TherapistRow]]:
     store = services.store
     youths = await store.active_youths()
     units = await store.youth_units()
-    rows = [YouthRow(y, units.get(y.code), await _linked(store, y.pseudonym))
+    links = await store.open_invites(services.clock())
+    rows = [YouthRow(y, units.get(y.code), await _linked(store, y.pseudonym),
+                     link_until=links.get(("youth", y.code)))
             for y in youths]
     counts: dict[str, int] = {}
     for y in youths:
         counts[y.therapist_code] = counts.get(y.therapist_code, 0) + 1
     therapists = [TherapistRow(t.code, t.language,
                                await _linked(store, await store.therapist_pseudonym(t.code)),
-                               counts.get(t.code, 0))
+                               counts.get(t.code, 0), links.get(("therapist", t.code)))
                   for t in await store.all_therapists()]
     return rows, therapists
+
+
+def _why(request: Request, refused: EnrolmentRefused) -> str:
+    """The refusal in the staff member's words; the CLI's message for any reason the
+    catalogue does not name."""
+    if not refused.key:
+        return str(refused)
+    return translator(_staff(request).lang)(f"refused_{refused.key}", **refused.values)
 
 
 async def _page(request: Request, status: int = 200, problem: str = "",
@@ -134,7 +148,8 @@ def _checked_code(text: str, what: str) -> str:
     code = text.strip().upper()
     if not CODE.fullmatch(code):
         raise EnrolmentRefused(f"{what}: {text!r} is not a code like J-014 (capital "
-                               "letters, a dash, digits); codes keep names out of the data")
+                               "letters, a dash, digits); codes keep names out of the data",
+                               "not_a_code", text=text)
     return code
 
 
@@ -142,7 +157,8 @@ def _checked_unit(text: str) -> str | None:
     if not text:
         return None
     if not UNIT.fullmatch(text):
-        raise EnrolmentRefused(f"{text!r} is not a unit code like W-1")
+        raise EnrolmentRefused(f"{text!r} is not a unit code like W-1", "not_a_unit",
+                               text=text)
     return text
 
 
@@ -153,7 +169,8 @@ def _language(text: str) -> Language:
 def _past_date(text: str, what: str, today: date) -> date | None:
     when = parse_guardian_date(text or None, what)
     if when is not None and when > today:
-        raise EnrolmentRefused(f"{what}: {when.isoformat()} lies in the future")
+        raise EnrolmentRefused(f"{what}: {when.isoformat()} lies in the future",
+                               "future_date", date=when.isoformat())
     return when
 
 
@@ -169,7 +186,7 @@ async def enrol_youth(request: Request) -> Response:
         therapist = _checked_code(values["therapist"], "therapist")
         if not values["birth_year"].isdigit():
             raise EnrolmentRefused(f"birth year {values['birth_year']!r} is not a year "
-                                   "like 2010")
+                                   "like 2010", "not_a_year", text=values["birth_year"])
         research = _past_date(values["research"], "guardian's research consent",
                               now.date())
         unit = unit_for_enrolment(_checked_unit(values["unit"]), services.default_unit)
@@ -178,7 +195,7 @@ async def enrol_youth(request: Request) -> Response:
                          _past_date(values["guardian"], "guardian's consent", now.date()))
         invitation = await enroll_youth(services.store, youth, now, services.invite_ttl)
     except EnrolmentRefused as refused:
-        return await _page(request, 400, str(refused), values, "youth")
+        return await _page(request, 400, _why(request, refused), values, "youth")
     await services.audit(staff.actor, "enrol", code, f"therapist {therapist}")
     if research is not None and await services.store.set_guardian_research_consent(
             code, research):
@@ -201,7 +218,7 @@ async def enrol_therapist(request: Request) -> Response:
                                             _language(values["language"]),
                                             services.clock(), services.invite_ttl)
     except EnrolmentRefused as refused:
-        return await _page(request, 400, str(refused), values, "therapist")
+        return await _page(request, 400, _why(request, refused), values, "therapist")
     assert invitation is not None
     await services.audit(staff.actor, "enrol", "", f"therapist {code}")
     return _invite_page(request, invitation, "therapist")
@@ -222,7 +239,7 @@ async def reinvite(request: Request) -> Response:
         else:
             invitation = await invite_youth(services.store, code, now, services.invite_ttl)
     except EnrolmentRefused as refused:
-        return await _page(request, 400, str(refused))
+        return await _page(request, 400, _why(request, refused))
     await services.audit(staff.actor, "invite", "" if kind == "therapists" else code,
                          f"{code}; {invitation.revoked} older invites revoked")
     return _invite_page(request, invitation, kind.rstrip("s"))
@@ -246,7 +263,7 @@ async def unbind(request: Request) -> Response:
             invitation = await unbind_youth(services.store, code, now, services.invite_ttl)
             await services.audit(staff.actor, "unbind", code, "account unlinked; new invite")
     except EnrolmentRefused as refused:
-        return await _page(request, 400, str(refused))
+        return await _page(request, 400, _why(request, refused))
     return _invite_page(request, invitation, kind.rstrip("s"), unbound=True)
 
 
@@ -276,7 +293,7 @@ async def move(request: Request) -> Response:
     try:
         await move_youth(services.store, code, to_code, services.clock())
     except EnrolmentRefused as refused:
-        return await _row_answer(request, code, problem=str(refused))
+        return await _row_answer(request, code, problem=_why(request, refused))
     assert youth is not None
     await services.audit(staff.actor, "move-youth", code,
                          f"therapist {youth.therapist_code} -> {to_code}")
@@ -290,7 +307,8 @@ async def simple(request: Request) -> Response:
     on = _text(await request.form(), "simple") == "on"
     changed = await services.store.set_simple_mode(code, on)
     if changed is None:
-        return await _row_answer(request, code, problem=f"unknown youth code {code}")
+        return await _row_answer(request, code, problem=translator(staff.lang)(
+            "refused_unknown_youth", code=code))
     if changed:
         await services.audit(staff.actor, "set-simple", code, "on" if on else "off")
     return await _row_answer(request, code, "simple_on" if on else "simple_off")
@@ -303,14 +321,13 @@ async def set_unit(request: Request) -> Response:
     try:
         unit = _checked_unit(_text(await request.form(), "unit"))
         if unit is None:
-            raise EnrolmentRefused("choose a unit")
+            raise EnrolmentRefused("choose a unit", "choose_unit")
         if await services.store.unit(unit) is None:
-            raise EnrolmentRefused(f"unknown unit {unit}; enrol it with "
-                                   f"`enroll-unit --unit {unit}`")
+            raise EnrolmentRefused(f"unknown unit {unit}", "unknown_unit", unit=unit)
         if not await services.store.set_unit(code, unit):
-            raise EnrolmentRefused(f"unknown youth code {code}")
+            raise EnrolmentRefused(f"unknown youth code {code}", "unknown_youth", code=code)
     except EnrolmentRefused as refused:
-        return await _row_answer(request, code, problem=str(refused))
+        return await _row_answer(request, code, problem=_why(request, refused))
     await services.audit(staff.actor, "set-unit", code, unit)
     return await _row_answer(request, code, "unit_set")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Generator
 
 import uvicorn
@@ -16,6 +17,20 @@ from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
 START_LIMIT = 30.0   # seconds the server may take to bind before start() gives up
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket: binding here turns a taken port into a plain OSError."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port,
+                                                         type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class _InLoopServer(uvicorn.Server):
@@ -42,20 +57,29 @@ class ConsoleServer:
         self.port = port
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="console")
+        """Bind (an OSError names a taken port) and serve until stop()."""
+        sock = listening_socket(self._host, self._port)
+        self._task = asyncio.create_task(self._serve(sock), name="console")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_LIMIT
         while not self._server.started:
             if self._task.done():
-                with contextlib.suppress(SystemExit):   # uvicorn exits when it cannot bind
-                    self._task.result()
                 self._task = None
-                raise OSError(f"cannot listen on {self._host}:{self._port}")
+                raise OSError(f"the console on {self._host}:{self._port} stopped at start")
             if loop.time() > deadline:
                 raise TimeoutError("the console did not start listening")
             await asyncio.sleep(0.01)
-        sockets = [s for server in self._server.servers for s in server.sockets]
-        self.port = sockets[0].getsockname()[1]
+        self.port = sock.getsockname()[1]
+
+    async def _serve(self, sock: socket.socket) -> None:
+        # uvicorn calls sys.exit on a failed start-up; a SystemExit escaping a task would
+        # stop the bot's whole event loop, so it ends here as a logged failure.
+        try:
+            await self._server.serve(sockets=[sock])
+        except SystemExit:
+            log.error("the console could not start")
+        finally:
+            sock.close()
 
     async def stop(self) -> None:
         if self._task is None:
