@@ -29,6 +29,12 @@ def rows(console: ConsoleHarness, sql: str) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql))
 
 
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')].filter(
+    e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+         && !(e.tagName === 'BUTTON' && e.textContent.trim())).map(e => e.outerHTML)"""
+
+
 def sign_in(page: Any, link: str) -> None:
     page.goto(link)
     page.get_by_role("button", name="Aanmelden").click()
@@ -65,6 +71,7 @@ async def test_a_coordinator_adds_a_weekly_series_cancels_one_and_sets_hours(
             page.get_by_role("button", name="Beltijden opslaan").click()
             page.get_by_text("De beltijden zijn opgeslagen.").wait_for()
             page.screenshot(path=str(out / "console-schedule-tablet.png"), full_page=True)
+            assert page.evaluate(UNLABELLED) == []
             page.set_viewport_size({"width": VIEWPORTS["desktop"][0],
                                     "height": VIEWPORTS["desktop"][1]})
             page.goto(f"{base}/schedule?week=2026-11-23")
@@ -115,7 +122,9 @@ async def test_a_therapist_opens_a_youth_and_acknowledges_an_alert(
             page.get_by_role("link", name="J-103").click()
             page.get_by_role("heading", name="J-103", exact=True).wait_for()
             page.screenshot(path=str(out / "console-youth-desktop.png"), full_page=True)
-            page.get_by_role("button", name="✓ Gezien J-103").click()
+            assert page.evaluate(UNLABELLED) == []
+            page.get_by_role("button", name="✓ Gezien J-103").focus()   # by keyboard
+            page.keyboard.press("Enter")
             page.get_by_text("Gezien: de melding is bij jou").wait_for()
             html = str(page.content())
             page.set_viewport_size({"width": VIEWPORTS["phone"][0],
