@@ -598,15 +598,17 @@ async def _move_youths(args: argparse.Namespace, settings: Settings,
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from conversations.audit_trail import verify_audit  # noqa: PLC0415
+
     async def work(services: Services) -> int:
+        entries, check = await verify_audit(services)
         if args.action == "verify":
-            check = await admin.verify_audit(services)
             for problem in check.problems:
                 print(problem)
-            print(f"{check.entries} entries; chain {'BROKEN' if check.problems else 'intact'}"
-                  + (f"; latest hash {check.latest_hash}" if check.latest_hash else ""))
-            return 1 if check.problems else 0
-        for e in await admin.audit_entries(services, args.youth, args.last):
+            print(check.summary())
+            return 0 if check.intact else 1
+        shown = [e for e in entries if args.youth in (None, e.youth_code)][-args.last:]
+        for e in shown:
             print(f"{e.seq:>6}  {e.at[:19]}  {e.actor:<12} {e.action:<18} "
                   f"{e.youth_code or '-':<7} {e.detail}")
         return 0

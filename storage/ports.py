@@ -573,8 +573,17 @@ class LoopRepo(Protocol):
                                   therapist_code: str) -> list[OutboxItem]: ...
 
 
+class PagesRepo(Protocol):
+    """What only the console's pages read (storage/sqlite_pages.py)."""
+
+    async def alerts_since(self, since: datetime,
+                           therapist_code: str | None = None) -> list[Alert]: ...
+    async def all_windows(self) -> list[PhoneWindow]: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, Protocol):
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, PagesRepo,
+            Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 
     async def close(self) -> None: ...

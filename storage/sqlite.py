@@ -43,6 +43,7 @@ from storage.sqlite_invites import (
     store_contact,
 )
 from storage.sqlite_loop import SqliteLoopMixin
+from storage.sqlite_pages import SqlitePagesMixin
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
@@ -80,7 +81,7 @@ def _live(row: aiosqlite.Row, now: datetime) -> bool:
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
                   SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
-                  SqliteConsoleMixin, SqliteQueries):
+                  SqliteConsoleMixin, SqlitePagesMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:

@@ -39,6 +39,8 @@ async def test_a_coordinator_signs_in_enrols_a_youth_and_prints_the_qr(
             page.goto(link)
             page.screenshot(path=str(shots / "signin-phone.png"))
             page.get_by_role("button", name="Aanmelden").click()
+            page.wait_for_url(re.compile(r"/$"))   # a coordinator has several pages: tiles
+            page.get_by_role("link", name="Mensen").first.click()
             page.wait_for_url(re.compile(r"/people$"))
             seen["heading"] = page.get_by_role("heading", level=1).inner_text()
             form = page.locator("#enrol-youth")

@@ -160,7 +160,7 @@ class SessionMiddleware:
         if body is None:
             await PlainTextResponse("Too large.", status_code=413)(scope, receive, send)
             return
-        if staff is not None and not signing_in and not await csrf_ok(
+        if staff is not None and not signing_in and not await _csrf_checked(
                 Request(scope, replay(body, receive)), staff):
             from web.render import page  # noqa: PLC0415 - render imports auth
 
@@ -168,6 +168,15 @@ class SessionMiddleware:
                                                                            send)
             return
         await self.app(scope, replay(body, receive), send)
+
+
+async def _csrf_checked(request: Request, staff: Staff) -> bool:
+    """csrf_ok on a request of its own, whose parsed form (and any uploaded file's
+    temporary file) is closed afterwards; the endpoint parses the replayed body again."""
+    try:
+        return await csrf_ok(request, staff)
+    finally:
+        await request.close()
 
 
 async def read_limited(receive: Receive, limit: int) -> bytes | None:

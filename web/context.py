@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from conversations.schedules import SchedulePolicy
 from core.console import SignInLimiter
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class WebContext:
     engine: Engine | None = None          # replans after schedule changes (pages)
     webhook: Webhook | None = None
     bot_app: BotApp | None = None         # the running PTB Application, when there is one
+    schedule_policy: SchedulePolicy | None = None   # schedule rules + planner (pages)
     limiter: SignInLimiter = field(init=False)
 
     def __post_init__(self) -> None:
