@@ -24,10 +24,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bot.console import web_context
-from bot.enrolment import enroll_therapist, enroll_youth
 from bot.offline import OfflineBot, offline_bot
 from conversations import usecases
 from conversations.console_signin import CONSOLE_URL
+from conversations.enrolment import enroll_therapist, enroll_youth
 from conversations.telegram_io import send_prompt
 from faketelegram import FakeUser
 from storage.ports import NewYouth

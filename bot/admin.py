@@ -4,7 +4,7 @@ Each one checks, writes, writes its audit entry (NEN 7513: who, when, whom, what
 returns what happened as data; a refusal is an `EnrolmentRefused` saying why, before any
 write it should not cause. The command line prints the result, the web console shows it:
 neither audits nor branches itself. `actor` names who asked, for the audit trail
-(`bot.enrolment.cli_actor()` on the command line, the signed-in staff member on the web).
+(`conversations.enrolment.cli_actor()` on the command line, the signed-in staff member on the web).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bot import enrolment
-from bot.enrolment import EnrolmentRefused, Invitation
 from bot.keyrotation import RotationCount, rotate_all
+from conversations import enrolment
+from conversations.enrolment import EnrolmentRefused, Invitation
 from conversations.services import Services
 from core.questionnaire import Language
 from core.retention import RetentionPolicy, RetentionReport

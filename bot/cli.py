@@ -25,15 +25,17 @@ from bot.config import (
     load_settings,
     startup_warnings,
 )
-from bot.enrolment import (
+from bot.logsafe import configure_logging, redact
+from bot.schedule_cli import local_label
+from conversations import usecases
+from conversations.enrolment import (
+    CODE,
+    UNIT,
     EnrolmentRefused,
     Invitation,
     cli_actor,
     parse_guardian_date,
 )
-from bot.logsafe import configure_logging, redact
-from bot.schedule_cli import local_label
-from conversations import usecases
 from conversations.services import Services
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
@@ -56,8 +58,6 @@ KEY_FILES = ("vakbot-pseudonym.key", "vakbot-contact.key", "vakbot-text.key")
 TOKEN_FILE = "vakbot-token"  # noqa: S105 - a file name
 # Seconds between attempts to reach the Bot API at start-up: 1, 2, 4, ... at most 60.
 RETRY_CAP = 60.0
-CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
-UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
 
 def _code(text: str) -> str:
@@ -291,13 +291,9 @@ async def _with_store(
     settings: Settings, secrets: Secrets,
     work: Callable[[Services], Awaitable[int]],
 ) -> int:
-    from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
+    from bot.wiring import with_services  # noqa: PLC0415 - keeps --help fast
 
-    services = await open_services(settings, secrets, _now)
-    try:
-        return await work(services)
-    finally:
-        await services.store.close()
+    return await with_services(settings, secrets, work, _now)
 
 
 async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
@@ -434,7 +430,8 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
 
 async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Queue a check-in for the running bot, held to the next allowed moment (or --now)."""
-    from bot.wiring import delivery_rules, make_bot  # noqa: PLC0415 - keeps --help fast
+    from bot.rules import delivery_rules  # noqa: PLC0415 - keeps --help fast
+    from bot.wiring import make_bot  # noqa: PLC0415 - keeps --help fast
     from conversations.telegram_io import TelegramChannel  # noqa: PLC0415
     from scheduler.manual import queue_checkin, send_queued_now  # noqa: PLC0415
 

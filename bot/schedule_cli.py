@@ -11,9 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.enrolment import cli_actor
-from bot.wiring import default_timing, delivery_rules
+from bot.rules import default_timing, delivery_rules
 from conversations import crisis, schedules
+from conversations.enrolment import cli_actor
 from conversations.schedules import SchedulePolicy, column_problems
 from conversations.services import Services
 from core.compliance import render_overview

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from starlette.routing import Route
 
-from bot.enrolment import enroll_therapist, unbind_therapist
+from conversations.enrolment import enroll_therapist, unbind_therapist
 from core.callbacks import ack_data, answer_data, discuss_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token

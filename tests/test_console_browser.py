@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.enrolment import enroll_therapist, enroll_unit
+from conversations.enrolment import enroll_therapist, enroll_unit
 from tests.web_support import VIEWPORTS, BrowserThread, running_console
 
 INVITE = re.compile(r"https://t\.me/vakbot_demo_bot\?start=[A-Za-z0-9_-]+")

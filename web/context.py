@@ -11,7 +11,6 @@ from conversations.schedules import SchedulePolicy
 from core.console import SignInLimiter
 
 if TYPE_CHECKING:
-    from bot.wiring import BotApp
     from scheduler.engine import Engine
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -50,7 +49,6 @@ class WebContext:
     bot_username: str = "vakbot_bot"
     engine: Engine | None = None          # replans after schedule changes (pages)
     webhook: Webhook | None = None
-    bot_app: BotApp | None = None         # the running PTB Application, when there is one
     schedule_policy: SchedulePolicy | None = None   # schedule rules + planner (pages)
     limiter: SignInLimiter = field(init=False)
 

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse
 
 from conversations.schedules import SchedulePolicy
 from conversations.services import Services
-from web.auth import Staff
+from web.staff import Staff
 
 
 def services_of(request: Request) -> Services:

@@ -28,10 +28,11 @@ from core.console_pages import AlertState, alert_state
 from core.crisis_route import Role as RouteRole
 from core.texts import say
 from storage.ports import Alert, AlertDelivery
-from web.auth import Role, Staff, requires
+from web.auth import requires
 from web.nav import NavItem
 from web.page_support import form_of, see_other, services_of, staff_of
 from web.render import page
+from web.staff import Role, Staff
 
 log = logging.getLogger(__name__)
 PATH = "/alerts"

@@ -9,10 +9,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conversations.audit_trail import verify_audit
-from web.auth import Role, requires
+from web.auth import requires
 from web.nav import NavItem
 from web.page_support import services_of, staff_of
 from web.render import page
+from web.staff import Role
 
 PATH = "/audit"
 SHOWN = 200

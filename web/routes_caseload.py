@@ -29,11 +29,12 @@ from reports.trend import PER_IMAGE, Panel, level, trend_words
 from reports.weekly import panels_from, week_label
 from reports.youth import SessionLine
 from storage.ports import OutboxItem
-from web.auth import Role, Staff, requires
+from web.auth import requires
 from web.nav import NavItem
 from web.page_support import form_of, see_other, services_of, staff_of
 from web.render import NO_STORE, page
 from web.routes_alerts import alert_rows
+from web.staff import Role, Staff
 
 PATH = "/caseload"
 THERAPIST = frozenset({Role.THERAPIST})

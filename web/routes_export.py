@@ -9,10 +9,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conversations.research import export_files, export_zip
-from web.auth import Role, requires
+from web.auth import requires
 from web.nav import NavItem
 from web.page_support import services_of, staff_of
 from web.render import NO_STORE, page
+from web.staff import Role
 
 PATH = "/export"
 

@@ -12,10 +12,11 @@ from starlette.routing import BaseRoute, Route
 from conversations import crisis
 from core.compliance import attention
 from core.console_pages import filter_overview
-from web.auth import Role, requires
+from web.auth import requires
 from web.nav import NavItem
 from web.page_support import services_of, staff_of
 from web.render import page
+from web.staff import Role
 
 PATH = "/overview"
 

@@ -31,10 +31,11 @@ from core.console_pages import (
 from core.questionnaire import DISCIPLINES
 from core.schedule import WEEKDAYS
 from core.texts import say
-from web.auth import Role, requires
+from web.auth import requires
 from web.nav import NavItem
 from web.page_support import form_of, schedule_policy, see_other, services_of, staff_of
 from web.render import page
+from web.staff import Role
 
 PATH = "/schedule"
 DONE = frozenset({"added", "cancelled", "moved", "paused", "resumed", "imported", "window"})
