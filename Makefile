@@ -50,7 +50,7 @@ unit: $(BIN)/.installed chromium
 # be fetched here). Installed when missing and we are root; otherwise one line saying how.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "The browser tests need Debian's chromium: run 'sudo apt-get install -y chromium', then make test again." >&2; exit 1; fi; }
 
 run: $(BIN)/.installed  ## the real bot; needs $(CONFIG) and the secrets in the environment

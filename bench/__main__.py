@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from bench.answers import full_stack, raw_commits
+from bench.console import console_pages, table_rows
 from bench.delivery import TELEGRAM_CAP, dispatch, planning
 from bench.inbound import stranger_flood
 from bench.render import rendering
@@ -31,6 +32,9 @@ async def _main(youths: int, planned: int) -> None:
     flood = await stranger_flood()
     print("starting the bot process …", file=sys.stderr, flush=True)
     boot = await startup()
+    print("console pages: a 50-youth overview, a 12-youth caseload …", file=sys.stderr,
+          flush=True)
+    console = await console_pages()
     print()
     print("| figure | this run | baseline (same run) | ratio |")
     print("|---|---|---|---|")
@@ -66,6 +70,7 @@ async def _main(youths: int, planned: int) -> None:
           f"| bare `python -c pass`: {boot.bare_python_s:.2f} s "
           f"| {boot.seconds / boot.bare_python_s:.1f} |")
     print(f"| bot idle memory (RSS, 3 s after start) | {boot.idle_rss_mib:.0f} MiB | - | - |")
+    print("\n".join(table_rows(console)))
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.enrolment import enroll_therapist, enroll_youth
 from bot.offline import OfflineBot, offline_bot
 from conversations import usecases
+from conversations.enrolment import enroll_therapist, enroll_youth
 from conversations.telegram_io import send_prompt
 from storage.database import Database, Migration
 from storage.ports import NewYouth

@@ -17,8 +17,9 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.application import engine_of_app
 from bot.offline import join_directly, offline_bot
-from bot.wiring import default_timing, delivery_rules, engine_of_app
+from bot.rules import default_timing, delivery_rules
 from core.schedule import Timing
 from scheduler.planner import DeliveryRules, plan
 from storage.ports import NewSeries, NewYouth, Therapist

@@ -4,7 +4,7 @@ Each one checks, writes, writes its audit entry (NEN 7513: who, when, whom, what
 returns what happened as data; a refusal is an `EnrolmentRefused` saying why, before any
 write it should not cause. The command line prints the result, the web console shows it:
 neither audits nor branches itself. `actor` names who asked, for the audit trail
-(`bot.enrolment.cli_actor()` on the command line, the signed-in staff member on the web).
+(`conversations.enrolment.cli_actor()` on the command line, the signed-in staff member on the web).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from bot import enrolment
-from bot.enrolment import EnrolmentRefused, Invitation
 from bot.keyrotation import RotationCount, rotate_all
+from conversations import enrolment
+from conversations.enrolment import EnrolmentRefused, Invitation
 from conversations.services import Services
-from core.audit import AuditEntry, compare_with_anchor, verify_chain
 from core.questionnaire import Language
 from core.retention import RetentionPolicy, RetentionReport
 from storage.ports import NewYouth, SealedKind
@@ -177,29 +176,6 @@ async def set_simple(services: Services, actor: str, code: str, simple: bool) ->
     if changed:
         await services.audit(actor, "set-simple", code, "on" if simple else "off")
     return changed
-
-
-@dataclass(frozen=True)
-class AuditCheck:
-    entries: int
-    problems: list[str]        # empty: the chain is intact and matches its anchor
-    latest_hash: str | None
-
-
-async def verify_audit(services: Services) -> AuditCheck:
-    """Verify the audit trail's hash chain and its anchor outside the database."""
-    entries = await services.store.audit_entries()
-    problems = verify_chain(entries)
-    if services.audit_anchor is not None:
-        head, unreadable = services.audit_anchor.head()
-        problems += unreadable + compare_with_anchor(entries, head)
-    return AuditCheck(len(entries), problems, entries[-1].hash if entries else None)
-
-
-async def audit_entries(services: Services, youth: str | None, last: int) -> list[AuditEntry]:
-    """The last `last` audit entries, only those about `youth` when given."""
-    entries = await services.store.audit_entries()
-    return [e for e in entries if youth in (None, e.youth_code)][-last:]
 
 
 async def backup(services: Services, actor: str, out: Path) -> None:

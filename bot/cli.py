@@ -25,15 +25,17 @@ from bot.config import (
     load_settings,
     startup_warnings,
 )
-from bot.enrolment import (
+from bot.logsafe import configure_logging, redact
+from bot.schedule_cli import local_label
+from conversations import usecases
+from conversations.enrolment import (
+    CODE,
+    UNIT,
     EnrolmentRefused,
     Invitation,
     cli_actor,
     parse_guardian_date,
 )
-from bot.logsafe import configure_logging, redact
-from bot.schedule_cli import local_label
-from conversations import usecases
 from conversations.services import Services
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
@@ -56,8 +58,6 @@ KEY_FILES = ("vakbot-pseudonym.key", "vakbot-contact.key", "vakbot-text.key")
 TOKEN_FILE = "vakbot-token"  # noqa: S105 - a file name
 # Seconds between attempts to reach the Bot API at start-up: 1, 2, 4, ... at most 60.
 RETRY_CAP = 60.0
-CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
-UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
 
 def _code(text: str) -> str:
@@ -292,13 +292,9 @@ async def _with_store(
     settings: Settings, secrets: Secrets,
     work: Callable[[Services], Awaitable[int]],
 ) -> int:
-    from bot.wiring import open_services  # noqa: PLC0415 - keeps --help fast
+    from bot.wiring import with_services  # noqa: PLC0415 - keeps --help fast
 
-    services = await open_services(settings, secrets, _now)
-    try:
-        return await work(services)
-    finally:
-        await services.store.close()
+    return await with_services(settings, secrets, work, _now)
 
 
 async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
@@ -435,7 +431,8 @@ async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
 
 async def _send_checkin(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     """Queue a check-in for the running bot, held to the next allowed moment (or --now)."""
-    from bot.wiring import delivery_rules, make_bot  # noqa: PLC0415 - keeps --help fast
+    from bot.rules import delivery_rules  # noqa: PLC0415 - keeps --help fast
+    from bot.wiring import make_bot  # noqa: PLC0415 - keeps --help fast
     from conversations.telegram_io import TelegramChannel  # noqa: PLC0415
     from scheduler.manual import queue_checkin, send_queued_now  # noqa: PLC0415
 
@@ -599,15 +596,17 @@ async def _move_youths(args: argparse.Namespace, settings: Settings,
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
+    from conversations.audit_trail import verify_audit  # noqa: PLC0415
+
     async def work(services: Services) -> int:
+        entries, check = await verify_audit(services)
         if args.action == "verify":
-            check = await admin.verify_audit(services)
             for problem in check.problems:
                 print(problem)
-            print(f"{check.entries} entries; chain {'BROKEN' if check.problems else 'intact'}"
-                  + (f"; latest hash {check.latest_hash}" if check.latest_hash else ""))
-            return 1 if check.problems else 0
-        for e in await admin.audit_entries(services, args.youth, args.last):
+            print(check.summary())
+            return 0 if check.intact else 1
+        shown = [e for e in entries if args.youth in (None, e.youth_code)][-args.last:]
+        for e in shown:
             print(f"{e.seq:>6}  {e.at[:19]}  {e.actor:<12} {e.action:<18} "
                   f"{e.youth_code or '-':<7} {e.detail}")
         return 0

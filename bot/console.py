@@ -13,8 +13,9 @@ from typing import Any
 
 from telegram import Update
 
+from bot import schedule_cli
+from bot.application import BotApp, engine_of_app
 from bot.config import Secrets, Settings
-from bot.wiring import BotApp, engine_of_app
 from conversations.services import Services
 from web.app import create_app
 from web.context import ConsoleConfig, WebContext, Webhook
@@ -53,8 +54,10 @@ def web_context(settings: Settings, secrets: Secrets, app: BotApp) -> WebContext
         hook = webhook_of(app, settings.telegram.webhook.path,
                           secrets.webhook_secret.get_secret_value())
     username = settings.telegram.bot_username or app.bot.username
+    engine = engine_of_app(app)
     return WebContext(console=console_config(settings), bot_username=username,
-                      engine=engine_of_app(app), webhook=hook, bot_app=app)
+                      engine=engine, webhook=hook,
+                      schedule_policy=schedule_cli.policy(settings, engine.services))
 
 
 async def start_console(settings: Settings, secrets: Secrets, services: Services,

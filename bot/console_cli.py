@@ -15,7 +15,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from bot.config import Secrets, Settings
-from bot.enrolment import EnrolmentRefused, cli_actor
+from conversations.enrolment import EnrolmentRefused, cli_actor
 from conversations.services import Services
 from core.console import LINK_LIFETIME
 from core.questionnaire import Language
@@ -70,7 +70,7 @@ async def grant_for(args: argparse.Namespace, services: Services) -> ConsoleGran
 
 
 async def run(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
-    from bot.cli import _with_store  # noqa: PLC0415 - bot.cli imports this module
+    from bot.wiring import with_services  # noqa: PLC0415 - keeps --help fast
     from conversations.console_signin import issue_link  # noqa: PLC0415 - keeps --help fast
 
     async def work(services: Services) -> int:
@@ -83,4 +83,4 @@ async def run(args: argparse.Namespace, settings: Settings, secrets: Secrets) ->
         print("Give it only to that person; it signs them in to the console.")
         return 0
 
-    return await _with_store(settings, secrets, work)
+    return await with_services(settings, secrets, work)

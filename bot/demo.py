@@ -19,10 +19,11 @@ from datetime import time as clock_time
 from pathlib import Path
 
 from bot.demo_kiosk import answer_on_kiosk, setup_kiosk
-from bot.enrolment import enroll_therapist, enroll_youth
 from bot.export import export
 from bot.offline import OfflineBot, VirtualClock, offline_bot
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
+from conversations.enrolment import enroll_therapist, enroll_youth
 from core.delivery import Window
 from core.flow import plan_steps
 from core.questionnaire import Discipline, Language

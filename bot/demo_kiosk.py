@@ -11,10 +11,10 @@ import re
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 
-from bot.enrolment import enroll_unit, enroll_youth
 from bot.offline import OfflineBot
-from bot.wiring import default_timing
+from bot.rules import default_timing
 from conversations import kiosk
+from conversations.enrolment import enroll_unit, enroll_youth
 from core.questionnaire import Language
 from faketelegram import FakeUser
 from storage.ports import NewSeries, NewYouth

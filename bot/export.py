@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conversations.reporting import with_repairs
-from core.export import build_export
+from conversations.research import export_files
 from storage.ports import Store
 from storage.private_files import private_dir, write_atomic
 
@@ -15,10 +14,7 @@ from storage.private_files import private_dir, write_atomic
 async def export(store: Store, out: Path, *, full: bool = False,
                  now: datetime | None = None) -> int:
     """Write answers_long.csv, alerts.csv and codebook.md; return how many youths are in it."""
-    alerts = await with_repairs(store, await store.export_alerts(research_only=not full),
-                                now or datetime.now(UTC))
-    files = build_export(await store.export_rows(research_only=not full), full=full,
-                         alerts=alerts)
+    files = await export_files(store, now or datetime.now(UTC), full=full)
     private_dir(out)  # 0700; each file 0600, complete or not there (temp file + rename)
     write_atomic(out / "answers_long.csv", files.answers_csv.encode())
     write_atomic(out / "alerts.csv", files.alerts_csv.encode())

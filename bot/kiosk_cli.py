@@ -11,8 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from bot.enrolment import cli_actor
 from conversations import kiosk
+from conversations.enrolment import cli_actor
 from conversations.services import Services
 
 COMMANDS = ("set-channel", "kiosk-codes")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.application import BotApp
 from bot.config import Secrets, Settings, load_settings
-from bot.wiring import BotApp, build_application, open_services, utcnow
+from bot.wiring import build_application, open_services, utcnow
 from conversations.services import Clock, Services
 from conversations.telegram_io import TelegramChannel
 from core.identity import new_key, token_digest

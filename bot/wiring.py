@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from telegram import Bot
-from telegram.ext import Application, ApplicationBuilder, ExtBot, JobQueue
+from telegram.ext import ApplicationBuilder, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.application import BotApp, engine_of, engine_of_app
 from bot.config import Secrets, Settings, consent_texts
 from bot.ratelimit import ChatRateLimiter
+from bot.rules import delivery_rules
 from bot.runlock import hold_database
 from bot.updates import PerUserUpdateProcessor
 from conversations.console_signin import CONSOLE_URL
-from conversations.context import CONTEXT_TYPES, BotContext, BotData
+from conversations.context import CONTEXT_TYPES, BotContext
 from conversations.inbound import GATE, inbound_handler
 from conversations.routes import routes
 from conversations.services import Clock, Services
@@ -25,21 +28,16 @@ from conversations.telegram_io import TelegramChannel, send_unsent
 from core.crisis import load_rules
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
-from core.schedule import WEEKDAYS, Timing
+from core.schedule import WEEKDAYS
 from core.throttle import InboundGate, InboundLimits
 from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
-from scheduler.planner import DeliveryRules
 from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.ports import Store
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-
-BotApp = Application[Bot, BotContext, dict[Any, Any],
-                     dict[Any, Any], BotData, JobQueue[BotContext]]
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -80,6 +78,17 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         audit_anchor=anchor,
         retention_required=settings.privacy.retention_required,
     )
+
+
+async def with_services(settings: Settings, secrets: Secrets,
+                        work: Callable[[Services], Awaitable[int]],
+                        clock: Clock = utcnow) -> int:
+    """Open the services for one command-line action, run it, and close the store."""
+    services = await open_services(settings, secrets, clock)
+    try:
+        return await work(services)
+    finally:
+        await services.store.close()
 
 
 async def replay_erasures(store: Store, path: Path | None) -> int:
@@ -125,32 +134,11 @@ async def on_error(update: object, context: BotContext) -> None:
               exc_info=(type(error), error, error.__traceback__) if error else None)
 
 
-def delivery_rules(settings: Settings) -> DeliveryRules:
-    sched = settings.schedule
-    return DeliveryRules(sched.timezone, sched.quiet_start, sched.quiet_end,
-                         timedelta(days=sched.horizon_days))
-
-
-def default_timing(settings: Settings) -> Timing:
-    """Check-in timing for a new series unless the coordinator says otherwise."""
-    return Timing(timedelta(minutes=settings.schedule.send_after_minutes),
-                  timedelta(hours=settings.schedule.remind_after_hours),
-                  timedelta(hours=settings.checkin.expiry_hours))
-
-
 def make_engine(settings: Settings, services: Services) -> Engine:
     return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
                   report_weekday=WEEKDAYS.index(settings.reports.weekday),
                   report_time=settings.reports.at,
                   retention=settings.retention.policy(), retention_at=settings.retention.run_at)
-
-
-def engine_of(context: BotContext) -> Engine:
-    return cast(Engine, context.bot_data["engine"])
-
-
-def engine_of_app(app: BotApp) -> Engine:
-    return cast(Engine, app.bot_data["engine"])
 
 
 async def _tick_job(context: BotContext) -> None:

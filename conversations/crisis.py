@@ -11,12 +11,12 @@ import logging
 from datetime import datetime
 
 from conversations.actions import Action, EditTapped, Reply, Toast
+from conversations.alert_actions import AckOutcome, acknowledge_urgent
 from conversations.services import Services, new_checkin_ref
 from core.callbacks import AckTap, TalkTap, talk_data
 from core.crisis import find_crisis_phrases
 from core.crisis_route import (
     ROLES,
-    Recipient,
     ReplyRoute,
     Role,
     Route,
@@ -204,16 +204,15 @@ async def ack_tap(services: Services, user_id: int, tap: AckTap,
     now = services.clock()
     code = {"therapist": alert.therapist_code, "unit": alert.unit_code or ""}.get(
         role) or coordinator_key(services.pseudonym(user_id))
-    first = await services.store.ack_alert(alert.ref, now, by=Recipient(role, code).key)
-    current = await services.store.alert_by_ref(alert.ref) or alert
-    when = (current.acked_at or now).astimezone(services.zone).strftime("%H:%M")
-    text = urgent_text(services, current, role, lang)
-    if not first:
-        line = say(lang, "already_acked", role=role_label(current.acked_by, lang), when=when)
-        return [EditTapped(f"{text}\n\n{line}"), Toast(line)]
     actor = {"therapist": alert.therapist_code, "unit": f"unit:{alert.unit_code}"}.get(
         role) or services.staff_actor("coordinator", user_id)
-    await services.audit(actor, "ack:urgent", alert.youth_code, alert.reason or "")
+    acked = await acknowledge_urgent(services, alert, role, code, actor)
+    current = acked.alert or alert
+    when = (current.acked_at or now).astimezone(services.zone).strftime("%H:%M")
+    text = urgent_text(services, current, role, lang)
+    if acked.outcome is not AckOutcome.DONE:
+        line = say(lang, "already_acked", role=role_label(current.acked_by, lang), when=when)
+        return [EditTapped(f"{text}\n\n{line}"), Toast(line)]
     log.info("urgent alert for %s acknowledged by the %s", alert.youth_code, role)
     return [EditTapped(f"{text}\n\n{say(lang, 'acked', when=when)}"),
             Toast(say(lang, "acked", when=when))]

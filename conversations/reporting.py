@@ -63,11 +63,12 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
 async def youth_view(store: Store, therapist_code: str, code: str, until: datetime,
                      lang: Language, zone: ZoneInfo, questionnaire: Questionnaire,
                      open_note: Callable[[bytes], str], missed_after: int = MISSED_IN_A_ROW,
-                     shown: int = SESSIONS_SHOWN) -> YouthView:
+                     shown: int = SESSIONS_SHOWN, *, render: bool = True) -> YouthView:
     """Gather, analyse and render one youth for this therapist (/report J-103).
 
     `open_note` opens a sealed note (Cipher.open_text); a note that cannot be opened is
-    left out with the rest of the session still shown."""
+    left out with the rest of the session still shown. `render` False skips the image
+    (the console's page shows the same data as a table)."""
     load = await caseload(store, therapist_code, until)
     if code not in load.points:
         return YouthView(code in load.not_sharing, False, [], "")
@@ -96,10 +97,11 @@ async def youth_view(store: Store, therapist_code: str, code: str, until: dateti
             point.when, extra.discipline if extra else None, point.state,
             labels.get(event, event) if event and event not in NO_EVENT else None,
             text, point.crisis))
-    images = await asyncio.to_thread(render_youth, therapist_code, code, panel, lang,
-                                     zone)
+    images = (await asyncio.to_thread(render_youth, therapist_code, code, panel, lang, zone)
+              if render else [])
     return YouthView(True, True, images,
-                     youth_text(code, sessions, panel.flags, lang, zone))
+                     youth_text(code, sessions, panel.flags, lang, zone), panel,
+                     tuple(sessions), tuple(r.occurrence_key for r in records[-shown:]))
 
 
 async def with_repairs(store: Store, rows: list[AlertExportRow],

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from conversations.actions import Action, EditTapped, Photo, Reply, Toast
+from conversations.alert_actions import RatingOutcome, acknowledge_own, rate_session
 from conversations.chunks import split_message
 from conversations.reporting import caseload, weekly_report, youth_view
 from conversations.services import Services
-from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST, State, response_rate
+from core.analytics import DIMENSIONS, State, response_rate
 from core.callbacks import AckTap, RatingTap, ack_data, discuss_data, rating_data
 from core.flags import dimension_word
 from core.identity import token_digest
@@ -113,17 +114,14 @@ async def rating_tap(services: Services, user_id: int, tap: RatingTap,
                      lang_hint: Language) -> list[Action]:
     """Store one of the therapist's taps and show every choice of the message."""
     therapist = await me(services, user_id)
-    item = await services.store.outbox_by_ref(tap.request_ref)
-    if (therapist is None or item is None or item.therapist_code != therapist.code
-            or item.youth_code is None or (tap.item == "held") != (tap.value == "no")):
+    rated = (await rate_session(services, therapist.code, tap.request_ref, tap.item,
+                                tap.value) if therapist is not None else None)
+    if therapist is None or rated is None or rated.item is None:
         return [Toast(say(lang_hint, "stale_button"))]
-    if tap.item == "held":   # "ging niet door": the occurrence is not held, never missed
-        await services.store.mark_not_held(item.youth_code, item.occurrence_key,
-                                           NOT_HELD_BY_THERAPIST, services.clock())
+    item = rated.item
+    if rated.outcome is RatingOutcome.NOT_HELD:   # never counted as missed
         text = say(therapist.language, "not_held_done", code=item.youth_code)
         return [EditTapped(text), Toast(text)]
-    await services.store.rate(item.occurrence_key, item.youth_code, therapist.code, tap.item,
-                              tap.value, services.clock())
     text, buttons, _ = await rating_message(services, item, therapist.language)
     return [EditTapped(text, buttons), Toast(say(therapist.language, "rating_done"))]
 
@@ -156,11 +154,11 @@ async def ack_tap(services: Services, user_id: int, tap: AckTap,
                   lang_hint: Language) -> list[Action]:
     """The therapist saw the alert: record it, stop the escalation."""
     therapist = await me(services, user_id)
-    alert = await services.store.alert_by_ref(tap.alert_ref)
-    if therapist is None or alert is None or alert.therapist_code != therapist.code:
+    acked = (await acknowledge_own(services, therapist.code, tap.alert_ref)
+             if therapist is not None else None)
+    if therapist is None or acked is None or acked.alert is None:
         return [Toast(say(lang_hint, "not_your_alert"))]
-    now = services.clock()
-    await services.store.ack_alert(alert.ref, now)
+    alert, now = acked.alert, services.clock()
     when = (alert.acked_at or now).astimezone(services.zone).strftime("%H:%M")
     return [EditTapped(f"{alert_text(services, alert, therapist.language)}\n\n"
                        f"{say(therapist.language, 'acked', when=when)}",

@@ -70,6 +70,11 @@ class YouthView:
     sharing: bool
     images: list[Rendered]
     text: str
+    # The same view as data, for the console's per-youth page: the analysed panel, the
+    # sessions shown (oldest first, one per panel point) and each one's occurrence key.
+    panel: Panel | None = None
+    sessions: tuple[SessionLine, ...] = ()
+    occurrence_keys: tuple[str, ...] = ()
 
 
 def render_youth(therapist_code: str, code: str, panel: Panel, lang: Language,

@@ -659,8 +659,17 @@ class KioskRepo(Protocol):
     async def drop_spent_kiosk_codes(self, now: datetime) -> int: ...
 
 
+class PagesRepo(Protocol):
+    """What only the console's pages read (storage/sqlite_pages.py)."""
+
+    async def alerts_since(self, since: datetime,
+                           therapist_code: str | None = None) -> list[Alert]: ...
+    async def all_windows(self) -> list[PhoneWindow]: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
-            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, KioskRepo,
+            PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, PagesRepo,
+            KioskRepo,
             Protocol):
     """Everything the bot needs from storage, plus life-cycle."""
 

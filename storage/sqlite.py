@@ -44,6 +44,7 @@ from storage.sqlite_invites import (
 )
 from storage.sqlite_kiosk import SqliteKioskMixin
 from storage.sqlite_loop import SqliteLoopMixin
+from storage.sqlite_pages import SqlitePagesMixin
 from storage.sqlite_privacy import SqlitePrivacyMixin
 from storage.sqlite_retention import SqliteRetentionMixin
 from storage.sqlite_schedule import SqliteScheduleMixin
@@ -81,7 +82,7 @@ def _live(row: aiosqlite.Row, now: datetime) -> bool:
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
                   SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
-                  SqliteConsoleMixin, SqliteKioskMixin, SqliteQueries):
+                  SqliteConsoleMixin, SqlitePagesMixin, SqliteKioskMixin, SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.application import BotApp
 from bot.cli import main
 from bot.config import Secrets, Settings
-from bot.enrolment import enroll_therapist, enroll_youth
 from bot.offline import VirtualClock, offline_bot
-from bot.wiring import BotApp
 from conversations import usecases
+from conversations.enrolment import enroll_therapist, enroll_youth
 from conversations.services import Services
 from conversations.telegram_io import TelegramChannel, button_key, send_prompt, send_unsent
 from core.callbacks import bind

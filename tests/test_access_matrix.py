@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from starlette.routing import Route
 
-from bot.enrolment import enroll_therapist, unbind_therapist
+from conversations.enrolment import enroll_therapist, unbind_therapist
 from core.callbacks import ack_data, answer_data, discuss_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token
@@ -195,6 +195,23 @@ WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/people/youths/{code:str}/therapist"): ("coordinator",),
     ("POST", "/people/youths/{code:str}/simple"): ("coordinator",),
     ("POST", "/people/youths/{code:str}/unit"): ("coordinator",),
+    # the console's other pages (pages helper)
+    ("GET", "/schedule"): ("coordinator",),
+    ("POST", "/schedule/series"): ("coordinator",),
+    ("POST", "/schedule/session"): ("coordinator",),
+    ("POST", "/schedule/pause"): ("coordinator",),
+    ("POST", "/schedule/import"): ("coordinator",),
+    ("POST", "/schedule/window"): ("coordinator",),
+    ("GET", "/overview"): ("coordinator",),
+    ("GET", "/alerts"): ("coordinator", "therapist", "unit"),
+    ("POST", "/alerts/ack"): ("coordinator", "therapist", "unit"),
+    ("GET", "/audit"): ("coordinator",),
+    ("GET", "/caseload"): ("therapist",),
+    ("GET", "/caseload/week/{n}.png"): ("therapist",),
+    ("GET", "/caseload/{code}"): ("therapist",),
+    ("POST", "/caseload/{code}/rate"): ("therapist",),
+    ("GET", "/export"): ("researcher",),
+    ("POST", "/export"): ("researcher",),
     # The kiosk tablet: no console session counts there; without a registered tablet's
     # cookie and form token the page shows nothing about anyone and every form is refused.
     ("GET", "/kiosk"): EVERYONE,
@@ -212,7 +229,7 @@ WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/signout"): STAFF,    # last: it ends the session
 }
 SAMPLE = {"token": "not-a-real-link", "kind": "youths", "code": "J-001",
-          "id": "1", "ref": "x", "week": "2026-W48"}
+          "id": "1", "ref": "x", "week": "2026-W48", "n": "0"}
 
 
 def web_routes() -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.enrolment import enroll_therapist, enroll_unit, invite_therapist, invite_youth
+from conversations.enrolment import enroll_therapist, enroll_unit, invite_therapist, invite_youth
 from core.identity import new_token, token_digest
 from faketelegram import FakeUser
 from storage.ports import BindOutcome, Consent, NewAlert

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.enrolment import cli_actor
+from conversations.enrolment import cli_actor
 from tests.support import run_cli
 
 

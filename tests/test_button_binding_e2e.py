@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from bot.enrolment import enroll_therapist
 from bot.wiring import make_engine
+from conversations.enrolment import enroll_therapist
 from core.callbacks import scope_data
 from core.delivery import Kind
 from core.identity import new_token

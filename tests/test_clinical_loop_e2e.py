@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import cli
-from bot.enrolment import enroll_therapist
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
 from conversations import usecases
+from conversations.enrolment import enroll_therapist
 from conversations.telegram_io import send_prompt
 from core.questionnaire import Discipline, builtin_questionnaires
 from faketelegram import FakeUser

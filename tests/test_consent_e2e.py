@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.enrolment import enroll_therapist
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
+from conversations.enrolment import enroll_therapist
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.compliance import render_overview
 from core.questionnaire import builtin_text

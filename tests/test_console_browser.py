@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.enrolment import enroll_therapist, enroll_unit
+from conversations.enrolment import enroll_therapist, enroll_unit
 from tests.web_support import VIEWPORTS, BrowserThread, running_console
 
 INVITE = re.compile(r"https://t\.me/vakbot_demo_bot\?start=[A-Za-z0-9_-]+")
@@ -39,9 +39,9 @@ async def test_a_coordinator_signs_in_enrols_a_youth_and_prints_the_qr(
             page.goto(link)
             page.screenshot(path=str(shots / "signin-phone.png"))
             page.get_by_role("button", name="Aanmelden").click()
-            # Home lists the coordinator's pages (People, and the kiosk's Codes, Tablets).
-            page.wait_for_url(re.compile(r"/(people)?$"))
-            page.goto(link.split("/signin/")[0] + "/people")
+            page.wait_for_url(re.compile(r"/$"))   # a coordinator has several pages: tiles
+            page.get_by_role("link", name="Mensen").first.click()
+            page.wait_for_url(re.compile(r"/people$"))
             seen["heading"] = page.get_by_role("heading", level=1).inner_text()
             form = page.locator("#enrol-youth")
             form.get_by_text("Jongere aanmelden").click()   # the folded form opens

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.enrolment import enroll_therapist
+from conversations.enrolment import enroll_therapist
 from tests.web_support import running_console, signed_in
 
 LINK = re.compile(r"http://\S+/signin/\S+")

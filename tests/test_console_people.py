@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from bot.enrolment import enroll_therapist, enroll_unit
+from conversations.enrolment import enroll_therapist, enroll_unit
 from tests.web_support import running_console, signed_in
 
 INVITE = re.compile(r"https://t\.me/vakbot_demo_bot\?start=([A-Za-z0-9_-]+)")

@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.enrolment import enroll_youth
 from bot.offline import write_config
 from bot.wiring import make_bot, open_services
 from conversations import usecases
+from conversations.enrolment import enroll_youth
 from conversations.telegram_io import send_prompt
 from faketelegram import FakeTelegram, FakeUser, SentMessage
 from storage.ports import NewYouth, Therapist

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.enrolment import enroll_therapist, enroll_unit
 from bot.wiring import make_engine
 from conversations import usecases
+from conversations.enrolment import enroll_therapist, enroll_unit
 from faketelegram import FakeUser
 from scheduler import crisis_delivery
 from scheduler.engine import Engine

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.enrolment import unbind_youth
 from bot.export import export
 from bot.wiring import make_engine, open_services
+from conversations.enrolment import unbind_youth
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
 from core.delivery import Window

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import load_settings
 from bot.offline import join_directly, write_config
-from bot.wiring import default_timing, open_services
+from bot.rules import default_timing
+from bot.wiring import open_services
 from faketelegram import FakeTelegram
 from storage.ports import NewSeries, Therapist
 from tests.support import wait_until

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.wiring import default_timing, delivery_rules
+from bot.rules import default_timing, delivery_rules
 from core.delivery import Window
 from core.schedule import Change
 from faketelegram import Fault

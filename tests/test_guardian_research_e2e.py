@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.enrolment import enroll_therapist, enroll_youth
+from conversations.enrolment import enroll_therapist, enroll_youth
 from core.consent import research_needs_guardian
 from storage.ports import NewYouth
 from tests.support import Harness, run_cli

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.enrolment import enroll_therapist, enroll_unit, enroll_youth
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
 from conversations import kiosk
+from conversations.enrolment import enroll_therapist, enroll_unit, enroll_youth
 from conversations.reporting import caseload
 from core.analytics import State
 from core.kiosk import MAX_TRIES, Refusal

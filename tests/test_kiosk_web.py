@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.enrolment import enroll_youth
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
 from conversations import kiosk
+from conversations.enrolment import enroll_youth
 from core.kiosk import MAX_TRIES
 from scheduler.engine import Engine
 from storage.ports import NewSeries, NewYouth

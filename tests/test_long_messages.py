@@ -59,7 +59,7 @@ async def test_overview_of_120_youths_arrives_in_parts(tmp_path: Path) -> None:
     extra = f"[coordinators]\ntelegram_ids = [{COORDINATOR}]\n"
     async with running_bot(tmp_path, extra_toml=extra) as bot:
         store = bot.services.store
-        from bot.enrolment import enroll_therapist  # noqa: PLC0415
+        from conversations.enrolment import enroll_therapist  # noqa: PLC0415
 
         await enroll_therapist(store, "T-02", "nl", bot.clock())
         for i in range(120):

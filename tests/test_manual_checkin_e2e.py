@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import cli
-from bot.enrolment import enroll_therapist
 from bot.wiring import make_engine
+from conversations.enrolment import enroll_therapist
 from conversations.reporting import weekly_report
 from scheduler.engine import Engine
 from tests.support import Harness, run_cli

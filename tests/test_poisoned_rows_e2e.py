@@ -13,9 +13,10 @@ import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from bot.enrolment import enroll_therapist
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
 from conversations import usecases
+from conversations.enrolment import enroll_therapist
 from core.identity import ContactCipher, new_key
 from storage.ports import NewSeries
 from tests.support import Harness

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.wiring import delivery_rules, open_services
+from bot.rules import delivery_rules
+from bot.wiring import open_services
 from core.schedule import Timing, parse_amount, timing_problems
 from scheduler.planner import plan
 from storage.ports import NewSeries

@@ -8,9 +8,10 @@ import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from bot.enrolment import enroll_therapist
+from bot.rules import default_timing
 from bot.schedule_cli import _change
-from bot.wiring import default_timing, make_engine
+from bot.wiring import make_engine
+from conversations.enrolment import enroll_therapist
 from conversations.reporting import weekly_report
 from core.analytics import Rule, State
 from core.compliance import render_overview

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.enrolment import enroll_therapist
-from bot.wiring import default_timing, make_engine
+from bot.rules import default_timing
+from bot.wiring import make_engine
+from conversations.enrolment import enroll_therapist
 from faketelegram import FakeUser, SentMessage
 from scheduler.engine import Engine
 from storage.ports import NewSeries

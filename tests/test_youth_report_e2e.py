@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.enrolment import enroll_therapist
 from bot.export import export
+from conversations.enrolment import enroll_therapist
 from faketelegram import FakeUser
 from storage.ports import NewAlert
 from tests.support import Harness

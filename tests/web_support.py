@@ -51,8 +51,8 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.console import web_context
-from bot.enrolment import enroll_therapist, enroll_unit, invite_therapist, invite_unit
 from conversations.console_signin import CONSOLE_URL
+from conversations.enrolment import enroll_therapist, enroll_unit, invite_therapist, invite_unit
 from faketelegram import FakeUser
 from tests.support import Harness, running_bot
 from web.app import create_app

@@ -89,4 +89,5 @@ def create_app(services: Services, web: WebContext, *, console: bool = True) -> 
                                                Middleware(SessionMiddleware)])
     app.state.services = services
     app.state.web = web
+    app.state.nav = [item for module in ROUTE_MODULES for item in getattr(module, "NAV", [])]
     return app

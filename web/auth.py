@@ -12,8 +12,6 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from functools import wraps
 from typing import cast
 from urllib.parse import quote
@@ -25,9 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conversations.services import Services
 from core.console import SessionState, session_state
 from core.identity import token_digest
-from core.questionnaire import Language
-from storage.ports import ConsoleGrant
 from web.context import WebContext
+from web.render import page
+from web.staff import Role, Staff, current_staff, staff_of
 
 COOKIE = "vakbot_console"
 # The kiosk tablet's page (web.routes_kiosk) has its own device and session cookies and
@@ -43,38 +41,6 @@ PUBLIC = frozenset({"/signin", "/signin/", "/signout", "/static/", "/health", *K
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class Role(StrEnum):
-    COORDINATOR = "coordinator"
-    THERAPIST = "therapist"
-    RESEARCHER = "researcher"
-    UNIT = "unit"
-
-
-@dataclass(frozen=True)
-class Staff:
-    """The signed-in staff member, on request.state.staff."""
-
-    roles: frozenset[Role]
-    actor: str                   # the audit actor, never a Telegram id
-    therapist_code: str | None
-    unit: str | None
-    lang: Language
-    session: str = ""            # digest of the session id (for sign-out, language)
-    csrf: str = ""
-
-    def has(self, *roles: Role) -> bool:
-        return bool(self.roles.intersection(roles))
-
-
-def staff_of(grant: ConsoleGrant, session: str = "", csrf: str = "") -> Staff:
-    return Staff(frozenset(Role(r) for r in grant.roles if r in Role.__members__.values()),
-                 grant.actor, grant.therapist_code, grant.unit, grant.language, session, csrf)
-
-
-def current_staff(request: Request) -> Staff | None:
-    return cast(Staff | None, getattr(request.state, "staff", None))
-
-
 def requires(*roles: Role) -> Callable[[Endpoint], Endpoint]:
     """Let only staff with one of `roles` in: signed out goes to /signin, others get 403."""
     allowed = frozenset(roles)
@@ -86,8 +52,6 @@ def requires(*roles: Role) -> Callable[[Endpoint], Endpoint]:
             if staff is None:
                 return signed_out(request)
             if not staff.roles & allowed:
-                from web.render import page  # noqa: PLC0415 - render imports auth
-
                 return page(request, "refused.html", status=403, reason="role")
             return await view(request)
 
@@ -164,14 +128,21 @@ class SessionMiddleware:
         if body is None:
             await PlainTextResponse("Too large.", status_code=413)(scope, receive, send)
             return
-        if staff is not None and not signing_in and not await csrf_ok(
+        if staff is not None and not signing_in and not await _csrf_checked(
                 Request(scope, replay(body, receive)), staff):
-            from web.render import page  # noqa: PLC0415 - render imports auth
-
             await page(request, "refused.html", status=403, reason="csrf")(scope, receive,
                                                                            send)
             return
         await self.app(scope, replay(body, receive), send)
+
+
+async def _csrf_checked(request: Request, staff: Staff) -> bool:
+    """csrf_ok on a request of its own, whose parsed form (and any uploaded file's
+    temporary file) is closed afterwards; the endpoint parses the replayed body again."""
+    try:
+        return await csrf_ok(request, staff)
+    finally:
+        await request.close()
 
 
 async def read_limited(receive: Receive, limit: int) -> bytes | None:

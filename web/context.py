@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from conversations.schedules import SchedulePolicy
 from core.console import SignInLimiter
 
 if TYPE_CHECKING:
-    from bot.wiring import BotApp
     from scheduler.engine import Engine
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -49,7 +49,7 @@ class WebContext:
     bot_username: str = "vakbot_bot"
     engine: Engine | None = None          # replans after schedule changes (pages)
     webhook: Webhook | None = None
-    bot_app: BotApp | None = None         # the running PTB Application, when there is one
+    schedule_policy: SchedulePolicy | None = None   # schedule rules + planner (pages)
     limiter: SignInLimiter = field(init=False)
 
     def __post_init__(self) -> None:

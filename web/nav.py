@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from web.auth import Role
+from web.staff import Role
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from starlette.responses import HTMLResponse
 from conversations.services import Services
 from core.questionnaire import Language
 from core.texts import say
-from web.auth import Staff, current_staff
 from web.nav import NavItem
+from web.staff import Staff, current_staff
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -43,12 +43,12 @@ def translator(lang: Language) -> Callable[..., str]:
     return t
 
 
-def nav_for(staff: Staff | None) -> list[NavItem]:
+def nav_for(request: Request, staff: Staff | None) -> list[NavItem]:
+    """The entries this staff member's roles allow, from the NAV lists create_app
+    collected into app.state.nav."""
     if staff is None:
         return []
-    from web.routes import ROUTE_MODULES  # noqa: PLC0415 - routes import render
-
-    items = [item for module in ROUTE_MODULES for item in getattr(module, "NAV", [])]
+    items = cast(list[NavItem], getattr(request.app.state, "nav", []))
     return sorted((i for i in items if staff.roles & i.roles), key=lambda i: i.order)
 
 
@@ -63,7 +63,7 @@ def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
 
     return {"request": request, "staff": staff, "csrf": staff.csrf if staff else "",
             "lang": lang, "t": translator(lang), "zone": zone, "local": local,
-            "nav": nav_for(staff), "path": request.url.path, **context}
+            "nav": nav_for(request, staff), "path": request.url.path, **context}
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

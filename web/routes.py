@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web import routes_kiosk, routes_kiosk_staff, routes_people, routes_signin
+from web import (
+    routes_alerts,
+    routes_audit,
+    routes_caseload,
+    routes_export,
+    routes_kiosk,
+    routes_kiosk_staff,
+    routes_overview,
+    routes_people,
+    routes_schedule,
+    routes_signin,
+)
 
-ROUTE_MODULES: list[ModuleType] = [routes_signin, routes_people, routes_kiosk,
-                                   routes_kiosk_staff]
+ROUTE_MODULES: list[ModuleType] = [routes_signin, routes_people, routes_schedule,
+                                    routes_overview, routes_alerts, routes_audit,
+                                    routes_caseload, routes_export, routes_kiosk,
+                                    routes_kiosk_staff]

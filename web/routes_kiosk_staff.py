@@ -17,11 +17,12 @@ from starlette.routing import BaseRoute, Route
 from conversations import kiosk
 from conversations.services import Services
 from core.kiosk import Channel
-from web.auth import COOKIE, Role, Staff, current_staff, requires
+from web.auth import COOKIE, requires
 from web.context import WebContext
 from web.nav import NavItem
 from web.render import page
 from web.routes_kiosk import DEVICE_COOKIE, DEVICE_YEARS, PATH
+from web.staff import Role, Staff, current_staff
 
 CODES_ROLES = (Role.THERAPIST, Role.COORDINATOR)
 NAV = [NavItem("/codes", "kiosk_nav_codes", frozenset(CODES_ROLES), order=35),

@@ -1,5 +1,5 @@
 """Coordinators' People pages: youths and therapists, who has not joined yet, and the
-enrolment actions. Every action goes through bot.enrolment (the CLI's use cases and
+enrolment actions. Every action goes through conversations.enrolment (the CLI's use cases and
 rules) and is audited with the same action names as the CLI, by the coordinator's actor.
 
 Row actions answer HTMX with the updated row; without HTMX the same forms post normally
@@ -20,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.cli import CODE, UNIT
-from bot.enrolment import (
+from conversations.enrolment import (
+    CODE,
+    UNIT,
     EnrolmentRefused,
     Invitation,
     enroll_therapist,
@@ -37,10 +38,11 @@ from bot.enrolment import (
 from conversations.services import Services
 from core.questionnaire import Language
 from storage.ports import NewYouth, Store, Youth
-from web.auth import Role, Staff, current_staff, requires
+from web.auth import requires
 from web.context import WebContext
 from web.nav import NavItem
 from web.render import fragment, page, translator
+from web.staff import Role, Staff, current_staff
 
 COORDINATOR = frozenset({Role.COORDINATOR})
 KINDS = ("youths", "therapists")

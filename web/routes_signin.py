@@ -17,10 +17,11 @@ from starlette.routing import BaseRoute, Route
 from conversations.services import Services
 from core.identity import token_digest
 from core.questionnaire import Language
-from web.auth import COOKIE, Role, current_staff, new_csrf, new_session_id, requires
+from web.auth import COOKIE, new_csrf, new_session_id, requires
 from web.context import WebContext
 from web.nav import NavItem
 from web.render import nav_for, page
+from web.staff import Role, current_staff
 
 ALL_ROLES = tuple(Role)
 MAX_TOKEN = 64
@@ -97,7 +98,7 @@ async def signout(request: Request) -> Response:
 @requires(*ALL_ROLES)
 async def home(request: Request) -> Response:
     staff = current_staff(request)
-    items = nav_for(staff)
+    items = nav_for(request, staff)
     if len(items) == 1:
         return RedirectResponse(items[0].path, status_code=303)
     return page(request, "home.html", items=items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -11,6 +12,11 @@ from core.consent import enrolment_problems
 from core.identity import new_token, token_digest
 from core.questionnaire import Language
 from storage.ports import AlreadyExists, NewYouth, Store, Therapist
+
+# The shape of a youth or therapist code (J-103, T-02) and of a unit name (W-1, Noord):
+# one definition for the command line and the console.
+CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
+UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
 
 def cli_actor(uid: int | None = None, sudo_user: str | None = None) -> str:
