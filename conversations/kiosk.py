@@ -427,9 +427,10 @@ async def answer_consent(services: Services, session_token: str | None, scope: s
     at = await _open(services, session_token, touch=True)
     if at is None:
         return Ended()
-    if scope not in ("participation", "sharing"):
+    asked: dict[str, Scope] = {"participation": "participation", "sharing": "sharing"}
+    if scope not in asked:      # research is never put on the kiosk
         return await _screen(services, at)
-    current = services.consents.current(scope)   # type: ignore[arg-type]
+    current = services.consents.current(asked[scope])
     if number == current.number:
         await consent.record(services, at.youth, current, agree)
     return await _screen(services, at)
