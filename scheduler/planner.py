@@ -28,8 +28,8 @@ from core.schedule import LATE_ENTRY, MAX_LOOKBACK, Change, Series, occurrences
 from storage.ports import NewOutbox, PlanMark, PlannedRow, PlanWork, Store
 
 RATING_OPEN = timedelta(days=7)
-BATCH_SERIES = 200     # series read, planned and stored together, in one transaction
-SLICE_S = 0.010        # computing this long, the pass lets the event loop run
+BATCH_SERIES = 50      # series read, planned and stored together, in one transaction
+SLICE_S = 0.003        # computing this long, the pass lets the event loop run
 # With no session in this span after the horizon (a first date far ahead, a run of
 # cancellations), the series is looked at again when the horizon has moved this far.
 NEXT_SEARCH = timedelta(days=15)
