@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,9 +18,10 @@ from core.analytics import (
 from core.flags import flags
 from core.questionnaire import Language
 from core.repair import DiscussedAlert, repaired_after_discussion
+from reports import pool
 from reports.caption import caption
 from reports.repairs import discussed_alerts
-from reports.trend import Panel, Rendered, render_caseload
+from reports.trend import Panel, Rendered
 from storage.ports import Store
 
 SESSIONS_SHOWN = 10
@@ -110,12 +110,11 @@ class WeeklyReport:
 async def weekly_report(store: Store, therapist_code: str, label: str, timezone: str,
                         lang: Language, until: datetime | None = None,
                         missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
-    """Build the report for ISO week `label`; rendering runs in a worker thread."""
+    """Build the report for ISO week `label`; rendering runs in a worker process."""
     until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
     load = await caseload(store, therapist_code, until)
     alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
     panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
                                  alerts=alerts), load.not_sharing
-    images = await asyncio.to_thread(render_caseload, therapist_code, label, panels, lang,
-                                     hidden=hidden)
+    images = await pool.render_caseload(therapist_code, label, panels, lang, hidden=hidden)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

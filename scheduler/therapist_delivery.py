@@ -23,8 +23,8 @@ from core.delivery import Kind, next_working_moment, report_due
 from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
-from reports.weekly import caseload, week_label, weekly_report
-from scheduler import talk
+from reports.weekly import caseload, week_label
+from scheduler import reports_ahead, talk
 from scheduler.outcomes import Skip, failure_reason
 from storage.ports import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist
 
@@ -82,9 +82,7 @@ async def deliver(engine: Engine, bot: Bot, item: OutboxItem) -> None:
         await talk.send(engine, bot, item, chat, lang)
     elif item.kind is Kind.REPORT:
         label = item.occurrence_key.rsplit(":", 1)[-1]
-        report = await weekly_report(services.store, item.therapist_code, label,
-                                     services.timezone, lang,
-                                     missed_after=services.missed_alert_after)
+        report = await reports_ahead.weekly(engine, item, lang)  # others drawn alongside
         for n, image in enumerate(report.images):
             await bot.send_photo(chat, image.png, caption=report.caption if n == 0 else None)
         await services.audit("system", "send:report", "", f"{item.therapist_code} {label}")
