@@ -11,30 +11,39 @@ youths runs in the same process.
 
 The floor: the same youths against the same fake, answered by a bare client with no bot
 work at all (long poll, answer the tap, send a message; the same per-chat pacing).
+
+The fake Telegram and the youths run in a process of their own, as Telegram and the
+phones are not in the bot's process: their work would otherwise share the bot's core.
+Tap and arrival times are both taken there (CLOCK_MONOTONIC, the same in both processes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
+from telegram import Bot
 
 from bench.answers import LABELS
-from bot.offline import OfflineBot, join_directly, offline_bot
+from bot.config import Settings, load_settings
+from bot.offline import join_directly, write_config
 from bot.ratelimit import CHAT_BURST, ChatRateLimiter, SlidingWindow
-from bot.wiring import delivery_rules
+from bot.wiring import BotApp, build_application, delivery_rules, open_services
 from conversations import usecases
+from conversations.services import Services
 from conversations.telegram_io import send_prompt
 from faketelegram import FakeTelegram, FakeUser
 from scheduler.planner import plan
@@ -152,19 +161,85 @@ async def _round(fake: FakeTelegram, users: list[FakeUser], think: float,
     return taps, span[0], span[1]
 
 
-async def _open_checkins(bot: OfflineBot, codes: list[str], users: list[FakeUser],
-                         occurrence: str) -> None:
-    services = bot.services
+# -- the youths' side: the fake Telegram and the people tapping, in a child process ------
 
+async def _recv(conn: Connection) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+
+async def _youths(conn: Connection, think: float) -> None:
+    async with FakeTelegram() as fake:
+        conn.send((fake.base_url, fake.token))
+        while (ask := await _recv(conn)) is not None:
+            first, count = ask
+            users = [fake.user(FIRST_USER + n) for n in range(first, first + count)]
+            while not all(u.inbox and u.last.buttons for u in users):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(CHAT_REFILL_S)  # every chat's pacing budget full again
+            conn.send("tapping")
+            taps, _, _ = await _round(fake, users, think)
+            conn.send(taps)
+
+
+def _youths_process(conn: Connection, think: float) -> None:
+    asyncio.run(_youths(conn, think))
+
+
+class YouthSide:
+    """The child process with the fake Telegram and the youths."""
+
+    def __init__(self, think: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_youths_process, args=(child, think),
+                                        daemon=True)
+        self.base_url = self.token = ""
+
+    async def __aenter__(self) -> YouthSide:
+        self._process.start()
+        self.base_url, self.token = await _recv(self._conn)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._conn.send(None)
+        await asyncio.get_running_loop().run_in_executor(None, self._process.join, 30)
+        if self._process.is_alive():
+            self._process.kill()
+
+    async def round(self, first: int, count: int,
+                    during: Callable[[], Coroutine[Any, Any, object]] | None = None
+                    ) -> tuple[list[tuple[float, float]], float, float]:
+        """Youths first..first+count answer their open check-in at once; `during` starts
+        as they start tapping. Returns the taps and when `during` ran."""
+        self._conn.send((first, count))
+        assert await _recv(self._conn) == "tapping"
+        work: asyncio.Task[None] | None = None
+        span = [0.0, 0.0]
+
+        async def timed() -> None:
+            assert during is not None
+            span[0] = time.monotonic()
+            await during()
+            span[1] = time.monotonic()
+
+        if during is not None:
+            work = asyncio.create_task(timed())
+        taps: list[tuple[float, float]] = await _recv(self._conn)
+        if work is not None:
+            await work
+        return taps, span[0], span[1]
+
+
+# -- the bot's side ----------------------------------------------------------------------
+
+async def _open_checkins(services: Services, bot: Bot, codes: list[str],
+                         occurrence: str) -> None:
     async def one(code: str) -> None:
         outgoing = await usecases.start_checkin(services, code, occurrence, "music")
         assert outgoing is not None
-        await send_prompt(services, bot.app.bot, outgoing.chat_id, outgoing.prompt)
+        await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
 
     await asyncio.gather(*(one(code) for code in codes))
-    while not all(u.inbox and u.last.buttons for u in users):
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(CHAT_REFILL_S)  # every chat's pacing budget full again
 
 
 async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> None:
@@ -196,36 +271,55 @@ async def bot_rounds(youths: int, planned: int, think: float
                      ) -> tuple[list[float], list[float], float]:
     """The real bot: one round alone, one during a first planning pass."""
     with _environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
-        async with offline_bot(Path(tmp), tick=False) as bot:
-            limiter = getattr(bot.app.bot, "rate_limiter", None)
-            assert isinstance(limiter, ChatRateLimiter)
-            # Per-chat pacing only: the overall window (25/s) would make a round of 200
-            # youths x 3 requests a queue of 24 s by itself (reported beside).
-            limiter.overall = SlidingWindow(1_000_000)
-            services, now = bot.services, bot.services.clock()
-            await services.store.add_therapist(Therapist("T-01", "nl"), now)
-            codes = [f"J-{n:04d}" for n in range(2 * youths)]
-            users = [bot.fake.user(FIRST_USER + n) for n in range(2 * youths)]
-            for code, user in zip(codes, users, strict=True):
-                await join_directly(services, code, "T-01", user.id, now)
-            assert isinstance(services.store, SqliteStore)
-            await _planning_youths(services.store, planned, now)
-            await _open_checkins(bot, codes[:youths], users[:youths], "bench-alone")
-            alone, _, _ = await _round(bot.fake, users[:youths], think)
-            await _open_checkins(bot, codes[youths:], users[youths:], "bench-planning")
-            rules = delivery_rules(bot.settings)
-            busy, start, end = await _round(
-                bot.fake, users[youths:], think,
-                lambda: plan(services.store, services.clock(), rules))
+        async with YouthSide(think) as side:
+            config = write_config(Path(tmp), side.base_url, side.token)
+            settings, secrets = load_settings(config)
+            services = await open_services(settings, secrets)
+            app = build_application(settings, secrets, services, tick=False)
+            try:
+                async with app:
+                    assert app.updater is not None
+                    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+                    await app.start()
+                    try:
+                        return await _bot_rounds(app, services, settings, youths, planned,
+                                                 side)
+                    finally:
+                        await app.updater.stop()
+                        await app.stop()
+            finally:
+                await services.store.close()
+
+
+async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youths: int,
+                      planned: int, side: YouthSide
+                      ) -> tuple[list[float], list[float], float]:
+    limiter = getattr(app.bot, "rate_limiter", None)
+    assert isinstance(limiter, ChatRateLimiter)
+    # Per-chat pacing only: the overall window (25/s) would make a round of 200 youths
+    # x 3 requests a queue of 24 s by itself (see the report of issue 16).
+    limiter.overall = SlidingWindow(1_000_000)
+    now = services.clock()
+    await services.store.add_therapist(Therapist("T-01", "nl"), now)
+    codes = [f"J-{n:04d}" for n in range(2 * youths)]
+    for n, code in enumerate(codes):
+        await join_directly(services, code, "T-01", FIRST_USER + n, now)
+    assert isinstance(services.store, SqliteStore)
+    await _planning_youths(services.store, planned, now)
+    await _open_checkins(services, app.bot, codes[:youths], "bench-alone")
+    alone, _, _ = await side.round(0, youths)
+    await _open_checkins(services, app.bot, codes[youths:], "bench-planning")
+    rules = delivery_rules(settings)
+    busy, start, end = await side.round(
+        youths, youths, lambda: plan(services.store, services.clock(), rules))
     during = [lat for at, lat in busy if start <= at <= end]
     return [lat for _, lat in alone], during, end - start
 
 
 async def floor_round(youths: int, think: float) -> list[float]:
     """A bare client, no bot work: answer each tap and send one message, same pacing."""
-    async with FakeTelegram() as fake:
-        url = f"{fake.base_url}{fake.token}/"
-        users = [fake.user(FIRST_USER + n) for n in range(youths)]
+    async with YouthSide(think) as side:
+        url = f"{side.base_url}{side.token}/"
         limits: dict[int, AsyncLimiter] = {}
         replies: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16),
@@ -258,9 +352,8 @@ async def floor_round(youths: int, think: float) -> list[float]:
 
             poller = asyncio.create_task(poll())
             try:
-                await asyncio.gather(*(send(u.id) for u in users))
-                await asyncio.sleep(CHAT_REFILL_S)
-                taps, _, _ = await _round(fake, users, think)
+                await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
+                taps, _, _ = await side.round(0, youths)
             finally:
                 poller.cancel()
     return [lat for _, lat in taps]
