@@ -269,7 +269,7 @@ async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> Non
 
 async def bot_rounds(youths: int, planned: int, think: float
                      ) -> tuple[list[float], list[float], float]:
-    """The real bot: one round alone, one during a first planning pass."""
+    """The real bot: a warm-up round, one round alone, one during a first planning pass."""
     with _environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
         async with YouthSide(think) as side:
             config = write_config(Path(tmp), side.base_url, side.token)
@@ -301,17 +301,20 @@ async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youth
     limiter.overall = SlidingWindow(1_000_000)
     now = services.clock()
     await services.store.add_therapist(Therapist("T-01", "nl"), now)
-    codes = [f"J-{n:04d}" for n in range(2 * youths)]
+    codes = [f"J-{n:04d}" for n in range(3 * youths)]
     for n, code in enumerate(codes):
         await join_directly(services, code, "T-01", FIRST_USER + n, now)
     assert isinstance(services.store, SqliteStore)
     await _planning_youths(services.store, planned, now)
-    await _open_checkins(services, app.bot, codes[:youths], "bench-alone")
-    alone, _, _ = await side.round(0, youths)
-    await _open_checkins(services, app.bot, codes[youths:], "bench-planning")
+    # A first round warms what a running bot has warm (connections, caches); not counted.
+    await _open_checkins(services, app.bot, codes[:youths], "bench-warm-up")
+    await side.round(0, youths)
+    await _open_checkins(services, app.bot, codes[youths:2 * youths], "bench-alone")
+    alone, _, _ = await side.round(youths, youths)
+    await _open_checkins(services, app.bot, codes[2 * youths:], "bench-planning")
     rules = delivery_rules(settings)
     busy, start, end = await side.round(
-        youths, youths, lambda: plan(services.store, services.clock(), rules))
+        2 * youths, youths, lambda: plan(services.store, services.clock(), rules))
     during = [lat for at, lat in busy if start <= at <= end]
     return [lat for _, lat in alone], during, end - start
 
