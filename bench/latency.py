@@ -6,8 +6,8 @@ arrives. The figure per tap is the time from the fake Telegram receiving the tap
 update is queued for the bot's long poll) to the fake receiving the next question (the
 `sendMessage` request arriving: `FakeTelegram.received`). Telegram's per-chat pacing is
 on (the bot's production limiter: a burst of 3 new messages per chat, then one a
-second). Measured once alone and once while a first planning pass over 10,000 other
-youths runs in the same process.
+second). Measured alone (a round before and a round after) and while a first planning
+pass over 10,000 other youths runs in the bot's process.
 
 The floor: the same youths against the same fake, answered by a bare client with no bot
 work at all (long poll, answer the tap, send a message; the same per-chat pacing).
@@ -269,7 +269,8 @@ async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> Non
 
 async def bot_rounds(youths: int, planned: int, think: float
                      ) -> tuple[list[float], list[float], float]:
-    """The real bot: a warm-up round, one round alone, one during a first planning pass."""
+    """The real bot: a warm-up round, then rounds alone, during a first planning pass,
+    and alone again."""
     with _environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
         async with YouthSide(think) as side:
             config = write_config(Path(tmp), side.base_url, side.token)
@@ -301,22 +302,28 @@ async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youth
     limiter.overall = SlidingWindow(1_000_000)
     now = services.clock()
     await services.store.add_therapist(Therapist("T-01", "nl"), now)
-    codes = [f"J-{n:04d}" for n in range(3 * youths)]
+    codes = [f"J-{n:04d}" for n in range(4 * youths)]
     for n, code in enumerate(codes):
         await join_directly(services, code, "T-01", FIRST_USER + n, now)
     assert isinstance(services.store, SqliteStore)
     await _planning_youths(services.store, planned, now)
+
+    async def round_of(group: int, during: Callable[[], Coroutine[Any, Any, object]] | None
+                       = None) -> tuple[list[tuple[float, float]], float, float]:
+        await _open_checkins(services, app.bot, codes[group * youths:(group + 1) * youths],
+                             f"bench-{group}")
+        return await side.round(group * youths, youths, during)
+
     # A first round warms what a running bot has warm (connections, caches); not counted.
-    await _open_checkins(services, app.bot, codes[:youths], "bench-warm-up")
-    await side.round(0, youths)
-    await _open_checkins(services, app.bot, codes[youths:2 * youths], "bench-alone")
-    alone, _, _ = await side.round(youths, youths)
-    await _open_checkins(services, app.bot, codes[2 * youths:], "bench-planning")
+    # The alone figure takes the rounds just before and just after the planning round, so
+    # a change in the machine's load during the run weighs on both sides alike.
+    await round_of(0)
+    before, _, _ = await round_of(1)
     rules = delivery_rules(settings)
-    busy, start, end = await side.round(
-        2 * youths, youths, lambda: plan(services.store, services.clock(), rules))
+    busy, start, end = await round_of(2, lambda: plan(services.store, services.clock(), rules))
+    after, _, _ = await round_of(3)
     during = [lat for at, lat in busy if start <= at <= end]
-    return [lat for _, lat in alone], during, end - start
+    return [lat for _, lat in before + after], during, end - start
 
 
 async def floor_round(youths: int, think: float) -> list[float]:
