@@ -20,6 +20,7 @@ Tap and arrival times are both taken there (CLOCK_MONOTONIC, the same in both pr
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import statistics
@@ -277,6 +278,7 @@ async def bot_rounds(youths: int, planned: int, think: float
             settings, secrets = load_settings(config)
             services = await open_services(settings, secrets)
             app = build_application(settings, secrets, services, tick=False)
+            gc.freeze()  # as the bot does once started (bot/wiring.py)
             try:
                 async with app:
                     assert app.updater is not None
