@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import resource
@@ -15,6 +16,7 @@ from matplotlib.figure import Figure
 
 from core.analytics import SessionPoint, State, detect_ruptures, flat_ceiling, missed_in_a_row
 from core.analytics import response_rate as rate
+from reports import pool
 from reports.trend import Panel, render_caseload
 
 T0 = datetime(2026, 9, 7, 13, tzinfo=UTC)
@@ -48,6 +50,14 @@ def minimal_chart() -> bytes:
 
 
 @dataclass(frozen=True)
+class PooledRun:
+    seconds: float
+    images: int
+    workers: int
+    start_s: float   # starting the workers (spawn, import matplotlib), once per bot process
+
+
+@dataclass(frozen=True)
 class RenderResult:
     floor_ms: float
     per_panel_ms: float
@@ -65,14 +75,39 @@ def _timed(fn: object, repeat: int) -> float:
     return (time.perf_counter() - started) / repeat
 
 
+def caseloads_of(therapists: int, youths: int) -> list[list[Panel]]:
+    """The same synthetic caseloads for the sequential and the pooled weekly run."""
+    rng = random.Random(49)
+    return [[synthetic_panel(f"J-{t:02d}{n:02d}", rng) for n in range(youths)]
+            for t in range(therapists)]
+
+
+async def pooled_weekly_run(therapists: int = 50, youths: int = 12) -> PooledRun:
+    """The weekly run as the bot does it now: every caseload handed to the process pool
+    at once (reports/pool.py), the event loop only waiting. Workers are started and warm
+    first, as in a bot that has drawn a report before; the start is timed apart."""
+    caseloads = caseloads_of(therapists, youths)
+    started = time.perf_counter()
+    await asyncio.gather(*(pool.render_caseload("T-WARM", "2026-W48", caseloads[0][:1], "nl",
+                                                zone=UTC)
+                           for _ in range(pool.size())))
+    warm = time.perf_counter() - started
+    started = time.perf_counter()
+    drawn = await asyncio.gather(*(pool.render_caseload(f"T-{t:02d}", "2026-W48", panels, "nl",
+                                                zone=UTC)
+                                   for t, panels in enumerate(caseloads)))
+    seconds = time.perf_counter() - started
+    pool.shutdown()
+    return PooledRun(seconds, sum(len(images) for images in drawn), pool.size(), warm)
+
+
 def rendering(therapists: int = 50, youths: int = 12) -> RenderResult:
     rng = random.Random(48)
     minimal_chart()  # warm up fonts and caches for both
     floor = _timed(minimal_chart, 10)
     eight = [synthetic_panel(f"J-{n:03d}", rng) for n in range(8)]
     per_panel = _timed(lambda: render_caseload("T-01", "2026-W48", eight, zone=UTC), 5) / len(eight)
-    caseloads = [[synthetic_panel(f"J-{t:02d}{n:02d}", rng) for n in range(youths)]
-                 for t in range(therapists)]
+    caseloads = caseloads_of(therapists, youths)
     started = time.perf_counter()
     images = sum(len(render_caseload(f"T-{t:02d}", "2026-W48", panels, zone=UTC))
                  for t, panels in enumerate(caseloads))

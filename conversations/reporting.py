@@ -52,12 +52,12 @@ def discussed_alerts(alerts: list[Alert]) -> dict[str, list[DiscussedAlert]]:
 async def weekly_report(store: Store, therapist_code: str, label: str, timezone: str,
                         lang: Language, until: datetime | None = None,
                         missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
-    """Build the report for ISO week `label`; rendering runs in a worker thread."""
+    """Build the report for ISO week `label`; drawing runs in a worker process."""
     until = min(week_end(label, timezone), until) if until else week_end(label, timezone)
     load = await caseload(store, therapist_code, until)
     alerts = discussed_alerts(await store.rupture_alerts(therapist_code))
-    return await asyncio.to_thread(render_weekly, therapist_code, label, load, alerts, lang,
-                                   ZoneInfo(timezone), missed_after)
+    return await render_weekly(therapist_code, label, load, alerts, lang, ZoneInfo(timezone),
+                               missed_after)
 
 
 async def youth_view(store: Store, therapist_code: str, code: str, until: datetime,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from core.schedule import Occurrence
@@ -88,6 +89,7 @@ def _day_intervals(rules: Reachability, weekday: int) -> list[tuple[time, time]]
     return sorted(out)
 
 
+@lru_cache(maxsize=8192)  # planning asks the same for thousands of youths
 def next_allowed(moment: datetime, rules: Reachability) -> datetime:
     """The first moment at or after `moment` when a message may be delivered (UTC).
 

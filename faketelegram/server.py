@@ -122,6 +122,8 @@ class FakeTelegram:
         self.chats: dict[int, list[SentMessage]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), method) per call
+        # (time.monotonic(), method, chat id or 0) per call, as it arrives: for latency figures
+        self.received: list[tuple[float, str, int]] = []
         self.answered: dict[str, str | None] = {}
         self.faults: list[Fault] = []
         self.blocked: set[int] = set()
@@ -174,6 +176,7 @@ class FakeTelegram:
             params = _params(request)
             self.calls.append((method, params))
             self.arrivals.append((time.monotonic(), method))
+            self.received.append((self.arrivals[-1][0], method, _chat(params)))
             call_index = len(self.calls) - 1
             if method != "getUpdates":
                 self.last_activity = time.monotonic()

@@ -23,16 +23,16 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from typing import TYPE_CHECKING
 
 from core import texts
 from core.analytics import ALL_DIMENSIONS, Rule, Rupture, SessionPoint, State
 from core.flags import REPAIRED_KINDS, SEVERITY, Flag, dimension_word, mark_word
 from core.questionnaire import Language
+
+if TYPE_CHECKING:  # matplotlib is imported when the first image is drawn (bot start-up)
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 WIDTH_PX, DPI = 1080, 150
 HEADER_PX = 200
@@ -151,6 +151,9 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
     Every size is in pixels, so a one-youth image has the same proportions per block as
     a full one: only the height grows with the number of youths and their flag lines.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - see top
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     words = trend_words(lang)
     height = HEADER_PX + sum(_block_px(p) for p in panels) + (0 if panels else 120)
     fig = Figure(figsize=(WIDTH_PX / DPI, height / DPI), dpi=DPI)
@@ -177,6 +180,8 @@ def page_figure(therapist_code: str, week_label: str, panels: list[Panel],
 
 def _legend(fig: Figure, words: dict[str, str], height: int) -> None:
     """The colour scale with its words, and every mark with its meaning."""
+    from matplotlib.patches import Rectangle  # noqa: PLC0415 - see top
+
     y = 1 - 78 / height
     w = 0.94 / len(LEVELS)
     for n, word in enumerate(words["levels"].split("|")):
@@ -243,6 +248,8 @@ def _draw_block(fig: Figure, panel: Panel, words: dict[str, str], lang: Language
 
 def _draw_strip(ax: Axes, panel: Panel, rows: list[str], words: dict[str, str],
                 lang: Language, counts: dict[str, int], zone: tzinfo) -> None:
+    from matplotlib.patches import Rectangle  # noqa: PLC0415 - see top
+
     points = panel.points
     columns = max(len(points), 6)
     ax.set_xlim(0, columns)

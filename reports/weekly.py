@@ -19,8 +19,9 @@ from core.analytics import (
 from core.flags import flags
 from core.questionnaire import Language
 from core.repair import DiscussedAlert, repaired_after_discussion
+from reports import pool
 from reports.caption import caption
-from reports.trend import Panel, Rendered, render_caseload
+from reports.trend import Panel, Rendered
 
 SESSIONS_SHOWN = 10
 
@@ -85,11 +86,13 @@ class WeeklyReport:
     hidden: list[str]      # youths who chose not to share: named, never shown
 
 
-def render_weekly(therapist_code: str, label: str, load: Caseload,
-                  alerts: dict[str, list[DiscussedAlert]], lang: Language, zone: tzinfo,
-                  missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
-    """Analyse and draw the week (slow: matplotlib; the caller runs it off the loop)."""
+async def render_weekly(therapist_code: str, label: str, load: Caseload,
+                        alerts: dict[str, list[DiscussedAlert]], lang: Language, zone: tzinfo,
+                        missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
+    """Analyse the week here and draw it in a worker process (reports.pool): the event
+    loop never holds matplotlib."""
     panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
                                  alerts=alerts), load.not_sharing
-    images = render_caseload(therapist_code, label, panels, lang, hidden=hidden, zone=zone)
+    images = await pool.render_caseload(therapist_code, label, panels, lang, hidden=hidden,
+                                        zone=zone)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

@@ -1,18 +1,42 @@
-"""Turn schedules into outbox rows over a rolling horizon; apply coordinator changes."""
+"""Turn schedules into outbox rows over a rolling horizon; apply coordinator changes.
+
+Planning is incremental (issue 16): a pass plans only the series that are new or were
+edited since the last pass (every writer is seen, through the triggers of migration
+0012) in full, and of the others only sessions that came inside the horizon since. A
+pass with nothing new reads one index and writes nothing. The rows are the same as a
+full plan of every series at every pass would give: rows are keyed by occurrence, kind
+and youth, so what an earlier pass planned is exactly what this one would add again.
+
+A pass never holds the event loop for long: it reads and stores in batches of series,
+each batch in one transaction (a youth's answer waits for at most one batch), and gives
+the loop back every few milliseconds of computing.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time as clock
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from core.delivery import Kind, Reachability, plan_for, window_problem
+from core.delivery import Kind, Reachability, Window, plan_for, window_problem
 from core.loop import TALK_LEAD
-from core.schedule import LATE_ENTRY, MAX_LOOKBACK, occurrences
-from storage.ports import NewOutbox, PlannedRow, Store
+from core.schedule import LATE_ENTRY, MAX_LOOKBACK, Change, Series, occurrences
+from storage.ports import NewOutbox, PlanMark, PlannedRow, PlanWork, Store
 
 RATING_OPEN = timedelta(days=7)
+BATCH_SERIES = 50      # series read, planned and stored together, in one transaction
+SLICE_S = 0.003        # computing this long, the pass lets the event loop run
+# With no session in this span after the horizon (a first date far ahead, a run of
+# cancellations), the series is looked at again when the horizon has moved this far.
+NEXT_SEARCH = timedelta(days=15)
+RECHECK = timedelta(days=14)
+# A moved session is found through its original date, which a pass sees up to two days
+# beyond its range: while such a move could still matter, its series is planned in full.
+MOVE_REACH = MAX_LOOKBACK + timedelta(days=3)
 log = logging.getLogger(__name__)
 _REPORTED: set[tuple[str, str]] = set()  # unusable windows already logged, per youth
 
@@ -27,14 +51,13 @@ class DeliveryRules:
     horizon: timedelta
 
 
-async def reachability(store: Store, youth_code: str, rules: DeliveryRules) -> Reachability:
-    """A youth's own phone hours win over their unit's; quiet hours always apply.
+def rules_key(rules: DeliveryRules) -> str:
+    """The rules a plan depends on: other quiet hours or zone mean planning again."""
+    return f"{rules.timezone}|{rules.quiet_start.isoformat()}|{rules.quiet_end.isoformat()}"
 
-    A window that can never carry a message (set before windows were checked, or written
-    straight into the database) is kept: with no usable window the youth is never
-    reachable and their messages are recorded as missed. The reason is logged once.
-    """
-    own, unit = await store.windows_for(youth_code)
+
+def _reachability(youth_code: str, own: list[Window], unit: list[Window],
+                  rules: DeliveryRules) -> Reachability:
     windows = tuple(own or unit)
     for window in windows:
         problem = window_problem(window, rules.quiet_start, rules.quiet_end)
@@ -44,42 +67,121 @@ async def reachability(store: Store, youth_code: str, rules: DeliveryRules) -> R
     return Reachability(rules.timezone, windows, rules.quiet_start, rules.quiet_end)
 
 
+async def reachability(store: Store, youth_code: str, rules: DeliveryRules) -> Reachability:
+    """A youth's own phone hours win over their unit's; quiet hours always apply.
+
+    A window that can never carry a message (set before windows were checked, or written
+    straight into the database) is kept: with no usable window the youth is never
+    reachable and their messages are recorded as missed. The reason is logged once.
+    """
+    own, unit = await store.windows_for(youth_code)
+    return _reachability(youth_code, own, unit, rules)
+
+
+@dataclass
+class _Batch:
+    rows: list[PlannedRow]
+    others: list[NewOutbox]
+    marks: list[PlanMark]
+
+
+def _live_move(changes: list[Change], now: datetime) -> bool:
+    floor = (now - MOVE_REACH).date()
+    return any(c.moved_to is not None and c.original_date >= floor for c in changes)
+
+
+def _next_start(series: Series, changes: list[Change], until: datetime) -> datetime | None:
+    """When the series next needs a pass: its first session from `until` on."""
+    if series.paused:
+        return None  # resuming is an edit, and edits are always planned
+    ahead = occurrences(series, changes, until, until + NEXT_SEARCH)
+    if ahead:
+        return ahead[0].start
+    if series.last_date is not None and series.last_date < (until + NEXT_SEARCH).date():
+        return None
+    return until + RECHECK
+
+
+def _plan_series(series: Series, planned_until: datetime | None, changes: list[Change],
+                 reach: dict[str, Reachability], now: datetime, until: datetime,
+                 key: str, batch: _Batch) -> None:
+    """Plan one series: in full, or only the sessions from `planned_until` on."""
+    full = planned_until is None or _live_move(changes, now)
+    # Only sessions whose check-in may still be open, and none that ended well before
+    # the series existed (LATE_ENTRY): a series entered with a first date years back (or
+    # a stored timing from before the bounds) plans from now on, not a back-fill of past
+    # sessions all due at once.
+    lookback = min(MAX_LOOKBACK, series.timing.send_after + series.timing.expire_after
+                   + series.duration)
+    rows: list[PlannedRow] = []
+    others: list[NewOutbox] = []
+    if changes:  # a moved session may depend on the range: ask for exactly this one
+        found = occurrences(series, changes, now - lookback, until)
+        next_start = until if _live_move(changes, now) else _next_start(series, changes, until)
+    else:        # regular sessions only: one look covers the range and the next session
+        found = occurrences(series, changes, now - lookback, until + NEXT_SEARCH)
+        ahead = [o for o in found if o.start >= until]
+        found = found[:len(found) - len(ahead)]
+        next_start = ahead[0].start if ahead else _next_start(series, changes, until)
+    for occ in found:
+        if not full and planned_until is not None and occ.start < planned_until:
+            continue  # planned by an earlier pass, from the same series
+        if series.created_at is not None and occ.end < series.created_at - LATE_ENTRY:
+            continue
+        for code in series.youth_codes:
+            rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
+                        for p in plan_for(occ, code, reach[code]))
+            others.append(NewOutbox(
+                f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
+                occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
+                series.therapist_code, secrets.token_urlsafe(12)))
+        if occ.start > now:   # one prompt per session; sent only if there is a reason
+            others.append(NewOutbox(
+                f"talk:{occ.key}", Kind.TALK, occ.key, occ.end, occ.start - TALK_LEAD,
+                occ.start, None, series.therapist_code))
+    batch.rows += rows
+    batch.others += others
+    batch.marks.append(PlanMark(series.id, key, until, next_start))
+
+
+def _compute_slices(work: PlanWork, now: datetime, until: datetime, key: str,
+                   rules: DeliveryRules) -> Iterator[_Batch | None]:
+    """Plan one batch of series, yielding None every SLICE_S of computing (the caller
+    lets the event loop run then), and the batch at the end."""
+    by_series: dict[int, list[Change]] = {}
+    for change in work.changes:
+        by_series.setdefault(change.series_id, []).append(change)
+    reach = {code: _reachability(code, own, unit, rules)
+             for code, (own, unit) in work.windows.items()}
+    batch = _Batch([], [], [])
+    started = clock.perf_counter()
+    for series, planned_until in work.series:
+        if clock.perf_counter() - started > SLICE_S:
+            yield None
+            started = clock.perf_counter()
+        try:  # one bad series or youth must not stop the planning of the others
+            _plan_series(series, planned_until, by_series.get(series.id, []), reach,
+                         now, until, key, batch)
+        except Exception as exc:  # isolate, record the reason, go on (planned again)
+            log.error("could not plan series %d: %s: %s", series.id, type(exc).__name__, exc)
+    yield batch
+
+
 async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
     """Plan every message of sessions ending from one expiry ago up to the horizon.
 
     Idempotent: rows are keyed by occurrence, kind and youth, so planning again adds
-    nothing, and a restart derives the same rows from the database.
+    nothing, and a restart derives the same rows from the database. Returns how many
+    rows were added.
     """
-    changes = await store.changes()
-    rows: list[PlannedRow] = []
-    ratings: list[NewOutbox] = []
-    cache: dict[str, Reachability] = {}
-    for series in await store.all_series():
-        try:  # one bad series or youth must not stop the planning of the others
-            # Only sessions whose check-in may still be open, and none that ended well
-            # before the series existed (LATE_ENTRY): a series entered with a first date
-            # years back (or a stored timing from before the bounds) plans from now on,
-            # not a back-fill of past sessions all due at once.
-            lookback = min(MAX_LOOKBACK, series.timing.send_after
-                           + series.timing.expire_after + series.duration)
-            since = now - lookback
-            for occ in occurrences(series, changes, since, now + rules.horizon):
-                if series.created_at is not None and occ.end < series.created_at - LATE_ENTRY:
-                    continue
-                for code in series.youth_codes:
-                    if code not in cache:
-                        cache[code] = await reachability(store, code, rules)
-                    rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
-                                for p in plan_for(occ, code, cache[code]))
-                    ratings.append(NewOutbox(
-                        f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
-                        occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
-                        series.therapist_code, secrets.token_urlsafe(12)))
-                if occ.start > now:   # one prompt per session; sent only if there is a reason
-                    ratings.append(NewOutbox(
-                        f"talk:{occ.key}", Kind.TALK, occ.key, occ.end, occ.start - TALK_LEAD,
-                        occ.start, None, series.therapist_code))
-        except Exception as exc:  # isolate, record the reason, go on
-            log.error("could not plan series %d: %s: %s", series.id, type(exc).__name__, exc)
-    planned = await store.upsert_planned(rows, now) if rows else 0
-    return planned + (await store.add_outbox(ratings, now) if ratings else 0)
+    key, until = rules_key(rules), now + rules.horizon
+    added, after = 0, 0
+    while (work := await store.plan_work(until, key, after, BATCH_SERIES)).series:
+        after = work.series[-1][0].id
+        for batch in _compute_slices(work, now, until, key, rules):
+            if batch is None:
+                await asyncio.sleep(0)  # let answers through
+            else:
+                added += await store.save_plan(batch.rows, batch.others, batch.marks,
+                                               work.change_mark, now)
+    return added

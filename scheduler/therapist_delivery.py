@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from conversations import sending, staff
-from conversations.reporting import caseload, weekly_report
+from conversations.reporting import caseload
 from core.analytics import (
     ALERTING,
     ANSWERED_STATES,
@@ -22,7 +22,7 @@ from core.flags import flags
 from core.questionnaire import Language
 from core.texts import say
 from reports.weekly import week_label
-from scheduler import talk
+from scheduler import reports_ahead, talk
 from scheduler.context import DeliveryContext
 from scheduler.outcomes import Skip, failure_reason
 from storage.ports import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist
@@ -98,9 +98,7 @@ async def _report(engine: DeliveryContext, channel: Outbound, item: OutboxItem, 
     services = engine.services
     assert item.therapist_code is not None
     label = item.occurrence_key.rsplit(":", 1)[-1]
-    report = await weekly_report(services.store, item.therapist_code, label,
-                                 services.timezone, lang,
-                                 missed_after=services.missed_alert_after)
+    report = await reports_ahead.weekly(engine, item, lang)  # others drawn alongside
     outcome: Outcome = TOLD
     for n, image in enumerate(report.images):
         outcome = await channel.send(chat, Image(image.png,

@@ -240,6 +240,33 @@ class PlannedRow:
 
 
 @dataclass(frozen=True)
+class PlanMark:
+    """How far one series is planned: every session starting before `planned_until`,
+    under the delivery rules named by `rules`; `next_start` is the next session after
+    that (None: none ever), when the series needs planning again."""
+
+    series_id: int
+    rules: str
+    planned_until: datetime
+    next_start: datetime | None
+
+
+@dataclass(frozen=True)
+class PlanWork:
+    """What one planning pass must look at, read together.
+
+    `series` pairs each series to plan with how far it is already planned (None: plan
+    it in full: new, edited, or planned under other rules). `change_mark` is the newest
+    recorded edit when this was read: the pass clears edits up to it, never newer ones.
+    """
+
+    change_mark: int
+    series: list[tuple[Series, datetime | None]]
+    changes: list[Change]
+    windows: dict[str, tuple[list[Window], list[Window]]]  # youth: own, unit's
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     id: int
     kind: Kind
@@ -464,6 +491,10 @@ class ScheduleRepo(Protocol):
     async def add_window(self, window: PhoneWindow) -> None: ...
     async def windows_for(self, youth_code: str) -> tuple[list[Window], list[Window]]: ...
     async def set_unit(self, youth_code: str, unit: str) -> bool: ...
+    async def plan_work(self, until: datetime, rules: str, after: int = ...,
+                        limit: int = ...) -> PlanWork: ...
+    async def save_plan(self, rows: list[PlannedRow], others: list[NewOutbox],
+                        marks: list[PlanMark], change_mark: int, now: datetime) -> int: ...
 
 
 class OutboxRepo(Protocol):

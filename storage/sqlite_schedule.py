@@ -13,11 +13,14 @@ from core.delivery import Kind, Window
 from core.questionnaire import Discipline
 from core.schedule import Change, Series, Timing
 from storage.ports import (
+    NewOutbox,
     NewSeries,
     OutboxItem,
     OutboxState,
     PhoneWindow,
+    PlanMark,
     PlannedRow,
+    PlanWork,
 )
 from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
@@ -63,6 +66,49 @@ def _series(r: aiosqlite.Row, members: dict[int, list[str]]) -> Series:
                       timedelta(minutes=r["expire_after_minutes"])),
         created_at=parse_iso(r["created_at"]),
     )
+
+
+def _change(r: aiosqlite.Row) -> Change:
+    return Change(r["series_id"], date.fromisoformat(r["original_date"]), bool(r["cancelled"]),
+                  datetime.fromisoformat(r["moved_to"]) if r["moved_to"] else None)
+
+
+async def upsert_planned_rows(conn: aiosqlite.Connection, rows: list[PlannedRow],
+                              now: datetime) -> int:
+    """Insert planned messages once; revive ones cancelled only because of a pause."""
+    stamp = iso(now)
+    before = conn.total_changes
+    await conn.executemany(
+        "INSERT INTO outbox (dedupe_key, kind, youth_code, series_id, occurrence_key,"
+        " discipline, session_end, due_at, expires_at, state, last_error,"
+        " scheduled_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO UPDATE SET state = 'pending',"
+        " due_at = excluded.due_at, expires_at = excluded.expires_at,"
+        " last_error = NULL, closed_at = NULL"
+        " WHERE outbox.state = 'cancelled' AND outbox.last_error = 'series paused'"
+        " AND excluded.state = 'pending'",
+        [(r.planned.dedupe_key, r.planned.kind.value, r.planned.youth_code,
+          r.series_id, r.planned.occurrence_key, r.discipline, iso(r.session_end),
+          iso(r.planned.due_at), iso(r.planned.expires_at),
+          "expired" if r.planned.missed else "pending",
+          "no phone window before expiry" if r.planned.missed else None, stamp,
+          stamp if r.planned.missed else None) for r in rows],
+    )
+    return conn.total_changes - before
+
+
+async def insert_outbox_rows(conn: aiosqlite.Connection, rows: list[NewOutbox],
+                             now: datetime) -> int:
+    """Insert messages other than check-ins and reminders once (first one wins)."""
+    before = conn.total_changes
+    await conn.executemany(
+        "INSERT OR IGNORE INTO outbox (dedupe_key, kind, youth_code, therapist_code,"
+        " ref, occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        [(r.dedupe_key, r.kind.value, r.youth_code, r.therapist_code, r.ref,
+          r.occurrence_key, iso(r.session_end), iso(r.due_at), iso(r.expires_at),
+          iso(now)) for r in rows])
+    return conn.total_changes - before
 
 
 class SqliteScheduleMixin(SqliteQueries):
@@ -124,10 +170,7 @@ class SqliteScheduleMixin(SqliteQueries):
             )
 
     async def changes(self) -> list[Change]:
-        return [Change(r["series_id"], date.fromisoformat(r["original_date"]),
-                       bool(r["cancelled"]),
-                       datetime.fromisoformat(r["moved_to"]) if r["moved_to"] else None)
-                for r in await self._all("SELECT * FROM series_changes")]
+        return [_change(r) for r in await self._all("SELECT * FROM series_changes")]
 
     async def add_window(self, window: PhoneWindow) -> None:
         w = window.window
@@ -171,26 +214,93 @@ class SqliteScheduleMixin(SqliteQueries):
 
     async def upsert_planned(self, rows: list[PlannedRow], now: datetime) -> int:
         """Insert planned messages once; revive ones cancelled only because of a pause."""
-        stamp = iso(now)
         async with self.db.write() as conn:
-            before = conn.total_changes
+            return await upsert_planned_rows(conn, rows, now)
+
+    # -- incremental planning (see migration 0012) -------------------------------------
+
+    async def plan_work(self, until: datetime, rules: str, after: int = 0,
+                        limit: int = 1_000_000) -> PlanWork:
+        """The next `limit` series after id `after` that a pass planning up to `until`
+        must look at: never planned, planned under other rules, edited since, or with a
+        session newly inside the horizon. With their changes and phone windows.
+
+        The newest edit is read first: an edit made while the rest is read is newer than
+        the mark, so the pass that stores this plan leaves it for the next pass.
+        """
+        mark_row = await self._one("SELECT coalesce(max(id), 0) AS mark FROM plan_changes")
+        change_mark = int(mark_row["mark"]) if mark_row else 0
+        rows = await self._all(
+            "SELECT s.*, m.planned_until AS mark_until, (m.series_id IS NULL OR m.rules != ?"
+            " OR EXISTS (SELECT 1 FROM plan_changes c WHERE c.series_id = s.id)) AS in_full"
+            " FROM series s LEFT JOIN plan_marks m ON m.series_id = s.id"
+            " WHERE s.id > ? AND (m.series_id IS NULL OR m.rules != ? OR m.next_start < ?"
+            " OR EXISTS (SELECT 1 FROM plan_changes c WHERE c.series_id = s.id))"
+            " ORDER BY s.id LIMIT ?", (rules, after, rules, iso(until), limit))
+        if not rows:
+            return PlanWork(change_mark, [], [], {})
+        first, last = rows[0]["id"], rows[-1]["id"]
+        members: dict[int, list[str]] = {}
+        for row in await self._all("SELECT series_id, youth_code FROM series_youths"
+                                    " WHERE series_id BETWEEN ? AND ? ORDER BY youth_code",
+                                    (first, last)):
+            members.setdefault(row["series_id"], []).append(row["youth_code"])
+        series: list[tuple[Series, datetime | None]] = []
+        for r in rows:
+            try:
+                until_mark = None if r["in_full"] else parse_iso(r["mark_until"])
+                series.append((_series(r, members), until_mark))
+            except (ValueError, TypeError, KeyError) as exc:  # one bad row must not stop all
+                log.error("ignored unreadable series %s: %s", r["id"], exc)
+        changes = [_change(r) for r in await self._all(
+            "SELECT * FROM series_changes WHERE series_id BETWEEN ? AND ?", (first, last))]
+        return PlanWork(change_mark, series, changes, await self._windows_of(first, last))
+
+    async def _windows_of(self, first: int, last: int
+                          ) -> dict[str, tuple[list[Window], list[Window]]]:
+        """Like `windows_for`, for every youth of the series with ids first..last."""
+        units = {r["code"]: r["unit"] for r in await self._all(
+            "SELECT sy.youth_code AS code, y.unit FROM series_youths sy"
+            " LEFT JOIN youths y ON y.code = sy.youth_code"
+            " WHERE sy.series_id BETWEEN ? AND ?", (first, last))}
+        if not units:
+            return {}
+        own: dict[str, list[Window]] = {}
+        unit: dict[str, list[Window]] = {}
+        for r in await self._all("SELECT scope, scope_code, weekdays, start_time, end_time"
+                                 " FROM phone_windows ORDER BY id"):
+            try:
+                window = Window(_parse_days(r["weekdays"]), time.fromisoformat(r["start_time"]),
+                                time.fromisoformat(r["end_time"]))
+            except (ValueError, TypeError):
+                log.error("ignored an unreadable phone window of %s (%s-%s)", r["scope_code"],
+                          r["start_time"], r["end_time"])
+                continue
+            (own if r["scope"] == "youth" else unit).setdefault(r["scope_code"], []).append(
+                window)
+        return {code: (own.get(code, []), unit.get(u, []) if u is not None else [])
+                for code, u in units.items()}
+
+    async def save_plan(self, rows: list[PlannedRow], others: list[NewOutbox],
+                        marks: list[PlanMark], change_mark: int, now: datetime) -> int:
+        """Store one batch of a pass in one transaction: its rows, and how far each of its
+        series is now planned (edits up to `change_mark` are planned, newer ones not)."""
+        async with self.db.write() as conn:
+            added = await upsert_planned_rows(conn, rows, now) if rows else 0
+            added += await insert_outbox_rows(conn, others, now) if others else 0
             await conn.executemany(
-                "INSERT INTO outbox (dedupe_key, kind, youth_code, series_id, occurrence_key,"
-                " discipline, session_end, due_at, expires_at, state, last_error,"
-                " scheduled_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedupe_key) DO UPDATE SET state = 'pending',"
-                " due_at = excluded.due_at, expires_at = excluded.expires_at,"
-                " last_error = NULL, closed_at = NULL"
-                " WHERE outbox.state = 'cancelled' AND outbox.last_error = 'series paused'"
-                " AND excluded.state = 'pending'",
-                [(r.planned.dedupe_key, r.planned.kind.value, r.planned.youth_code,
-                  r.series_id, r.planned.occurrence_key, r.discipline, iso(r.session_end),
-                  iso(r.planned.due_at), iso(r.planned.expires_at),
-                  "expired" if r.planned.missed else "pending",
-                  "no phone window before expiry" if r.planned.missed else None, stamp,
-                  stamp if r.planned.missed else None) for r in rows],
-            )
-            return conn.total_changes - before
+                "INSERT INTO plan_marks (series_id, rules, planned_until, next_start)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (series_id) DO UPDATE SET"
+                " rules = excluded.rules, planned_until = excluded.planned_until,"
+                " next_start = excluded.next_start",
+                [(m.series_id, m.rules, iso(m.planned_until),
+                  iso(m.next_start) if m.next_start else None) for m in marks])
+            await conn.executemany("DELETE FROM plan_changes WHERE series_id = ? AND id <= ?",
+                                   [(m.series_id, change_mark) for m in marks])
+            # Edits of series deleted since: nothing left to plan for them.
+            await conn.execute("DELETE FROM plan_changes WHERE id <= ? AND series_id NOT IN"
+                               " (SELECT id FROM series)", (change_mark,))
+            return added
 
     async def cancel_pending(self, occurrence_prefix: str, reason: str, now: datetime) -> int:
         async with self.db.write() as conn:

@@ -26,7 +26,7 @@ from storage.sqlite_invites import (
     redeem_invite,
     store_contact,
 )
-from storage.sqlite_schedule import outbox_item
+from storage.sqlite_schedule import insert_outbox_rows, outbox_item
 from storage.timefmt import iso, parse_iso
 
 ALERT_LIFETIME = timedelta(days=7)
@@ -125,15 +125,7 @@ class SqliteTherapistMixin(SqliteQueries):
 
     async def add_outbox(self, rows: list[NewOutbox], now: datetime) -> int:
         async with self.db.write() as conn:
-            before = conn.total_changes
-            await conn.executemany(
-                "INSERT OR IGNORE INTO outbox (dedupe_key, kind, youth_code, therapist_code,"
-                " ref, occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                [(r.dedupe_key, r.kind.value, r.youth_code, r.therapist_code, r.ref,
-                  r.occurrence_key, iso(r.session_end), iso(r.due_at), iso(r.expires_at),
-                  iso(now)) for r in rows])
-            return conn.total_changes - before
+            return await insert_outbox_rows(conn, rows, now)
 
     async def outbox_by_ref(self, ref: str) -> OutboxItem | None:
         rows = await self._all("SELECT * FROM outbox WHERE ref = ?", (ref,))

@@ -37,6 +37,7 @@ TELEGRAM_ADAPTER = (
     "faketelegram",                  # the fake Bot API server the tests and demo run against
     "web.*webhook*",                 # the console's route that receives Telegram's webhook
     "tests",
+    "bench",                         # benchmarks drive the bot as the tests do
 )
 # The channel adapters: only the edges (wiring, console, tests) may import them.
 ADAPTERS = ("conversations.telegram_io", "conversations.handlers", "conversations.coordinator",

@@ -1,0 +1,385 @@
+"""Tap latency under load: what a youth feels, from a tap to the next question.
+
+N youths (default 200) each answer a whole check-in at once: all tap their first answer
+at the same moment, and each taps the next answer a moment (`think`) after its question
+arrives. The figure per tap is the time from the fake Telegram receiving the tap (the
+update is queued for the bot's long poll) to the fake receiving the next question (the
+`sendMessage` request arriving: `FakeTelegram.received`). Telegram's per-chat pacing is
+on (the bot's production limiter: a burst of 3 new messages per chat, then one a
+second). Measured alone (a round before and a round after) and while a first planning
+pass over 10,000 other youths runs in the bot's process.
+
+The floor: the same youths against the same fake, answered by a bare client with no bot
+work at all (long poll, answer the tap, send a message; the same per-chat pacing).
+
+The fake Telegram and the youths run in a process of their own, as Telegram and the
+phones are not in the bot's process: their work would otherwise share the bot's core.
+Tap and arrival times are both taken there (CLOCK_MONOTONIC, the same in both processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+from telegram import Bot
+
+from bench.answers import LABELS
+from bot.application import BotApp
+from bot.config import Settings, load_settings
+from bot.offline import join_directly, write_config
+from bot.ratelimit import CHAT_BURST, ChatRateLimiter, SlidingWindow
+from bot.rules import delivery_rules
+from bot.wiring import build_application, open_services
+from conversations import usecases
+from conversations.services import Services
+from conversations.telegram_io import send_prompt
+from faketelegram import FakeTelegram, FakeUser
+from scheduler.planner import plan
+from storage.ports import Therapist
+from storage.sqlite import SqliteStore
+from storage.timefmt import iso
+
+PRODUCTION = {"VAKBOT_TELEGRAM__CHAT_BURST": str(CHAT_BURST),
+              "VAKBOT_TELEGRAM__INBOUND_BURST": "8"}
+CHAT_REFILL_S = 3.5   # a chat's pacing budget is full again after this long
+FIRST_USER = 810000000
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    taps: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Percentiles:
+        if len(seconds) < 2:
+            return cls(len(seconds), *([seconds[0] * 1000] * 3 if seconds else [0.0] * 3))
+        cuts = statistics.quantiles(seconds, n=100, method="inclusive")
+        return cls(len(seconds), cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000)
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    youths: int
+    alone: Percentiles
+    planning: Percentiles
+    floor: Percentiles
+    planned_youths: int
+    planning_s: float
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Arrivals:
+    """Hands each chat the arrival time of its next `sendMessage` at the fake."""
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake, self._seen = fake, len(fake.received)
+        self._waiting: dict[int, asyncio.Future[float]] = {}
+
+    def expect(self, chat: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting[chat] = future
+        return future
+
+    async def run(self) -> None:
+        while True:
+            received = self.fake.received
+            for at, method, chat in received[self._seen:]:
+                if method in ("sendMessage", "sendPhoto") and chat in self._waiting:
+                    future = self._waiting.pop(chat)
+                    if not future.done():
+                        future.set_result(at)
+            self._seen = len(received)
+            await asyncio.sleep(0.005)
+
+
+async def _answer_checkin(user: FakeUser, arrivals: Arrivals, think: float,
+                          taps: list[tuple[float, float]]) -> None:
+    """Tap every answer of the open check-in; record (tap time, latency) per tap."""
+    for label in LABELS:
+        question = user.last
+        arrived = arrivals.expect(user.id)
+        tapped = time.monotonic()
+        user.tap(question, label)
+        at = await asyncio.wait_for(arrived, 300)
+        taps.append((tapped, at - tapped))
+        # the question itself must be in the chat before it can be tapped
+        while user.last is question or (not user.last.buttons and label != LABELS[-1]):
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(think)
+
+
+async def _round(fake: FakeTelegram, users: list[FakeUser], think: float,
+                 during: Callable[[], Awaitable[object]] | None = None
+                 ) -> tuple[list[tuple[float, float]], float, float]:
+    """All youths answer at once. Returns the taps, and when `during` ran (start, end)."""
+    arrivals = Arrivals(fake)
+    watcher = asyncio.create_task(arrivals.run())
+    taps: list[tuple[float, float]] = []
+    span = [0.0, 0.0]
+
+    async def background() -> None:
+        assert during is not None
+        span[0] = time.monotonic()
+        await during()
+        span[1] = time.monotonic()
+
+    work = asyncio.create_task(background()) if during else None
+    try:
+        await asyncio.gather(*(_answer_checkin(u, arrivals, think, taps) for u in users))
+        if work is not None:
+            await work
+    finally:
+        watcher.cancel()
+    return taps, span[0], span[1]
+
+
+# -- the youths' side: the fake Telegram and the people tapping, in a child process ------
+
+async def _recv(conn: Connection) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+
+async def _youths(conn: Connection, think: float) -> None:
+    async with FakeTelegram() as fake:
+        conn.send((fake.base_url, fake.token))
+        while (ask := await _recv(conn)) is not None:
+            first, count = ask
+            users = [fake.user(FIRST_USER + n) for n in range(first, first + count)]
+            while not all(u.inbox and u.last.buttons for u in users):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(CHAT_REFILL_S)  # every chat's pacing budget full again
+            conn.send("tapping")
+            taps, _, _ = await _round(fake, users, think)
+            conn.send(taps)
+
+
+def _youths_process(conn: Connection, think: float) -> None:
+    asyncio.run(_youths(conn, think))
+
+
+class YouthSide:
+    """The child process with the fake Telegram and the youths."""
+
+    def __init__(self, think: float) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_youths_process, args=(child, think),
+                                        daemon=True)
+        self.base_url = self.token = ""
+
+    async def __aenter__(self) -> YouthSide:
+        self._process.start()
+        self.base_url, self.token = await _recv(self._conn)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._conn.send(None)
+        await asyncio.get_running_loop().run_in_executor(None, self._process.join, 30)
+        if self._process.is_alive():
+            self._process.kill()
+
+    async def round(self, first: int, count: int,
+                    during: Callable[[], Coroutine[Any, Any, object]] | None = None
+                    ) -> tuple[list[tuple[float, float]], float, float]:
+        """Youths first..first+count answer their open check-in at once; `during` starts
+        as they start tapping. Returns the taps and when `during` ran."""
+        self._conn.send((first, count))
+        assert await _recv(self._conn) == "tapping"
+        work: asyncio.Task[None] | None = None
+        span = [0.0, 0.0]
+
+        async def timed() -> None:
+            assert during is not None
+            span[0] = time.monotonic()
+            await during()
+            span[1] = time.monotonic()
+
+        if during is not None:
+            work = asyncio.create_task(timed())
+        taps: list[tuple[float, float]] = await _recv(self._conn)
+        if work is not None:
+            await work
+        return taps, span[0], span[1]
+
+
+# -- the bot's side ----------------------------------------------------------------------
+
+async def _open_checkins(services: Services, bot: Bot, codes: list[str],
+                         occurrence: str) -> None:
+    async def one(code: str) -> None:
+        outgoing = await usecases.start_checkin(services, code, occurrence, "music")
+        assert outgoing is not None
+        await send_prompt(services, bot, outgoing.chat_id, outgoing.prompt)
+
+    await asyncio.gather(*(one(code) for code in codes))
+
+
+async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> None:
+    """`count` other youths with a weekly series each, never planned yet."""
+    await store.add_therapist(Therapist("T-PLAN", "nl"), now)
+    stamp = iso(now)
+    today = now.date().isoformat()
+    async with store.db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO youths (code, therapist_code, birth_year, language, simple_mode,"
+            " created_at) VALUES (?, 'T-PLAN', 2008, 'nl', 0, ?)",
+            [(f"P-{n:05d}", stamp) for n in range(count)])
+        cur = await conn.execute("SELECT coalesce(max(id), 0) FROM series")
+        row = await cur.fetchone()
+        first = int(row[0]) + 1 if row else 1
+        await conn.executemany(
+            "INSERT INTO series (id, therapist_code, discipline, weekdays, start_time,"
+            " duration_minutes, timezone, first_date, send_after_minutes,"
+            " remind_after_minutes, expire_after_minutes, created_at)"
+            " VALUES (?, 'T-PLAN', 'music', ?, ?, 60, 'Europe/Amsterdam', ?, 15, 180, 1440, ?)",
+            [(first + n, str(n % 5), f"{9 + n % 8:02d}:00", today, stamp)
+             for n in range(count)])
+        await conn.executemany(
+            "INSERT INTO series_youths (series_id, youth_code) VALUES (?, ?)",
+            [(first + n, f"P-{n:05d}") for n in range(count)])
+
+
+async def bot_rounds(youths: int, planned: int, think: float
+                     ) -> tuple[list[float], list[float], float]:
+    """The real bot: a warm-up round, then rounds alone, during a first planning pass,
+    and alone again."""
+    with _environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
+        async with YouthSide(think) as side:
+            config = write_config(Path(tmp), side.base_url, side.token)
+            settings, secrets = load_settings(config)
+            services = await open_services(settings, secrets)
+            app = build_application(settings, secrets, services, tick=False)
+            gc.freeze()  # as the bot does once started (bot/wiring.py)
+            try:
+                async with app:
+                    assert app.updater is not None
+                    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+                    await app.start()
+                    try:
+                        return await _bot_rounds(app, services, settings, youths, planned,
+                                                 side)
+                    finally:
+                        await app.updater.stop()
+                        await app.stop()
+            finally:
+                await services.store.close()
+
+
+async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youths: int,
+                      planned: int, side: YouthSide
+                      ) -> tuple[list[float], list[float], float]:
+    limiter = getattr(app.bot, "rate_limiter", None)
+    assert isinstance(limiter, ChatRateLimiter)
+    # Per-chat pacing only: the overall window (25/s) would make a round of 200 youths
+    # x 3 requests a queue of 24 s by itself (see the report of issue 16).
+    limiter.overall = SlidingWindow(1_000_000)
+    now = services.clock()
+    await services.store.add_therapist(Therapist("T-01", "nl"), now)
+    codes = [f"J-{n:04d}" for n in range(4 * youths)]
+    for n, code in enumerate(codes):
+        await join_directly(services, code, "T-01", FIRST_USER + n, now)
+    assert isinstance(services.store, SqliteStore)
+    await _planning_youths(services.store, planned, now)
+
+    async def round_of(group: int, during: Callable[[], Coroutine[Any, Any, object]] | None
+                       = None) -> tuple[list[tuple[float, float]], float, float]:
+        await _open_checkins(services, app.bot, codes[group * youths:(group + 1) * youths],
+                             f"bench-{group}")
+        return await side.round(group * youths, youths, during)
+
+    # A first round warms what a running bot has warm (connections, caches); not counted.
+    # The alone figure takes the rounds just before and just after the planning round, so
+    # a change in the machine's load during the run weighs on both sides alike.
+    await round_of(0)
+    before, _, _ = await round_of(1)
+    rules = delivery_rules(settings)
+    busy, start, end = await round_of(2, lambda: plan(services.store, services.clock(), rules))
+    after, _, _ = await round_of(3)
+    during = [lat for at, lat in busy if start <= at <= end]
+    return [lat for _, lat in before + after], during, end - start
+
+
+async def floor_round(youths: int, think: float) -> list[float]:
+    """A bare client, no bot work: answer each tap and send one message, same pacing."""
+    async with YouthSide(think) as side:
+        url = f"{side.base_url}{side.token}/"
+        limits: dict[int, AsyncLimiter] = {}
+        replies: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16),
+                                     timeout=30) as client:
+
+            async def send(chat: int) -> None:
+                keyboard = {"inline_keyboard": [[{"text": label, "callback_data": label}
+                                                 for label in LABELS]]}
+                limiter = limits.setdefault(chat, AsyncLimiter(CHAT_BURST, CHAT_BURST))
+                async with limiter:
+                    await client.post(url + "sendMessage", json={
+                        "chat_id": chat, "text": "next", "reply_markup": keyboard})
+
+            async def reply(update: dict[str, Any]) -> None:
+                query = update["callback_query"]
+                await client.post(url + "answerCallbackQuery",
+                                  json={"callback_query_id": query["id"]})
+                await send(query["message"]["chat"]["id"])
+
+            async def poll() -> None:
+                offset = 0
+                while True:
+                    response = await client.post(url + "getUpdates",
+                                                 json={"offset": offset, "timeout": 1})
+                    for update in response.json()["result"]:
+                        offset = update["update_id"] + 1
+                        task = asyncio.create_task(reply(update))
+                        replies.add(task)
+                        task.add_done_callback(replies.discard)
+
+            poller = asyncio.create_task(poll())
+            try:
+                await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
+                taps, _, _ = await side.round(0, youths)
+            finally:
+                poller.cancel()
+    return [lat for _, lat in taps]
+
+
+async def tap_latency(youths: int = 200, planned: int = 10_000,
+                      think: float = 1.0) -> LatencyResult:
+    floor = await floor_round(youths, think)
+    alone, during, planning_s = await bot_rounds(youths, planned, think)
+    return LatencyResult(youths, Percentiles.of(alone), Percentiles.of(during),
+                         Percentiles.of(floor), planned, planning_s)
+
+
+if __name__ == "__main__":
+    print(asyncio.run(tap_latency()))
