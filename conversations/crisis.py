@@ -92,29 +92,56 @@ async def flag(services: Services, me: Youth, checkin: Checkin | None,
     phrases = find_crisis_phrases(text, services.crisis_phrases)
     if not phrases or me.pseudonym is None:
         return []
-    try:
-        return await _raise_alert(services, me, checkin, text, phrases)
-    except Exception:  # the help numbers go out even when storing the alert failed
-        log.exception("CRISIS ALERT NOT STORED for %s; the youth got the help numbers",
-                      me.code)
-        return [help_reply(me.language, None, new_checkin_ref())]
-
-
-async def _raise_alert(services: Services, me: Youth, checkin: Checkin | None, text: str,
-                       phrases: list[str]) -> list[Action]:
-    assert me.pseudonym is not None
     now = services.clock()
-    route = await route_for(services, me)
-    # Even the matched rule is health data: the alert keeps it encrypted.
-    sealed = services.cipher.seal_text(", ".join(f"'{p}'" for p in phrases)).decode()
-    alert = NewAlert(new_checkin_ref(), f"crisis:{me.code}:{iso_minute(now)}", "crisis",
-                     me.code, me.therapist_code, sealed, now, now + services.escalate_after,
-                     unit_code=route.unit_code, reason="text")
-    await services.store.add_crisis_flag(me.pseudonym, checkin.id if checkin else None,
-                                         phrases, services.cipher.seal_text(text), now, alert)
+    route: Route | None = None
+    alert: NewAlert | None = None
+    try:
+        route = await route_for(services, me)
+        alert = _crisis_alert(services, me, route.unit_code, phrases, now)
+        await services.store.add_crisis_flag(me.pseudonym, checkin.id if checkin else None,
+                                             phrases, services.cipher.seal_text(text), now,
+                                             alert)
+    except Exception:  # the help numbers go out, and the alert still must
+        log.exception("CRISIS FLAG NOT STORED for %s; storing the urgent alert alone",
+                      me.code)
+        return await _alert_alone(services, me, route, alert, phrases, now)
     log.warning("crisis text from %s (unit %s); urgent alert raised", me.code,
                 route.unit_code or "-")
     return [help_reply(me.language, reply_route(route), alert.ref)]
+
+
+def _crisis_alert(services: Services, me: Youth, unit_code: str | None, phrases: list[str],
+                  now: datetime) -> NewAlert:
+    """The urgent alert of a crisis text. Even the matched rule is health data: the alert
+    keeps it sealed, or (when sealing fails) leaves it out; the therapist then reads '?'."""
+    try:
+        detail = services.cipher.seal_text(", ".join(f"'{p}'" for p in phrases)).decode()
+    except Exception:
+        log.exception("could not seal the crisis rule for %s; the alert goes without it",
+                      me.code)
+        detail = ""
+    return NewAlert(new_checkin_ref(), f"crisis:{me.code}:{iso_minute(now)}", "crisis",
+                    me.code, me.therapist_code, detail, now, now + services.escalate_after,
+                    unit_code=unit_code, reason="text")
+
+
+async def _alert_alone(services: Services, me: Youth, route: Route | None,
+                       alert: NewAlert | None, phrases: list[str],
+                       now: datetime) -> list[Action]:
+    """The flag (with the youth's text) could not be stored: store the alert without it,
+    or hold it for scheduler.crisis_delivery to store on its next tick. The youth gets
+    the help numbers either way; who will hear of it is said only once it is stored."""
+    if alert is None:
+        alert = _crisis_alert(services, me, route.unit_code if route else None, phrases, now)
+    stored = False
+    try:
+        stored = await services.pending_alerts.store_or_hold(services.store, alert, now)
+    except Exception:  # never leave the youth without the help numbers
+        log.exception("URGENT ALERT NOT STORED OR HELD for %s", me.code)
+    if stored:
+        log.warning("crisis text from %s: urgent alert raised without the flag", me.code)
+    told = reply_route(route) if stored and route is not None else None
+    return [help_reply(me.language, told, alert.ref)]
 
 
 async def talk_tap(services: Services, user_id: int, tap: TalkTap,
@@ -162,12 +189,22 @@ def urgent_text(services: Services, alert: Alert, role: Role, lang: Language) ->
     if alert.reason == "talk":
         return say(lang, "urgent_talk", code=alert.youth_code, unit=unit)
     if role == "therapist":
-        detail = services.cipher.open_text(alert.detail.encode())
+        detail = _opened_rule(services, alert)
         note = (" " + say(lang, "urgent_unit_therapist_note", unit=alert.unit_code)
                 if alert.unit_code else "")
         return say(lang, "urgent_text_therapist", code=alert.youth_code, detail=detail,
                    unit=note)
     return say(lang, "urgent_text_unit", code=alert.youth_code, unit=unit)
+
+
+def _opened_rule(services: Services, alert: Alert) -> str:
+    """The rule that fired, for the therapist; '?' when the alert was stored without it
+    (sealing failed) or no key opens it: the alert itself must still go out."""
+    try:
+        return services.cipher.open_text(alert.detail.encode()) if alert.detail else "?"
+    except Exception:
+        log.exception("could not open the crisis rule of the alert for %s", alert.youth_code)
+        return "?"
 
 
 def role_label(acked_by: str | None, lang: Language) -> str:

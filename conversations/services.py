@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from conversations.pending_alerts import PendingAlerts
 from core.analytics import MISSED_IN_A_ROW
 from core.consent import ConsentCatalogue
 from core.crisis import CrisisRules
@@ -43,6 +44,8 @@ class Services:
     retention_required: bool = False      # institutional rules forbid erasure on request
     missed_alert_after: int = MISSED_IN_A_ROW  # config alerts.missed_in_a_row: one threshold
     coordinator_language: Language = "nl"  # config coordinators.language: what they read
+    # Urgent alerts the database refused, stored first on every crisis delivery tick.
+    pending_alerts: PendingAlerts = field(default_factory=PendingAlerts, compare=False)
 
     async def audit(self, actor: str, action: str, youth_code: str = "",
                     detail: str = "") -> None:

@@ -5,7 +5,8 @@ by now (core.crisis_route.recipients), send each due row and record its outcome 
 row alone, retry failures with backoff, and, once someone acknowledged, tell the others
 who did (by role). One recipient who blocked the bot never stops the rest. An alert that
 reached nobody is logged at ERROR, shown in the overviews, escalated to the coordinators
-at once, and retried until someone acknowledges it.
+at once, and retried until someone acknowledges it. An alert the database refused when
+it was raised (conversations.pending_alerts) is stored first, on every tick until it is.
 
 A crash between a send and its record sends that one message again on restart: for an
 urgent alert, twice is better than never.
@@ -99,6 +100,11 @@ async def run(engine: DeliveryContext, channel: Outbound) -> CrisisReport:
     services = engine.services
     report = CrisisReport()
     chats = coordinator_chats(services, engine.coordinator_chats)
+    if services.pending_alerts:   # alerts the database refused when they were raised
+        try:
+            await services.pending_alerts.flush(services.store)
+        except Exception:  # never let the flush stop the alerts that are stored
+            log.exception("could not store the held urgent alerts; trying again next tick")
     try:
         alerts = await services.store.urgent_alerts(services.clock() - LOOK_BACK)
     except Exception:
