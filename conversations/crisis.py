@@ -156,9 +156,38 @@ async def talk_tap(services: Services, user_id: int, tap: TalkTap,
     try:
         return await _raise_talk(services, me, tap)
     except Exception:  # never leave a youth who asked for help without an answer
-        log.exception("TALK-NOW ALERT NOT STORED for %s", me.code)
+        log.exception("TALK-NOW ALERT NOT STORED for %s; storing it again or holding it",
+                      me.code)
+        now = services.clock()
+        try:   # the reply below promises it is passed on: it must be, later if need be
+            await services.pending_alerts.store_or_hold(services.store, _talk_alert(
+                services, me, tap, await _unit_if_known(services, me), now), now)
+        except Exception:
+            log.exception("TALK-NOW ALERT NOT STORED OR HELD for %s", me.code)
         return [Toast(say(me.language, "talk_toast")),
                 Reply(say(me.language, "talk_sent_staff_later"))]
+
+
+async def _unit_if_known(services: Services, me: Youth) -> str | None:
+    """The youth's unit for an alert raised while storage fails; None when it cannot be
+    read (delivery then routes to the youth's unit of the moment)."""
+    try:
+        return unit_of(await services.store.youth_unit(me.code), services.default_unit)
+    except Exception:
+        log.exception("could not read the unit of %s for the held alert", me.code)
+        return None
+
+
+def _talk_alert(services: Services, me: Youth, tap: TalkTap, unit_code: str | None,
+                now: datetime) -> NewAlert:
+    """The urgent alert of "I want to talk now"; its detail is never shown to anyone."""
+    try:
+        detail = services.cipher.seal_text("").decode()
+    except Exception:   # nothing to keep secret: the alert goes without it
+        detail = ""
+    return NewAlert(new_checkin_ref(), f"talk:{me.code}:{iso_minute(now)}:{tap.alert_ref}",
+                    "crisis", me.code, me.therapist_code, detail, now,
+                    now + services.escalate_after, unit_code=unit_code, reason="talk")
 
 
 async def _raise_talk(services: Services, me: Youth, tap: TalkTap) -> list[Action]:
@@ -167,10 +196,7 @@ async def _raise_talk(services: Services, me: Youth, tap: TalkTap) -> list[Actio
     if await services.store.open_urgent_alert(me.code, "talk",
                                               now - services.escalate_after) is not None:
         return [Toast(say(lang, "talk_toast")), Reply(say(lang, "talk_already"))]
-    await services.store.add_alert(NewAlert(
-        new_checkin_ref(), f"talk:{me.code}:{iso_minute(now)}:{tap.alert_ref}", "crisis",
-        me.code, me.therapist_code, services.cipher.seal_text("").decode(), now,
-        now + services.escalate_after, unit_code=route.unit_code, reason="talk"), now)
+    await services.store.add_alert(_talk_alert(services, me, tap, route.unit_code, now), now)
     log.warning("%s asked to talk now (unit %s); urgent alert raised", me.code,
                 route.unit_code or "-")
     return [Toast(say(lang, "talk_toast")),

@@ -1,9 +1,10 @@
 """A crisis text whose flag cannot be stored still reaches the unit and the therapist.
 
 The database is made to refuse by a trigger (as a full disk or a busy timeout would):
-first only the crisis flag (the youth's sealed text), then the alert as well, until the
-trigger is dropped. The real Application over HTTP against the fake Telegram, a real
-SQLite file and the virtual clock; the delivery engine is ticked by hand.
+first only the crisis flag (the youth's sealed text), then the alerts as well (the crisis
+text's and "I want to talk now"'s), until the trigger is dropped. The real Application
+over HTTP against the fake Telegram, a real SQLite file and the virtual clock; the
+delivery engine is ticked by hand.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ CRISIS_TEXT = "ik wil dood"
 UNIT_ALERT = ("🚨 Dringend: J-014 (afdeling W-1) schreef iets dat op een crisis kan wijzen. "
               "Zorg dat nu iemand naar J-014 toe gaat. Tik op ✓ Gezien als je het oppakt.")
 THERAPIST_ALERT = "🚨 Dringend: J-014 schreef iets dat op een crisis kan wijzen ('"
+TALK_ALERT = ("🙋 Dringend: J-014 (afdeling W-1) tikte op 'Ik wil nu praten'. Zorg dat nu "
+              "iemand naar J-014 toe gaat. Tik op ✓ Gezien als je het oppakt.")
 TALK_HINT = "Wil je nu met iemand praten? Tik dan op de knop."
 
 
@@ -101,24 +104,33 @@ async def test_alert_refused_too_is_held_and_delivered_once_the_database_takes_i
         assert len(bot.services.pending_alerts) == 1
         assert "URGENT ALERT NOT STORED for J-014" in caplog.text
 
+        # "I want to talk now" while the database still refuses: promised, so held too.
+        query = youth.tap(youth.last, "Ik wil nu praten")
+        await bot.fake.settle()
+        assert bot.fake.answered[query] == "Doorgegeven 💛"
+        assert youth.last.text.startswith("Goed dat je het zegt. 💛 Ik geef het zo snel "
+                                          "mogelijk door aan de begeleiding.")
+        assert len(bot.services.pending_alerts) == 2
+
         caplog.clear()
         await tick(bot, engine, timedelta(seconds=30))
         assert urgent(phone) == urgent(therapist) == []
         still = [r for r in caplog.records if r.levelno == logging.ERROR
                  and "URGENT ALERT STILL NOT STORED for J-014" in r.getMessage()]
-        assert len(still) == 1, "loud on every tick it cannot be stored"
-        assert len(bot.services.pending_alerts) == 1
+        assert len(still) == 2, "loud on every tick, for every alert that cannot be stored"
+        assert len(bot.services.pending_alerts) == 2
 
         accept_inserts(bot, "alerts")
         await tick(bot, engine, timedelta(seconds=30))
-        assert urgent(phone) == [UNIT_ALERT]
-        assert [t[:len(THERAPIST_ALERT)] for t in urgent(therapist)] == [THERAPIST_ALERT]
+        assert urgent(phone) == [UNIT_ALERT, TALK_ALERT]
+        assert [t[:len(THERAPIST_ALERT)] for t in urgent(therapist)] == [
+            THERAPIST_ALERT, TALK_ALERT[:len(THERAPIST_ALERT)]]
         assert len(bot.services.pending_alerts) == 0
         # Created at the moment it was raised: escalation is not delayed by the failure.
         assert rows(bot, "SELECT round((julianday(escalate_at) - julianday(created_at))"
-                         " * 1440) FROM alerts") == [(20.0,)]
+                         " * 1440) FROM alerts") == [(20.0,), (20.0,)]
 
         await tick(bot, engine, timedelta(seconds=30))
-        assert urgent(phone) == [UNIT_ALERT], "stored once, sent once"
-        assert rows(bot, "SELECT count(*) FROM alerts") == [(1,)]
+        assert urgent(phone) == [UNIT_ALERT, TALK_ALERT], "stored once, sent once"
+        assert rows(bot, "SELECT reason FROM alerts ORDER BY id") == [("text",), ("talk",)]
         nothing_private_logged(caplog)
