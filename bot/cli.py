@@ -27,7 +27,7 @@ from bot.config import (
 )
 from bot.logsafe import configure_logging, redact
 from bot.schedule_cli import local_label
-from conversations import usecases
+from conversations import people, usecases
 from conversations.enrolment import (
     CODE,
     UNIT,
@@ -305,7 +305,7 @@ async def _enroll_youth(args: argparse.Namespace, settings: Settings, secrets: S
                                         "--guardian-research-consent-date")
 
     async def work(services: Services) -> int:
-        enrolled = await admin.enroll_youth(services, cli_actor(), youth, unit=args.unit,
+        enrolled = await people.enroll_youth(services, cli_actor(), youth, unit=args.unit,
                                             research_date=research_date)
         if not enrolled.unit_linked:
             print(f"warning: unit {enrolled.unit} has no linked crisis contact yet; run "
@@ -326,7 +326,7 @@ async def _guardian_research(args: argparse.Namespace, settings: Settings,
     assert when is not None
 
     async def work(services: Services) -> int:
-        await admin.record_guardian_research(services, cli_actor(), args.code, when)
+        await people.record_guardian_research(services, cli_actor(), args.code, when)
         print(f"Recorded for {args.code}: the guardian's consent to research use, filed "
               f"{when.isoformat()}. The youth can now choose research in /research.")
         return 0
@@ -337,10 +337,10 @@ async def _guardian_research(args: argparse.Namespace, settings: Settings,
 async def _invite(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         if args.unit is not None:
-            invitation = await admin.invite_unit(services, cli_actor(), args.unit)
+            invitation = await people.invite_unit(services, cli_actor(), args.unit)
             _print_unit_invite(invitation, await _bot_username(settings, secrets), settings)
             return 0
-        invitation = (await admin.invite(services, cli_actor(), args.code)).invitation
+        invitation = (await people.invite(services, cli_actor(), args.code)).invitation
         if invitation.revoked:
             print(f"{invitation.revoked} older link(s) for {args.code} no longer work.")
         _print_invite(invitation, await _bot_username(settings, secrets), settings)
@@ -360,7 +360,7 @@ def _print_unit_invite(invitation: Invitation, username: str, settings: Settings
 
 async def _enroll_unit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await admin.enroll_unit(services, cli_actor(), args.unit, args.language)
+        invitation = await people.enroll_unit(services, cli_actor(), args.unit, args.language)
         print(f"Enrolled unit {args.unit} (language {args.language}).")
         _print_unit_invite(invitation, await _bot_username(settings, secrets), settings)
         return 0
@@ -370,7 +370,7 @@ async def _enroll_unit(args: argparse.Namespace, settings: Settings, secrets: Se
 
 async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        linked = await admin.set_unit(services, cli_actor(), args.code, args.unit)
+        linked = await people.set_unit(services, cli_actor(), args.code, args.unit)
         print(f"{args.code} is now on unit {args.unit}.")
         if not linked:
             print(f"warning: unit {args.unit} has no linked crisis contact yet; run "
@@ -384,7 +384,7 @@ async def _set_unit(args: argparse.Namespace, settings: Settings, secrets: Secre
 async def _set_simple(args: argparse.Namespace, settings: Settings,
                       secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        changed = await admin.set_simple(services, cli_actor(), args.code, args.simple)
+        changed = await people.set_simple(services, cli_actor(), args.code, args.simple)
         mode = "3 answers (simple)" if args.simple else "5 answers"
         if changed:
             print(f"{args.code} now gets {mode}, from the next check-in.")
@@ -420,7 +420,7 @@ async def _check_routes(settings: Settings, secrets: Secrets) -> int:
 async def _enroll_therapist(args: argparse.Namespace, settings: Settings,
                             secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await admin.enroll_therapist(services, cli_actor(), args.code,
+        invitation = await people.enroll_therapist(services, cli_actor(), args.code,
                                                   args.language)
         print(f"Enrolled therapist {args.code} (language {args.language}).")
         _print_invite(invitation, await _bot_username(settings, secrets), settings)
@@ -556,7 +556,7 @@ def _consent_texts(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _unbind(args: argparse.Namespace, settings: Settings, secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        invitation = await admin.unbind_youth(services, cli_actor(), args.code)
+        invitation = await people.unbind_youth(services, cli_actor(), args.code)
         print(f"The old Telegram account of {args.code} is unlinked: it gets nothing and can "
               "do nothing. The history stays with the youth.")
         _print_invite(invitation, await _bot_username(settings, secrets), settings)
@@ -569,13 +569,13 @@ async def _unbind_staff(args: argparse.Namespace, settings: Settings,
                         secrets: Secrets) -> int:
     async def work(services: Services) -> int:
         if args.command == "unbind-unit":
-            invitation = await admin.unbind_unit(services, cli_actor(), args.unit)
+            invitation = await people.unbind_unit(services, cli_actor(), args.unit)
             print(f"The old on-call phone of unit {args.unit} is unlinked: it gets no alert "
                   "and can do nothing. Until the new phone opens the link, crisis alerts for "
                   "the unit go to the coordinators at once.")
             _print_unit_invite(invitation, await _bot_username(settings, secrets), settings)
             return 0
-        invitation = await admin.unbind_therapist(services, cli_actor(), args.code)
+        invitation = await people.unbind_therapist(services, cli_actor(), args.code)
         print(f"The old Telegram account of {args.code} is unlinked: no command, alert or "
               "button works for it any more.")
         _print_invite(invitation, await _bot_username(settings, secrets), settings)
@@ -587,7 +587,7 @@ async def _unbind_staff(args: argparse.Namespace, settings: Settings,
 async def _move_youths(args: argparse.Namespace, settings: Settings,
                        secrets: Secrets) -> int:
     async def work(services: Services) -> int:
-        moved = await admin.move_youths(services, cli_actor(), args.from_code, args.to_code)
+        moved = await people.move_youths(services, cli_actor(), args.from_code, args.to_code)
         print(f"Moved {len(moved)} youths from {args.from_code} to {args.to_code}: "
               f"{', '.join(moved)}. Sessions already held stay with {args.from_code}.")
         return 0

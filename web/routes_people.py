@@ -1,6 +1,7 @@
 """Coordinators' People pages: youths and therapists, who has not joined yet, and the
-enrolment actions. Every action goes through conversations.enrolment (the CLI's use cases and
-rules) and is audited with the same action names as the CLI, by the coordinator's actor.
+enrolment actions. Every action is a use case of conversations.people, the same one the
+CLI calls, which checks, writes and audits (by the coordinator's actor); this module only
+reads the form and shows the result.
 
 Row actions answer HTMX with the updated row; without HTMX the same forms post normally
 and land back on /people. Actions that make an invite answer with the invite page: the
@@ -20,20 +21,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from conversations import people as use_cases
 from conversations.enrolment import (
     CODE,
     UNIT,
     EnrolmentRefused,
     Invitation,
-    enroll_therapist,
-    enroll_youth,
-    invite_therapist,
-    invite_youth,
-    move_youth,
     parse_guardian_date,
-    unbind_therapist,
-    unbind_youth,
-    unit_for_enrolment,
 )
 from conversations.services import Services
 from core.questionnaire import Language
@@ -191,21 +185,16 @@ async def enrol_youth(request: Request) -> Response:
                                    "like 2010", "not_a_year", text=values["birth_year"])
         research = _past_date(values["research"], "guardian's research consent",
                               now.date())
-        unit = unit_for_enrolment(_checked_unit(values["unit"]), services.default_unit)
         youth = NewYouth(code, therapist, int(values["birth_year"]),
                          _language(values["language"]), values["simple"] == "on",
                          _past_date(values["guardian"], "guardian's consent", now.date()))
-        invitation = await enroll_youth(services.store, youth, now, services.invite_ttl)
+        enrolled = await use_cases.enroll_youth(services, staff.actor, youth,
+                                                unit=_checked_unit(values["unit"]),
+                                                research_date=research)
     except EnrolmentRefused as refused:
         return await _page(request, 400, _why(request, refused), values, "youth")
-    await services.audit(staff.actor, "enrol", code, f"therapist {therapist}")
-    if research is not None and await services.store.set_guardian_research_consent(
-            code, research):
-        await services.audit(staff.actor, "guardian-consent:research", code,
-                             research.isoformat())
-    await services.store.set_unit(code, unit)
-    contact = await services.store.unit(unit)
-    warning = "" if contact is not None and contact.pseudonym is not None else unit
+    invitation = enrolled.invitation
+    warning = "" if enrolled.unit_linked else enrolled.unit
     return _invite_page(request, invitation, "youth", warning)
 
 
@@ -216,13 +205,10 @@ async def enrol_therapist(request: Request) -> Response:
     values = {k: _text(form, k) for k in ("code", "language")}
     try:
         code = _checked_code(values["code"], "therapist code")
-        invitation = await enroll_therapist(services.store, code,
-                                            _language(values["language"]),
-                                            services.clock(), services.invite_ttl)
+        invitation = await use_cases.enroll_therapist(services, staff.actor, code,
+                                                   _language(values["language"]))
     except EnrolmentRefused as refused:
         return await _page(request, 400, _why(request, refused), values, "therapist")
-    assert invitation is not None
-    await services.audit(staff.actor, "enrol", "", f"therapist {code}")
     return _invite_page(request, invitation, "therapist")
 
 
@@ -233,18 +219,11 @@ async def reinvite(request: Request) -> Response:
     kind, code = request.path_params["kind"], request.path_params["code"]
     if kind not in KINDS:
         return Response(status_code=404)
-    now = services.clock()
     try:
-        if kind == "therapists":
-            invitation = await invite_therapist(services.store, code, now,
-                                                services.invite_ttl)
-        else:
-            invitation = await invite_youth(services.store, code, now, services.invite_ttl)
+        invited = await use_cases.invite(services, staff.actor, code)
     except EnrolmentRefused as refused:
         return await _page(request, 400, _why(request, refused))
-    await services.audit(staff.actor, "invite", "" if kind == "therapists" else code,
-                         f"{code}; {invitation.revoked} older invites revoked")
-    return _invite_page(request, invitation, kind.rstrip("s"))
+    return _invite_page(request, invited.invitation, invited.kind)
 
 
 @requires(Role.COORDINATOR)
@@ -254,16 +233,11 @@ async def unbind(request: Request) -> Response:
     kind, code = request.path_params["kind"], request.path_params["code"]
     if kind not in KINDS:
         return Response(status_code=404)
-    now = services.clock()
     try:
         if kind == "therapists":
-            invitation = await unbind_therapist(services.store, code, now,
-                                                services.invite_ttl)
-            await services.audit(staff.actor, "unbind:therapist", "",
-                                 f"{code}: account unlinked; new invite")
+            invitation = await use_cases.unbind_therapist(services, staff.actor, code)
         else:
-            invitation = await unbind_youth(services.store, code, now, services.invite_ttl)
-            await services.audit(staff.actor, "unbind", code, "account unlinked; new invite")
+            invitation = await use_cases.unbind_youth(services, staff.actor, code)
     except EnrolmentRefused as refused:
         return await _page(request, 400, _why(request, refused))
     return _invite_page(request, invitation, kind.rstrip("s"), unbound=True)
@@ -290,15 +264,11 @@ async def _row_answer(request: Request, code: str, notice: str = "",
 async def move(request: Request) -> Response:
     services, staff = _services(request), _staff(request)
     code = request.path_params["code"]
-    youth = await services.store.youth_by_code(code)
     to_code = _text(await request.form(), "therapist")
     try:
-        await move_youth(services.store, code, to_code, services.clock())
+        await use_cases.move_youth(services, staff.actor, code, to_code)
     except EnrolmentRefused as refused:
         return await _row_answer(request, code, problem=_why(request, refused))
-    assert youth is not None
-    await services.audit(staff.actor, "move-youth", code,
-                         f"therapist {youth.therapist_code} -> {to_code}")
     return await _row_answer(request, code, "moved")
 
 
@@ -307,12 +277,10 @@ async def simple(request: Request) -> Response:
     services, staff = _services(request), _staff(request)
     code = request.path_params["code"]
     on = _text(await request.form(), "simple") == "on"
-    changed = await services.store.set_simple_mode(code, on)
-    if changed is None:
-        return await _row_answer(request, code, problem=translator(staff.lang)(
-            "refused_unknown_youth", code=code))
-    if changed:
-        await services.audit(staff.actor, "set-simple", code, "on" if on else "off")
+    try:
+        await use_cases.set_simple(services, staff.actor, code, on)
+    except EnrolmentRefused as refused:
+        return await _row_answer(request, code, problem=_why(request, refused))
     return await _row_answer(request, code, "simple_on" if on else "simple_off")
 
 
@@ -324,13 +292,9 @@ async def set_unit(request: Request) -> Response:
         unit = _checked_unit(_text(await request.form(), "unit"))
         if unit is None:
             raise EnrolmentRefused("choose a unit", "choose_unit")
-        if await services.store.unit(unit) is None:
-            raise EnrolmentRefused(f"unknown unit {unit}", "unknown_unit", unit=unit)
-        if not await services.store.set_unit(code, unit):
-            raise EnrolmentRefused(f"unknown youth code {code}", "unknown_youth", code=code)
+        await use_cases.set_unit(services, staff.actor, code, unit)
     except EnrolmentRefused as refused:
         return await _row_answer(request, code, problem=_why(request, refused))
-    await services.audit(staff.actor, "set-unit", code, unit)
     return await _row_answer(request, code, "unit_set")
 
 
