@@ -150,7 +150,11 @@ async def talk_tap(services: Services, user_id: int, tap: TalkTap,
 
     One open request at a time: a second tap before anyone acknowledged says it was
     passed on already, rather than raising a second alarm."""
-    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    try:
+        me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
+    except Exception:  # storage failing: still the numbers, never silence
+        log.exception("TALK-NOW: the youth could not be read; the help numbers sent")
+        return [help_reply(lang_hint, None, None)]
     if me is None or me.pseudonym is None:   # e.g. erased: the numbers, no false "passed on"
         return [help_reply(lang_hint, None, None)]
     try:
