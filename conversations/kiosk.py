@@ -328,9 +328,10 @@ class _Open:
     checkin: Checkin
 
 
-async def _open(services: Services, session_token: str | None, touch: bool) -> _Open | None:
-    """The live session behind a page's cookie, or None (unknown, ended, idle: then it
-    ends now, so nothing of it can be shown again)."""
+async def _resolve(services: Services, session_token: str | None) -> _Open | None:
+    """The session behind a page's cookie whatever its idle time, or None (unknown,
+    ended, or its youth erased or re-linked: then it ends now). Only a crisis text is
+    read through a session this lax: see note()."""
     if not session_token:
         return None
     digest = token_digest(session_token)
@@ -338,17 +339,39 @@ async def _open(services: Services, session_token: str | None, touch: bool) -> _
     session = await store.kiosk_session(digest)
     if session is None or session.ended:
         return None
-    if idle_over(session.touched_at, now):
-        await store.end_kiosk_session(digest, now)
-        return None
     checkin = await store.checkin_by_id(session.code.checkin_id)
     youth = await store.youth_by_code(session.code.youth_code)
     if checkin is None or youth is None or youth.pseudonym != checkin.youth_pseudonym:
         await store.end_kiosk_session(digest, now)   # erased or re-linked meanwhile
         return None
-    if touch:
-        await store.touch_kiosk_session(digest, now)
     return _Open(digest, session, youth, checkin)
+
+
+async def _still_live(services: Services, at: _Open, touch: bool) -> bool:
+    """The idle rule: a session untouched for IDLE_WIPE ends now, so nothing of it can
+    be shown again; a live one is touched when asked."""
+    now = services.clock()
+    if idle_over(at.session.touched_at, now):
+        await services.store.end_kiosk_session(at.token_digest, now)
+        return False
+    if touch:
+        await services.store.touch_kiosk_session(at.token_digest, now)
+    return True
+
+
+async def _open(services: Services, session_token: str | None, touch: bool) -> _Open | None:
+    """The live session behind a page's cookie, or None (unknown, ended, idle: then it
+    ends now, so nothing of it can be shown again)."""
+    at = await _resolve(services, session_token)
+    if at is None or not await _still_live(services, at, touch):
+        return None
+    return at
+
+
+async def touch(services: Services, session_token: str | None) -> bool:
+    """The page's keep-alive while the youth types or taps: True while the session
+    lives (a touch resets its idle time), False once it ended."""
+    return await _open(services, session_token, touch=True) is not None
 
 
 def crisis_screen(lang: Language) -> CrisisScreen:
@@ -472,15 +495,19 @@ async def screen_after(services: Services, at: _Open) -> Screen:
 
 async def note(services: Services, session_token: str | None, text: str) -> Screen:
     """The typed note: read for a crisis signal first, exactly as in Telegram (the same
-    conversations.crisis.flag: stored, the urgent alert to the unit and therapist), then
-    stored as the note."""
-    at = await _open(services, session_token, touch=True)
+    conversations.crisis.flag: stored, the urgent alert to the unit and therapist), even
+    when the session went idle meanwhile; only then the idle rule, and the note stored."""
+    at = await _resolve(services, session_token)
     if at is None:
         return Ended()
     youth, checkin, lang, now = at.youth, at.checkin, at.youth.language, services.clock()
+    # Crisis first, idle or not: a slowly typed note (typing touches only the page's
+    # timer) must still raise the alert and show the help screen.
     if text.strip() and await crisis.flag(services, youth, checkin, text):
         await services.store.touch_kiosk_session(at.token_digest, now, crisis=True)
         return crisis_screen(lang)
+    if not await _still_live(services, at, touch=True):
+        return Ended()
     shown = await _screen(services, at)
     if not isinstance(shown, Question) or not shown.is_note:
         return shown

@@ -273,3 +273,66 @@ async def test_switched_from_telegram_to_kiosk_keeps_the_history(
     assert [p.state for p in load.points["J-014"]] == [State.ANSWERED, State.ANSWERED]
     assert [c.channel.value for c in await bot.services.store.channel_history("J-014")] == [
         "kiosk"]
+
+
+async def to_the_note(bot: Harness, token: str) -> kiosk.Question:
+    """Consent and every tapped question, up to the note."""
+    shown = await consent_all(bot, token)
+    while isinstance(shown, kiosk.Question) and not shown.is_note:
+        bot.clock.advance(timedelta(seconds=5))
+        choice = next(o for o in shown.options if o.words in ("Goed", "Niks bijzonders"))
+        shown = await kiosk.answer(bot.services, token, shown.step, choice.value)
+    assert isinstance(shown, kiosk.Question) and shown.is_note
+    return shown
+
+
+async def test_a_slowly_typed_crisis_note_still_raises_the_alert(bot: Harness) -> None:
+    """Typing resets only the page's timer: a crisis text typed for 95 s must not be
+    dropped by the server's idle rule (review of issue 15)."""
+    engine, therapist, unit, tablet = await clinic(bot)
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    await to_the_note(bot, entered.session_token)
+    bot.clock.advance(timedelta(seconds=95))
+    shown = await kiosk.note(bot.services, entered.session_token, "ik wil niet meer leven")
+    assert isinstance(shown, kiosk.CrisisScreen)
+    assert shown.text.startswith("Vertel het nu aan je therapeut.")
+    assert rows(bot, "SELECT count(*) FROM crisis_flags") == [(1,)]
+    await engine.tick(bot.channel)
+    await bot.fake.settle(expect_response=False)
+    assert any(m.text.startswith("🚨") and "J-103" in m.text for m in unit.inbox)
+    assert any(m.text.startswith("🚨") and "J-103" in m.text for m in therapist.inbox)
+    # The help screen stays on the tablet until it is wiped.
+    assert isinstance(await kiosk.screen(bot.services, entered.session_token),
+                      kiosk.CrisisScreen)
+
+
+async def test_the_keep_alive_holds_a_slowly_typed_note(bot: Harness) -> None:
+    engine, therapist, _, tablet = await clinic(bot)
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    await to_the_note(bot, entered.session_token)
+    # The page's keep-alive while typing: touches 60 s apart keep it open.
+    for _ in range(2):
+        bot.clock.advance(timedelta(seconds=60))
+        assert await kiosk.touch(bot.services, entered.session_token)
+    bot.clock.advance(timedelta(seconds=60))
+    shown = await kiosk.note(bot.services, entered.session_token, "Het was fijn")
+    assert isinstance(shown, kiosk.Finished)
+    assert rows(bot, "SELECT count(*) FROM notes") == [(1,)]
+
+
+async def test_an_idle_plain_note_is_not_stored(bot: Harness) -> None:
+    engine, therapist, _, tablet = await clinic(bot)
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    await to_the_note(bot, entered.session_token)
+    bot.clock.advance(timedelta(seconds=95))
+    shown = await kiosk.note(bot.services, entered.session_token, "Het was fijn")
+    assert isinstance(shown, kiosk.Ended)
+    assert rows(bot, "SELECT count(*) FROM notes") == [(0,)]
+    assert rows(bot, "SELECT count(*) FROM crisis_flags") == [(0,)]
+    assert not await kiosk.touch(bot.services, entered.session_token)

@@ -221,6 +221,15 @@ async def note(request: Request) -> Response:
     return await _after(request, shown)
 
 
+async def touch(request: Request) -> Response:
+    """The page's keep-alive while the youth types or taps (web/static/kiosk.js, at most
+    every 20 s): the session's idle time starts again. 204 while it lives, 410 once over."""
+    if await _form(request) is None:
+        return _forged(request)
+    alive = await kiosk.touch(_services(request), request.cookies.get(SESSION_COOKIE))
+    return Response(status_code=204 if alive else 410, headers=NO_STORE)
+
+
 async def end(request: Request) -> Response:
     """Finished, or 90 s without a touch: the session ends for good."""
     if await _form(request) is None:
@@ -235,5 +244,6 @@ ROUTES: list[BaseRoute] = [
     Route(f"{PATH}/answer", answer, methods=["POST"]),
     Route(f"{PATH}/consent", consent, methods=["POST"]),
     Route(f"{PATH}/note", note, methods=["POST"]),
+    Route(f"{PATH}/touch", touch, methods=["POST"]),
     Route(f"{PATH}/end", end, methods=["POST"]),
 ]
