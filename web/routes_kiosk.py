@@ -105,7 +105,7 @@ async def show(request: Request) -> Response:
     if not await _device_known(request):
         return _render(request, _lang(request), screen="unregistered")
     token = request.cookies.get(SESSION_COOKIE)
-    shown = await kiosk.screen(services, token)
+    shown = await kiosk.screen(services, token, device=request.cookies.get(DEVICE_COOKIE))
     if isinstance(shown, kiosk.Ended):
         done = _done(request)
         response = (_render(request, done[0], screen="finished", text=say(*done))
@@ -191,7 +191,8 @@ async def enter(request: Request) -> Response:
         status = 423 if result.reason is Refusal.DEVICE_LOCKED else 422
         return _render(request, _lang(request), status=status, screen="code",
                        refused=_REFUSED[result.reason])
-    await kiosk.entered_screen(services, result.session_token)
+    await kiosk.entered_screen(services, result.session_token,
+                               device=request.cookies.get(DEVICE_COOKIE))
     response = _again(request)
     response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True,
                         samesite="strict", secure=_web(request).console.secure_cookie,
@@ -222,7 +223,8 @@ async def answer(request: Request) -> Response:
         return values
     step = values.get("step", "")
     shown = await kiosk.answer(_services(request), request.cookies.get(SESSION_COOKIE),
-                               int(step) if step.isdigit() else -1, values.get("value", ""))
+                               int(step) if step.isdigit() else -1, values.get("value", ""),
+                               device=request.cookies.get(DEVICE_COOKIE))
     return await _after(request, shown)
 
 
@@ -233,7 +235,8 @@ async def consent(request: Request) -> Response:
     number = values.get("number", "")
     shown = await kiosk.answer_consent(
         _services(request), request.cookies.get(SESSION_COOKIE), values.get("scope", ""),
-        int(number) if number.isdigit() else 0, values.get("agree") == "yes")
+        int(number) if number.isdigit() else 0, values.get("agree") == "yes",
+        device=request.cookies.get(DEVICE_COOKIE))
     return await _after(request, shown)
 
 
@@ -242,7 +245,7 @@ async def note(request: Request) -> Response:
     if isinstance(values, Response):
         return values
     shown = await kiosk.note(_services(request), request.cookies.get(SESSION_COOKIE),
-                             values.get("text", ""))
+                             values.get("text", ""), device=request.cookies.get(DEVICE_COOKIE))
     return await _after(request, shown)
 
 
@@ -251,7 +254,8 @@ async def touch(request: Request) -> Response:
     every 20 s): the session's idle time starts again. 204 while it lives, 410 once over."""
     if isinstance(refused := await _form(request), Response):
         return refused
-    alive = await kiosk.touch(_services(request), request.cookies.get(SESSION_COOKIE))
+    alive = await kiosk.touch(_services(request), request.cookies.get(SESSION_COOKIE),
+                              device=request.cookies.get(DEVICE_COOKIE))
     return Response(status_code=204 if alive else 410, headers=NO_STORE)
 
 
