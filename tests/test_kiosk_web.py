@@ -397,3 +397,46 @@ async def test_the_keep_alive_route_touches_the_tablets_session(tmp_path: Path) 
             assert "Typ je code" not in (await tablet.get("/kiosk")).text
             console.clock.advance(timedelta(seconds=91))
             assert (await tablet.post("/kiosk/touch", data={"k": k})).status_code == 410
+
+
+async def test_typing_a_note_keeps_the_session_alive(
+        tmp_path: Path, browser: BrowserThread) -> None:
+    """Typing touches the page's timer and, at most every 20 s, the server's session
+    (/kiosk/touch): a note typed for two minutes is still stored."""
+    async with running_console(tmp_path) as console:
+        engine = await clinic(console)
+        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        code = await code_for(console, engine)
+        base, clock = console.base_url, console.clock
+
+        def steps(page: Any) -> dict[str, Any]:
+            page.clock.install()
+            with_tablet(page, base, device)
+            page.goto(f"{base}/kiosk")
+            page.locator("#code").fill(code)
+            page.get_by_role("button", name=re.compile("Start")).click()
+            page.wait_for_load_state()
+            for _ in range(12):
+                if page.locator("textarea").count():
+                    break
+                screen = page.locator("body").get_attribute("data-screen")
+                choice = 'button.choice[value="4"]'
+                page.locator(choice if screen == "question" and page.locator(choice).count()
+                             else "button.choice").first.click()
+                page.wait_for_load_state()
+            statuses = []
+            for word in ("Het ", "was ", "fijn ", "vandaag", "."):
+                clock.advance(timedelta(seconds=25))             # the server's time too
+                page.clock.fast_forward("00:25")
+                with page.expect_response(re.compile(r"/kiosk/touch$")) as touched:
+                    page.locator("textarea").press_sequentially(word)
+                statuses.append(touched.value.status)
+            page.locator("form.note button").click()
+            page.wait_for_load_state()
+            return {"statuses": statuses,
+                    "screen": page.locator("body").get_attribute("data-screen")}
+
+        seen = await browser.run_page(steps)
+        assert seen["statuses"] == [204] * 5
+        assert seen["screen"] == "finished"
+        assert len(rows(console, "SELECT * FROM notes")) == 1
