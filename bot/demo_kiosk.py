@@ -53,16 +53,19 @@ async def answer_on_kiosk(bot: OfflineBot, therapist: FakeUser, seen: int, table
         entered = await kiosk.enter_code(bot.services, tablet, found.group(2) + found.group(3))
         if not isinstance(entered, kiosk.Entered):
             continue
-        shown = await kiosk.entered_screen(bot.services, entered.session_token)
+        shown = await kiosk.entered_screen(bot.services, entered.session_token,
+                                            device=tablet)
         while isinstance(shown, kiosk.ConsentScreen):
             shown = await kiosk.answer_consent(bot.services, entered.session_token,
-                                               shown.scope, shown.number, agree=True)
+                                               shown.scope, shown.number, agree=True,
+                                               device=tablet)
         level = LEVELS[min(week, len(LEVELS) - 1)]
         while isinstance(shown, kiosk.Question):
             if shown.is_note:
-                shown = await kiosk.note(bot.services, entered.session_token, "")
+                shown = await kiosk.note(bot.services, entered.session_token, "", device=tablet)
                 break
             value = str(level) if shown.options[0].value == "1" else shown.options[0].value
-            shown = await kiosk.answer(bot.services, entered.session_token, shown.step, value)
+            shown = await kiosk.answer(bot.services, entered.session_token, shown.step, value,
+                                       device=tablet)
         await kiosk.finish(bot.services, entered.session_token)
     return len(therapist.inbox)

@@ -3,9 +3,10 @@ and the check-in on a tablet, on the same core as Telegram (core.flow for the an
 the same consent records, conversations.crisis for a crisis text).
 
 A tablet knows no person: it knows a code. Entering a live code opens a short kiosk
-session (a random token in a cookie) on that one check-in; every call below is keyed on
-that session, resolved here to the enrolled youth. What a page shows is returned as a
-Screen (data); the web edge only draws it.
+session (a random token in a cookie) on that one check-in and that one tablet; every
+call below is keyed on that session and the tablet's device token (`device`: the
+session opens nothing on another tablet), resolved here to the enrolled youth. What a
+page shows is returned as a Screen (data); the web edge only draws it.
 """
 
 from __future__ import annotations
@@ -328,9 +329,12 @@ class _Open:
     checkin: Checkin
 
 
-async def _open(services: Services, session_token: str | None, touch: bool) -> _Open | None:
-    """The live session behind a page's cookie, or None (unknown, ended, idle: then it
-    ends now, so nothing of it can be shown again)."""
+async def _resolve(services: Services, device: str | None,
+                   session_token: str | None) -> _Open | None:
+    """The session behind a page's cookie whatever its idle time, or None (unknown,
+    ended, opened on another tablet, its tablet retired, or its youth erased or
+    re-linked: then it ends now). Only a crisis text is read through a session this
+    lax: see note()."""
     if not session_token:
         return None
     digest = token_digest(session_token)
@@ -338,17 +342,50 @@ async def _open(services: Services, session_token: str | None, touch: bool) -> _
     session = await store.kiosk_session(digest)
     if session is None or session.ended:
         return None
-    if idle_over(session.touched_at, now):
+    tablet = await store.kiosk_device(token_digest(device)) if device else None
+    if tablet is None or tablet.id != session.device_id or tablet.state.retired:
+        # A session cookie on another tablet (copied, or the tablet swapped) or on a
+        # retired one opens nothing, and the session ends: it may have leaked.
         await store.end_kiosk_session(digest, now)
+        log.warning("kiosk session of tablet %d shown on %s; ended", session.device_id,
+                    "a retired tablet" if tablet is not None and tablet.state.retired
+                    else "another tablet")
         return None
     checkin = await store.checkin_by_id(session.code.checkin_id)
     youth = await store.youth_by_code(session.code.youth_code)
     if checkin is None or youth is None or youth.pseudonym != checkin.youth_pseudonym:
         await store.end_kiosk_session(digest, now)   # erased or re-linked meanwhile
         return None
-    if touch:
-        await store.touch_kiosk_session(digest, now)
     return _Open(digest, session, youth, checkin)
+
+
+async def _still_live(services: Services, at: _Open, touch: bool) -> bool:
+    """The idle rule: a session untouched for IDLE_WIPE ends now, so nothing of it can
+    be shown again; a live one is touched when asked."""
+    now = services.clock()
+    if idle_over(at.session.touched_at, now):
+        await services.store.end_kiosk_session(at.token_digest, now)
+        return False
+    if touch:
+        await services.store.touch_kiosk_session(at.token_digest, now)
+    return True
+
+
+async def _open(services: Services, device: str | None, session_token: str | None,
+                touch: bool) -> _Open | None:
+    """The live session behind a page's cookie, or None (unknown, ended, idle: then it
+    ends now, so nothing of it can be shown again)."""
+    at = await _resolve(services, device, session_token)
+    if at is None or not await _still_live(services, at, touch):
+        return None
+    return at
+
+
+async def touch(services: Services, session_token: str | None, *, device: str | None
+                ) -> bool:
+    """The page's keep-alive while the youth types or taps: True while the session
+    lives (a touch resets its idle time), False once it ended."""
+    return await _open(services, device, session_token, touch=True) is not None
 
 
 def crisis_screen(lang: Language) -> CrisisScreen:
@@ -414,17 +451,18 @@ async def _thanks_key(services: Services, checkin: Checkin) -> str:
     return thanks_key(checkin.answers, points, sharing)
 
 
-async def screen(services: Services, session_token: str | None) -> Screen:
+async def screen(services: Services, session_token: str | None, *,
+                 device: str | None) -> Screen:
     """What the page shows now (a reload shows the same; it does not count as a touch)."""
-    at = await _open(services, session_token, touch=False)
+    at = await _open(services, device, session_token, touch=False)
     return Ended() if at is None else await _screen(services, at)
 
 
 async def answer_consent(services: Services, session_token: str | None, scope: str,
-                         number: int, agree: bool) -> Screen:
+                         number: int, agree: bool, *, device: str | None) -> Screen:
     """Record a yes or no to the consent text shown, as in Telegram (same records, same
     version and digest); a text replaced meanwhile is shown anew."""
-    at = await _open(services, session_token, touch=True)
+    at = await _open(services, device, session_token, touch=True)
     if at is None:
         return Ended()
     asked: dict[str, Scope] = {"participation": "participation", "sharing": "sharing"}
@@ -437,9 +475,9 @@ async def answer_consent(services: Services, session_token: str | None, scope: s
 
 
 async def answer(services: Services, session_token: str | None, step: int,
-                 value: str) -> Screen:
+                 value: str, *, device: str | None) -> Screen:
     """A tapped answer, decided by the same core as a Telegram tap (core.flow)."""
-    at = await _open(services, session_token, touch=True)
+    at = await _open(services, device, session_token, touch=True)
     if at is None:
         return Ended()
     shown = await _screen(services, at)
@@ -470,22 +508,27 @@ async def screen_after(services: Services, at: _Open) -> Screen:
     return await _screen(services, _Open(at.token_digest, at.session, at.youth, checkin))
 
 
-async def note(services: Services, session_token: str | None, text: str) -> Screen:
+async def note(services: Services, session_token: str | None, text: str, *,
+               device: str | None) -> Screen:
     """The typed note: read for a crisis signal first, exactly as in Telegram (the same
-    conversations.crisis.flag: stored, the urgent alert to the unit and therapist), then
-    stored as the note."""
-    at = await _open(services, session_token, touch=True)
+    conversations.crisis.flag: stored, the urgent alert to the unit and therapist), even
+    when the session went idle meanwhile; only then the idle rule, and the note stored."""
+    at = await _resolve(services, device, session_token)
     if at is None:
         return Ended()
     youth, checkin, lang, now = at.youth, at.checkin, at.youth.language, services.clock()
+    # Crisis first, idle or not: a slowly typed note (typing touches only the page's
+    # timer) must still raise the alert and show the help screen.
     if text.strip() and await crisis.flag(services, youth, checkin, text):
         await services.store.touch_kiosk_session(at.token_digest, now, crisis=True)
         return crisis_screen(lang)
+    if not await _still_live(services, at, touch=True):
+        return Ended()
     shown = await _screen(services, at)
     if not isinstance(shown, Question) or not shown.is_note:
         return shown
     if not text.strip():
-        return await answer(services, session_token, shown.step, flow.DONE)
+        return await answer(services, session_token, shown.step, flow.DONE, device=device)
     outcome = flow.decide_text(services.steps(checkin), _state(checkin), text,
                                limit=services.free_text_limit, now=now)
     if outcome is flow.TextOutcome.TOO_LONG:
@@ -503,9 +546,10 @@ async def finish(services: Services, session_token: str | None) -> None:
         await services.store.end_kiosk_session(token_digest(session_token), services.clock())
 
 
-async def entered_screen(services: Services, session_token: str) -> Screen:
+async def entered_screen(services: Services, session_token: str, *,
+                         device: str | None) -> Screen:
     """The first screen after a right code; the question on it counts as shown."""
-    at = await _open(services, session_token, touch=True)
+    at = await _open(services, device, session_token, touch=True)
     if at is None:
         return Ended()
     shown = await _screen(services, at)

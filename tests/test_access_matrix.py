@@ -219,6 +219,7 @@ WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/kiosk/answer"): (),
     ("POST", "/kiosk/consent"): (),
     ("POST", "/kiosk/note"): (),
+    ("POST", "/kiosk/touch"): (),
     ("POST", "/kiosk/end"): (),
     ("GET", "/codes"): ("coordinator", "therapist"),
     ("POST", "/codes/new"): ("coordinator", "therapist"),

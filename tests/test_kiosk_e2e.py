@@ -84,22 +84,22 @@ async def code_for(bot: Harness, engine: Engine, therapist: FakeUser,
     raise AssertionError("no kiosk code reached the therapist")
 
 
-async def consent_all(bot: Harness, token: str) -> kiosk.Screen:
-    shown = await kiosk.entered_screen(bot.services, token)
+async def consent_all(bot: Harness, tablet: str, token: str) -> kiosk.Screen:
+    shown = await kiosk.entered_screen(bot.services, token, device=tablet)
     while isinstance(shown, kiosk.ConsentScreen):
         shown = await kiosk.answer_consent(bot.services, token, shown.scope, shown.number,
-                                           agree=True)
+                                           agree=True, device=tablet)
     return shown
 
 
-async def answer_all(bot: Harness, token: str, shown: kiosk.Screen,
+async def answer_all(bot: Harness, tablet: str, token: str, shown: kiosk.Screen,
                      note: str = "Het was fijn") -> kiosk.Screen:
     while isinstance(shown, kiosk.Question):
         bot.clock.advance(timedelta(seconds=5))
         if shown.is_note:
-            return await kiosk.note(bot.services, token, note)
+            return await kiosk.note(bot.services, token, note, device=tablet)
         choice = next(o for o in shown.options if o.words in ("Goed", "Niks bijzonders"))
-        shown = await kiosk.answer(bot.services, token, shown.step, choice.value)
+        shown = await kiosk.answer(bot.services, token, shown.step, choice.value, device=tablet)
     return shown
 
 
@@ -122,15 +122,16 @@ async def test_a_kiosk_youth_answers_on_the_tablet_with_the_therapists_code(
 
     entered = await kiosk.enter_code(bot.services, tablet, f"{code[:3]} {code[3:]}")
     assert isinstance(entered, kiosk.Entered)
-    first = await kiosk.entered_screen(bot.services, entered.session_token)
+    first = await kiosk.entered_screen(bot.services, entered.session_token, device=tablet)
     assert isinstance(first, kiosk.ConsentScreen) and first.scope == "participation"
-    shown = await consent_all(bot, entered.session_token)
+    shown = await consent_all(bot, tablet, entered.session_token)
     assert isinstance(shown, kiosk.Question) and shown.step == 0
     assert [o.emoji for o in shown.options][-1] == "🤐"          # "zeg ik liever niet"
-    done = await answer_all(bot, entered.session_token, shown)
+    done = await answer_all(bot, tablet, entered.session_token, shown)
     assert isinstance(done, kiosk.Finished) and "Dank je wel" in done.text
     await kiosk.finish(bot.services, entered.session_token)
-    assert isinstance(await kiosk.screen(bot.services, entered.session_token), kiosk.Ended)
+    assert isinstance(await kiosk.screen(bot.services, entered.session_token, device=tablet),
+                      kiosk.Ended)
 
     # Stored as from Telegram: answers, note (sealed), the consents with their versions.
     assert rows(bot, "SELECT status FROM checkins") == [("complete",)]
@@ -159,8 +160,8 @@ async def test_a_crisis_text_on_the_tablet_alerts_unit_and_therapist(bot: Harnes
     code = await code_for(bot, engine, therapist)
     entered = await kiosk.enter_code(bot.services, tablet, code)
     assert isinstance(entered, kiosk.Entered)
-    shown = await answer_all(bot, entered.session_token,
-                             await consent_all(bot, entered.session_token),
+    shown = await answer_all(bot, tablet, entered.session_token,
+                             await consent_all(bot, tablet, entered.session_token),
                              note="ik wil niet meer leven")
     assert isinstance(shown, kiosk.CrisisScreen)
     assert shown.text.startswith("Vertel het nu aan je therapeut. Die is hier, bij jou.")
@@ -173,7 +174,7 @@ async def test_a_crisis_text_on_the_tablet_alerts_unit_and_therapist(bot: Harnes
     assert len(rows(bot, "SELECT * FROM crisis_flags")) == 1
     assert rows(bot, "SELECT * FROM notes") == []     # the crisis text is not the note
     # The tablet keeps showing help (not the questions) until it is wiped.
-    assert isinstance(await kiosk.screen(bot.services, entered.session_token),
+    assert isinstance(await kiosk.screen(bot.services, entered.session_token, device=tablet),
                       kiosk.CrisisScreen)
 
 
@@ -210,14 +211,18 @@ async def test_an_idle_tablet_ends_the_session(bot: Harness) -> None:
     code = await code_for(bot, engine, therapist)
     entered = await kiosk.enter_code(bot.services, tablet, code)
     assert isinstance(entered, kiosk.Entered)
-    shown = await consent_all(bot, entered.session_token)
+    shown = await consent_all(bot, tablet, entered.session_token)
     assert isinstance(shown, kiosk.Question)
     bot.clock.advance(timedelta(seconds=89))
-    assert isinstance(await kiosk.screen(bot.services, entered.session_token), kiosk.Question)
-    shown = await kiosk.answer(bot.services, entered.session_token, 0, "4")   # a touch
+    assert isinstance(await kiosk.screen(bot.services, entered.session_token, device=tablet),
+                      kiosk.Question)
+    shown = await kiosk.answer(bot.services, entered.session_token, 0, "4",
+                               device=tablet)   # a touch
     bot.clock.advance(timedelta(seconds=90))
-    assert isinstance(await kiosk.screen(bot.services, entered.session_token), kiosk.Ended)
-    assert isinstance(await kiosk.answer(bot.services, entered.session_token, 1, "4"),
+    assert isinstance(await kiosk.screen(bot.services, entered.session_token, device=tablet),
+                      kiosk.Ended)
+    assert isinstance(await kiosk.answer(bot.services, entered.session_token, 1, "4",
+                                         device=tablet),
                       kiosk.Ended)                 # nothing can be written through it now
     assert rows(bot, "SELECT count(*) FROM answers") == [(1,)]
     assert rows(bot, "SELECT ended_at IS NOT NULL FROM kiosk_sessions") == [(1,)]
@@ -260,9 +265,9 @@ async def test_switched_from_telegram_to_kiosk_keeps_the_history(
     code = await code_for(bot, engine, therapist, "J-014")
     entered = await kiosk.enter_code(bot.services, tablet, code)
     assert isinstance(entered, kiosk.Entered)
-    shown = await kiosk.entered_screen(bot.services, entered.session_token)
+    shown = await kiosk.entered_screen(bot.services, entered.session_token, device=tablet)
     assert isinstance(shown, kiosk.Question)        # consent given in Telegram stands
-    assert isinstance(await answer_all(bot, entered.session_token, shown), kiosk.Finished)
+    assert isinstance(await answer_all(bot, tablet, entered.session_token, shown), kiosk.Finished)
     for _ in range(12):          # no reminder and no question in Telegram for this week
         bot.clock.advance(timedelta(minutes=30))
         await engine.tick(bot.channel)
@@ -273,3 +278,99 @@ async def test_switched_from_telegram_to_kiosk_keeps_the_history(
     assert [p.state for p in load.points["J-014"]] == [State.ANSWERED, State.ANSWERED]
     assert [c.channel.value for c in await bot.services.store.channel_history("J-014")] == [
         "kiosk"]
+
+
+async def to_the_note(bot: Harness, tablet: str, token: str) -> kiosk.Question:
+    """Consent and every tapped question, up to the note."""
+    shown = await consent_all(bot, tablet, token)
+    while isinstance(shown, kiosk.Question) and not shown.is_note:
+        bot.clock.advance(timedelta(seconds=5))
+        choice = next(o for o in shown.options if o.words in ("Goed", "Niks bijzonders"))
+        shown = await kiosk.answer(bot.services, token, shown.step, choice.value, device=tablet)
+    assert isinstance(shown, kiosk.Question) and shown.is_note
+    return shown
+
+
+async def test_a_slowly_typed_crisis_note_still_raises_the_alert(bot: Harness) -> None:
+    """Typing resets only the page's timer: a crisis text typed for 95 s must not be
+    dropped by the server's idle rule (review of issue 15)."""
+    engine, therapist, unit, tablet = await clinic(bot)
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    await to_the_note(bot, tablet, entered.session_token)
+    bot.clock.advance(timedelta(seconds=95))
+    shown = await kiosk.note(bot.services, entered.session_token, "ik wil niet meer leven",
+                             device=tablet)
+    assert isinstance(shown, kiosk.CrisisScreen)
+    assert shown.text.startswith("Vertel het nu aan je therapeut.")
+    assert rows(bot, "SELECT count(*) FROM crisis_flags") == [(1,)]
+    await engine.tick(bot.channel)
+    await bot.fake.settle(expect_response=False)
+    assert any(m.text.startswith("🚨") and "J-103" in m.text for m in unit.inbox)
+    assert any(m.text.startswith("🚨") and "J-103" in m.text for m in therapist.inbox)
+    # The help screen stays on the tablet until it is wiped.
+    assert isinstance(await kiosk.screen(bot.services, entered.session_token, device=tablet),
+                      kiosk.CrisisScreen)
+
+
+async def test_the_keep_alive_holds_a_slowly_typed_note(bot: Harness) -> None:
+    engine, therapist, _, tablet = await clinic(bot)
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    await to_the_note(bot, tablet, entered.session_token)
+    # The page's keep-alive while typing: touches 60 s apart keep it open.
+    for _ in range(2):
+        bot.clock.advance(timedelta(seconds=60))
+        assert await kiosk.touch(bot.services, entered.session_token, device=tablet)
+    bot.clock.advance(timedelta(seconds=60))
+    shown = await kiosk.note(bot.services, entered.session_token, "Het was fijn", device=tablet)
+    assert isinstance(shown, kiosk.Finished)
+    assert rows(bot, "SELECT count(*) FROM notes") == [(1,)]
+
+
+async def test_an_idle_plain_note_is_not_stored(bot: Harness) -> None:
+    engine, therapist, _, tablet = await clinic(bot)
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    await to_the_note(bot, tablet, entered.session_token)
+    bot.clock.advance(timedelta(seconds=95))
+    shown = await kiosk.note(bot.services, entered.session_token, "Het was fijn", device=tablet)
+    assert isinstance(shown, kiosk.Ended)
+    assert rows(bot, "SELECT count(*) FROM notes") == [(0,)]
+    assert rows(bot, "SELECT count(*) FROM crisis_flags") == [(0,)]
+    assert not await kiosk.touch(bot.services, entered.session_token, device=tablet)
+
+
+async def test_a_session_opens_nothing_on_another_or_a_retired_tablet(bot: Harness) -> None:
+    """A session belongs to the tablet its code was typed on: its cookie on another
+    tablet (copied, swapped) shows nothing and ends it; so does retiring the tablet."""
+    engine, therapist, _, tablet = await clinic(bot)
+    other = await kiosk.register_device(bot.services, "W-1", "second", "coordinator:test")
+    code = await code_for(bot, engine, therapist)
+    entered = await kiosk.enter_code(bot.services, tablet, code)
+    assert isinstance(entered, kiosk.Entered)
+    token = entered.session_token
+    assert isinstance(await consent_all(bot, tablet, token), kiosk.Question)
+    for device in (other, None, "not-a-tablet"):
+        assert isinstance(await kiosk.screen(bot.services, token, device=device), kiosk.Ended)
+    assert rows(bot, "SELECT ended_at IS NOT NULL FROM kiosk_sessions") == [(1,)]
+    assert isinstance(await kiosk.screen(bot.services, token, device=tablet), kiosk.Ended)
+    assert isinstance(await kiosk.note(bot.services, token, "ik wil niet meer leven",
+                                       device=other), kiosk.Ended)
+    assert rows(bot, "SELECT count(*) FROM crisis_flags") == [(0,)]
+    # A new code on the right tablet; then the coordinator retires that tablet.
+    issued = await kiosk.issue_code(bot.services, rows(bot, "SELECT id FROM checkins")[0][0])
+    assert issued is not None
+    again = await kiosk.enter_code(bot.services, tablet, issued.code)
+    assert isinstance(again, kiosk.Entered)
+    assert isinstance(await kiosk.entered_screen(bot.services, again.session_token,
+                                                 device=tablet), kiosk.Question)
+    device_id = rows(bot, "SELECT device_id FROM kiosk_sessions WHERE ended_at IS NULL")[0][0]
+    assert await kiosk.set_device_state(bot.services, device_id, "retire", "coordinator:t")
+    assert isinstance(await kiosk.answer(bot.services, again.session_token, 0, "4",
+                                         device=tablet), kiosk.Ended)
+    assert rows(bot, "SELECT count(*) FROM answers") == [(0,)]
+    assert rows(bot, "SELECT count(*) FROM kiosk_sessions WHERE ended_at IS NULL") == [(0,)]

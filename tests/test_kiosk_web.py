@@ -307,3 +307,136 @@ async def test_codes_and_channels_in_the_console(tmp_path: Path) -> None:
             forged = await tablet.post("/kiosk/code", data={"code": code, "k": "wrong"})
             assert forged.status_code == 403
         assert rows(console, "SELECT count(*) FROM kiosk_sessions") == [(0,)]
+
+
+class CountingBody:
+    """An ASGI request body of `size` bytes in 64 KiB chunks that counts what was read:
+    proof of whether the app read a body at all."""
+
+    def __init__(self, size: int) -> None:
+        self.left, self.reads = size, 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.reads += 1
+        chunk = min(self.left, 64 * 1024)
+        self.left -= chunk
+        return {"type": "http.request", "body": b"k=" + b"x" * (chunk - 2),
+                "more_body": self.left > 0}
+
+
+async def post_raw(app: Any, path: str, body: CountingBody, headers: dict[str, str]) -> int:
+    """POST straight into the ASGI app; the status it answered."""
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80),
+             "headers": [(k.lower().encode(), v.encode()) for k, v in {
+                 "host": "127.0.0.1", "content-type": "application/x-www-form-urlencoded",
+                 **headers}.items()]}
+    await app(scope, body, send)
+    return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
+
+
+async def test_kiosk_forms_read_no_body_without_a_tablet_and_at_most_16_kib(
+        tmp_path: Path) -> None:
+    """/kiosk/* skip the console's middleware (and its body cap): a POST without a
+    registered tablet's cookie is refused before its body is read, and a tablet's body
+    over 16 KiB gets 413 (by its Content-Length unread, or while streaming)."""
+    from web.app import create_app  # noqa: PLC0415 - only here
+
+    async with running_console(tmp_path) as console:
+        await clinic(console)
+        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        assert console.web is not None
+        app = create_app(console.services, console.web)
+        huge = 10 * 1024 * 1024
+        for cookie in ({}, {"cookie": f"{DEVICE_COOKIE}=not-a-tablet"}):
+            body = CountingBody(huge)
+            assert await post_raw(app, "/kiosk/note", body,
+                                  {"content-length": str(huge), **cookie}) == 403
+            assert body.reads == 0
+        tablet = {"cookie": f"{DEVICE_COOKIE}={device}"}
+        body = CountingBody(huge)
+        assert await post_raw(app, "/kiosk/note", body,
+                              {"content-length": str(huge), **tablet}) == 413
+        assert body.reads == 0
+        body = CountingBody(huge)     # no Content-Length: read until past the cap only
+        assert await post_raw(app, "/kiosk/touch", body, tablet) == 413
+        assert body.reads == 1
+        assert rows(console, "SELECT count(*) FROM kiosk_sessions") == [(0,)]
+
+
+async def test_the_keep_alive_route_touches_the_tablets_session(tmp_path: Path) -> None:
+    import httpx  # noqa: PLC0415 - only here
+
+    from web.routes_kiosk import form_token  # noqa: PLC0415
+
+    async with running_console(tmp_path) as console:
+        engine = await clinic(console)
+        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        code = await code_for(console, engine)
+        async with httpx.AsyncClient(base_url=console.base_url,
+                                     cookies={DEVICE_COOKIE: device}) as tablet:
+            k = form_token(device)
+            assert (await tablet.post("/kiosk/touch", data={"k": "wrong"})).status_code == 403
+            assert (await tablet.post("/kiosk/touch", data={"k": k})).status_code == 410
+            assert (await tablet.post("/kiosk/code", data={"code": code, "k": k})
+                    ).status_code == 303
+            touched = [(await tablet.post("/kiosk/touch", data={"k": k}))]
+            console.clock.advance(timedelta(seconds=80))
+            touched.append(await tablet.post("/kiosk/touch", data={"k": k}))
+            console.clock.advance(timedelta(seconds=80))     # 160 s since the code
+            touched.append(await tablet.post("/kiosk/touch", data={"k": k}))
+            assert [t.status_code for t in touched] == [204, 204, 204]
+            assert {t.headers["cache-control"] for t in touched} == {"no-store"}
+            assert "Typ je code" not in (await tablet.get("/kiosk")).text
+            console.clock.advance(timedelta(seconds=91))
+            assert (await tablet.post("/kiosk/touch", data={"k": k})).status_code == 410
+
+
+async def test_typing_a_note_keeps_the_session_alive(
+        tmp_path: Path, browser: BrowserThread) -> None:
+    """Typing touches the page's timer and, at most every 20 s, the server's session
+    (/kiosk/touch): a note typed for two minutes is still stored."""
+    async with running_console(tmp_path) as console:
+        engine = await clinic(console)
+        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        code = await code_for(console, engine)
+        base, clock = console.base_url, console.clock
+
+        def steps(page: Any) -> dict[str, Any]:
+            page.clock.install()
+            with_tablet(page, base, device)
+            page.goto(f"{base}/kiosk")
+            page.locator("#code").fill(code)
+            page.get_by_role("button", name=re.compile("Start")).click()
+            page.wait_for_load_state()
+            for _ in range(12):
+                if page.locator("textarea").count():
+                    break
+                screen = page.locator("body").get_attribute("data-screen")
+                choice = 'button.choice[value="4"]'
+                page.locator(choice if screen == "question" and page.locator(choice).count()
+                             else "button.choice").first.click()
+                page.wait_for_load_state()
+            statuses = []
+            for word in ("Het ", "was ", "fijn ", "vandaag", "."):
+                clock.advance(timedelta(seconds=25))             # the server's time too
+                page.clock.fast_forward("00:25")
+                with page.expect_response(re.compile(r"/kiosk/touch$")) as touched:
+                    page.locator("textarea").press_sequentially(word)
+                statuses.append(touched.value.status)
+            page.locator("form.note button").click()
+            page.wait_for_load_state()
+            return {"statuses": statuses,
+                    "screen": page.locator("body").get_attribute("data-screen")}
+
+        seen = await browser.run_page(steps)
+        assert seen["statuses"] == [204] * 5
+        assert seen["screen"] == "finished"
+        assert len(rows(console, "SELECT * FROM notes")) == 1

@@ -17,9 +17,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from typing import cast
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from conversations import kiosk
@@ -28,6 +29,7 @@ from core.identity import token_digest
 from core.kiosk import CODE_DIGITS, IDLE_WIPE, Refusal
 from core.questionnaire import Language
 from core.texts import say
+from web.auth import read_limited
 from web.context import WebContext
 from web.render import environment
 
@@ -103,7 +105,7 @@ async def show(request: Request) -> Response:
     if not await _device_known(request):
         return _render(request, _lang(request), screen="unregistered")
     token = request.cookies.get(SESSION_COOKIE)
-    shown = await kiosk.screen(services, token)
+    shown = await kiosk.screen(services, token, device=request.cookies.get(DEVICE_COOKIE))
     if isinstance(shown, kiosk.Ended):
         done = _done(request)
         response = (_render(request, done[0], screen="finished", text=say(*done))
@@ -140,15 +142,38 @@ def _screen(request: Request, shown: kiosk.Screen, lang: Language) -> Response:
     return _render(request, lang, screen="code")
 
 
-async def _form(request: Request) -> dict[str, str] | None:
-    """The posted fields, or None when the form token is not this tablet's."""
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
+MAX_KIOSK_BODY = 16 * 1024   # the longest kiosk form is a note (free_text_limit chars)
+MAX_KIOSK_FIELDS = 20
+
+
+async def _form(request: Request) -> dict[str, str] | Response:
+    """The posted fields, or the refusal to send: these paths skip the console's
+    middleware (and its body cap), so nothing is read before a registered tablet's
+    cookie is seen, and at most MAX_KIOSK_BODY is read; a form token that is not this
+    tablet's is refused too."""
+    if not await _device_known(request):
+        return _forged(request)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_KIOSK_BODY):
+        return _too_large()
+    body = await read_limited(request.receive, MAX_KIOSK_BODY)
+    if body is None:
+        return _too_large()
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True,
+                          max_num_fields=MAX_KIOSK_FIELDS)
+    except ValueError:           # more fields than any kiosk form has
+        return _forged(request)
+    values = {k: v[0] for k, v in fields.items()}
     device = request.cookies.get(DEVICE_COOKIE, "")
     given = values.get("k", "")
-    if not device or not hmac.compare_digest(given.encode(), form_token(device).encode()):
-        return None
+    if not hmac.compare_digest(given.encode(), form_token(device).encode()):
+        return _forged(request)
     return values
+
+
+def _too_large() -> Response:
+    return PlainTextResponse("Too large.", status_code=413, headers=NO_STORE)
 
 
 _REFUSED = {reason: f"refused_{reason.value}" for reason in Refusal}
@@ -158,15 +183,16 @@ async def enter(request: Request) -> Response:
     """A typed code: the youth's first screen, or the code screen with why not."""
     services = _services(request)
     values = await _form(request)
-    if values is None:
-        return _forged(request)
+    if isinstance(values, Response):
+        return values
     result = await kiosk.enter_code(services, request.cookies.get(DEVICE_COOKIE),
                                     values.get("code", "")[:40])
     if isinstance(result, kiosk.Refused):
         status = 423 if result.reason is Refusal.DEVICE_LOCKED else 422
         return _render(request, _lang(request), status=status, screen="code",
                        refused=_REFUSED[result.reason])
-    await kiosk.entered_screen(services, result.session_token)
+    await kiosk.entered_screen(services, result.session_token,
+                               device=request.cookies.get(DEVICE_COOKIE))
     response = _again(request)
     response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True,
                         samesite="strict", secure=_web(request).console.secure_cookie,
@@ -193,38 +219,50 @@ async def _after(request: Request, shown: kiosk.Screen) -> Response:
 
 async def answer(request: Request) -> Response:
     values = await _form(request)
-    if values is None:
-        return _forged(request)
+    if isinstance(values, Response):
+        return values
     step = values.get("step", "")
     shown = await kiosk.answer(_services(request), request.cookies.get(SESSION_COOKIE),
-                               int(step) if step.isdigit() else -1, values.get("value", ""))
+                               int(step) if step.isdigit() else -1, values.get("value", ""),
+                               device=request.cookies.get(DEVICE_COOKIE))
     return await _after(request, shown)
 
 
 async def consent(request: Request) -> Response:
     values = await _form(request)
-    if values is None:
-        return _forged(request)
+    if isinstance(values, Response):
+        return values
     number = values.get("number", "")
     shown = await kiosk.answer_consent(
         _services(request), request.cookies.get(SESSION_COOKIE), values.get("scope", ""),
-        int(number) if number.isdigit() else 0, values.get("agree") == "yes")
+        int(number) if number.isdigit() else 0, values.get("agree") == "yes",
+        device=request.cookies.get(DEVICE_COOKIE))
     return await _after(request, shown)
 
 
 async def note(request: Request) -> Response:
     values = await _form(request)
-    if values is None:
-        return _forged(request)
+    if isinstance(values, Response):
+        return values
     shown = await kiosk.note(_services(request), request.cookies.get(SESSION_COOKIE),
-                             values.get("text", ""))
+                             values.get("text", ""), device=request.cookies.get(DEVICE_COOKIE))
     return await _after(request, shown)
+
+
+async def touch(request: Request) -> Response:
+    """The page's keep-alive while the youth types or taps (web/static/kiosk.js, at most
+    every 20 s): the session's idle time starts again. 204 while it lives, 410 once over."""
+    if isinstance(refused := await _form(request), Response):
+        return refused
+    alive = await kiosk.touch(_services(request), request.cookies.get(SESSION_COOKIE),
+                              device=request.cookies.get(DEVICE_COOKIE))
+    return Response(status_code=204 if alive else 410, headers=NO_STORE)
 
 
 async def end(request: Request) -> Response:
     """Finished, or 90 s without a touch: the session ends for good."""
-    if await _form(request) is None:
-        return _forged(request)
+    if isinstance(refused := await _form(request), Response):
+        return refused
     await kiosk.finish(_services(request), request.cookies.get(SESSION_COOKIE))
     return _without_session(_again(request))
 
@@ -235,5 +273,6 @@ ROUTES: list[BaseRoute] = [
     Route(f"{PATH}/answer", answer, methods=["POST"]),
     Route(f"{PATH}/consent", consent, methods=["POST"]),
     Route(f"{PATH}/note", note, methods=["POST"]),
+    Route(f"{PATH}/touch", touch, methods=["POST"]),
     Route(f"{PATH}/end", end, methods=["POST"]),
 ]

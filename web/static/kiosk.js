@@ -51,6 +51,23 @@
       body: "k=" + encodeURIComponent(body.getAttribute("data-k") || "")
     }).then(done, done);
   }
+  // Typing a note touches only this page's timer: tell the server too (at most every
+  // 20 s), or a slowly typed note would find the session ended.
+  var KEEP_ALIVE_MS = 20000;
+  var lastKept = Date.now();
+  function keepAlive() {
+    if (wiped || screen === "finished" || Date.now() - lastKept < KEEP_ALIVE_MS) { return; }
+    lastKept = Date.now();
+    fetch("/kiosk/touch", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "k=" + encodeURIComponent(body.getAttribute("data-k") || "")
+    }).catch(function () {});
+  }
+  ["input", "pointerdown"].forEach(function (kind) {
+    document.addEventListener(kind, keepAlive, { passive: true });
+  });
+
   var timer = null;
   function touched() {
     if (timer) { window.clearTimeout(timer); }
