@@ -6,7 +6,7 @@ incremental pass (migration 0015). Real PTB, real SQLite, the virtual clock."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from core.delivery import Window
 from core.kiosk import Channel
 from storage.ports import ChannelChange, PhoneWindow
 from tests.support import Harness, running_bot
-from tests.test_kiosk_e2e import clinic, code_for, rows
+from tests.test_kiosk_e2e import clinic, code_for, rows, weekly_session
 
 WEDNESDAY_EVENING = Window(frozenset({2}), time(19, 0), time(19, 20))  # JJI phone time
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -72,3 +72,28 @@ async def test_switching_to_the_kiosk_replans_pending_checkins_on_the_next_pass(
     assert local(due) == datetime(2026, 11, 23, 15, 15, tzinfo=LOCAL)  # end + 15 minutes
     await code_for(bot, engine, therapist)
     assert bot.clock().astimezone(LOCAL).weekday() == 0
+
+
+async def test_on_both_channels_the_code_comes_at_once_and_the_phone_waits(
+        bot: Harness) -> None:
+    """Outside phone hours a youth on both gets the kiosk code right after the session
+    and nothing on the phone; the reminder brings the question in the phone window."""
+    engine, therapist, _, _ = await clinic(bot)
+    youth = bot.fake.user(700000014)
+    await bot.enrol(youth, "J-014")
+    store = bot.services.store
+    assert await store.set_unit("J-014", "W-1")
+    await store.add_window(PhoneWindow("youth", "J-014",
+                                       Window(frozenset({0}), time(18, 0), time(19, 0))))
+    await store.add_channel_change("J-014", ChannelChange(
+        Channel.BOTH, bot.clock(), "coordinator:test", "test"))
+    await weekly_session(bot, "J-014")
+    before = len(youth.inbox)
+    await code_for(bot, engine, therapist, "J-014")
+    assert bot.clock().astimezone(LOCAL).time() < time(16, 0)   # Monday, after 15:00
+    assert len(youth.inbox) == before                           # the phone is away
+    while bot.clock().astimezone(LOCAL).time() < time(18, 30):
+        bot.clock.advance(timedelta(minutes=5))
+        await engine.tick(bot.channel)
+        await bot.fake.settle(expect_response=False)
+    assert len(youth.inbox) == before + 1 and youth.last.buttons  # the question, in time
