@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from core.kiosk import Channel
 from core.schedule import Occurrence
 
 DAY_END = time(23, 59, 59, 999999)
@@ -40,6 +41,36 @@ class Reachability:
     windows: tuple[Window, ...]
     quiet_start: time
     quiet_end: time
+
+
+@dataclass(frozen=True)
+class PhoneHours:
+    """The phone windows that hold a youth's messages (empty = any hour outside quiet
+    hours): `checkin` for the check-in row, `telegram` for anything that goes to the
+    youth's phone (the reminder, and the Telegram half of a check-in on both channels)."""
+
+    checkin: tuple[Window, ...]
+    telegram: tuple[Window, ...]
+
+
+def phone_hours(channel: Channel, own: tuple[Window, ...],
+                unit: tuple[Window, ...]) -> PhoneHours:
+    """Which phone windows apply to a youth on `channel` (own windows win over the unit's).
+
+    Phone windows are about the phone. A kiosk youth answers on the therapy room's tablet
+    with a code the therapist gets right after the session (valid for minutes), so their
+    check-in keeps only the quiet hours: held to phone time it would wait for days, or
+    expire, and the code would never come. A youth on both channels gets the kiosk code
+    right after the session too; what goes to their phone still waits for phone time
+    (outside it, the check-in is offered on the kiosk only, and the Telegram reminder
+    comes in the next window before expiry).
+    """
+    windows = tuple(own or unit)
+    if channel is Channel.KIOSK:
+        return PhoneHours((), ())
+    if channel is Channel.BOTH:
+        return PhoneHours((), windows)
+    return PhoneHours(windows, windows)
 
 
 def _awake(quiet_start: time, quiet_end: time) -> list[tuple[time, time]]:
@@ -139,8 +170,10 @@ class Planned:
     missed: bool
 
 
-def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability) -> list[Planned]:
-    """The check-in and its reminder for one youth after one session."""
+def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability,
+             remind_rules: Reachability | None = None) -> list[Planned]:
+    """The check-in and its reminder for one youth after one session. The reminder keeps
+    to `remind_rules` when given: it goes to the phone (core.delivery.phone_hours)."""
     timing = occurrence.series.timing
     nominal = occurrence.end + timing.send_after
     expires = nominal + timing.expire_after
@@ -155,7 +188,7 @@ def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability) -> li
     planned = [Planned(key(Kind.CHECKIN), Kind.CHECKIN, youth_code, occurrence.key, due,
                        expires, missed)]
     if not missed:
-        remind = next_allowed(due + timing.remind_after, rules)
+        remind = next_allowed(due + timing.remind_after, remind_rules or rules)
         if remind < expires:
             planned.append(Planned(key(Kind.REMINDER), Kind.REMINDER, youth_code,
                                    occurrence.key, remind, expires, False))

@@ -75,6 +75,26 @@ def default_channel(birth_year: int, today: date, *, telegram_linked: bool,
     return Channel.TELEGRAM
 
 
+@dataclass(frozen=True)
+class ChannelFacts:
+    """What a youth's channel is decided from, as stored: the coordinator's newest choice
+    (None while they made none) and what the default depends on."""
+
+    chosen: Channel | None
+    birth_year: int
+    telegram_linked: bool
+    on_kiosk_before: bool
+
+
+def current_channel(facts: ChannelFacts, today: date) -> Channel:
+    """The youth's channel now: the coordinator's newest choice, else the default. One
+    rule for the check-in's sender and for the planner, so both see the same channel."""
+    if facts.chosen is not None:
+        return facts.chosen
+    return default_channel(facts.birth_year, today, telegram_linked=facts.telegram_linked,
+                           on_kiosk_before=facts.on_kiosk_before)
+
+
 _NOT_DIGITS = re.compile(r"[\s\-.]")
 
 

@@ -50,13 +50,17 @@ async def _channel_of(services: Services, code: str) -> Channel:
 
 async def send_checkin(services: Services, channel: Outbound, code: str, occurrence_key: str,
                        discipline: Discipline | None, expires_at: datetime,
-                       session_end: datetime | None = None) -> Outcome | Hold | Skip:
+                       session_end: datetime | None = None, *,
+                       by_phone_now: bool = True) -> Outcome | Hold | Skip:
     """Open the session's check-in and deliver it by the youth's channel: its first
     question in Telegram (newer consent texts first), a code on the kiosk, or both.
 
-    With both, the row counts as delivered when either way did: the youth can answer."""
+    With both, the row counts as delivered when either way did: the youth can answer.
+    `by_phone_now` False (outside the youth's phone hours, core.delivery.phone_hours):
+    a youth on both gets the kiosk code only, now, rather than a code held to phone
+    time; the Telegram reminder follows in the next phone window before expiry."""
     route = await _channel_of(services, code)
-    if route is Channel.KIOSK:
+    if route is Channel.KIOSK or (route is Channel.BOTH and not by_phone_now):
         return await _offer_on_kiosk(services, channel, code, occurrence_key, discipline,
                                      expires_at, session_end, record=True)
     by_telegram = await _send_by_telegram(services, channel, code, occurrence_key,

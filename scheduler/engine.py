@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from conversations import sending
 from conversations.services import Services
 from core.channel import Blocked, Outbound
-from core.delivery import Dispatch, Kind, Reachability, decide_dispatch
+from core.delivery import Dispatch, Kind, Reachability, allowed_now, decide_dispatch
 from core.identity import InvalidToken
 from core.retention import RetentionPolicy
 from core.texts import say
@@ -144,9 +144,12 @@ class Engine:
 
     async def _dispatch(self, channel: Outbound, item: OutboxItem, report: TickReport) -> None:
         store, now = self.services.store, self.services.clock()
+        by_phone_now = True
         if item.kind.to_youth:
             assert item.youth_code is not None
-            rules = await reachability(store, item.youth_code, self.rules)
+            reach = await reachability(store, item.youth_code, self.rules, now)
+            rules = reach.checkin if item.kind is Kind.CHECKIN else reach.telegram
+            by_phone_now = allowed_now(now, reach.telegram)
         elif item.kind in (Kind.ALERT, Kind.ESCALATION):
             rules = Reachability(self.rules.timezone, (), time(0), time(0))  # urgent: any hour
         else:
@@ -165,16 +168,18 @@ class Engine:
             return
         if not await store.claim(item.id, now):
             return
-        await self._send(channel, item, report)
+        await self._send(channel, item, report, by_phone_now)
 
-    async def _send(self, channel: Outbound, item: OutboxItem, report: TickReport) -> None:
+    async def _send(self, channel: Outbound, item: OutboxItem, report: TickReport,
+                    by_phone_now: bool = True) -> None:
         """Send the row's message, then apply what `settle` decides from the outcome."""
         services = self.services
         if item.kind is Kind.CHECKIN:
             assert item.youth_code is not None
             result = await checkins.send_checkin(services, channel, item.youth_code,
                                                  item.occurrence_key, item.discipline,
-                                                 item.expires_at, item.session_end)
+                                                 item.expires_at, item.session_end,
+                                                 by_phone_now=by_phone_now)
         elif item.kind is Kind.REMINDER:
             assert item.youth_code is not None
             result = await checkins.send_reminder(services, channel, item.youth_code,

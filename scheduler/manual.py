@@ -43,7 +43,7 @@ async def queue_checkin(
     """
     await ready_for_checkin(services, code)
     now = services.clock()
-    allowed = next_allowed(now, await reachability(services.store, code, rules))
+    allowed = next_allowed(now, (await reachability(services.store, code, rules, now)).checkin)
     due = now if now_anyway else allowed
     row = PlannedRow(Planned(f"{Kind.CHECKIN.value}:{occurrence_key}:{code}", Kind.CHECKIN,
                              code, occurrence_key, due, due + services.checkin_ttl, False),

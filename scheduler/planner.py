@@ -21,8 +21,10 @@ import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from core.delivery import Kind, Reachability, Window, plan_for, window_problem
+from core.delivery import Kind, Reachability, Window, phone_hours, plan_for, window_problem
+from core.kiosk import Channel, ChannelFacts, current_channel
 from core.loop import TALK_LEAD
 from core.schedule import LATE_ENTRY, MAX_LOOKBACK, Change, Series, occurrences
 from storage.ports import NewOutbox, PlanMark, PlannedRow, PlanWork, Store
@@ -56,26 +58,44 @@ def rules_key(rules: DeliveryRules) -> str:
     return f"{rules.timezone}|{rules.quiet_start.isoformat()}|{rules.quiet_end.isoformat()}"
 
 
+@dataclass(frozen=True)
+class YouthReach:
+    """When a youth's messages may go (core.delivery.phone_hours): the check-in, and
+    what goes to their phone (the reminder; the Telegram half on both channels)."""
+
+    checkin: Reachability
+    telegram: Reachability
+
+
 def _reachability(youth_code: str, own: list[Window], unit: list[Window],
-                  rules: DeliveryRules) -> Reachability:
+                  facts: ChannelFacts | None, rules: DeliveryRules,
+                  now: datetime) -> YouthReach:
     windows = tuple(own or unit)
     for window in windows:
         problem = window_problem(window, rules.quiet_start, rules.quiet_end)
         if problem is not None and (youth_code, problem) not in _REPORTED:
             _REPORTED.add((youth_code, problem))
             log.error("%s: %s", youth_code, problem)
-    return Reachability(rules.timezone, windows, rules.quiet_start, rules.quiet_end)
+    today = now.astimezone(ZoneInfo(rules.timezone)).date()
+    channel = Channel.TELEGRAM if facts is None else current_channel(facts, today)
+    hours = phone_hours(channel, tuple(own), tuple(unit))
+    return YouthReach(
+        Reachability(rules.timezone, hours.checkin, rules.quiet_start, rules.quiet_end),
+        Reachability(rules.timezone, hours.telegram, rules.quiet_start, rules.quiet_end))
 
 
-async def reachability(store: Store, youth_code: str, rules: DeliveryRules) -> Reachability:
-    """A youth's own phone hours win over their unit's; quiet hours always apply.
+async def reachability(store: Store, youth_code: str, rules: DeliveryRules,
+                       now: datetime) -> YouthReach:
+    """A youth's own phone hours win over their unit's, for what their channel sends to
+    the phone (a kiosk youth's check-in keeps quiet hours only); quiet hours always apply.
 
     A window that can never carry a message (set before windows were checked, or written
     straight into the database) is kept: with no usable window the youth is never
     reachable and their messages are recorded as missed. The reason is logged once.
     """
     own, unit = await store.windows_for(youth_code)
-    return _reachability(youth_code, own, unit, rules)
+    facts = (await store.channel_facts([youth_code])).get(youth_code)
+    return _reachability(youth_code, own, unit, facts, rules, now)
 
 
 @dataclass
@@ -103,7 +123,7 @@ def _next_start(series: Series, changes: list[Change], until: datetime) -> datet
 
 
 def _plan_series(series: Series, planned_until: datetime | None, changes: list[Change],
-                 reach: dict[str, Reachability], now: datetime, until: datetime,
+                 reach: dict[str, YouthReach], now: datetime, until: datetime,
                  key: str, batch: _Batch) -> None:
     """Plan one series: in full, or only the sessions from `planned_until` on."""
     full = planned_until is None or _live_move(changes, now)
@@ -130,7 +150,8 @@ def _plan_series(series: Series, planned_until: datetime | None, changes: list[C
             continue
         for code in series.youth_codes:
             rows.extend(PlannedRow(p, series.id, series.discipline, occ.end)
-                        for p in plan_for(occ, code, reach[code]))
+                        for p in plan_for(occ, code, reach[code].checkin,
+                                          reach[code].telegram))
             others.append(NewOutbox(
                 f"rating:{occ.key}:{code}", Kind.RATING, occ.key, occ.end,
                 occ.end + series.timing.send_after, occ.end + RATING_OPEN, code,
@@ -151,7 +172,7 @@ def _compute_slices(work: PlanWork, now: datetime, until: datetime, key: str,
     by_series: dict[int, list[Change]] = {}
     for change in work.changes:
         by_series.setdefault(change.series_id, []).append(change)
-    reach = {code: _reachability(code, own, unit, rules)
+    reach = {code: _reachability(code, own, unit, work.channels.get(code), rules, now)
              for code, (own, unit) in work.windows.items()}
     batch = _Batch([], [], [])
     started = clock.perf_counter()

@@ -16,7 +16,7 @@ from core.consent import ConsentRecord
 from core.delivery import Kind, Planned, Window
 from core.export import AlertExportRow, ExportRow
 from core.flow import Status
-from core.kiosk import Channel, CodeState, DeviceState
+from core.kiosk import Channel, ChannelFacts, CodeState, DeviceState
 from core.questionnaire import Discipline, Language, faces_aligned
 from core.retention import DataKind
 from core.schedule import Change, Series, Timing
@@ -264,6 +264,7 @@ class PlanWork:
     series: list[tuple[Series, datetime | None]]
     changes: list[Change]
     windows: dict[str, tuple[list[Window], list[Window]]]  # youth: own, unit's
+    channels: dict[str, ChannelFacts] = field(default_factory=dict)  # youth: channel facts
 
 
 @dataclass(frozen=True)
@@ -490,6 +491,7 @@ class ScheduleRepo(Protocol):
     async def changes(self) -> list[Change]: ...
     async def add_window(self, window: PhoneWindow) -> None: ...
     async def windows_for(self, youth_code: str) -> tuple[list[Window], list[Window]]: ...
+    async def channel_facts(self, youth_codes: Collection[str]) -> dict[str, ChannelFacts]: ...
     async def set_unit(self, youth_code: str, unit: str) -> bool: ...
     async def plan_work(self, until: datetime, rules: str, after: int = ...,
                         limit: int = ...) -> PlanWork: ...

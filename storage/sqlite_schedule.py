@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
@@ -10,6 +11,7 @@ from typing import cast
 import aiosqlite
 
 from core.delivery import Kind, Window
+from core.kiosk import KIOSK_PREFIX, Channel, ChannelFacts
 from core.questionnaire import Discipline
 from core.schedule import Change, Series, Timing
 from storage.ports import (
@@ -26,6 +28,7 @@ from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
+PLAN_MISSED = "no phone window before expiry"   # a row missed when it was planned
 
 
 def _days(days: frozenset[int]) -> str:
@@ -82,16 +85,21 @@ async def upsert_planned_rows(conn: aiosqlite.Connection, rows: list[PlannedRow]
         "INSERT INTO outbox (dedupe_key, kind, youth_code, series_id, occurrence_key,"
         " discipline, session_end, due_at, expires_at, state, last_error,"
         " scheduled_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (dedupe_key) DO UPDATE SET state = 'pending',"
+        " ON CONFLICT (dedupe_key) DO UPDATE SET state = excluded.state,"
         " due_at = excluded.due_at, expires_at = excluded.expires_at,"
-        " last_error = NULL, closed_at = NULL"
-        " WHERE outbox.state = 'cancelled' AND outbox.last_error = 'series paused'"
-        " AND excluded.state = 'pending'",
+        " last_error = excluded.last_error, closed_at = excluded.closed_at"
+        " WHERE (outbox.state = 'cancelled' AND outbox.last_error = 'series paused'"
+        "  AND excluded.state = 'pending')"
+        # Planned again under other phone hours or another channel: a row never tried,
+        # or missed at planning only for want of a phone window, takes the new plan.
+        " OR (((outbox.state = 'pending' AND outbox.attempts = 0)"
+        "   OR (outbox.state = 'expired' AND outbox.last_error = 'no phone window before expiry'))"
+        "  AND (outbox.due_at != excluded.due_at OR outbox.state != excluded.state))",
         [(r.planned.dedupe_key, r.planned.kind.value, r.planned.youth_code,
           r.series_id, r.planned.occurrence_key, r.discipline, iso(r.session_end),
           iso(r.planned.due_at), iso(r.planned.expires_at),
           "expired" if r.planned.missed else "pending",
-          "no phone window before expiry" if r.planned.missed else None, stamp,
+          PLAN_MISSED if r.planned.missed else None, stamp,
           stamp if r.planned.missed else None) for r in rows],
     )
     return conn.total_changes - before
@@ -204,6 +212,23 @@ class SqliteScheduleMixin(SqliteQueries):
             (own if r["scope"] == "youth" else unit).append(window)
         return own, unit
 
+    async def channel_facts(self, youth_codes: Collection[str]) -> dict[str, ChannelFacts]:
+        """What each youth's channel is decided from (core.kiosk.current_channel): the
+        newest choice in youth_channels, and the facts of the default."""
+        codes = list(youth_codes)
+        if not codes:
+            return {}
+        rows = await self._all(
+            "SELECT y.code, y.birth_year, y.pseudonym,"
+            " (SELECT c.channel FROM youth_channels c WHERE c.youth_code = y.code"
+            "  ORDER BY c.id DESC LIMIT 1) AS chosen,"
+            " EXISTS (SELECT 1 FROM contacts k WHERE k.pseudonym = y.pseudonym) AS linked"
+            " FROM youths y WHERE y.code IN (SELECT value FROM json_each(?))",
+            (json.dumps(codes),))
+        return {r["code"]: ChannelFacts(
+            Channel(r["chosen"]) if r["chosen"] is not None else None, int(r["birth_year"]),
+            bool(r["linked"]), (r["pseudonym"] or "").startswith(KIOSK_PREFIX)) for r in rows}
+
     async def set_unit(self, youth_code: str, unit: str) -> bool:
         async with self.db.write() as conn:
             cur = await conn.execute("UPDATE youths SET unit = ? WHERE code = ?",
@@ -254,7 +279,9 @@ class SqliteScheduleMixin(SqliteQueries):
                 log.error("ignored unreadable series %s: %s", r["id"], exc)
         changes = [_change(r) for r in await self._all(
             "SELECT * FROM series_changes WHERE series_id BETWEEN ? AND ?", (first, last))]
-        return PlanWork(change_mark, series, changes, await self._windows_of(first, last))
+        windows = await self._windows_of(first, last)
+        return PlanWork(change_mark, series, changes, windows,
+                        await self.channel_facts(windows.keys()))
 
     async def _windows_of(self, first: int, last: int
                           ) -> dict[str, tuple[list[Window], list[Window]]]:
