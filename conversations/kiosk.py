@@ -28,11 +28,12 @@ from core.kiosk import (
     KIOSK_PREFIX,
     Accept,
     Channel,
+    ChannelFacts,
     Refusal,
     code_digest,
     consent_to_ask,
+    current_channel,
     decide_entry,
-    default_channel,
     idle_over,
     kiosk_may_offer,
     may_be_under_16,
@@ -51,16 +52,14 @@ log = logging.getLogger(__name__)
 # -- the channel setting ------------------------------------------------------------------
 
 async def channel_of(services: Services, youth: Youth) -> Channel:
-    """The youth's channel: the coordinator's newest choice, or the default
-    (core.kiosk.default_channel) while they made none."""
-    history = await services.store.channel_history(youth.code)
-    if history:
-        return history[-1].channel
-    linked = (youth.pseudonym is not None
-              and await services.store.contact(youth.pseudonym) is not None)
+    """The youth's channel: the coordinator's newest choice, or the default while they
+    made none; the planner's rule (core.kiosk.current_channel) on the same stored facts."""
+    facts = (await services.store.channel_facts([youth.code])).get(youth.code)
     today = services.clock().astimezone(services.zone).date()
-    return default_channel(youth.birth_year, today, telegram_linked=linked,
-                           on_kiosk_before=(youth.pseudonym or "").startswith(KIOSK_PREFIX))
+    if facts is None:   # erased between the lookup and now: the default of a stranger
+        facts = ChannelFacts(None, youth.birth_year, telegram_linked=False,
+                             on_kiosk_before=False)
+    return current_channel(facts, today)
 
 
 class ChannelRefused(Exception):
