@@ -37,7 +37,9 @@ class FloodResult:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (the production settings a bench measures
+    under), then restore them."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -72,7 +74,7 @@ async def _tap_to_next_question(bot: OfflineBot, round_: int, flood: int, strang
 
 
 async def stranger_flood(messages: int = 50) -> FloodResult:
-    with _environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
+    with environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
         async with offline_bot(Path(tmp), tick=False) as bot:
             services, now = bot.services, bot.services.clock()
             await services.store.add_therapist(Therapist("T-01", "nl"), now)

@@ -22,12 +22,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
-import os
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -39,6 +37,7 @@ from aiolimiter import AsyncLimiter
 from telegram import Bot
 
 from bench.answers import LABELS
+from bench.inbound import environment
 from bot.application import BotApp
 from bot.config import Settings, load_settings
 from bot.offline import join_directly, write_config
@@ -83,20 +82,6 @@ class LatencyResult:
     floor: Percentiles
     planned_youths: int
     planning_s: float
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class Arrivals:
@@ -274,7 +259,7 @@ async def bot_rounds(youths: int, planned: int, think: float
                      ) -> tuple[list[float], list[float], float]:
     """The real bot: a warm-up round, then rounds alone, during a first planning pass,
     and alone again."""
-    with _environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
+    with environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
         async with YouthSide(think) as side:
             config = write_config(Path(tmp), side.base_url, side.token)
             settings, secrets = load_settings(config)
