@@ -19,8 +19,8 @@ from bot.offline import OfflineBot, offline_bot
 from conversations import usecases
 from conversations.enrolment import enroll_therapist, enroll_youth
 from conversations.telegram_io import send_prompt
+from core.records import NewYouth
 from storage.database import Database, Migration
-from storage.ports import NewYouth
 
 LABELS = ("Goed", "Gewoon", "Heel goed", "Slecht", "Iets leuks")
 

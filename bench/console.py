@@ -29,8 +29,8 @@ from conversations import usecases
 from conversations.console_signin import CONSOLE_URL
 from conversations.enrolment import enroll_therapist, enroll_youth
 from conversations.telegram_io import send_prompt
+from core.records import NewYouth
 from faketelegram import FakeUser
-from storage.ports import NewYouth
 from web.app import create_app
 from web.server import ConsoleServer
 

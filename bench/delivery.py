@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from bot.application import engine_of_app
 from bot.offline import join_directly, offline_bot
 from bot.rules import default_timing, delivery_rules
+from core.records import NewSeries, NewYouth, Therapist
 from core.schedule import Timing
 from scheduler.planner import DeliveryRules, plan
-from storage.ports import NewSeries, NewYouth, Therapist
 from storage.sqlite import SqliteStore
 
 TELEGRAM_CAP = 30.0

@@ -20,7 +20,7 @@ from pathlib import Path
 from bot.offline import OfflineBot, join_directly, offline_bot
 from conversations import usecases
 from conversations.telegram_io import send_prompt
-from storage.ports import Therapist
+from core.records import Therapist
 
 YOUTH = 700000001
 CHAT_REFILL_S = 3.5

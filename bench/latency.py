@@ -47,9 +47,9 @@ from bot.wiring import build_application, open_services
 from conversations import usecases
 from conversations.services import Services
 from conversations.telegram_io import send_prompt
+from core.records import Therapist
 from faketelegram import FakeTelegram, FakeUser
 from scheduler.planner import plan
-from storage.ports import Therapist
 from storage.sqlite import SqliteStore
 from storage.timefmt import iso
 

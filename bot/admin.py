@@ -19,8 +19,8 @@ from bot.keyrotation import RotationCount, rotate_all
 from conversations.enrolment import EnrolmentRefused
 from conversations.services import Services
 from core.questionnaire import Language
+from core.records import SealedKind
 from core.retention import RetentionPolicy, RetentionReport
-from storage.ports import SealedKind
 
 if TYPE_CHECKING:
     from reports.weekly import WeeklyReport

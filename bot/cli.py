@@ -39,7 +39,7 @@ from conversations.enrolment import (
 from conversations.services import Services
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
-from storage.ports import NewYouth
+from core.records import NewYouth
 from storage.private_files import (
     UnsafeTarget,
     create_secret,

@@ -19,7 +19,7 @@ from conversations.enrolment import EnrolmentRefused, cli_actor
 from conversations.services import Services
 from core.console import LINK_LIFETIME
 from core.questionnaire import Language
-from storage.ports import ConsoleGrant
+from core.records import ConsoleGrant
 
 # A name, never a number: a Telegram id must not become an audit actor.
 NAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")

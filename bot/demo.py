@@ -27,9 +27,9 @@ from conversations.enrolment import enroll_therapist, enroll_youth
 from core.delivery import Window
 from core.flow import plan_steps
 from core.questionnaire import Discipline, Language
+from core.records import NewSeries, NewYouth, PhoneWindow
 from faketelegram import FakeUser, SentMessage
 from scheduler.engine import Engine
-from storage.ports import NewSeries, NewYouth, PhoneWindow
 
 START = datetime(2026, 10, 5, 5, 0, tzinfo=UTC)    # Monday 5 October, 07:00 in Amsterdam
 WEEKS = 8

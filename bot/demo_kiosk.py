@@ -16,8 +16,8 @@ from bot.rules import default_timing
 from conversations import kiosk
 from conversations.enrolment import enroll_unit, enroll_youth
 from core.questionnaire import Language
+from core.records import NewSeries, NewYouth
 from faketelegram import FakeUser
-from storage.ports import NewSeries, NewYouth
 
 CODE = "J-113"
 THERAPIST = "T-01"

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.identity import ContactCipher, InvalidToken
-from storage.ports import SealedKind, Store
+from core.records import SealedKind
+from storage.ports import Store
 
 BATCH = 500
 

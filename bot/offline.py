@@ -18,8 +18,8 @@ from bot.wiring import build_application, open_services, utcnow
 from conversations.services import Clock, Services
 from conversations.telegram_io import TelegramChannel
 from core.identity import new_key, token_digest
+from core.records import Consent, NewYouth
 from faketelegram import FakeTelegram
-from storage.ports import Consent, NewYouth
 from storage.private_files import create_secret
 
 

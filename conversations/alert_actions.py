@@ -14,7 +14,7 @@ from enum import StrEnum
 from conversations.services import Services
 from core.analytics import DIMENSIONS, NOT_HELD_BY_THERAPIST
 from core.crisis_route import Recipient, Role
-from storage.ports import Alert, OutboxItem
+from core.records import Alert, OutboxItem
 
 
 class AckOutcome(StrEnum):

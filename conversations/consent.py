@@ -23,8 +23,8 @@ from core.consent import (
 )
 from core.prompts import Button
 from core.questionnaire import Language
+from core.records import Consent, Youth
 from core.texts import say
-from storage.ports import Consent, Youth
 
 Buttons = tuple[tuple[Button, ...], ...]
 

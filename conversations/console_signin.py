@@ -17,8 +17,8 @@ from conversations.services import Services
 from core.console import LINK_LIFETIME
 from core.identity import new_token, token_digest
 from core.questionnaire import Language
+from core.records import ConsoleGrant
 from core.texts import say
-from storage.ports import ConsoleGrant
 
 SIGNIN_PATH = "/signin/"
 

@@ -29,8 +29,8 @@ from core.crisis_route import (
 from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
+from core.records import Alert, BindOutcome, Checkin, NewAlert, Youth
 from core.texts import say
-from storage.ports import Alert, BindOutcome, Checkin, NewAlert, Youth
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from datetime import date, datetime, timedelta
 from core.consent import enrolment_problems
 from core.identity import new_token, token_digest
 from core.questionnaire import Language
-from storage.ports import AlreadyExists, NewYouth, Store, Therapist
+from core.records import AlreadyExists, NewYouth, Therapist
+from storage.ports import Store
 
 # The shape of a youth or therapist code (J-103, T-02) and of a unit name (W-1, Noord):
 # one definition for the command line and the console.

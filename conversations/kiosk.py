@@ -44,8 +44,8 @@ from core.kiosk import (
 from core.loop import thanks_key
 from core.prompts import question_text
 from core.questionnaire import RATHER_NOT_SAY, Discipline, Language
+from core.records import AnswerWrite, ChannelChange, Checkin, KioskSession, NewKioskCode, Youth
 from core.texts import say
-from storage.ports import AnswerWrite, ChannelChange, Checkin, KioskSession, NewKioskCode, Youth
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.ports import NewAlert, Store
+from core.records import NewAlert
+from storage.ports import Store
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from conversations import enrolment
 from conversations.enrolment import EnrolmentRefused, Invitation
 from conversations.services import Services
 from core.questionnaire import Language
-from storage.ports import NewYouth
+from core.records import NewYouth
 
 InviteKind = Literal["youth", "therapist", "unit"]
 

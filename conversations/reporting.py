@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from core.analytics import EVENT_KEY, MISSED_IN_A_ROW, NO_EVENT, SessionPoint
 from core.export import AlertExportRow
 from core.questionnaire import Language, Questionnaire, questionnaire_version
+from core.records import Alert
 from core.repair import DiscussedAlert
 from core.texts import say
 from reports.repairs import Series, mark_repairs, needs_series
 from reports.weekly import Caseload, WeeklyReport, panels_from, render_weekly, week_end
 from reports.youth import SESSIONS_SHOWN, SessionLine, YouthView, render_youth, youth_text
-from storage.ports import Alert, Store
+from storage.ports import Store
 
 
 async def caseload(store: Store, therapist_code: str, until: datetime) -> Caseload:

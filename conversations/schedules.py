@@ -21,6 +21,7 @@ from typing import Any, cast
 from conversations.services import Services
 from core.delivery import Window, window_problem
 from core.questionnaire import DISCIPLINES, Discipline
+from core.records import NewSeries, PhoneWindow
 from core.schedule import (
     Change,
     Series,
@@ -30,7 +31,6 @@ from core.schedule import (
     parse_weekdays,
     series_problems,
 )
-from storage.ports import NewSeries, PhoneWindow
 
 
 class ScheduleRefused(Exception):

@@ -16,8 +16,9 @@ from core.crisis import CrisisRules
 from core.flow import Step, plan_steps
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import Language, Questionnaire, questionnaire_version
+from core.records import Checkin
 from storage.audit_anchor import AuditAnchor
-from storage.ports import Checkin, ErasureJournal, Store
+from storage.ports import ErasureJournal, Store
 
 Clock = Callable[[], datetime]
 

@@ -17,10 +17,10 @@ from core.flags import dimension_word
 from core.identity import token_digest
 from core.prompts import Button
 from core.questionnaire import Language
+from core.records import Alert, BindOutcome, OutboxItem, Therapist
 from core.texts import say
 from reports.trend import trend_words
 from reports.weekly import week_label
-from storage.ports import Alert, BindOutcome, OutboxItem, Therapist
 
 # The sessions that never count as missed, named on /clients in the image's words.
 UNCOUNTED = (State.CANCELLED, State.PAUSED, State.UNDELIVERED, State.NOT_HELD)

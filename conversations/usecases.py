@@ -18,17 +18,9 @@ from core.identity import InvalidToken, token_digest
 from core.loop import thanks_key
 from core.prompts import Button, Prompt, render_step
 from core.questionnaire import Discipline, Language
+from core.records import AnswerWrite, BindOutcome, Checkin, Consent, Invite, NewCheckin, Youth
 from core.session_words import checkin_intro
 from core.texts import say
-from storage.ports import (
-    AnswerWrite,
-    BindOutcome,
-    Checkin,
-    Consent,
-    Invite,
-    NewCheckin,
-    Youth,
-)
 
 CONSENT_SCOPE = "participation"
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from core.channel import UNKNOWN_REF, Outbound, Outcome, Sent, Text, counts_as_s
 from core.consent import CheckinGate
 from core.kiosk import Channel
 from core.questionnaire import Discipline
+from core.records import Youth
 from scheduler.outcomes import Hold, Skip
-from storage.ports import Youth
 
 # The first question of this session was delivered before (a restart, or a coordinator
 # who asked too): asking twice is never right, and the row is done.

@@ -43,9 +43,9 @@ from core.crisis_route import (
     retry_delay,
 )
 from core.questionnaire import Language
+from core.records import Alert, AlertDelivery
 from core.texts import say
 from scheduler.context import DeliveryContext
-from storage.ports import Alert, AlertDelivery
 
 log = logging.getLogger(__name__)
 

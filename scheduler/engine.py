@@ -20,13 +20,13 @@ from conversations.services import Services
 from core.channel import Blocked, Outbound
 from core.delivery import Dispatch, Kind, Reachability, allowed_now, decide_dispatch
 from core.identity import InvalidToken
+from core.records import OutboxItem, OutboxState
 from core.retention import RetentionPolicy
 from core.texts import say
 from scheduler import checkins, crisis_delivery, retention, therapist_delivery
 from scheduler.outcomes import RowUpdate, failure_reason, record, settle
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.owners import dead_owners
-from storage.ports import OutboxItem, OutboxState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

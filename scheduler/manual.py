@@ -15,10 +15,10 @@ from conversations.usecases import CheckinNotPossible, ready_for_checkin
 from core.channel import Outbound
 from core.delivery import Kind, Planned, next_allowed
 from core.questionnaire import Discipline
+from core.records import OutboxState, PlannedRow
 from scheduler.checkins import send_checkin
 from scheduler.outcomes import Finish, record, settle
 from scheduler.planner import DeliveryRules, reachability
-from storage.ports import OutboxState, PlannedRow
 
 CLAIM_SEARCH = 10_000  # due rows searched for the one just queued
 

@@ -14,7 +14,8 @@ from typing import Literal
 from core.channel import Blocked, Failed, Outcome, RetryAt, Sent, counts_as_sent, why
 from core.delivery import Kind
 from core.identity import InvalidToken
-from storage.ports import OutboxRepo, OutboxState
+from core.records import OutboxState
+from storage.ports import OutboxRepo
 
 CONSENT_HOLD_RETRY = timedelta(minutes=1)
 

@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 from core.delivery import Kind, Reachability, Window, phone_hours, plan_for, window_problem
 from core.kiosk import Channel, ChannelFacts, current_channel
 from core.loop import TALK_LEAD
+from core.records import NewOutbox, PlanMark, PlannedRow, PlanWork
 from core.schedule import LATE_ENTRY, MAX_LOOKBACK, Change, Series, occurrences
-from storage.ports import NewOutbox, PlanMark, PlannedRow, PlanWork, Store
+from storage.ports import Store
 
 RATING_OPEN = timedelta(days=7)
 BATCH_SERIES = 50      # series read, planned and stored together, in one transaction

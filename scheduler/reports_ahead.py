@@ -16,9 +16,9 @@ import weakref
 from conversations.reporting import weekly_report
 from core.delivery import Kind
 from core.questionnaire import Language
+from core.records import OutboxItem
 from reports.weekly import WeeklyReport
 from scheduler.context import DeliveryContext
-from storage.ports import OutboxItem
 
 LOOK_AHEAD = 200  # due rows looked at for other reports
 Ahead = dict[tuple[int, int], asyncio.Task[WeeklyReport]]

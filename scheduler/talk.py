@@ -18,8 +18,8 @@ from core.loop import (
     talk_reasons,
 )
 from core.questionnaire import Language
+from core.records import OutboxItem
 from scheduler.outcomes import Skip
-from storage.ports import OutboxItem
 
 
 def _series_id(occurrence_key: str) -> int | None:

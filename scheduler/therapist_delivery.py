@@ -20,12 +20,12 @@ from core.channel import UNKNOWN_REF, Image, Outbound, Outcome, Sent, Text, coun
 from core.delivery import Kind, next_working_moment, report_due
 from core.flags import flags
 from core.questionnaire import Language
+from core.records import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist
 from core.texts import say
 from reports.weekly import week_label
 from scheduler import reports_ahead, talk
 from scheduler.context import DeliveryContext
 from scheduler.outcomes import Skip, failure_reason
-from storage.ports import NewAlert, NewOutbox, OutboxItem, OutboxState, Therapist
 
 REPORT_OPEN = timedelta(hours=36)
 # The notice went to every coordinator who could be reached (sending.tell_coordinators).

@@ -12,10 +12,7 @@ import aiosqlite
 
 from core.flow import Status, expired, live
 from core.questionnaire import Discipline, Language
-from storage.audit_anchor import AuditAnchor
-from storage.database import Database, Migration
-from storage.owners import process_owner
-from storage.ports import (
+from core.records import (
     AlreadyExists,
     AnswerResult,
     AnswerWrite,
@@ -31,6 +28,9 @@ from storage.ports import (
     UnsentPrompt,
     Youth,
 )
+from storage.audit_anchor import AuditAnchor
+from storage.database import Database, Migration
+from storage.owners import process_owner
 from storage.sqlite_accounts import SqliteAccountsMixin
 from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_buttons import SqliteButtonsMixin

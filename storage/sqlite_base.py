@@ -9,8 +9,8 @@ from typing import cast
 import aiosqlite
 
 from core.questionnaire import Language
+from core.records import Youth
 from storage.database import Database
-from storage.ports import Youth
 
 
 class SqliteQueries:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.ports import Consent
+from core.records import Consent
 from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso
 

@@ -9,7 +9,7 @@ from typing import cast
 import aiosqlite
 
 from core.questionnaire import Language
-from storage.ports import ConsoleGrant, ConsoleSession, LinkOutcome
+from core.records import ConsoleGrant, ConsoleSession, LinkOutcome
 from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
 

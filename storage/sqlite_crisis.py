@@ -9,7 +9,7 @@ from typing import cast
 import aiosqlite
 
 from core.questionnaire import Language
-from storage.ports import Alert, AlertDelivery, AlreadyExists, BindOutcome, Unit, Youth
+from core.records import Alert, AlertDelivery, AlreadyExists, BindOutcome, Unit, Youth
 from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_invites import (
     drop_contact_if_orphaned,

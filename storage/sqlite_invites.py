@@ -11,7 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.ports import BindOutcome
+from core.records import BindOutcome
 from storage.timefmt import iso, parse_iso
 
 _TABLES = {"youth": "youths", "therapist": "therapists", "unit": "units"}

@@ -8,7 +8,7 @@ from typing import cast
 import aiosqlite
 
 from core.kiosk import Channel, CodeState, DeviceState
-from storage.ports import ChannelChange, Checkin, KioskCode, KioskDevice, KioskSession, NewKioskCode
+from core.records import ChannelChange, Checkin, KioskCode, KioskDevice, KioskSession, NewKioskCode
 from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
 

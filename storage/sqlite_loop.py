@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.export import AlertExportRow
-from storage.ports import Alert, Checkin, OutboxItem, SessionNote
+from core.records import Alert, Checkin, OutboxItem, SessionNote
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_privacy import standing
 from storage.sqlite_schedule import outbox_item

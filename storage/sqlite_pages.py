@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, time
 
 from core.delivery import Window
-from storage.ports import Alert, PhoneWindow
+from core.records import Alert, PhoneWindow
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_therapist import alert_from_row
 from storage.timefmt import iso

@@ -12,9 +12,9 @@ import aiosqlite
 from core.audit import GENESIS, AuditEntry, entry_hash
 from core.consent import ConsentRecord, stands
 from core.export import ExportRow
+from core.records import Consent, Row, SubjectRecords
 from storage.audit_anchor import AuditAnchor
 from storage.database import Database
-from storage.ports import Consent, Row, SubjectRecords
 from storage.sqlite_invites import UNBOUND_PREFIX
 from storage.timefmt import iso, parse_iso
 

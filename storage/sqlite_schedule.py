@@ -13,8 +13,7 @@ import aiosqlite
 from core.delivery import Kind, Window
 from core.kiosk import KIOSK_PREFIX, Channel, ChannelFacts
 from core.questionnaire import Discipline
-from core.schedule import Change, Series, Timing
-from storage.ports import (
+from core.records import (
     NewOutbox,
     NewSeries,
     OutboxItem,
@@ -24,6 +23,7 @@ from storage.ports import (
     PlannedRow,
     PlanWork,
 )
+from core.schedule import Change, Series, Timing
 from storage.sqlite_base import SqliteQueries
 from storage.timefmt import iso, parse_iso
 

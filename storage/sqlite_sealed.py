@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from storage.ports import SealedKind
+from core.records import SealedKind
 from storage.sqlite_base import SqliteQueries
 
 # kind -> (table, encrypted column, extra condition). Chat ids are under the contact keys,

@@ -14,7 +14,7 @@ from datetime import datetime
 from core.analytics import SessionPoint
 from core.compliance import Compliance, summarise
 from core.flow import Status
-from storage.ports import OutboxState, SessionRecord
+from core.records import OutboxState, SessionRecord
 from storage.sqlite_base import SqliteQueries
 from storage.sqlite_privacy import standing
 from storage.timefmt import iso, parse_iso

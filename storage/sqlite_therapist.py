@@ -9,7 +9,7 @@ from typing import cast
 import aiosqlite
 
 from core.questionnaire import Language
-from storage.ports import (
+from core.records import (
     Alert,
     BindOutcome,
     NewAlert,

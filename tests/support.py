@@ -22,8 +22,8 @@ from conversations.services import Services
 from conversations.telegram_io import TelegramChannel, button_key, send_prompt, send_unsent
 from core.callbacks import bind
 from core.questionnaire import Discipline, Language
+from core.records import NewYouth
 from faketelegram import FakeTelegram, FakeUser, SentMessage
-from storage.ports import NewYouth
 
 START = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 # Seconds a test waits for an event before it fails. Generous, because the suite runs on a

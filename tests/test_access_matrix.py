@@ -14,7 +14,7 @@ from conversations.enrolment import enroll_therapist, unbind_therapist
 from core.callbacks import ack_data, answer_data, discuss_data, rating_data, scope_data
 from core.delivery import Kind
 from core.identity import new_token
-from storage.ports import NewAlert, NewOutbox
+from core.records import NewAlert, NewOutbox
 from tests.support import Harness, running_bot
 from tests.web_support import ConsoleHarness, follow_link, running_console, signed_in
 from web.app import guarded_routes

@@ -12,8 +12,8 @@ import pytest
 
 from conversations.enrolment import enroll_therapist, enroll_unit, invite_therapist, invite_youth
 from core.identity import new_token, token_digest
+from core.records import BindOutcome, Consent, NewAlert
 from faketelegram import FakeUser
-from storage.ports import BindOutcome, Consent, NewAlert
 from storage.timefmt import iso
 from tests.support import Harness, run_cli
 
@@ -175,7 +175,7 @@ async def test_therapist_old_invite_refused_unbind_cuts_off_at_once_new_account_
 async def test_move_youths_hands_a_caseload_over_and_keeps_history(
         bot: Harness, capsys: pytest.CaptureFixture[str]) -> None:
     from core.delivery import Kind  # noqa: PLC0415
-    from storage.ports import NewOutbox  # noqa: PLC0415
+    from core.records import NewOutbox  # noqa: PLC0415
 
     store = bot.services.store
     for therapist, chat in (("T-02", 600000002), ("T-05", T05)):

@@ -11,8 +11,8 @@ from conversations.enrolment import enroll_therapist
 from core.callbacks import scope_data
 from core.delivery import Kind
 from core.identity import new_token
+from core.records import NewAlert, NewOutbox
 from faketelegram.server import SentMessage
-from storage.ports import NewAlert, NewOutbox
 from tests.support import Harness
 
 YOUTH, THERAPIST = 700000001, 600000002

@@ -25,9 +25,9 @@ from conversations import usecases
 from conversations.enrolment import enroll_therapist
 from conversations.telegram_io import send_prompt
 from core.questionnaire import Discipline, builtin_questionnaires
+from core.records import Consent, NewAlert, NewSeries
 from faketelegram import FakeUser
 from scheduler.engine import Engine
-from storage.ports import Consent, NewAlert, NewSeries
 from storage.timefmt import iso
 from tests.support import Harness, run_cli, running_bot, wait_for_next_message
 

@@ -17,7 +17,7 @@ from conversations.enrolment import enroll_therapist
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.compliance import render_overview
 from core.questionnaire import builtin_text
-from storage.ports import NewSeries
+from core.records import NewSeries
 from tests.support import Harness, data_of, running_bot
 
 YOUTH, OTHER, THERAPIST = 700000001, 700000002, 600000002

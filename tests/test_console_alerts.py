@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from storage.ports import NewAlert
+from core.records import NewAlert
 from tests.web_support import ConsoleHarness, running_console, signed_in
 
 YOUTH = 700000014

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from storage.ports import NewAlert
+from core.records import NewAlert
 from tests.web_support import VIEWPORTS, BrowserThread, ConsoleHarness, running_console
 
 J103 = 700000103

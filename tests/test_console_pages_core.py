@@ -155,7 +155,7 @@ def test_every_word_on_the_pages_is_in_the_catalogue_in_both_languages() -> None
 
 
 def alert(reason: str | None, therapist: str = "T-02", unit: str | None = "W-1") -> Any:
-    from storage.ports import Alert  # noqa: PLC0415
+    from core.records import Alert  # noqa: PLC0415
 
     return Alert(1, "ref", "crisis" if reason else "rupture", "J-001", therapist, "",
                  NOW, None, unit, reason)

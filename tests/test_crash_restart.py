@@ -19,8 +19,8 @@ from bot.wiring import make_bot, open_services
 from conversations import usecases
 from conversations.enrolment import enroll_youth
 from conversations.telegram_io import send_prompt
+from core.records import NewYouth, Therapist
 from faketelegram import FakeTelegram, FakeUser, SentMessage
-from storage.ports import NewYouth, Therapist
 from tests.support import wait_until
 
 YOUTH = 700000123

@@ -18,10 +18,10 @@ import pytest
 from bot.wiring import make_engine
 from conversations import usecases
 from conversations.enrolment import enroll_therapist, enroll_unit
+from core.records import Consent
 from faketelegram import FakeUser
 from scheduler import crisis_delivery
 from scheduler.engine import Engine
-from storage.ports import Consent
 from tests.support import Harness, run_cli, running_bot
 
 YOUTH, THERAPIST, UNIT_PHONE, C1, C2 = 700000014, 600000002, 800000001, 9001, 9002

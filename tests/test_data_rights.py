@@ -21,9 +21,9 @@ from conversations.enrolment import unbind_youth
 from conversations.usecases import CheckinNotPossible, start_checkin
 from core.audit import GENESIS, AuditEntry, entry_hash, verify_chain
 from core.delivery import Window
+from core.records import NewSeries, PhoneWindow
 from core.schedule import Timing
 from storage.erasure_log import ErasureLogFile
-from storage.ports import NewSeries, PhoneWindow
 from tests.support import Harness, run_cli, running_bot
 
 YOUTH = 700000123

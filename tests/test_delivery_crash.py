@@ -15,8 +15,8 @@ from bot.config import load_settings
 from bot.offline import join_directly, write_config
 from bot.rules import default_timing
 from bot.wiring import open_services
+from core.records import NewSeries, Therapist
 from faketelegram import FakeTelegram
-from storage.ports import NewSeries, Therapist
 from tests.support import wait_until
 from tests.test_crash_restart import BotProcess
 

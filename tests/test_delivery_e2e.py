@@ -13,10 +13,10 @@ import pytest
 
 from bot.rules import default_timing, delivery_rules
 from core.delivery import Window
+from core.records import NewSeries, PhoneWindow
 from core.schedule import Change
 from faketelegram import Fault
 from scheduler.engine import Engine
-from storage.ports import NewSeries, PhoneWindow
 from tests.support import Harness, running_bot, wait_for_next_message
 
 AMS = ZoneInfo("Europe/Amsterdam")

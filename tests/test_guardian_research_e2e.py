@@ -11,7 +11,7 @@ import pytest
 
 from conversations.enrolment import enroll_therapist, enroll_youth
 from core.consent import research_needs_guardian
-from storage.ports import NewYouth
+from core.records import NewYouth
 from tests.support import Harness, run_cli
 
 YOUNG = 700000321

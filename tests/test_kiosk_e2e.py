@@ -22,9 +22,9 @@ from conversations.enrolment import enroll_therapist, enroll_unit, enroll_youth
 from conversations.reporting import caseload
 from core.analytics import State
 from core.kiosk import MAX_TRIES, Refusal
+from core.records import NewSeries, NewYouth
 from faketelegram import FakeUser
 from scheduler.engine import Engine
-from storage.ports import NewSeries, NewYouth
 from tests.support import Harness, run_cli, running_bot, wait_for_next_message
 
 MONDAY = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)   # 13:00 in Amsterdam

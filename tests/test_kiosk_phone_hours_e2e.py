@@ -14,7 +14,7 @@ import pytest
 
 from core.delivery import Window
 from core.kiosk import Channel
-from storage.ports import ChannelChange, PhoneWindow
+from core.records import ChannelChange, PhoneWindow
 from tests.support import Harness, running_bot
 from tests.test_kiosk_e2e import clinic, code_for, rows, weekly_session
 

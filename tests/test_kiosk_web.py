@@ -21,8 +21,8 @@ from bot.wiring import make_engine
 from conversations import kiosk
 from conversations.enrolment import enroll_youth
 from core.kiosk import MAX_TRIES
+from core.records import NewSeries, NewYouth
 from scheduler.engine import Engine
-from storage.ports import NewSeries, NewYouth
 from tests.web_support import VIEWPORTS, BrowserThread, ConsoleHarness, running_console
 from web.routes_kiosk import DEVICE_COOKIE
 

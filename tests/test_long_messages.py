@@ -10,7 +10,7 @@ import pytest
 
 from conversations.chunks import TELEGRAM_LIMIT, split_message, telegram_length
 from conversations.sending import tell_coordinators
-from storage.ports import NewYouth
+from core.records import NewYouth
 from tests.support import running_bot
 
 COORDINATOR = 9001

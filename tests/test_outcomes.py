@@ -32,6 +32,7 @@ from core.channel import (
 )
 from core.crisis_route import retry_delay
 from core.delivery import Kind
+from core.records import OutboxState
 from scheduler.crisis_delivery import NoChat, RowResult, after_send
 from scheduler.outcomes import (
     CONSENT_HOLD_RETRY,
@@ -43,7 +44,6 @@ from scheduler.outcomes import (
     backoff,
     settle,
 )
-from storage.ports import OutboxState
 
 NOW = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 TIMED_OUT = "timed out; may not have arrived"

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from core.delivery import Window
+from core.records import NewSeries, NewYouth, PhoneWindow, Therapist
 from core.schedule import Change, Timing
 from scheduler.planner import DeliveryRules, plan
-from storage.ports import NewSeries, NewYouth, PhoneWindow, Therapist
 from storage.sqlite import SqliteStore
 from storage.timefmt import iso
 

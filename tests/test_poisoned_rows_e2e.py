@@ -18,7 +18,7 @@ from bot.wiring import make_engine
 from conversations import usecases
 from conversations.enrolment import enroll_therapist
 from core.identity import ContactCipher, new_key
-from storage.ports import NewSeries
+from core.records import NewSeries
 from tests.support import Harness
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)       # Monday 07:00 in Amsterdam

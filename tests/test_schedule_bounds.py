@@ -13,9 +13,9 @@ import pytest
 from bot.config import load_settings
 from bot.rules import delivery_rules
 from bot.wiring import open_services
+from core.records import NewSeries
 from core.schedule import Timing, parse_amount, timing_problems
 from scheduler.planner import plan
-from storage.ports import NewSeries
 from storage.timefmt import iso
 from tests.support import run_cli as run
 

@@ -15,9 +15,9 @@ from conversations.enrolment import enroll_therapist
 from conversations.reporting import weekly_report
 from core.analytics import Rule, State
 from core.compliance import render_overview
+from core.records import NewSeries
 from faketelegram import FakeUser
 from scheduler.engine import Engine
-from storage.ports import NewSeries
 from tests.support import Harness, wait_for_next_message
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)        # Monday 07:00 in Amsterdam

@@ -14,10 +14,7 @@ import pytest
 
 from core.delivery import Kind
 from core.flow import Status
-from core.retention import DataKind
-from storage.database import Migration, MigrationError, builtin_migrations
-from storage.owners import dead_owners, process_owner
-from storage.ports import (
+from core.records import (
     AlreadyExists,
     AnswerWrite,
     BindOutcome,
@@ -25,9 +22,12 @@ from storage.ports import (
     NewCheckin,
     NewOutbox,
     NewYouth,
-    Store,
     Therapist,
 )
+from core.retention import DataKind
+from storage.database import Migration, MigrationError, builtin_migrations
+from storage.owners import dead_owners, process_owner
+from storage.ports import Store
 from storage.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -323,7 +323,7 @@ async def test_kiosk_codes_devices_and_channel_history(store: Store) -> None:
     """The kiosk's part of the contract: history in order, a digest clash refused, a code
     used once, wrong tries counted on the tablet and on the unit's live codes only."""
     from core.kiosk import Channel  # noqa: PLC0415 - the kiosk block of this contract
-    from storage.ports import ChannelChange, NewKioskCode  # noqa: PLC0415
+    from core.records import ChannelChange, NewKioskCode  # noqa: PLC0415
 
     await bound_youth(store)
     await store.add_youth(NewYouth("J-103", "T-02", 2013, "nl", False, None), NOW)

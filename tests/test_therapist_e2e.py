@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.rules import default_timing
 from bot.wiring import make_engine
 from conversations.enrolment import enroll_therapist
+from core.records import NewSeries
 from faketelegram import FakeUser, SentMessage
 from scheduler.engine import Engine
-from storage.ports import NewSeries
 from tests.support import Harness, wait_for_next_message
 
 AMS = ZoneInfo("Europe/Amsterdam")

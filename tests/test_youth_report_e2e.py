@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.export import export
 from conversations.enrolment import enroll_therapist
+from core.records import NewAlert
 from faketelegram import FakeUser
-from storage.ports import NewAlert
 from tests.support import Harness
 
 T02, T03 = 600000002, 600000003

@@ -26,8 +26,8 @@ from conversations.alert_actions import (
 from conversations.services import Services
 from core.console_pages import AlertState, alert_state
 from core.crisis_route import Role as RouteRole
+from core.records import Alert, AlertDelivery
 from core.texts import say
-from storage.ports import Alert, AlertDelivery
 from web.auth import requires
 from web.nav import NavItem
 from web.page_support import form_of, see_other, services_of, staff_of

@@ -24,11 +24,11 @@ from conversations.reporting import caseload, discussed_alerts, weekly_report, y
 from conversations.services import Services
 from core.analytics import ALL_DIMENSIONS, ANSWERED_STATES, DIMENSIONS, SessionPoint
 from core.questionnaire import DISCIPLINES, Language
+from core.records import OutboxItem
 from core.texts import say
 from reports.trend import PER_IMAGE, Panel, level, trend_words
 from reports.weekly import panels_from, week_label
 from reports.youth import SessionLine
-from storage.ports import OutboxItem
 from web.auth import requires
 from web.nav import NavItem
 from web.page_support import form_of, see_other, services_of, staff_of

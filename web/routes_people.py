@@ -31,7 +31,8 @@ from conversations.enrolment import (
 )
 from conversations.services import Services
 from core.questionnaire import Language
-from storage.ports import NewYouth, Store, Youth
+from core.records import NewYouth, Youth
+from storage.ports import Store
 from web.auth import requires
 from web.context import WebContext
 from web.nav import NavItem

@@ -10,7 +10,7 @@ from typing import cast
 from starlette.requests import Request
 
 from core.questionnaire import Language
-from storage.ports import ConsoleGrant
+from core.records import ConsoleGrant
 
 
 class Role(StrEnum):
