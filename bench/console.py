@@ -115,8 +115,9 @@ async def _prepare(bot: OfflineBot, youths: int, sessions: int) -> FakeUser:
 async def _signed_in(base_url: str, link: str) -> tuple[httpx.AsyncClient, str]:
     client = httpx.AsyncClient(base_url=base_url, timeout=60)
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
-    await client.get(path)
-    landing = await client.post(path, data={"next": "/"}, follow_redirects=True)
+    shown = re.search(r'name="form" value="([^"]+)"', (await client.get(path)).text)
+    landing = await client.post(path, data={"next": "/", "form": shown.group(1) if shown
+                                            else ""}, follow_redirects=True)
     found = CSRF.search(landing.text)
     assert found, "no CSRF token after signing in"
     return client, found.group(1)

@@ -184,7 +184,8 @@ WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/static"): EVERYONE,
     ("GET", "/signin"): EVERYONE,
     ("GET", "/signin/{token}"): EVERYONE,
-    ("POST", "/signin/{token}"): EVERYONE,
+    # Only from the sign-in page's own form (its cookie and field): a bare POST is refused.
+    ("POST", "/signin/{token}"): (),
     ("GET", "/"): STAFF,
     ("POST", "/lang"): STAFF,
     ("GET", "/people"): ("coordinator",),

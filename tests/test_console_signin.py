@@ -37,6 +37,26 @@ async def test_a_coordinator_signs_in_with_a_link_from_the_bot_and_out_again(
         assert mine == ["console:link", "console:signin", "console:signout"]
 
 
+async def test_a_post_from_another_site_is_refused_and_leaves_the_link_unused(
+        tmp_path: Path) -> None:
+    """Login CSRF: a page elsewhere posting someone's link signs the victim in as nobody."""
+    async with running_console(tmp_path) as console:
+        link = await console.sign_in_link(role="coordinator")
+        path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+        async with httpx.AsyncClient(base_url=console.base_url) as victim:
+            forged = await victim.post(path, data={"next": "/", "form": "guessed"})
+            assert forged.status_code == 403 and "niet van deze console" in forged.text
+            assert COOKIE not in victim.cookies
+            await victim.get(path)    # the real page sets its cookie ...
+            victim.cookies.set("vakbot_signin", "other-value", path="/signin")
+            mismatch = await victim.post(path, data={"next": "/", "form": "guessed"})
+            assert mismatch.status_code == 403 and COOKIE not in victim.cookies
+        async with httpx.AsyncClient(base_url=console.base_url) as owner:
+            assert (await follow_link(owner, link)).status_code == 200   # still unused
+        actions = [e.action for e in await console.services.store.audit_entries()]
+        assert actions.count("console:signin-refused:not-our-form") == 2
+
+
 async def test_a_link_works_once_and_only_for_five_minutes(tmp_path: Path) -> None:
     async with running_console(tmp_path) as console:
         link = await console.sign_in_link(role="coordinator")
@@ -103,7 +123,7 @@ async def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
     async with (running_console(tmp_path, extra) as console,
                 httpx.AsyncClient(base_url=console.base_url) as client):
         tries = [await client.post(f"/signin/guess{n}") for n in range(4)]
-        assert [t.status_code for t in tries] == [404, 404, 404, 429]
+        assert [t.status_code for t in tries] == [403, 403, 403, 429]   # not from our form
         link = await console.sign_in_link("coordinator")
         busy = await follow_link(client, link)
         assert busy.status_code == 429 and "Te veel aanmeldpogingen" in busy.text

@@ -70,6 +70,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 VIEWPORTS = {"phone": (390, 844), "tablet": (768, 1024), "desktop": (1280, 800)}
 LINK = re.compile(r"https?://\S+/signin/[A-Za-z0-9_-]+")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+SIGNIN_FORM = re.compile(r'name="form" value="([^"]+)"')
 
 
 @dataclass
@@ -176,8 +177,10 @@ class SignedInClient:
 async def follow_link(client: httpx.AsyncClient, link: str) -> httpx.Response:
     """Open the sign-in page and press its button, as a browser does."""
     path = link.split("://", 1)[1].split("/", 1)[1]
-    await client.get("/" + path)
-    return await client.post("/" + path, data={"next": "/"}, follow_redirects=True)
+    shown = await client.get("/" + path)
+    found = SIGNIN_FORM.search(shown.text)
+    data = {"next": "/", "form": found.group(1) if found else ""}
+    return await client.post("/" + path, data=data, follow_redirects=True)
 
 
 @asynccontextmanager

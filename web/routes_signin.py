@@ -3,10 +3,18 @@
 A GET of a sign-in link only shows a button: link previews (Telegram fetches links it
 shows) and browser prefetching must not use the link up. The POST redeems it once,
 rate limited per client address and overall, and starts a server-side session.
+
+The POST must come from the page the GET showed (a login-CSRF guard): the GET sets a
+short-lived SameSite=Strict cookie and puts the same random value in the form. Another
+site holding someone's link cannot post it from the victim's browser to sign them in
+as that person, because the browser sends no such cookie with a cross-site POST; the
+refused attempt does not use the link up.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -25,6 +33,9 @@ from web.staff import Role, current_staff
 
 ALL_ROLES = tuple(Role)
 MAX_TOKEN = 64
+FORM_COOKIE = "vakbot_signin"
+FORM_FIELD = "form"
+FORM_LIFETIME_S = 15 * 60
 
 
 def _services(request: Request) -> Services:
@@ -52,7 +63,19 @@ async def signin_form(request: Request) -> Response:
     token = request.path_params["token"]
     if len(token) > MAX_TOKEN:
         return page(request, "signin_refused.html", status=404, reason="unknown")
-    return page(request, "signin.html", token=token, next="/")
+    form_key = secrets.token_urlsafe(24)
+    response = page(request, "signin.html", token=token, next="/", form_key=form_key)
+    response.set_cookie(FORM_COOKIE, form_key, httponly=True, samesite="strict",
+                        secure=_web(request).console.secure_cookie, path="/signin",
+                        max_age=FORM_LIFETIME_S)
+    return response
+
+
+def _from_our_form(request: Request, posted: object) -> bool:
+    """The form field matches the cookie the sign-in page set (constant-time)."""
+    cookie = request.cookies.get(FORM_COOKIE)
+    return (isinstance(posted, str) and cookie is not None and len(cookie) == len(posted)
+            and hmac.compare_digest(cookie.encode(), posted.encode()))
 
 
 async def signin(request: Request) -> Response:
@@ -64,6 +87,10 @@ async def signin(request: Request) -> Response:
     token = request.path_params["token"]
     if len(token) > MAX_TOKEN:
         return page(request, "signin_refused.html", status=404, reason="unknown")
+    form = await request.form()
+    if not _from_our_form(request, form.get(FORM_FIELD)):
+        await services.audit("console", "console:signin-refused:not-our-form")
+        return page(request, "signin_refused.html", status=403, reason="form")
     outcome = await services.store.redeem_console_link(token_digest(token), now)
     if outcome.grant is None:
         await services.audit("console", f"console:signin-refused:{outcome.result}")
@@ -74,11 +101,12 @@ async def signin(request: Request) -> Response:
                                              now)
     await services.audit(outcome.grant.actor, "console:signin", "",
                          ", ".join(outcome.grant.roles))
-    form = await request.form()
     response = RedirectResponse(_safe_next(str(form.get("next") or "/")), status_code=303)
     response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict",
                         secure=web.console.secure_cookie, path="/",
                         max_age=int(web.console.lifetime.total_seconds()))
+    response.delete_cookie(FORM_COOKIE, path="/signin", httponly=True, samesite="strict",
+                           secure=web.console.secure_cookie)
     return response
 
 
