@@ -110,11 +110,12 @@ class OfflineBot:
 async def offline_bot(
     directory: Path, clock: Clock = utcnow, checkin: dict[str, object] | None = None,
     *, rate_limited: bool = True, tick: bool = True, extra_toml: str = "",
+    schedule: dict[str, object] | None = None,
 ) -> AsyncIterator[OfflineBot]:
     """Start the fake Bot API and the real Application polling it, in this event loop."""
     async with FakeTelegram() as fake:
         config_path = write_config(directory, fake.base_url, fake.token, checkin=checkin,
-                                   extra_toml=extra_toml)
+                                   schedule=schedule, extra_toml=extra_toml)
         settings, secrets = load_settings(config_path)
         services = await open_services(settings, secrets, clock)
         app = build_application(settings, secrets, services, rate_limited=rate_limited,

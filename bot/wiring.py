@@ -155,6 +155,12 @@ def make_engine(settings: Settings, services: Services) -> Engine:
                   retention=settings.retention.policy(), retention_at=settings.retention.run_at)
 
 
+async def _urgent_job(context: BotContext) -> None:
+    """Deliver an urgent alert the moment it is stored (conversations.urgent_wake)."""
+    engine = engine_of(context)
+    await engine.deliver_urgent(TelegramChannel(engine.services, context.bot))
+
+
 async def _tick_job(context: BotContext) -> None:
     engine = engine_of(context)
     report = await engine.tick(TelegramChannel(engine.services, context.bot))
@@ -203,6 +209,9 @@ def build_application(
         interval = settings.schedule.tick_seconds
         app.job_queue.run_repeating(_tick_job, interval=interval, first=0.5,
                                     name="delivery-tick")
+        queue = app.job_queue
+        services.urgent_wake.listen(
+            lambda: queue.run_once(_urgent_job, when=0, name="urgent-alerts"))
     return app
 
 

@@ -2,7 +2,8 @@
 alert to the youth's route, "I want to talk now", and acknowledgement by any recipient.
 
 Who gets the alert and when is decided in core.crisis_route; the sending is done by
-scheduler.crisis_delivery on the next tick (every `schedule.tick_seconds`).
+scheduler.crisis_delivery, started at once when an alert is stored
+(conversations.urgent_wake) and again on every tick (every `schedule.tick_seconds`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ async def flag(services: Services, me: Youth, checkin: Checkin | None,
         return await _alert_alone(services, me, route, alert, phrases, now)
     log.warning("crisis text from %s (unit %s); urgent alert raised", me.code,
                 route.unit_code or "-")
+    services.urgent_wake.raised()
     return [help_reply(me.language, reply_route(route), alert.ref)]
 
 
@@ -140,6 +142,7 @@ async def _alert_alone(services: Services, me: Youth, route: Route | None,
         log.exception("URGENT ALERT NOT STORED OR HELD for %s", me.code)
     if stored:
         log.warning("crisis text from %s: urgent alert raised without the flag", me.code)
+        services.urgent_wake.raised()
     told = reply_route(route) if stored and route is not None else None
     return [help_reply(me.language, told, alert.ref)]
 
@@ -164,8 +167,9 @@ async def talk_tap(services: Services, user_id: int, tap: TalkTap,
                       me.code)
         now = services.clock()
         try:   # the reply below promises it is passed on: it must be, later if need be
-            await services.pending_alerts.store_or_hold(services.store, _talk_alert(
-                services, me, tap, await _unit_if_known(services, me), now), now)
+            if await services.pending_alerts.store_or_hold(services.store, _talk_alert(
+                    services, me, tap, await _unit_if_known(services, me), now), now):
+                services.urgent_wake.raised()
         except Exception:
             log.exception("TALK-NOW ALERT NOT STORED OR HELD for %s", me.code)
         return [Toast(say(me.language, "talk_toast")),
@@ -203,6 +207,7 @@ async def _raise_talk(services: Services, me: Youth, tap: TalkTap) -> list[Actio
     await services.store.add_alert(_talk_alert(services, me, tap, route.unit_code, now), now)
     log.warning("%s asked to talk now (unit %s); urgent alert raised", me.code,
                 route.unit_code or "-")
+    services.urgent_wake.raised()
     return [Toast(say(lang, "talk_toast")),
             Reply(say(lang, f"talk_sent_{reply_route(route).value}"))]
 

@@ -10,6 +10,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from conversations.pending_alerts import PendingAlerts
+from conversations.urgent_wake import UrgentWake
 from core.analytics import MISSED_IN_A_ROW
 from core.consent import ConsentCatalogue
 from core.crisis import CrisisRules
@@ -47,6 +48,8 @@ class Services:
     coordinator_language: Language = "nl"  # config coordinators.language: what they read
     # Urgent alerts the database refused, stored first on every crisis delivery tick.
     pending_alerts: PendingAlerts = field(default_factory=PendingAlerts, compare=False)
+    # Raised when an urgent alert is stored: delivery starts at once, not at the next tick.
+    urgent_wake: UrgentWake = field(default_factory=UrgentWake, compare=False)
 
     async def audit(self, actor: str, action: str, youth_code: str = "",
                     detail: str = "") -> None:

@@ -8,6 +8,7 @@ was already confirmed is not asked again, so a kill can cost at most one duplica
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class Engine:
     retention: RetentionPolicy = field(default_factory=lambda: RetentionPolicy({}))
     retention_at: time = time(3, 30)
     _last_plan: datetime | None = field(default=None, init=False)
+    _urgent_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     @property
     def rules_zone(self) -> ZoneInfo:
@@ -105,13 +107,19 @@ class Engine:
         await isolated("the alert scan", therapist_delivery.scan_for_alerts(self), 0)
         return planned
 
+    async def deliver_urgent(self, channel: Outbound) -> None:
+        """Deliver urgent alerts now: from the tick, or at once when one is stored
+        (conversations.urgent_wake). One run at a time, so no recipient gets a row twice."""
+        async with self._urgent_lock:
+            await crisis_delivery.run(self, channel)
+
     async def tick(self, channel: Outbound) -> TickReport:
         """One pass: every phase and every row on its own; a failure is recorded, and the
         rest of the tick goes on (no single row can silence the others)."""
         store, now = self.services.store, self.services.clock()
         report = TickReport()
         # Urgent alerts first, isolated inside: nothing later in the tick can hold them up.
-        await crisis_delivery.run(self, channel)
+        await self.deliver_urgent(channel)
         if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
             report.planned = await self.replan()
         await isolated("releasing expired leases", store.release_expired(now), 0)

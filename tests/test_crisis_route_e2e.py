@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.offline import offline_bot
 from bot.wiring import make_engine
 from conversations import usecases
 from conversations.enrolment import enroll_therapist, enroll_unit
@@ -22,7 +23,7 @@ from core.records import Consent
 from faketelegram import FakeUser
 from scheduler import crisis_delivery
 from scheduler.engine import Engine
-from tests.support import Harness, run_cli, running_bot
+from tests.support import Clock, Harness, run_cli, running_bot, wait_until
 
 YOUTH, THERAPIST, UNIT_PHONE, C1, C2 = 700000014, 600000002, 800000001, 9001, 9002
 COORDINATORS = f"[coordinators]\ntelegram_ids = [{C1}, {C2}]\n"
@@ -121,6 +122,27 @@ async def test_unlinked_therapist_unit_within_a_minute_then_coordinators(
         states = rows(bot, "SELECT recipient LIKE 'coordinator:%', state FROM alert_deliveries"
                            " ORDER BY id")
         assert states == [(0, "sent"), (1, "sent"), (1, "sent")]
+
+
+async def test_the_urgent_alert_goes_out_at_once_not_at_the_next_tick(
+        tmp_path: Path) -> None:
+    """The job queue ticks every 10 minutes here: the alert must not wait for it."""
+    clock = Clock()
+    async with offline_bot(tmp_path, clock, tick=True,
+                           schedule={"tick_seconds": 600}) as running:
+        bot = Harness(running.fake, running.settings, running.secrets, running.services,
+                      running.app, clock, running.config_path)
+        phone = await link_unit(bot)
+        youth = await youth_on_unit(bot)
+        youth.send("ik wil dood")
+        await bot.fake.settle()
+        assert youth.last.text.splitlines()[0] == FIRST_LINE
+        # well before the next tick (600 s): wait_until gives up after 120 s
+        await wait_until(lambda: urgent(phone) != [], "the unit phone has the alert")
+        assert urgent(phone)[0].startswith("🚨 Dringend: J-014 (afdeling W-1)")
+        youth.tap(youth.last, "Ik wil nu praten")
+        await wait_until(lambda: len(urgent(phone)) == 2, "the talk-now alert as well")
+        assert urgent(phone)[1].startswith("🙋")
 
 
 async def test_a_coordinator_who_blocked_the_bot_does_not_stop_the_others(
