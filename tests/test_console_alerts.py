@@ -59,7 +59,18 @@ async def test_an_urgent_alert_shows_who_was_reached_escalates_and_a_coordinator
             assert "gezien door een coördinator" in page
             again = await client.post("/alerts/ack", data={"ref": ref})
             assert "done=already" in again.headers["location"]
-        assert rows(console, "SELECT acked_by LIKE 'coordinator:%' FROM alerts") == [(1,)]
+        # Recorded as this coordinator's own "✓ Gezien" on their row: after the next tick
+        # the others are told who took it up, the coordinator who did is not.
+        assert rows(console, "SELECT a.acked_by = d.recipient FROM alerts a JOIN "
+                             "alert_deliveries d ON d.alert_id = a.id "
+                             "WHERE d.recipient LIKE 'coordinator:%'") == [(1,)]
+        await console.web.engine.tick(console.channel)
+        await console.fake.settle()
+        told = "is opgepakt door een coördinator"
+        unit = await console.staff_user("unit", "W-1")
+        coordinator = await console.staff_user("coordinator")
+        assert told in unit.last.text
+        assert not any(told in m.text for m in coordinator.inbox)
         acks = [e for e in await console.services.store.audit_entries()
                 if e.action == "ack:urgent"]
         assert [(e.actor.split(":")[0], e.youth_code) for e in acks] == [

@@ -130,8 +130,18 @@ async def acknowledge(services: Services, staff: Staff, ref: str) -> Acked:
     if alert.reason is None:
         return await acknowledge_own(services, staff.therapist_code or "", ref)
     code = {"therapist": alert.therapist_code, "unit": alert.unit_code or ""}.get(
-        role) or staff.actor.partition(":")[2]
+        role) or await _coordinator_key(services, alert, staff.actor.partition(":")[2])
     return await acknowledge_urgent(services, alert, role, code, staff.actor)
+
+
+async def _coordinator_key(services: Services, alert: Alert, short: str) -> str:
+    """The coordinator's recipient key on this alert's rows, so acknowledging here counts
+    as their own "✓ Gezien" (they are not told in Telegram who took it up). Both are
+    prefixes of the same pseudonym; a coordinator not on the rows keeps the short one."""
+    rows = await services.store.deliveries(alert.id)
+    keys = [r.recipient.partition(":")[2] for r in rows
+            if r.recipient.startswith("coordinator:")]
+    return next((key for key in keys if short and key.startswith(short)), short)
 
 
 def safe_next(target: str, default: str) -> str:
