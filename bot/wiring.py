@@ -25,6 +25,7 @@ from bot.updates import PerUserUpdateProcessor
 from conversations.console_signin import CONSOLE_URL
 from conversations.context import CONTEXT_TYPES, BotContext
 from conversations.inbound import GATE, inbound_handler
+from conversations.pending_alerts import PendingAlerts
 from conversations.routes import routes
 from conversations.services import Clock, Services
 from conversations.telegram_io import TelegramChannel, send_unsent
@@ -37,6 +38,7 @@ from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
 from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
+from storage.held_alerts import HeldAlertsFile
 from storage.ports import Store
 from storage.sqlite import SqliteStore
 
@@ -91,6 +93,9 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
                      if settings.storage.erasure_log else None),
         audit_anchor=anchor,
         retention_required=settings.privacy.retention_required,
+        pending_alerts=PendingAlerts.restore(HeldAlertsFile(
+            settings.storage.database.with_name(settings.storage.database.name
+                                                + ".held-alerts"))),
     )
 
 

@@ -7,15 +7,19 @@ scheduler.crisis_delivery stores it first thing on every tick, before it sends a
 Held alerts carry no crisis text and no Telegram id: only what the alerts table holds
 (the rule that fired stays sealed, or is left out when sealing failed).
 
-A held alert lives only as long as the process: each failure is logged at ERROR so that
-a restart in between is not silent either.
+Held alerts are also written to a journal outside the database (storage.held_alerts,
+a file beside it) whenever the list changes, and read back at start-up: a restart
+during the failure does not lose them. Each failure is logged at ERROR as well, and a
+journal that cannot be written says so at ERROR too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from core.records import NewAlert
 from storage.ports import Store
@@ -23,11 +27,39 @@ from storage.ports import Store
 log = logging.getLogger(__name__)
 
 
+class HeldJournal(Protocol):
+    """Where held alerts outlive the process (storage.held_alerts.HeldAlertsFile)."""
+
+    def save(self, held: Sequence[tuple[NewAlert, datetime]]) -> None: ...
+
+    def load(self) -> list[tuple[NewAlert, datetime]]: ...
+
+
 @dataclass
 class PendingAlerts:
     """Alerts waiting to be stored, oldest first, each with the moment it was raised."""
 
     held: list[tuple[NewAlert, datetime]] = field(default_factory=list)
+    journal: HeldJournal | None = None
+
+    @classmethod
+    def restore(cls, journal: HeldJournal) -> PendingAlerts:
+        """The alerts held when the process last stopped; stored by the first delivery."""
+        held = journal.load()
+        if held:
+            log.error("%d URGENT ALERT(S) HELD BEFORE THE LAST STOP; storing and delivering "
+                      "them now", len(held))
+        return cls(held, journal)
+
+    def _keep(self) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.save(self.held)
+        except Exception:
+            log.exception("URGENT ALERTS HELD IN MEMORY ONLY (%d): the journal beside the "
+                          "database could not be written; a restart now would lose them",
+                          len(self.held))
 
     def __len__(self) -> int:
         return len(self.held)
@@ -39,6 +71,7 @@ class PendingAlerts:
             await store.add_alert(alert, at)
         except Exception:
             self.held.append((alert, at))
+            self._keep()
             log.exception("URGENT ALERT NOT STORED for %s; held in memory and retried "
                           "every tick (%d waiting)", alert.youth_code, len(self.held))
             return False
@@ -60,5 +93,8 @@ class PendingAlerts:
             else:
                 log.warning("held urgent alert for %s stored; delivering it now",
                             alert.youth_code)
+        changed = len(waiting) != len(self.held)
         self.held = waiting
+        if changed:
+            self._keep()
         return len(waiting)

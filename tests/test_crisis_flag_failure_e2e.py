@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.wiring import make_engine
+from storage.held_alerts import HeldAlertsFile
 from tests.support import Harness, running_bot
 from tests.test_crisis_route_e2e import (
     FIRST_LINE,
@@ -134,3 +135,46 @@ async def test_alert_refused_too_is_held_and_delivered_once_the_database_takes_i
         assert urgent(phone) == [UNIT_ALERT, TALK_ALERT], "stored once, sent once"
         assert rows(bot, "SELECT reason FROM alerts ORDER BY id") == [("text",), ("talk",)]
         nothing_private_logged(caplog)
+
+
+async def test_an_alert_held_when_the_bot_stops_is_delivered_after_the_restart(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The database refuses the alert, and the bot stops before it takes it again: the
+    alert waits in the file beside the database and goes out after the restart."""
+    caplog.set_level(logging.INFO)
+    async with running_bot(tmp_path) as bot:
+        await link_unit(bot)
+        youth = await youth_on_unit(bot)
+        refuse_inserts(bot, "crisis_flags")
+        refuse_inserts(bot, "alerts")
+        youth.send(CRISIS_TEXT)
+        await bot.fake.settle()
+        assert len(bot.services.pending_alerts) == 1
+        held = bot.database.with_name(bot.database.name + ".held-alerts")
+        assert held.stat().st_mode & 0o777 == 0o600
+        assert CRISIS_TEXT not in held.read_text() and str(YOUTH) not in held.read_text()
+        accept_inserts(bot, "alerts")
+        accept_inserts(bot, "crisis_flags")
+    assert held.exists(), "still owed after the stop"
+
+    caplog.clear()
+    async with running_bot(tmp_path) as bot:
+        assert "1 URGENT ALERT(S) HELD BEFORE THE LAST STOP" in caplog.text
+        phone = bot.fake.user(800000001)
+        engine = make_engine(bot.settings, bot.services)
+        await tick(bot, engine, timedelta(seconds=30))
+        assert urgent(phone) == [UNIT_ALERT]
+        assert rows(bot, "SELECT youth_code, reason FROM alerts") == [("J-014", "text")]
+        assert not held.exists() and len(bot.services.pending_alerts) == 0
+        await tick(bot, engine, timedelta(seconds=30))
+        assert urgent(phone) == [UNIT_ALERT], "stored once, sent once"
+        nothing_private_logged(caplog)
+
+
+def test_a_damaged_held_alerts_file_is_kept_aside_loudly(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "bot.sqlite3.held-alerts"
+    path.write_text('[{"alert": {"ref": "x"')
+    assert HeldAlertsFile(path).load() == []
+    assert not path.exists() and path.with_name(path.name + ".damaged").exists()
+    assert "COULD NOT BE READ" in caplog.text and "raise those alerts by hand" in caplog.text
