@@ -160,7 +160,8 @@ async def enroll_unit(store: Store, code: str, language: Language, now: datetime
     except AlreadyExists:
         raise EnrolmentRefused(f"unit {code} is enrolled already; `invite --unit {code}` "
                                "makes a new link while no phone is linked, `unbind-unit "
-                               f"--unit {code}` replaces a linked phone") from None
+                               f"--unit {code}` replaces a linked phone", "unit_exists",
+                               code=code) from None
     return await invite_unit(store, code, now, invite_ttl)
 
 
@@ -171,10 +172,10 @@ async def invite_unit(store: Store, code: str, now: datetime,
     unit = await store.unit(code)
     if unit is None:
         raise EnrolmentRefused(f"unknown unit {code}; enrol it with "
-                               f"`enroll-unit --unit {code}`")
+                               f"`enroll-unit --unit {code}`", "unknown_unit", unit=code)
     if await _linked(store, unit.pseudonym):
         raise EnrolmentRefused(f"unit {code} has a linked on-call phone; to replace it use "
-                               f"`unbind-unit --unit {code}` first")
+                               f"`unbind-unit --unit {code}` first", "unit_linked", code=code)
     token = new_token()
     revoked = await store.add_invite(token_digest(token), "unit", code, now, now + invite_ttl)
     return Invitation(code, token, now + invite_ttl, revoked)
@@ -196,9 +197,9 @@ async def unbind_unit(store: Store, code: str, now: datetime,
                       invite_ttl: timedelta) -> Invitation:
     """Cut a unit's on-call phone off and issue the link for the next phone."""
     if await store.unit(code) is None:
-        raise EnrolmentRefused(f"unknown unit {code}")
+        raise EnrolmentRefused(f"unknown unit {code}", "unknown_unit", unit=code)
     if not await store.unbind_unit(code, now):
-        raise EnrolmentRefused(f"unit {code} has no linked phone")
+        raise EnrolmentRefused(f"unit {code} has no linked phone", "not_linked", code=code)
     await store.end_console_sessions_of(f"unit:{code}", now)
     return await invite_unit(store, code, now, invite_ttl)
 

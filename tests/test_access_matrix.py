@@ -191,6 +191,7 @@ WEB_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/people"): ("coordinator",),
     ("POST", "/people/youths"): ("coordinator",),
     ("POST", "/people/therapists"): ("coordinator",),
+    ("POST", "/people/units"): ("coordinator",),
     ("POST", "/people/{kind:str}/{code:str}/invite"): ("coordinator",),
     ("POST", "/people/{kind:str}/{code:str}/unbind"): ("coordinator",),
     ("POST", "/people/youths/{code:str}/therapist"): ("coordinator",),

@@ -124,3 +124,43 @@ async def test_an_expired_invite_shows_as_no_working_link(tmp_path: Path) -> Non
             fresh = await client.post("/people/youths/J-020/invite")
             assert INVITE.search(fresh.text)
             assert "Link werkt tot" in (await client.get("/people")).text
+
+
+async def test_a_unit_is_enrolled_its_phone_linked_and_replaced_from_the_page(
+        tmp_path: Path) -> None:
+    """The crisis contact is set up on the web too: no shell needed for a new unit."""
+    async with running_console(tmp_path) as console:
+        async with signed_in(console, await console.sign_in_link("coordinator")) as client:
+            enrolled = await client.post("/people/units", data={"code": "W-7",
+                                                                "language": "nl"})
+            assert enrolled.status_code == 200 and "<svg" in enrolled.text
+            assert "24/7-telefoon van de afdeling" in enrolled.text
+            found = INVITE.search(enrolled.text)
+            assert found
+            listed = (await client.get("/people")).text
+            assert 'id="unit-W-7"' in listed and "Niet gekoppeld" in listed
+
+            again = await client.post("/people/units", data={"code": "W-7",
+                                                             "language": "nl"})
+            assert again.status_code == 400 and "Afdeling W-7 is al aangemeld" in again.text
+            bad = await client.post("/people/units", data={"code": "W 7!", "language": "nl"})
+            assert bad.status_code == 400 and "geen afdelingscode" in bad.text
+
+            phone = console.fake.user(800000077)
+            phone.send(f"/start {found.group(1)}")
+            await console.fake.settle()
+            assert phone.last.text.startswith("Deze telefoon is nu het crisiscontact van "
+                                              "afdeling W-7.")
+            listed = (await client.get("/people")).text
+            assert "Gekoppeld" in listed.split('id="unit-W-7"')[1].split("</tr>")[0]
+            refused = await client.post("/people/units/W-7/invite")
+            assert refused.status_code == 400
+            assert "al een gekoppelde crisistelefoon" in refused.text
+
+            replaced = await client.post("/people/units/W-7/unbind")
+            assert replaced.status_code == 200 and INVITE.search(replaced.text)
+            listed = (await client.get("/people")).text
+            assert "Niet gekoppeld" in listed.split('id="unit-W-7"')[1].split("</tr>")[0]
+        audit = [(e.action, e.detail) for e in await console.services.store.audit_entries()
+                 if e.action in ("enrol", "invite:unit", "unbind:unit")]
+        assert audit[0] == ("enrol", "unit W-7") and audit[-1][0] == "unbind:unit"

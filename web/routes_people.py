@@ -40,7 +40,7 @@ from web.render import fragment, page, translator
 from web.staff import Role, Staff, current_staff
 
 COORDINATOR = frozenset({Role.COORDINATOR})
-KINDS = ("youths", "therapists")
+KINDS = ("youths", "therapists", "units")
 
 
 class FormValues(dict[str, str]):
@@ -58,6 +58,17 @@ class YouthRow:
     notice: str = ""        # a word key: what just happened to this row
     problem: str = ""       # why the last action on this row was refused
     link_until: datetime | None = None   # not joined: until when the open link works
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A unit and its 24/7 crisis contact: no linked phone means no crisis alert reaches
+    the unit, so it shows first and loudly."""
+
+    code: str
+    joined: bool
+    youths: int
+    link_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -122,9 +133,20 @@ async def _page(request: Request, status: int = 200, problem: str = "",
                 form: dict[str, str] | None = None, which: str = "") -> Response:
     services = _services(request)
     youths, therapists = await people_lists(services)
-    units = [u.code for u in await services.store.all_units()]
+    all_units = await services.store.all_units()
+    units = [u.code for u in all_units]
+    links = await services.store.open_invites(services.clock())
+    per_unit: dict[str, int] = {}
+    for row in youths:
+        unit = row.unit or services.default_unit
+        if unit:
+            per_unit[unit] = per_unit.get(unit, 0) + 1
+    unit_rows = [UnitRow(u.code, await _linked(services.store, u.pseudonym),
+                         per_unit.get(u.code, 0), links.get(("unit", u.code)))
+                 for u in all_units]
     return page(request, "people.html", status=status, youths=youths,
-                therapists=therapists, units=units, default_unit=services.default_unit,
+                therapists=therapists, units=units, unit_rows=unit_rows,
+                default_unit=services.default_unit,
                 problem=problem, form=FormValues(form or {}), which=which,
                 waiting=sum(not r.joined for r in youths) + sum(
                     not t.joined for t in therapists),
@@ -214,6 +236,24 @@ async def enrol_therapist(request: Request) -> Response:
 
 
 @requires(Role.COORDINATOR)
+async def enrol_unit(request: Request) -> Response:
+    """A unit and the invite its 24/7 on-call phone opens (the crisis contact)."""
+    services, staff = _services(request), _staff(request)
+    form = await request.form()
+    values = {k: _text(form, k) for k in ("code", "language")}
+    try:
+        code = _checked_unit(values["code"])
+        if code is None:
+            raise EnrolmentRefused("a unit code like W-1 is needed", "not_a_unit",
+                                   text=values["code"])
+        invitation = await use_cases.enroll_unit(services, staff.actor, code,
+                                                 _language(values["language"]))
+    except EnrolmentRefused as refused:
+        return await _page(request, 400, _why(request, refused), values, "unit")
+    return _invite_page(request, invitation, "unit")
+
+
+@requires(Role.COORDINATOR)
 async def reinvite(request: Request) -> Response:
     """A new link for someone who has not joined (older links stop working)."""
     services, staff = _services(request), _staff(request)
@@ -221,6 +261,9 @@ async def reinvite(request: Request) -> Response:
     if kind not in KINDS:
         return Response(status_code=404)
     try:
+        if kind == "units":
+            return _invite_page(request, await use_cases.invite_unit(services, staff.actor,
+                                                                     code), "unit")
         invited = await use_cases.invite(services, staff.actor, code)
     except EnrolmentRefused as refused:
         return await _page(request, 400, _why(request, refused))
@@ -237,6 +280,8 @@ async def unbind(request: Request) -> Response:
     try:
         if kind == "therapists":
             invitation = await use_cases.unbind_therapist(services, staff.actor, code)
+        elif kind == "units":
+            invitation = await use_cases.unbind_unit(services, staff.actor, code)
         else:
             invitation = await use_cases.unbind_youth(services, staff.actor, code)
     except EnrolmentRefused as refused:
@@ -320,6 +365,7 @@ ROUTES: list[BaseRoute] = [
     Route("/people", people, methods=["GET"], name="people"),
     Route("/people/youths", enrol_youth, methods=["POST"], name="enrol_youth"),
     Route("/people/therapists", enrol_therapist, methods=["POST"], name="enrol_therapist"),
+    Route("/people/units", enrol_unit, methods=["POST"], name="enrol_unit"),
     Route("/people/{kind:str}/{code:str}/invite", reinvite, methods=["POST"],
           name="reinvite"),
     Route("/people/{kind:str}/{code:str}/unbind", unbind, methods=["POST"], name="unbind"),
