@@ -21,6 +21,7 @@ from core.questionnaire import Language
 from core.repair import DiscussedAlert, repaired_after_discussion
 from reports import pool
 from reports.caption import caption
+from reports.drawn import DRAWN
 from reports.trend import Panel, Rendered
 
 SESSIONS_SHOWN = 10
@@ -93,6 +94,10 @@ async def render_weekly(therapist_code: str, label: str, load: Caseload,
     loop never holds matplotlib."""
     panels, hidden = panels_from(load.points, lang=lang, missed_after=missed_after,
                                  alerts=alerts), load.not_sharing
-    images = await pool.render_caseload(therapist_code, label, panels, lang, hidden=hidden,
-                                        zone=zone)
+    key = DRAWN.key(therapist_code, label, panels, lang, hidden, str(zone))
+    images = DRAWN.get(key)
+    if images is None:
+        images = await pool.render_caseload(therapist_code, label, panels, lang,
+                                            hidden=hidden, zone=zone)
+        DRAWN.put(key, images)
     return WeeklyReport(label, images, caption(label, panels, lang, hidden), panels, hidden)

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from core.analytics import SessionPoint, State
 from reports.caption import caption
-from reports.trend import Panel, page_figure, render_caseload
-from reports.weekly import panels_from
+from reports.drawn import DRAWN, DrawnImages
+from reports.trend import Panel, Rendered, page_figure, render_caseload
+from reports.weekly import Caseload, panels_from, render_weekly
 
 ZONE = ZoneInfo("Europe/Amsterdam")   # the configured zone of these tests (schedule.timezone)
 
@@ -119,3 +120,32 @@ def test_every_date_and_title_lies_inside_the_image_at_one_row_and_at_several() 
             box = text.get_window_extent(renderer)
             assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (youths, text.get_text())
             assert frame.y0 <= box.y0 and box.y1 <= frame.y1, (youths, text.get_text(), box)
+
+
+def test_drawn_images_are_kept_by_their_inputs_for_a_while() -> None:
+    now = [0.0]
+    drawn = DrawnImages(size=2, lifetime_s=600, now=lambda: now[0])
+    image = Rendered(b"png", 1, 1, ("J-001",), 0, 0, 0)
+    one, two, three = (drawn.key("T-02", "2026-W48", n) for n in (1, 2, 3))
+    assert drawn.get(one) is None
+    drawn.put(one, [image])
+    assert drawn.get(one) == [image]
+    drawn.put(two, [image])
+    drawn.get(one)                     # one is now the most recent
+    drawn.put(three, [image])          # two goes: least recently used
+    assert drawn.get(two) is None and drawn.get(one) == [image]
+    now[0] = 601.0                     # older than its lifetime: drawn again
+    assert drawn.get(three) is None
+    assert (drawn.info.hits, drawn.info.misses) == (3, 3)
+
+
+async def test_the_same_week_is_drawn_once_and_a_new_answer_draws_it_again() -> None:
+    points = {"J-001": [SessionPoint(T0, State.ANSWERED, {"bond": 3.0, "goal": 3.0,
+                                                          "task": 3.0}, {}, 5)]}
+    before = DRAWN.info.hits
+    first = await render_weekly("T-02", "2026-W37", Caseload(points, []), {}, "nl", ZONE)
+    again = await render_weekly("T-02", "2026-W37", Caseload(points, []), {}, "nl", ZONE)
+    assert again.images is first.images and DRAWN.info.hits == before + 1
+    points["J-001"].append(SessionPoint(T0 + timedelta(days=1), State.MISSED))
+    newer = await render_weekly("T-02", "2026-W37", Caseload(points, []), {}, "nl", ZONE)
+    assert newer.images is not first.images and DRAWN.info.hits == before + 1
