@@ -27,6 +27,7 @@ from conversations.enrolment import EnrolmentRefused
 from conversations.schedules import SchedulePolicy, ScheduleRefused
 from conversations.services import Services
 from core.callbacks import AnswerTap, ConsentTap
+from core.channel import Address, Blocked, Failed, Message, Outcome, Sent, Text
 from core.consent import builtin_consents
 from core.crisis import builtin_rules
 from core.delivery import Kind
@@ -44,6 +45,7 @@ from core.records import (
     Therapist,
 )
 from core.schedule import Timing
+from scheduler.engine import Engine
 from scheduler.planner import DeliveryRules, plan
 from storage.memory.store import MemoryStore
 from storage.ports import Store
@@ -72,6 +74,9 @@ class World:
     services: Services
     clock: VirtualNow
     policy: SchedulePolicy
+
+    def need_the_whole_port(self) -> None:
+        self.need(*(name for name in dir(Store) if not name.startswith("_")))
 
     def need(self, *methods: str) -> None:
         """Skip on the twin while it lacks a part another helper writes."""
@@ -521,3 +526,61 @@ async def test_a_stranger_binds_nothing(world: World) -> None:
     assert [type(a) for a in actions] == [Toast]
     assert await world.store.youth_by_pseudonym(world.services.pseudonym(USER)) is None
     assert await world.store.audit_entries() == []
+
+
+# -- the delivery engine's tick over the twin, on the virtual clock ------------------------
+
+
+class Phone:
+    """The channel port as a fake Telegram: records what reaches whom, and answers with
+    the outcomes it is given (then Sent)."""
+
+    def __init__(self, *outcomes: Outcome) -> None:
+        self.outcomes = list(outcomes)
+        self.sent: list[tuple[Address, Message]] = []
+
+    async def send(self, to: Address, message: Message) -> Outcome:
+        outcome = self.outcomes.pop(0) if self.outcomes else Sent(900 + len(self.sent))
+        if isinstance(outcome, Sent):
+            self.sent.append((to, message))
+        return outcome
+
+    async def edit(self, to: Address, ref: int, message: Text) -> Outcome:
+        return Sent(ref)
+
+
+def first_questions(phone: Phone) -> list[Text]:
+    """The first questions of check-ins that reached the youth (answer buttons of step 0)."""
+    return [m for to, m in phone.sent if to == CHAT and isinstance(m, Text) and any(
+        b.data.startswith("a:") and ":0:" in b.data for row in m.buttons for b in row)]
+
+
+@pytest.mark.parametrize(("first", "state_after_first", "reached"), [
+    (Sent(501), OutboxState.SENT, 1),
+    (Failed("network down"), OutboxState.PENDING, 1),   # tried again on the next tick
+    (Blocked("bot was blocked by the user"), OutboxState.BLOCKED, 0),
+])
+async def test_the_engine_sends_a_session_check_in_once(
+        world: World, first: Outcome, state_after_first: OutboxState, reached: int) -> None:
+    world.need_the_whole_port()
+    await joined(world)
+    await schedules.add_series(world.services, world.policy, WEEKLY)
+    engine = Engine(world.services, RULES)
+    await engine.startup()
+    phone = Phone(first)
+    world.clock.now = datetime(2026, 12, 7, 10, 15, tzinfo=UTC)   # 11:15 local: due
+    await engine.tick(phone)
+    later = await world.store.due_items(world.clock.now + timedelta(days=30), 100)
+    pending = [i for i in later if i.kind is Kind.CHECKIN
+               and i.occurrence_key.endswith("2026-12-07")]
+    assert bool(pending) is (state_after_first is OutboxState.PENDING), pending
+    world.clock.now += timedelta(minutes=5)
+    await engine.tick(phone)
+    await engine.tick(phone)
+    assert len(first_questions(phone)) == reached, phone.sent
+    youth = await world.store.youth_by_code("J-103")
+    assert youth is not None and youth.pseudonym is not None
+    checkin = await world.store.checkin_for_occurrence(youth.pseudonym, "s1:2026-12-07")
+    assert (checkin is not None) is (reached == 1)
+    if checkin is not None:
+        assert await world.store.prompt_message_id(checkin.id, 0) is not None
