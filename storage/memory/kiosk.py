@@ -9,7 +9,6 @@ from core.kiosk import Channel, CodeState, DeviceState
 from core.records import ChannelChange, Checkin, KioskCode, KioskDevice, KioskSession, NewKioskCode
 from storage.memory.rows import checkin_from_row
 from storage.memory.tables import MemoryBase, Record
-from storage.sql import IntegrityViolation
 from storage.timefmt import iso, parse_iso
 
 
@@ -42,6 +41,7 @@ class MemoryKioskRepository(MemoryBase):
                 for r in self.tables.scan("youth_channels", youth_code=youth_code)]
 
     async def add_channel_change(self, youth_code: str, change: ChannelChange) -> None:
+        self.tables.require("youths", code=youth_code)
         self.tables.insert("youth_channels", {
             "youth_code": youth_code, "channel": change.channel.value,
             "changed_at": iso(change.changed_at), "actor": change.actor,
@@ -60,8 +60,7 @@ class MemoryKioskRepository(MemoryBase):
         row: Record = {"token_digest": token_digest, "unit_code": unit_code, "label": label,
                        "registered_at": iso(now), "registered_by": by, "failures": 0,
                        "locked_at": None, "retired_at": None}
-        if self.tables.conflict("kiosk_devices", row) is not None:
-            raise IntegrityViolation("a tablet with this token is registered already")
+        self.tables.refuse_conflict("kiosk_devices", row)
         return self.tables.insert("kiosk_devices", row)
 
     async def kiosk_device(self, token_digest: str) -> KioskDevice | None:
@@ -86,6 +85,8 @@ class MemoryKioskRepository(MemoryBase):
         """Store a new code for a check-in; None when a live code of the same unit has the
         same digest (the caller draws another). Earlier live codes of the check-in end."""
         created = iso(new.created_at)
+        self.tables.require("checkins", id=new.checkin_id)
+        self.tables.require("youths", code=new.youth_code)
 
         def same_unit(r: Record) -> bool:  # SQL: unit_code IS ? OR unit_code IS NULL OR ? IS NULL
             return (r["unit_code"] == new.unit_code or r["unit_code"] is None
@@ -151,13 +152,17 @@ class MemoryKioskRepository(MemoryBase):
         """Use the code (once: False when another tablet was first) and open a session;
         the tablet's wrong-code count starts over."""
         stamp = iso(now)
+        session: Record = {"token_digest": token_digest, "code_id": code_id,
+                           "device_id": device_id, "started_at": stamp, "touched_at": stamp,
+                           "ended_at": None, "crisis": 0}
+        # Checked before the code is used: in SQL a refused insert rolls the use back.
+        self.tables.refuse_conflict("kiosk_sessions", session)
+        self.tables.require("kiosk_devices", id=device_id)
         if self.tables.update("kiosk_codes", {"used_at": stamp, "code_enc": None},
                               lambda r: r["expires_at"] > stamp, id=code_id,
                               used_at=None) != 1:
             return False
-        self.tables.insert("kiosk_sessions", {
-            "token_digest": token_digest, "code_id": code_id, "device_id": device_id,
-            "started_at": stamp, "touched_at": stamp, "ended_at": None, "crisis": 0})
+        self.tables.insert("kiosk_sessions", session)
         self.tables.update("kiosk_devices", {"failures": 0, "locked_at": None}, id=device_id)
         return True
 

@@ -35,7 +35,8 @@ class MemoryLoopRepository(MemoryBase):
         answered = {a["checkin_id"] for a in self.tables.scan("answers")}
         rows = sorted((c for c in self.tables.scan("checkins", youth_pseudonym=youth_pseudonym)
                        if c["id"] in answered),
-                      key=lambda c: (c["created_at"], c["id"]), reverse=True)[:max(limit, 0)]
+                      key=lambda c: (c["created_at"], c["id"]), reverse=True)
+        rows = rows if limit < 0 else rows[:limit]   # SQL: a negative LIMIT is no limit
         return [checkin_from_row(self.tables, r) for r in reversed(rows)]
 
     async def discuss_alert(self, ref: str, now: datetime, by: str = "therapist") -> bool:
@@ -45,9 +46,10 @@ class MemoryLoopRepository(MemoryBase):
         alert = self.tables.first("alerts", lambda r: r.get("discussed_at") is None, ref=ref)
         if alert is None:
             return False
-        alert.update(discussed_at=stamp, discussed_by=by,
-                     acked_at=alert.get("acked_at") or stamp,
-                     acked_by=alert.get("acked_by") or by, nobody_since=None)
+        acked_at, acked_by = alert.get("acked_at"), alert.get("acked_by")
+        alert.update(discussed_at=stamp, discussed_by=by,   # SQL: coalesce(acked_at, ?)
+                     acked_at=stamp if acked_at is None else acked_at,
+                     acked_by=by if acked_by is None else acked_by, nobody_since=None)
         self.tables.update("outbox", {"state": "cancelled", "last_error": "acknowledged",
                                       "closed_at": stamp},
                            ref=ref, kind="escalation", state="pending")

@@ -49,7 +49,8 @@ class MemoryOutboxRepository(MemoryBase):
         stamp = iso(now)
         due = sorted(self.tables.scan("outbox", lambda r: r["due_at"] <= stamp,
                                       state="pending"),
-                     key=lambda r: (r["due_at"], r["id"]))[:max(limit, 0)]
+                     key=lambda r: (r["due_at"], r["id"]))
+        due = due if limit < 0 else due[:limit]   # SQL: a negative LIMIT is no limit
         items: list[OutboxItem] = []
         broken = 0
         for r in due:
@@ -131,8 +132,8 @@ class MemoryOutboxRepository(MemoryBase):
         expiring = list(self.tables.scan("outbox", lambda r: r["expires_at"] <= stamp,
                                          state="pending"))
         for r in expiring:
-            r.update(state="expired", closed_at=stamp,
-                     last_error=r["last_error"] or "not sent before expiry")
+            r.update(state="expired", closed_at=stamp, last_error=(
+                "not sent before expiry" if r["last_error"] is None else r["last_error"]))
         return len(expiring)
 
     async def mark_unreachable(self, youth_code: str, now: datetime) -> None:

@@ -109,10 +109,12 @@ class MemoryEnrolmentRepository(MemoryBase):
         self, token_digest: str, role: str, subject_code: str, now: datetime, expires: datetime
     ) -> int:
         """Store a new invite and revoke the code's other open ones; return how many."""
+        row: Record = {"token_digest": token_digest, "role": role,
+                       "subject_code": subject_code, "created_at": iso(now),
+                       "expires_at": iso(expires), "used_at": None}
+        self.tables.refuse_conflict("invites", row)   # before any write: SQL rolls back
         revoked = revoke_open_invites(self.tables, role, subject_code, now)
-        self.tables.insert("invites", {
-            "token_digest": token_digest, "role": role, "subject_code": subject_code,
-            "created_at": iso(now), "expires_at": iso(expires), "used_at": None})
+        self.tables.insert("invites", row)
         return revoked
 
     async def invite(self, token_digest: str) -> Invite | None:

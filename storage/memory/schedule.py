@@ -18,6 +18,7 @@ from core.records import NewOutbox, NewSeries, PhoneWindow, PlanMark, PlannedRow
 from core.schedule import Change, Series
 from storage.memory.rows import change_from_row, days_text, outbox_row, parse_days, series_from_row
 from storage.memory.tables import MemoryBase, Record, Tables
+from storage.sql import IntegrityViolation
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,13 @@ class MemoryScheduleRepository(MemoryBase):
 
     async def add_series(self, new: NewSeries, now: datetime) -> int:
         t = new.timing
+        # The schema's foreign keys and primary key, checked before any write (SQL rolls
+        # the whole series back).
+        self.tables.require("therapists", code=new.therapist_code)
+        for code in new.youth_codes:
+            self.tables.require("youths", code=code)
+        if len(set(new.youth_codes)) != len(new.youth_codes):
+            raise IntegrityViolation("UNIQUE constraint failed: series_youths")
         series_id = self.tables.insert("series", {
             "therapist_code": new.therapist_code, "discipline": new.discipline,
             "weekdays": days_text(new.weekdays), "start_time": new.start.strftime("%H:%M"),
@@ -120,6 +128,7 @@ class MemoryScheduleRepository(MemoryBase):
 
     async def add_change(self, change: Change, now: datetime) -> None:
         moved = change.moved_to.isoformat(timespec="minutes") if change.moved_to else None
+        self.tables.require("series", id=change.series_id)
         key: Record = {"series_id": change.series_id,
                        "original_date": change.original_date.isoformat()}
         if self.tables.update("series_changes", {"cancelled": int(change.cancelled),

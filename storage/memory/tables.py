@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.sql import IntegrityViolation
+
 Record = dict[str, Any]
 
 # The UNIQUE and PRIMARY KEY constraints of storage/migrations (other than integer ids).
@@ -93,6 +95,19 @@ class Tables:
             if found is not None:
                 return found
         return None
+
+    def refuse_conflict(self, table: str, row: Record) -> None:
+        """Raise what SQL raises for a row a UNIQUE constraint refuses."""
+        if self.conflict(table, row) is not None:
+            raise IntegrityViolation(f"UNIQUE constraint failed: {table}")
+
+    def require(self, table: str, **equal: Any) -> None:
+        """Raise what SQL raises for a foreign key to a row that does not exist (NULL
+        refers to nothing and passes, as in SQL)."""
+        if any(v is None for v in equal.values()):
+            return
+        if self.first(table, **equal) is None:
+            raise IntegrityViolation(f"FOREIGN KEY constraint failed: {table}")
 
     def update(self, table: str, changes: Record,
                where: Callable[[Record], bool] | None = None, **equal: Any) -> int:
