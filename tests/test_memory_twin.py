@@ -7,14 +7,16 @@ the series it may have changed (and only those) are planned in full again.
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import cast
 
 import pytest
 
-from core.delivery import Window
+from core.delivery import Kind, Planned, Window
 from core.kiosk import Channel
 from core.records import (
     BindOutcome,
@@ -23,7 +25,9 @@ from core.records import (
     NewCheckin,
     NewSeries,
     NewYouth,
+    OutboxState,
     PhoneWindow,
+    PlannedRow,
     Therapist,
 )
 from core.schedule import Change, Timing
@@ -173,3 +177,95 @@ def test_conflicts_and_missing_parents_are_refused() -> None:
     with pytest.raises(IntegrityViolation):
         tables.require("therapists", code="T-1")
     tables.require("therapists", code=None)   # a NULL reference refers to nothing: allowed
+
+
+# -- the outbox state machine: the twin and SQLite, operation by operation ------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    at: datetime
+    row: PlannedRow | None = None
+    item: int = 0
+    state: OutboxState = OutboxState.SENT
+    span: timedelta = timedelta(0)
+    text: str = ""
+
+
+def random_operations(seed: int, count: int = 80) -> list[Op]:
+    """A reproducible sequence of outbox operations over a handful of rows, by two
+    processes ('a' and 'b') sharing the store."""
+    rng = random.Random(seed)
+    keys = [f"s1:2026-12-0{d}" for d in range(1, 5)]
+    minute = timedelta(minutes=1)
+    ops: list[Op] = []
+    for _ in range(count):
+        at = NOW + rng.randrange(0, 600) * minute
+        name = rng.choice(["plan", "plan", "claim", "claim", "finish", "retry", "release",
+                           "expired", "expire", "cancel", "due", "owners", "switch"])
+        if name == "plan":
+            key, kind = rng.choice(keys), rng.choice([Kind.CHECKIN, Kind.REMINDER])
+            due = NOW + rng.randrange(0, 300) * minute
+            planned = Planned(f"{kind.value}:{key}:J-1", kind, "J-1", key, due,
+                              due + rng.randrange(10, 400) * minute, rng.random() < 0.2)
+            ops.append(Op(name, at, row=PlannedRow(planned, 1, "music", due - minute)))
+        else:
+            ops.append(Op(name, at, item=rng.randrange(1, 9),
+                          state=rng.choice(list(OutboxState)),
+                          span=rng.randrange(1, 30) * minute,
+                          text=rng.choice(["s1", "series paused", "a", "b", *keys])))
+    return ops
+
+
+async def apply(store: Store, op: Op) -> object:
+    """One operation; what it returned (None for the ones that return nothing)."""
+    match op.name:
+        case "plan":
+            assert op.row is not None
+            return await store.upsert_planned([op.row], op.at)
+        case "claim":
+            return await store.claim(op.item, op.at, op.span)
+        case "finish":
+            await store.finish(op.item, op.state, op.at, "done")
+            return None
+        case "retry":
+            await store.retry_later(op.item, op.at + op.span, "later", op.at)
+            return None
+        case "release":
+            return await store.release_sending(op.at if op.item % 2 else None,
+                                               {op.text} if op.text in "ab" else ())
+        case "expired":
+            return await store.release_expired(op.at)
+        case "expire":
+            return await store.expire_overdue(op.at)
+        case "cancel":
+            return await store.cancel_pending(op.text, "cancelled by test", op.at)
+        case "due":
+            return await store.due_items(op.at, op.item)
+        case "switch":
+            store.owner = "b" if store.owner == "a" else "a"
+            return store.owner
+    return await store.sending_owners()
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_the_outbox_answers_as_sqlite_does(tmp_path: Path, seed: int) -> None:
+    sqlite = await SqliteStore.open(tmp_path / "reference.sqlite3")
+    twin = cast(Store, MemoryStore(owner="a"))
+    sqlite.owner = "a"
+    try:
+        for store in (sqlite, twin):
+            await store.add_therapist(Therapist("T-1", "nl"), NOW)
+            await store.add_youth(NewYouth("J-1", "T-1", 2008, "nl", False, None), NOW)
+            await store.add_series(NewSeries("T-1", ("J-1",), "music", frozenset({0}),
+                                             time(10), timedelta(hours=1), RULES.timezone,
+                                             MONDAY, None, TIMING), NOW)
+        for n, op in enumerate(random_operations(seed)):
+            expected, got = await apply(sqlite, op), await apply(twin, op)
+            assert got == expected, f"operation {n}: {op}"
+        end = NOW + timedelta(days=2)
+        assert await twin.due_items(end, 100) == await sqlite.due_items(end, 100)
+        assert await twin.next_due() == await sqlite.next_due()
+    finally:
+        await sqlite.close()
