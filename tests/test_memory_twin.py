@@ -19,6 +19,8 @@ import pytest
 from core.delivery import Kind, Planned, Window
 from core.kiosk import Channel
 from core.records import (
+    AlreadyExists,
+    AnswerWrite,
     BindOutcome,
     ChannelChange,
     Consent,
@@ -267,5 +269,71 @@ async def test_the_outbox_answers_as_sqlite_does(tmp_path: Path, seed: int) -> N
         end = NOW + timedelta(days=2)
         assert await twin.due_items(end, 100) == await sqlite.due_items(end, 100)
         assert await twin.next_due() == await sqlite.next_due()
+    finally:
+        await sqlite.close()
+
+
+# -- check-ins and answers: the twin and SQLite, operation by operation ---------------------
+
+
+def checkin_operations(seed: int, count: int = 150) -> list[tuple[str, datetime, int, int]]:
+    """(operation, when, check-in number, step) in a reproducible order."""
+    rng = random.Random(seed)
+    names = ["create", "create", "answer", "answer", "walk", "note", "expire", "open",
+             "sent", "unsent", "recent", "list"]
+    return [(rng.choice(names), NOW + rng.randrange(0, 20 * 60) * timedelta(minutes=1),
+             rng.randrange(1, 4), rng.randrange(0, 4)) for _ in range(count)]
+
+
+async def apply_checkin(store: Store, name: str, at: datetime, number: int,
+                        step: int) -> object:
+    pseudonym = "p1" if number % 2 else "p2"
+    match name:
+        case "create":
+            try:
+                return await store.create_checkin(NewCheckin(
+                    f"ref-{number}".ljust(16, "x"), pseudonym, f"s1:{number}", "music",
+                    "alliance-2", False, at, at + timedelta(hours=number * 4)))
+            except AlreadyExists:
+                return "exists"
+        case "answer":
+            return await store.record_answer(AnswerWrite(
+                number, step, f"item{step}", str(number + step), "alliance-2",
+                (number + step) % 3 != 0,
+                step == 3), at)
+        case "walk":   # every step in order, as a youth answering at once
+            return [await store.record_answer(AnswerWrite(
+                number, n, f"item{n}", "3", "alliance-2", True, n == 3), at)
+                for n in range(4)]
+        case "note":
+            return await store.store_note(number, step, b"sealed", at)
+        case "expire":
+            return await store.expire_due(at)
+        case "open":
+            return await store.open_checkin(pseudonym, at)
+        case "sent":
+            await store.prompt_sent(number, step, 100 + number, at)
+            return await store.prompt_message_id(number, step)
+        case "unsent":
+            return await store.unsent_prompts(at, at)
+        case "recent":
+            return await store.recent_checkins(pseudonym, step)
+    return await store.checkins_of(pseudonym)
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_check_ins_answer_as_sqlite_does(tmp_path: Path, seed: int) -> None:
+    sqlite = await SqliteStore.open(tmp_path / "reference.sqlite3")
+    twin = cast(Store, MemoryStore(owner="a"))
+    try:
+        for store in (sqlite, twin):
+            await store.add_therapist(Therapist("T-1", "nl"), NOW)
+            for n, pseudonym in enumerate(("p1", "p2"), start=1):
+                await store.add_youth(NewYouth(f"J-{n}", "T-1", 2008, "nl", False, None), NOW)
+                await store.add_invite(f"d{n}", "youth", f"J-{n}", NOW, NOW + timedelta(1))
+                await store.bind_youth(f"d{n}", pseudonym, b"sealed", CONSENT, NOW)
+        for n, op in enumerate(checkin_operations(seed)):
+            expected, got = await apply_checkin(sqlite, *op), await apply_checkin(twin, *op)
+            assert got == expected, f"operation {n}: {op}"
     finally:
         await sqlite.close()
