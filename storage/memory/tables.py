@@ -46,6 +46,10 @@ UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
     "consent_requests": (("youth_code", "version"),),
     "retention_runs": (("day",),),
     "button_messages": (("nonce",),),
+    "erasures": (("youth_code", "erased_at"),),
+    "sessions_not_held": (("youth_code", "occurrence_key"),),
+    "console_links": (("token_digest",),),
+    "console_sessions": (("id_digest",),),
     "kiosk_devices": (("token_digest",),),
     "kiosk_sessions": (("token_digest",),),
 }
