@@ -108,20 +108,22 @@ def insert_alert(tables: Tables, alert: NewAlert, now: datetime) -> bool:
         "acked_by": None, "nobody_since": None, "discussed_at": None, "discussed_by": None}
     if tables.conflict("alerts", row) is not None:
         return False
-    tables.insert("alerts", row)
-    if alert.reason is not None:
-        return True
-    deliveries = [(Kind.ALERT, alert.due_at)]
-    if alert.escalate_at is not None:
+    tables.require("youths", code=alert.youth_code)   # OR IGNORE ignores no foreign key
+    tables.require("therapists", code=alert.therapist_code)
+    deliveries = [] if alert.reason is not None else [(Kind.ALERT, alert.due_at)]
+    if deliveries and alert.escalate_at is not None:
         deliveries.append((Kind.ESCALATION, alert.escalate_at))
-    for kind, due in deliveries:
-        new = outbox_row(
-            dedupe_key=f"{kind.value}:{alert.dedupe_key}", kind=kind.value,
-            youth_code=alert.youth_code, therapist_code=alert.therapist_code, ref=alert.ref,
-            occurrence_key=alert.dedupe_key, session_end=iso(now), due_at=iso(due),
-            expires_at=iso(due + ALERT_LIFETIME), state="pending", scheduled_at=iso(now))
-        if tables.conflict("outbox", new) is None:
-            tables.insert("outbox", new)
+    rows = [outbox_row(
+        dedupe_key=f"{kind.value}:{alert.dedupe_key}", kind=kind.value,
+        youth_code=alert.youth_code, therapist_code=alert.therapist_code, ref=alert.ref,
+        occurrence_key=alert.dedupe_key, session_end=iso(now), due_at=iso(due),
+        expires_at=iso(due + ALERT_LIFETIME), state="pending", scheduled_at=iso(now))
+        for kind, due in deliveries]
+    for new in rows:   # SQL inserts these plainly: a clash fails the whole transaction
+        tables.refuse_conflict("outbox", new)
+    tables.insert("alerts", row)
+    for new in rows:
+        tables.insert("outbox", new)
     return True
 
 
