@@ -450,6 +450,15 @@ class TestErasure(StoreContract):
         assert not unread, f"reads the erasure test does not make: {', '.join(unread)}"
         assert not WRITES - port, f"not port methods: {sorted(WRITES - port)}"
 
+    async def test_an_erased_youth_leaves_the_overview(self, store: Store) -> None:
+        """The coordinators' overview (compliance) lists the youths care is given to, as
+        the People page does (active_youths): an erased tombstone is neither."""
+        await bound_youth(store, "J-1", "p1")
+        await bound_youth(store, "J-2", "p2")
+        assert await store.erase_youth("J-2", NOW)
+        assert [y.code for y in await store.active_youths()] == ["J-1"]
+        assert [c.youth_code for c in await store.compliance(NOW)] == ["J-1"]
+
     async def test_erasure_of_an_unknown_code_and_twice(self, store: Store) -> None:
         assert not await store.erase_youth("J-404", NOW)
         assert not await store.is_erased("J-404")
