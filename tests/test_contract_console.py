@@ -9,11 +9,10 @@ from datetime import timedelta
 from core.kiosk import Channel, DeviceState
 from core.records import ChannelChange, ConsoleGrant, KioskDevice, NewCheckin, NewKioskCode
 from storage.ports import Store
-from tests.contract_support import CONSENT, DAY, HOUR, NOW, bound_youth, youth
+from tests.contract_support import CONSENT, DAY, GRANT, HOUR, NOW, bound_youth, youth
 from tests.storage_backends import StoreContract
 
 MINUTE = timedelta(minutes=1)
-GRANT = ConsoleGrant("coordinator:ab12", ("coordinator", "therapist"), "T-02", None, "nl")
 UNIT_GRANT = ConsoleGrant("unit:W-1", ("unit",), None, "W-1", "en")
 
 
