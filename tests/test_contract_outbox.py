@@ -162,7 +162,15 @@ class TestSchedules(StoreContract):
                               edited.change_mark, NOW)
         again = await store.plan_work(until, "rules-1")
         assert [s.id for s, mark in again.series] == [b]
-        assert again.windows["J-2"][0] == [Window(frozenset({0}), time(9), time(10))]
+        assert again.windows["J-2"] == ([Window(frozenset({0}), time(9), time(10))], [])
+        await store.add_window(PhoneWindow("unit", "W-1", Window(frozenset({6}), time(11),
+                                                                 time(12))))
+        assert (await store.plan_work(until, "rules-1", after=b)).series == []
+        assert await store.set_unit("J-2", "W-1")
+        moved = await store.plan_work(until, "rules-1")
+        assert [s.id for s, _ in moved.series] == [b], "a new unit: planned again"
+        assert moved.windows["J-2"][1] == [Window(frozenset({6}), time(11), time(12))]
+        again = moved
         await store.save_plan([], [], [PlanMark(b, "rules-1", until, None)],
                               again.change_mark, NOW)
         assert (await store.plan_work(until, "rules-1")).series == []
