@@ -36,7 +36,9 @@ BACKENDS: dict[str, Opener] = {
     "sqlite": _open_sqlite,
     # At merge: "memory": an opener returning storage.memory.store.MemoryStore() (memory-a),
     # and "postgres": an opener on a fresh database of the test server (tests/pg_server.py,
-    # the postgres helper), raising BackendUnavailable when no server can be started.
+    # the postgres helper), raising BackendUnavailable when no server can be started. A
+    # second open of the same folder must reach the same database (add "postgres" to
+    # SHARED_FOLDER): remember the fresh database's URL in a file in the folder.
 }
 
 # Backends where opening the same folder again gives a second process on the same data
