@@ -196,7 +196,7 @@ class TestKiosk(StoreContract):
     async def test_a_new_code_ends_the_old_and_spent_codes_lose_their_copy(
             self, store: Store) -> None:
         checkin_id = await self._kiosk_youth(store)
-        await therapist_codes(store)
+        await youth(store, "J-500", "T-05")   # T-05's screen shows none of T-02's codes
         old = await store.add_kiosk_code(self._code(checkin_id, "d1"))
         new = await store.add_kiosk_code(self._code(checkin_id, "d2", at=MINUTE))
         assert old is not None and new is not None
@@ -215,7 +215,3 @@ class TestKiosk(StoreContract):
         assert await store.add_kiosk_code(self._code(checkin_id, "d1", at=HOUR)) is not None, (
             "a digest is free again once its code expired")
 
-
-async def therapist_codes(store: Store) -> None:
-    """A second therapist, whose screen shows none of T-02's codes."""
-    await youth(store, "J-500", "T-05")
