@@ -12,6 +12,7 @@ from core.delivery import Kind, Planned
 from core.records import (
     BindOutcome,
     Consent,
+    ConsoleGrant,
     NewAlert,
     NewCheckin,
     NewOutbox,
@@ -30,6 +31,7 @@ DAY = timedelta(days=1)
 CONSENT = Consent("participation", "participation-2", "0" * 64, "nl")
 SHARING = Consent("sharing", "sharing-1", "1" * 64, "nl")
 RESEARCH = Consent("research", "research-1", "2" * 64, "nl")
+GRANT = ConsoleGrant("coordinator:ab12", ("coordinator", "therapist"), "T-02", None, "nl")
 TIMING = Timing(timedelta(minutes=5), timedelta(hours=4), timedelta(hours=24))
 
 

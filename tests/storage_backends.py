@@ -44,7 +44,9 @@ BACKENDS: dict[str, Opener] = {
     "sqlite": _open_sqlite,
     "memory": _open_memory,
     # At merge: "postgres": an opener on a fresh database of the test server (tests/pg_server.py,
-    # the postgres helper), raising BackendUnavailable when no server can be started.
+    # the postgres helper), raising BackendUnavailable when no server can be started. A
+    # second open of the same folder must reach the same database (add "postgres" to
+    # SHARED_FOLDER): remember the fresh database's URL in a file in the folder.
 }
 
 # Backends where opening the same folder again gives a second process on the same data
@@ -56,9 +58,13 @@ SHARED_FOLDER: frozenset[str] = frozenset({"sqlite"})
 # An entry for a backend not registered (yet) does nothing.
 _UNBIND_TWICE = ("unbind_youth answers True for a youth unbound before (placeholder"
                  " pseudonym), so `unbind` twice issues a new invite instead of 'not linked'")
+_ERASED_IN_OVERVIEW = ("compliance lists erased youths (tombstones) too, so the overview"
+                      " shows an erased youth as 'paused, not joined' for ever")
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {
     ("sqlite", "test_unbinding_twice_finds_nothing_linked"): _UNBIND_TWICE,
     ("postgres", "test_unbinding_twice_finds_nothing_linked"): _UNBIND_TWICE,  # same SQL
+    **{(backend, "test_an_erased_youth_leaves_the_overview"): _ERASED_IN_OVERVIEW
+       for backend in ("sqlite", "postgres", "memory")},
 }
 
 

@@ -9,11 +9,10 @@ from datetime import timedelta
 from core.kiosk import Channel, DeviceState
 from core.records import ChannelChange, ConsoleGrant, KioskDevice, NewCheckin, NewKioskCode
 from storage.ports import Store
-from tests.contract_support import CONSENT, DAY, HOUR, NOW, bound_youth, youth
+from tests.contract_support import CONSENT, DAY, GRANT, HOUR, NOW, bound_youth, youth
 from tests.storage_backends import StoreContract
 
 MINUTE = timedelta(minutes=1)
-GRANT = ConsoleGrant("coordinator:ab12", ("coordinator", "therapist"), "T-02", None, "nl")
 UNIT_GRANT = ConsoleGrant("unit:W-1", ("unit",), None, "W-1", "en")
 
 
@@ -197,7 +196,7 @@ class TestKiosk(StoreContract):
     async def test_a_new_code_ends_the_old_and_spent_codes_lose_their_copy(
             self, store: Store) -> None:
         checkin_id = await self._kiosk_youth(store)
-        await therapist_codes(store)
+        await youth(store, "J-500", "T-05")   # T-05's screen shows none of T-02's codes
         old = await store.add_kiosk_code(self._code(checkin_id, "d1"))
         new = await store.add_kiosk_code(self._code(checkin_id, "d2", at=MINUTE))
         assert old is not None and new is not None
@@ -216,7 +215,3 @@ class TestKiosk(StoreContract):
         assert await store.add_kiosk_code(self._code(checkin_id, "d1", at=HOUR)) is not None, (
             "a digest is free again once its code expired")
 
-
-async def therapist_codes(store: Store) -> None:
-    """A second therapist, whose screen shows none of T-02's codes."""
-    await youth(store, "J-500", "T-05")

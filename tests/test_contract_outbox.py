@@ -5,6 +5,7 @@ sending, sent, failed, blocked, expired, cancelled) with its lease."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from core.compliance import summarise
 from core.delivery import Kind, Window
@@ -161,7 +162,15 @@ class TestSchedules(StoreContract):
                               edited.change_mark, NOW)
         again = await store.plan_work(until, "rules-1")
         assert [s.id for s, mark in again.series] == [b]
-        assert again.windows["J-2"][0] == [Window(frozenset({0}), time(9), time(10))]
+        assert again.windows["J-2"] == ([Window(frozenset({0}), time(9), time(10))], [])
+        await store.add_window(PhoneWindow("unit", "W-1", Window(frozenset({6}), time(11),
+                                                                 time(12))))
+        assert (await store.plan_work(until, "rules-1", after=b)).series == []
+        assert await store.set_unit("J-2", "W-1")
+        moved = await store.plan_work(until, "rules-1")
+        assert [s.id for s, _ in moved.series] == [b], "a new unit: planned again"
+        assert moved.windows["J-2"][1] == [Window(frozenset({6}), time(11), time(12))]
+        again = moved
         await store.save_plan([], [], [PlanMark(b, "rules-1", until, None)],
                               again.change_mark, NOW)
         assert (await store.plan_work(until, "rules-1")).series == []
@@ -189,6 +198,19 @@ class TestOutbox(StoreContract):
             "T-02", "A" * 16, NOW)
         assert await store.outbox_by_ref("Z" * 16) is None
         assert await store.add_outbox([], NOW) == 0
+
+    async def test_times_are_instants_whatever_their_zone(self, store: Store) -> None:
+        """A time given in another zone, or to the microsecond, is the same instant when
+        read back and compared (the use cases pass UTC; nothing may depend on that)."""
+        await therapist(store)
+        amsterdam = ZoneInfo("Europe/Amsterdam")
+        due = (NOW + timedelta(microseconds=1)).astimezone(amsterdam)
+        await store.add_outbox([staff_row("r", Kind.REPORT, due, ref="A" * 16)], NOW)
+        assert await store.due_items(NOW, 10) == [], "one microsecond early"
+        [item] = await store.due_items(due, 10)
+        assert item.due_at == NOW + timedelta(microseconds=1)
+        assert item.due_at.utcoffset() is not None, "read back timezone-aware"
+        assert await store.next_due() == due
 
     async def test_due_items_in_order_and_limited(self, store: Store) -> None:
         await therapist(store)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import date, time
+from pathlib import Path
 
 from core.audit import GENESIS, verify_chain
 from core.delivery import Kind, Window
@@ -21,6 +22,7 @@ from core.records import (
 )
 from core.retention import DataKind
 from storage.ports import Store
+from tests.contract_coverage import NOT_IN_CONTRACT, function_source, port_methods, store_calls
 from tests.contract_support import (
     CONSENT,
     DAY,
@@ -286,6 +288,28 @@ class TestSubjectRecords(StoreContract):
                 empty.schedule, empty.phone_windows) == ({}, [], [], [], [], [])
 
 
+# The port methods that change what is stored (or may: buttons_on binds a nonce on its
+# first tap, consent_request_due records the question): the erasure test reads through
+# every other one.
+WRITES = frozenset({
+    "add_therapist", "add_youth", "add_invite", "bind_youth", "set_paused", "create_checkin",
+    "record_answer", "prompt_sent", "store_note", "add_crisis_flag", "expire_due",
+    "bind_therapist", "mark_not_held", "rate", "add_outbox", "add_alert", "ack_alert",
+    "add_unit", "bind_unit", "add_deliveries", "delivery_sent", "delivery_failed",
+    "ack_told", "set_nobody", "set_consent", "consent_request_due", "consent_request_sent",
+    "purge", "record_retention_run", "append_audit", "erase_youth", "truncate_wal",
+    "set_guardian_research_consent", "unbind_youth", "unbind_therapist", "unbind_unit",
+    "move_youths", "move_youth", "add_series", "set_series_paused", "add_change",
+    "add_window", "set_unit", "save_plan", "upsert_planned", "cancel_pending", "claim",
+    "finish", "retry_later", "release_sending", "release_expired", "expire_overdue",
+    "mark_unreachable", "add_console_link", "redeem_console_link", "add_console_session",
+    "touch_console_session", "set_console_language", "end_console_session",
+    "end_console_sessions_of", "bind_buttons", "buttons_on", "record_invite_decline",
+    "replace_sealed", "set_simple_mode", "discuss_alert", "add_channel_change",
+    "set_youth_pseudonym", "add_kiosk_device", "retire_kiosk_device", "unlock_kiosk_device",
+    "add_kiosk_code", "kiosk_wrong_try", "open_kiosk_session", "touch_kiosk_session",
+    "end_kiosk_session", "drop_spent_kiosk_codes", "close",
+})
 GONE = "J-077"          # the youth erased; what is theirs is marked "gone" or "secret"
 KEEP = "J-078"          # a youth who stays, so the reads are not empty by accident
 
@@ -330,7 +354,7 @@ class TestErasure(StoreContract):
         assert alert is not None
         await store.add_deliveries(alert.id, [f"unit:W-{mark}"], NOW)
         await store.set_nobody(alert.id, NOW)
-        device = await store.add_kiosk_device(f"{mark}-tablet", "W-1", "room", "c:x", NOW)
+        device = await store.add_kiosk_device(f"tablet-{code}", "W-1", "room", "c:x", NOW)
         kiosk = await store.create_checkin(new_checkin(f"{mark}-ref-kiosk", f"{mark}-s2",
                                                        pseudonym, created=NOW))
         code_id = await store.add_kiosk_code(NewKioskCode(
@@ -385,6 +409,15 @@ class TestErasure(StoreContract):
             await store.live_kiosk_codes(None, NOW),
             await store.kiosk_session(f"{mark}-session"),
             *[await store.sealed_batch(kind, 0, 1000) for kind in SealedKind],
+            await store.youth_by_code(code), await store.is_erased(code),
+            await store.therapist("T-02"), await store.all_therapists(),
+            await store.therapist_by_pseudonym(pseudonym),
+            await store.therapist_pseudonym("T-02"), await store.unit(f"W-{mark}"),
+            await store.all_units(), await store.units_of_contact(pseudonym),
+            await store.changes(), await store.next_due(), await store.sending_owners(),
+            await store.last_retention_day(), await store.audit_entries(),
+            await store.console_session(f"{mark}-console"),
+            await store.kiosk_device(f"tablet-{code}"), await store.kiosk_devices(),
         ]
 
     async def test_nothing_of_the_youth_is_readable_afterwards(self, store: Store) -> None:
@@ -406,6 +439,25 @@ class TestErasure(StoreContract):
         assert GONE not in {y.code for y in await store.active_youths()}
         [entry] = [e for e in await store.audit_entries() if e.youth_code == GONE]
         assert entry.action == "enrol", "the audit trail keeps what was done, by code"
+
+    def test_the_erasure_check_reads_through_every_read_of_the_port(self) -> None:
+        """Every port method is either a read the erasure test makes, or a write (listed
+        here): a new read added to the port fails this until the erasure test reads it."""
+        reads = store_calls(function_source(Path(__file__), "_reads"))
+        port = port_methods() - NOT_IN_CONTRACT.keys()
+        assert not reads & WRITES, f"listed as writes but read: {sorted(reads & WRITES)}"
+        unread = sorted(port - reads - WRITES)
+        assert not unread, f"reads the erasure test does not make: {', '.join(unread)}"
+        assert not WRITES - port, f"not port methods: {sorted(WRITES - port)}"
+
+    async def test_an_erased_youth_leaves_the_overview(self, store: Store) -> None:
+        """The coordinators' overview (compliance) lists the youths care is given to, as
+        the People page does (active_youths): an erased tombstone is neither."""
+        await bound_youth(store, "J-1", "p1")
+        await bound_youth(store, "J-2", "p2")
+        assert await store.erase_youth("J-2", NOW)
+        assert [y.code for y in await store.active_youths()] == ["J-1"]
+        assert [c.youth_code for c in await store.compliance(NOW)] == ["J-1"]
 
     async def test_erasure_of_an_unknown_code_and_twice(self, store: Store) -> None:
         assert not await store.erase_youth("J-404", NOW)

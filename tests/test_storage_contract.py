@@ -7,8 +7,6 @@ each registered backend. The other parts are the tests/test_contract_*.py module
 
 from __future__ import annotations
 
-import ast
-import inspect
 import os
 import sqlite3
 import subprocess
@@ -20,10 +18,15 @@ import pytest
 
 from core.delivery import Kind
 from core.records import AlreadyExists, AnswerWrite, BindOutcome, NewYouth, Therapist, Unit
-from storage import ports
 from storage.database import Migration, MigrationError, builtin_migrations
 from storage.owners import dead_owners, process_owner
 from storage.ports import Store
+from tests.contract_coverage import (
+    NOT_IN_CONTRACT,
+    contract_classes,
+    port_methods,
+    store_calls,
+)
 from tests.contract_support import (
     CONSENT,
     DAY,
@@ -304,40 +307,16 @@ class TestLeases(StoreContract):
 
 # -- coverage: every port method is called by some contract test -------------------------
 
-# Port members that are not the contract's to test, with the reason.
-NOT_IN_CONTRACT = {
-    "backup": "a SQLite-only tool (the sqlport helper takes it out of the port)",
-}
-# The names a contract test gives a Store it calls methods on.
-STORE_NAMES = {"store", "other", "first", "second", "opened"}
 CONTRACT_MODULES = [Path(__file__), *sorted(Path(__file__).parent.glob("test_contract_*.py")),
                     Path(__file__).parent / "storage_backends.py"]
 
 
-def port_methods() -> set[str]:
-    """Every method of the Store protocol, read from storage.ports (never a copied list)."""
-    names: set[str] = set()
-    for cls in ports.Store.__mro__:
-        if cls.__module__ == ports.__name__:
-            names |= {n for n, v in vars(cls).items()
-                      if inspect.isfunction(v) and not n.startswith("_")}
-    return names
-
-
 def called_methods(path: Path) -> set[str]:
-    """Names called as `store.<name>(...)` (or on another Store name) inside the contract
-    classes of one module: those run on every backend, the SQLite-only functions do not."""
+    """Port methods called inside the contract classes of one module: those run on every
+    backend, the SQLite-only functions do not."""
     called: set[str] = set()
-    for cls in ast.walk(ast.parse(path.read_text(), str(path))):
-        if not isinstance(cls, ast.ClassDef) or not (
-                cls.name == "StoreContract"
-                or any(isinstance(b, ast.Name) and b.id == "StoreContract" for b in cls.bases)):
-            continue
-        for node in ast.walk(cls):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id in STORE_NAMES):
-                called.add(node.func.attr)
+    for cls in contract_classes(path):
+        called |= store_calls(cls)
     return called
 
 
