@@ -12,15 +12,14 @@ repository that writes those tables gets the same behaviour.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import cast
 
 from core.audit import GENESIS, AuditEntry, entry_hash
 from core.consent import ConsentRecord, stands
 from core.export import ExportRow
-from core.questionnaire import Language
-from core.records import BindOutcome, Consent, Row, SubjectRecords, Youth
+from core.records import Consent, Row, SubjectRecords
 from core.retention import DataKind
 from storage.audit_anchor import AuditAnchor
 from storage.memory.people import drop_contact_if_orphaned, live_pseudonym, revoke_open_invites

@@ -8,7 +8,7 @@ coordinators' overview read, so it follows the SQL's UNION step by step.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from core.flow import Status
