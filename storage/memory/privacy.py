@@ -150,9 +150,11 @@ class MemoryPrivacyRepository(MemoryBase):
         under a placeholder pseudonym and follows them to the next invite's account."""
         t = self.tables
         youth = t.first("youths", code=code)
-        if youth is None or youth.get("pseudonym") is None:
+        old = youth.get("pseudonym") if youth else None
+        if old is None or old.startswith(UNBOUND_PREFIX):
+            # Nothing linked (any more). The SQLite store still answers True for a youth
+            # unbound before: a known defect of the contract (tests/storage_backends.py).
             return False
-        old = youth["pseudonym"]
         placeholder = f"{UNBOUND_PREFIX}{secrets.token_hex(16)}"
         t.delete("contacts", pseudonym=old)
         t.update("youths", {"pseudonym": placeholder}, code=code)
@@ -279,7 +281,7 @@ class MemoryPrivacyRepository(MemoryBase):
             checkin = t.first("checkins", id=answer["checkin_id"])
             if checkin is None:
                 continue
-            for youth in t.scan("youths", youth_pseudonym_is(checkin["youth_pseudonym"])):
+            for youth in t.scan("youths", pseudonym=checkin["youth_pseudonym"]):
                 found.append((youth, checkin, answer))
         found.sort(key=lambda f: (f[0]["code"], f[1]["created_at"], f[2]["id"]))
         research = standing(t, "research") if research_only else None
@@ -351,7 +353,3 @@ class MemoryPrivacyRepository(MemoryBase):
                                               "report": report})
         return True
 
-
-def youth_pseudonym_is(pseudonym: str | None) -> Callable[[Record], bool]:
-    """JOIN youths y ON y.pseudonym = ?: a NULL joins nothing."""
-    return lambda r: pseudonym is not None and r.get("pseudonym") == pseudonym

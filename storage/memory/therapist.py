@@ -25,7 +25,6 @@ from core.records import (
     Youth,
 )
 from storage.memory.people import drop_contact_if_orphaned, redeem_invite, store_contact
-from storage.memory.privacy import youth_pseudonym_is
 from storage.memory.rows import alert_from_row, insert_alert, outbox_item, youth_from_row
 from storage.memory.schedule import insert_outbox_rows
 from storage.memory.tables import MemoryBase, Record, Tables
@@ -61,8 +60,9 @@ def _session_rows(t: Tables, therapist_code: str | None, until: datetime) -> lis
         if youth is None or not o["session_end"] <= stamp:
             continue
         series = t.first("series", id=o["series_id"]) if o.get("series_id") is not None else None
-        checkin = next(t.scan("checkins", youth_pseudonym_is(youth.get("pseudonym")),
-                              occurrence_key=o["occurrence_key"]), None)
+        pseudonym = youth.get("pseudonym")   # a NULL pseudonym joins no check-in
+        checkin = t.first("checkins", youth_pseudonym=pseudonym,
+                          occurrence_key=o["occurrence_key"]) if pseudonym else None
         rows.append({
             "youth_code": o["youth_code"],
             "session_therapist": o.get("therapist_code")
@@ -75,7 +75,7 @@ def _session_rows(t: Tables, therapist_code: str | None, until: datetime) -> lis
             "simple_mode": checkin["simple_mode"] if checkin else youth.get("simple_mode"),
             "questionnaire_version": checkin["questionnaire_version"] if checkin else None})
     for c in t.scan("checkins", lambda r: r["created_at"] <= stamp):
-        for youth in t.scan("youths", youth_pseudonym_is(c["youth_pseudonym"])):
+        for youth in t.scan("youths", pseudonym=c["youth_pseudonym"]):
             if (youth["code"], c["occurrence_key"]) in planned:
                 continue
             rows.append({
@@ -165,9 +165,10 @@ class MemoryTherapistRepository(MemoryBase):
                                            "occurrence_key": occurrence_key,
                                            "marked_by": by, "marked_at": stamp})
         youth = t.first("youths", code=youth_code)
-        t.update("checkins", {"status": "complete", "completed_at": stamp},
-                 youth_pseudonym_is(youth.get("pseudonym") if youth else None),
-                 status="open", occurrence_key=occurrence_key)
+        pseudonym = youth.get("pseudonym") if youth else None
+        if pseudonym is not None:
+            t.update("checkins", {"status": "complete", "completed_at": stamp},
+                     youth_pseudonym=pseudonym, status="open", occurrence_key=occurrence_key)
         t.update("outbox", {"state": "cancelled", "last_error": "did not take place",
                             "closed_at": stamp}, kind="reminder", state="pending",
                  youth_code=youth_code, occurrence_key=occurrence_key)
