@@ -16,6 +16,13 @@ _COLUMNS: dict[SealedKind, tuple[str, str, Callable[[Record], bool] | None]] = {
     SealedKind.CRISIS_TEXTS: ("crisis_flags", "text_enc", None),
     SealedKind.CRISIS_RULES: ("alerts", "detail", lambda r: r["kind"] == "crisis"),
 }
+# The batches count in SQLite's rowid; a table whose INTEGER PRIMARY KEY is another column
+# has that column as its rowid (a note is keyed by its check-in).
+_ROWID = {"notes": "checkin_id"}
+
+
+def _rowid(table: str, row: Record) -> int:
+    return int(row[_ROWID.get(table, "id")])
 
 
 def _as_bytes(value: object) -> bytes:
@@ -29,11 +36,11 @@ class MemorySealedRepository(MemoryBase):
                            limit: int) -> list[tuple[int, bytes]]:
         """Up to `limit` (id, ciphertext) pairs with id > after, in id order."""
         table, column, which = _COLUMNS[kind]
-        rows = sorted(self.tables.scan(table, lambda r: r["id"] > after
+        rows = sorted(self.tables.scan(table, lambda r: _rowid(table, r) > after
                                        and (which is None or which(r))),
-                      key=lambda r: r["id"])
+                      key=lambda r: _rowid(table, r))
         rows = rows if limit < 0 else rows[:limit]   # SQL: a negative LIMIT is none
-        return [(int(r["id"]), _as_bytes(r[column])) for r in rows]
+        return [(_rowid(table, r), _as_bytes(r[column])) for r in rows]
 
     async def replace_sealed(self, kind: SealedKind,
                              changes: Sequence[tuple[int, bytes, bytes]]) -> int:
@@ -41,9 +48,10 @@ class MemorySealedRepository(MemoryBase):
         table, column, _ = _COLUMNS[kind]
         as_text = kind is SealedKind.CRISIS_RULES
         changed = 0
+        by_rowid = {_rowid(table, r): r for r in self.tables.scan(table)}
         for row_id, old, new in changes:
-            row = self.tables.rows[table].get(row_id)
             before: object = old.decode() if as_text else old
+            row = by_rowid.get(row_id)
             if row is not None and row[column] == before:
                 row[column] = new.decode() if as_text else new
                 changed += 1
