@@ -32,9 +32,9 @@ class MemoryCrisisRepository(MemoryBase):
     """storage.ports.CrisisRepo on the twin's tables."""
 
     async def add_unit(self, code: str, language: Language, now: datetime) -> None:
-        # INSERT OR IGNORE, then AlreadyExists when nothing was inserted: a known code, or
-        # a language the table's CHECK refuses.
-        if self.tables.first("units", code=code) is not None or language not in ("nl", "en"):
+        if language not in ("nl", "en"):
+            raise IntegrityViolation(f"unit language {language!r}")   # the table's CHECK
+        if self.tables.first("units", code=code) is not None:
             raise AlreadyExists(code)
         self.tables.insert("units", {"code": code, "language": language, "pseudonym": None,
                                      "created_at": iso(now), "linked_at": None})

@@ -283,7 +283,9 @@ class MemoryPrivacyRepository(MemoryBase):
                 continue
             for youth in t.scan("youths", pseudonym=checkin["youth_pseudonym"]):
                 found.append((youth, checkin, answer))
-        found.sort(key=lambda f: (f[0]["code"], f[1]["created_at"], f[2]["id"]))
+        # As the SQL: answers have no id of their own there, so within a check-in they
+        # come in item order.
+        found.sort(key=lambda f: (f[0]["code"], f[1]["created_at"], f[1]["id"], f[2]["item"]))
         research = standing(t, "research") if research_only else None
         return [ExportRow(y["code"], y["pseudonym"], parse_iso(c["created_at"]), c["status"],
                           a["item"], a["value"], bool(c["simple_mode"]),

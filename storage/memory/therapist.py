@@ -28,6 +28,7 @@ from storage.memory.people import drop_contact_if_orphaned, redeem_invite, store
 from storage.memory.rows import alert_from_row, insert_alert, outbox_item, youth_from_row
 from storage.memory.schedule import insert_outbox_rows
 from storage.memory.tables import MemoryBase, Record, Tables
+from storage.sql import IntegrityViolation
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,10 @@ class MemoryTherapistRepository(MemoryBase):
         when it was marked before (the first word stands)."""
         t = self.tables
         stamp = iso(now)
-        # INSERT OR IGNORE: a second mark, or a `by` the table's CHECK refuses, is ignored.
-        new = by in ("youth", "therapist") and t.first(
-            "sessions_not_held", youth_code=youth_code, occurrence_key=occurrence_key) is None
+        if by not in ("youth", "therapist"):
+            raise IntegrityViolation(f"marked_by {by!r}")   # the table's CHECK
+        new = t.first("sessions_not_held", youth_code=youth_code,
+                      occurrence_key=occurrence_key) is None
         if new:
             t.insert("sessions_not_held", {"youth_code": youth_code,
                                            "occurrence_key": occurrence_key,
