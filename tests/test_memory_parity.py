@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 
-import pytest
-
 from core.delivery import Kind, Window
 from core.records import (
     AlreadyExists,
@@ -27,6 +25,7 @@ from core.records import (
     SealedKind,
 )
 from core.retention import DataKind
+from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.memory.store import MemoryStore
 from storage.ports import Store
 from storage.sqlite import SqliteStore
@@ -365,18 +364,22 @@ async def scenario(store: Store) -> list[str]:
     return log.lines
 
 
-@pytest.mark.parametrize("part", ["whole"])
-async def test_the_twin_answers_as_sqlite_does(tmp_path: Path, part: str) -> None:
-    sqlite = await SqliteStore.open(tmp_path / "parity.sqlite3")
+async def test_the_twin_answers_as_sqlite_does(tmp_path: Path) -> None:
+    key = anchor_key(b"k" * 32)
+    sqlite = await SqliteStore.open(tmp_path / "parity.sqlite3",
+                                    audit_anchor=AuditAnchor(tmp_path / "sqlite.anchor", key))
     try:
         expected = await scenario(sqlite)
     finally:
         await sqlite.close()
-    twin = MemoryStore()
+    twin = MemoryStore(audit_anchor=AuditAnchor(tmp_path / "twin.anchor", key))
     got = await scenario(twin)
     for want, have in zip(expected, got, strict=True):
         assert have == want
     assert len(expected) > 150
+    anchored = (tmp_path / "sqlite.anchor").read_bytes()
+    assert anchored.count(b"\n") == 3, "each audit append anchored its head"
+    assert (tmp_path / "twin.anchor").read_bytes() == anchored
 
 
 async def test_an_erased_youth_leaves_only_the_tombstone_in_the_twin() -> None:
