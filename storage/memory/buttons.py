@@ -1,5 +1,5 @@
 """The twin's button bindings and "not now" decisions at an invite (mirrors
-storage/sqlite_buttons.py)."""
+storage/sql_buttons.py)."""
 
 from __future__ import annotations
 

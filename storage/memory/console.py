@@ -1,4 +1,4 @@
-"""The twin's web console sign-in links and sessions (mirrors storage/sqlite_console.py):
+"""The twin's web console sign-in links and sessions (mirrors storage/sql_console.py):
 digests only, single use, ended on the server."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The twin's crisis route: units and their 24/7 contacts, and the per-recipient delivery
-of urgent alerts (mirrors storage/sqlite_crisis.py)."""
+of urgent alerts (mirrors storage/sql_crisis.py)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """The twin's privacy port: audit chain, erasure, consent, accounts, retention.
 
-Mirrors storage/sqlite_privacy.py, sqlite_accounts.py and sqlite_retention.py row for row.
-What SQLite does behind the statements is done here by hand, because erasure and
-retention depend on it: foreign-key cascades (a check-in takes its answers, prompts,
-notes and kiosk codes along; a pseudonym change follows into check-ins and crisis
-flags) and the planning triggers of migration 0014 (an edit marks its series for the
-planner in `plan_changes`). The helpers doing that are module functions, so every twin
-repository that writes those tables gets the same behaviour.
+Mirrors the SQL of storage/sql_privacy.py, sql_accounts.py and sql_retention.py (the
+sqlite_*.py of before the dialect-neutral port) statement for statement. What the
+database does behind those statements (the foreign keys' cascades that take a check-in's
+answers, notes and kiosk codes along, the pseudonym change that follows into check-ins
+and crisis flags, the planning triggers) is run by `Tables.update` and `Tables.delete`,
+so erasure and retention here reach every row the SQL reaches: nothing of an erased
+youth stays readable through any read method.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from storage.memory.rows import standing
 from storage.memory.tables import MemoryBase, Record
 from storage.timefmt import iso, parse_iso
 
-UNBOUND_PREFIX = "unbound-"   # as storage.sqlite_invites: no Telegram id hashes to this
+UNBOUND_PREFIX = "unbound-"   # as storage.sql_invites: no Telegram id hashes to this
 _ROLE_TABLES = {"youth": "youths", "therapist": "therapists", "unit": "units"}
 
 
@@ -36,7 +36,7 @@ def _consent_record(row: Record) -> ConsentRecord:
                          row.get("withdrawn_at") is not None)
 
 
-# -- retention (storage.sqlite_retention) ---------------------------------------------------
+# -- retention (storage.sql_retention) ------------------------------------------------------
 
 _OPEN = ("pending", "sending")
 
@@ -89,7 +89,7 @@ class MemoryPrivacyRepository(MemoryBase):
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry:
         t = self.tables
-        last = max(t.scan("audit_log"), key=lambda r: r["seq"], default=None)
+        last = t.rows["audit_log"].get(t.last_id["audit_log"])   # rows are keyed by seq
         seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
         at = iso(now)
         digest = entry_hash(prev, seq, at, actor, action, youth_code, detail)

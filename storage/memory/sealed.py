@@ -1,5 +1,5 @@
 """The twin's encrypted columns, read and replaced in batches for `rotate-keys` (mirrors
-storage/sqlite_sealed.py): each replacement is a compare-and-swap on the old
+storage/sql_sealed.py): each replacement is a compare-and-swap on the old
 ciphertext, so a row changed in the meantime is left alone."""
 
 from __future__ import annotations

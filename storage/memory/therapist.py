@@ -1,6 +1,6 @@
 """The twin's therapist port: bindings, ratings, session records, outbox rows, alerts.
 
-Mirrors storage/sqlite_therapist.py and sqlite_sessions.py (session_records,
+Mirrors storage/sql_therapist.py and sql_sessions.py (session_records,
 mark_not_held). session_records is the one query the therapist's views and the
 coordinators' overview read, so it follows the SQL's UNION step by step.
 """
@@ -50,7 +50,7 @@ def bind_account(t: Tables, table: str, role: str, token_digest: str, pseudonym:
 
 
 def _session_rows(t: Tables, therapist_code: str | None, until: datetime) -> list[Record]:
-    """The sessions of storage.sqlite_sessions._SESSIONS: a check-in row of the outbox,
+    """The sessions of storage.sql_sessions._SESSIONS: a check-in row of the outbox,
     or a check-in started without one (ending when it started, the enrolled therapist's)."""
     stamp = iso(until)
     rows: list[Record] = []
