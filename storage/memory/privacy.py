@@ -266,8 +266,7 @@ class MemoryPrivacyRepository(MemoryBase):
 
     async def set_guardian_research_consent(self, code: str, when: date) -> bool:
         """Record the date the guardian's research consent was filed; False if unknown."""
-        row = self.tables.first("youths", code=code)
-        if row is None or await self.is_erased(code):
+        if self.tables.first("erasures", youth_code=code) is not None:
             return False
         return self.tables.update("youths", {"guardian_research_consent_date": when.isoformat()},
                                   code=code) > 0
@@ -276,12 +275,13 @@ class MemoryPrivacyRepository(MemoryBase):
 
     async def export_rows(self, research_only: bool) -> list[ExportRow]:
         t = self.tables
+        youths = {y["pseudonym"]: y for y in t.scan("youths") if y["pseudonym"] is not None}
+        checkins = {c["id"]: c for c in t.scan("checkins")}
         found = []
         for answer in t.scan("answers", lambda r: r["item"] != "note"):
-            checkin = t.first("checkins", id=answer["checkin_id"])
-            if checkin is None:
-                continue
-            for youth in t.scan("youths", pseudonym=checkin["youth_pseudonym"]):
+            checkin = checkins.get(answer["checkin_id"])
+            youth = youths.get(checkin["youth_pseudonym"]) if checkin else None
+            if checkin is not None and youth is not None:
                 found.append((youth, checkin, answer))
         # As the SQL: answers have no id of their own there, so within a check-in they
         # come in item order.
