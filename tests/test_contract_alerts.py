@@ -60,7 +60,7 @@ class TestAlerts(StoreContract):
         await therapist(store, "T-05")
         await store.add_alert(new_alert(A, escalate_at=NOW + DAY), NOW)
         await store.add_alert(new_alert(B, kind="missed"), NOW + HOUR)
-        await store.add_alert(new_alert(C, "J-015"), NOW)
+        await store.add_alert(new_alert(C, "J-015"), NOW + 2 * HOUR)
         await store.ack_alert(B, NOW + 2 * HOUR)
         assert [a.ref for a in await store.undiscussed_alerts("J-014", "T-02", NOW)] == [A, B]
         assert [a.ref for a in await store.undiscussed_alerts("J-014", "T-02",
