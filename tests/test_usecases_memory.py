@@ -21,15 +21,18 @@ from typing import Any, cast
 
 import pytest
 
-from conversations import people, schedules
+from conversations import people, schedules, usecases
+from conversations.actions import EditTapped, Reply, SendPrompt, Toast
 from conversations.enrolment import EnrolmentRefused
 from conversations.schedules import SchedulePolicy, ScheduleRefused
 from conversations.services import Services
+from core.callbacks import AnswerTap, ConsentTap
+from core.channel import Address, Blocked, Failed, Message, Outcome, Sent, Text
 from core.consent import builtin_consents
 from core.crisis import builtin_rules
 from core.delivery import Kind
-from core.flow import Status
-from core.identity import ContactCipher
+from core.flow import NO_SESSION, Status, StepKind, valid_values
+from core.identity import ContactCipher, token_digest
 from core.questionnaire import builtin_questionnaire
 from core.records import (
     AnswerResult,
@@ -42,6 +45,7 @@ from core.records import (
     Therapist,
 )
 from core.schedule import Timing
+from scheduler.engine import Engine
 from scheduler.planner import DeliveryRules, plan
 from storage.memory.store import MemoryStore
 from storage.ports import Store
@@ -70,6 +74,9 @@ class World:
     services: Services
     clock: VirtualNow
     policy: SchedulePolicy
+
+    def need_the_whole_port(self) -> None:
+        self.need(*(name for name in dir(Store) if not name.startswith("_")))
 
     def need(self, *methods: str) -> None:
         """Skip on the twin while it lacks a part another helper writes."""
@@ -429,3 +436,151 @@ async def test_answers_advance_once_and_a_late_tap_changes_nothing(world: World)
         START + timedelta(hours=1))
     assert not late.stored
     assert (await world.store.checkin_by_ref(checkin.ref)) == done
+
+
+# -- the youth's check-in through the use cases (as the Telegram handlers call them) ----------
+
+USER, CHAT = 7001, 8001   # the youth's Telegram user and chat
+
+
+async def joined(w: World) -> None:
+    """J-103 enrolled, invited and agreed, through the use cases."""
+    await enrolled(w, "J-103")
+    token = (await people.invite(w.services, "coordinator:x", "J-103")).invitation.token
+    [shown] = await usecases.start_with_invite(w.services, USER, token, "nl")
+    assert isinstance(shown, Reply) and shown.buttons, "the consent text with its buttons"
+    youth = await w.store.youth_by_code("J-103")
+    assert youth is not None and youth.pseudonym is None, "nothing stored before a yes"
+    number = w.services.consents.current("participation").number
+    await usecases.consent_tap(w.services, USER, CHAT, ConsentTap(token, number, True), "nl")
+    invite = await w.store.invite(token_digest(token))
+    assert invite is not None and invite.used_at is not None
+
+
+async def test_a_check_in_from_invite_to_the_last_answer(world: World) -> None:
+    world.need("append_audit", "has_consent")
+    await joined(world)
+    youth = await world.store.youth_by_code("J-103")
+    assert youth is not None and youth.pseudonym == world.services.pseudonym(USER)
+    assert await world.store.contact(youth.pseudonym) is not None
+    assert [e.action for e in await world.store.audit_entries()] == [
+        "invite", "consent:participation"]
+
+    out = await usecases.start_checkin(world.services, "J-103", "s1:2026-12-07", "music")
+    assert out is not None and out.chat_id == CHAT and out.prompt.step == 0
+    await usecases.prompt_sent(world.services, out.prompt, 501)
+    assert await usecases.start_checkin(world.services, "J-103", "s1:2026-12-07",
+                                        "music") is None, "asked once per session"
+    checkin = await world.store.checkin_for_occurrence(youth.pseudonym, "s1:2026-12-07")
+    assert checkin is not None
+    steps = world.services.steps(checkin)
+    chosen: dict[str, str] = {}
+    for n, step in enumerate(steps):
+        if step.kind is StepKind.TEXT:
+            done = await usecases.text_message(world.services, USER, "fijn", "nl")
+            assert isinstance(done[-1], Reply)
+            break
+        value = sorted(valid_values(world.services.questionnaire, step, simple=False))[0]
+        tap = AnswerTap(checkin.ref, n, value)
+        actions = await usecases.answer_tap(world.services, USER, tap, "nl")
+        assert any(isinstance(a, EditTapped) for a in actions), actions
+        assert n == len(steps) - 1 or any(isinstance(a, SendPrompt) for a in actions)
+        again = await usecases.answer_tap(world.services, USER, tap, "nl")
+        assert [type(a) for a in again] == [Toast], "a double tap changes nothing"
+        chosen[step.key] = value
+    done_checkin = await world.store.checkin_by_ref(checkin.ref)
+    assert done_checkin is not None and done_checkin.status is Status.COMPLETE
+    assert done_checkin.answers == chosen
+    [record] = await world.store.checkins_of(youth.pseudonym)
+    assert record.note is not None and world.services.cipher.open_text(record.note) == "fijn"
+    world.clock.now += timedelta(days=2)
+    late = await usecases.answer_tap(world.services, USER, AnswerTap(checkin.ref, 0, "1"),
+                                     "nl")
+    assert [type(a) for a in late] == [Toast]
+    assert await world.store.checkin_by_ref(checkin.ref) == done_checkin
+
+
+async def test_no_session_closes_the_check_in(world: World) -> None:
+    world.need("append_audit", "has_consent", "mark_not_held", "session_records")
+    await joined(world)
+    out = await usecases.start_checkin(world.services, "J-103", "s1:2026-12-07", "music")
+    assert out is not None
+    youth = await world.store.youth_by_code("J-103")
+    assert youth is not None and youth.pseudonym is not None
+    checkin = await world.store.checkin_for_occurrence(youth.pseudonym, "s1:2026-12-07")
+    assert checkin is not None
+    await usecases.answer_tap(world.services, USER, AnswerTap(checkin.ref, 0, NO_SESSION),
+                              "nl")
+    closed = await world.store.checkin_by_ref(checkin.ref)
+    assert closed is not None and closed.status is Status.COMPLETE and closed.answers == {}
+    [session] = await world.store.session_records(None, world.clock.now)
+    assert session.not_held == "youth"
+
+
+async def test_a_stranger_binds_nothing(world: World) -> None:
+    world.need("append_audit", "has_consent")
+    await enrolled(world, "J-103")
+    number = world.services.consents.current("participation").number
+    actions = await usecases.consent_tap(world.services, USER, CHAT,
+                                         ConsentTap("no-such-token", number, True), "nl")
+    assert [type(a) for a in actions] == [Toast]
+    assert await world.store.youth_by_pseudonym(world.services.pseudonym(USER)) is None
+    assert await world.store.audit_entries() == []
+
+
+# -- the delivery engine's tick over the twin, on the virtual clock ------------------------
+
+
+class Phone:
+    """The channel port as a fake Telegram: records what reaches whom, and answers with
+    the outcomes it is given (then Sent)."""
+
+    def __init__(self, *outcomes: Outcome) -> None:
+        self.outcomes = list(outcomes)
+        self.sent: list[tuple[Address, Message]] = []
+
+    async def send(self, to: Address, message: Message) -> Outcome:
+        outcome = self.outcomes.pop(0) if self.outcomes else Sent(900 + len(self.sent))
+        if isinstance(outcome, Sent):
+            self.sent.append((to, message))
+        return outcome
+
+    async def edit(self, to: Address, ref: int, message: Text) -> Outcome:
+        return Sent(ref)
+
+
+def first_questions(phone: Phone) -> list[Text]:
+    """The first questions of check-ins that reached the youth (answer buttons of step 0)."""
+    return [m for to, m in phone.sent if to == CHAT and isinstance(m, Text) and any(
+        b.data.startswith("a:") and ":0:" in b.data for row in m.buttons for b in row)]
+
+
+@pytest.mark.parametrize(("first", "state_after_first", "reached"), [
+    (Sent(501), OutboxState.SENT, 1),
+    (Failed("network down"), OutboxState.PENDING, 1),   # tried again on the next tick
+    (Blocked("bot was blocked by the user"), OutboxState.BLOCKED, 0),
+])
+async def test_the_engine_sends_a_session_check_in_once(
+        world: World, first: Outcome, state_after_first: OutboxState, reached: int) -> None:
+    world.need_the_whole_port()
+    await joined(world)
+    await schedules.add_series(world.services, world.policy, WEEKLY)
+    engine = Engine(world.services, RULES)
+    await engine.startup()
+    phone = Phone(first)
+    world.clock.now = datetime(2026, 12, 7, 10, 15, tzinfo=UTC)   # 11:15 local: due
+    await engine.tick(phone)
+    later = await world.store.due_items(world.clock.now + timedelta(days=30), 100)
+    pending = [i for i in later if i.kind is Kind.CHECKIN
+               and i.occurrence_key.endswith("2026-12-07")]
+    assert bool(pending) is (state_after_first is OutboxState.PENDING), pending
+    world.clock.now += timedelta(minutes=5)
+    await engine.tick(phone)
+    await engine.tick(phone)
+    assert len(first_questions(phone)) == reached, phone.sent
+    youth = await world.store.youth_by_code("J-103")
+    assert youth is not None and youth.pseudonym is not None
+    checkin = await world.store.checkin_for_occurrence(youth.pseudonym, "s1:2026-12-07")
+    assert (checkin is not None) is (reached == 1)
+    if checkin is not None:
+        assert await world.store.prompt_message_id(checkin.id, 0) is not None

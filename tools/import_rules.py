@@ -73,6 +73,13 @@ RULES: tuple[Rule, ...] = (
          "storage implements the ports in storage.ports; it knows nothing of who uses it",
          applies_to=("storage",),
          forbidden=("conversations", "scheduler", "bot", "web", "reports", "faketelegram")),
+    Rule("memory-twin-is-plain",
+         "the in-memory twin (storage.memory) is dicts of rows: no database driver and no "
+         "SQL backend, so it runs anywhere and stays a second, independent reading of the "
+         "ports",
+         applies_to=("storage.memory",),
+         forbidden=("storage.sqlite*", "storage.database", "storage.sql_*",
+                    "storage.postgres", "aiosqlite", "psycopg", "psycopg_pool")),
     Rule("reports-render-only",
          "reports draw what a use case hands them: no queries, no channel",
          applies_to=("reports",),
