@@ -16,12 +16,12 @@ class MemoryButtonRepository(MemoryBase):
     async def bind_buttons(self, nonce: str, message_id: int | None, now: datetime) -> None:
         """Record the message whose buttons carry `nonce` (None: sent, id unknown); a
         nonce already bound to a message keeps it."""
-        row = self.tables.first("button_messages", nonce=nonce)
-        if row is None:
+        if self.tables.first("button_messages", nonce=nonce) is None:
             self.tables.insert("button_messages", {"nonce": nonce, "message_id": message_id,
                                                    "created_at": iso(now)})
-        elif row.get("message_id") is None:
-            row["message_id"] = message_id
+        else:
+            self.tables.update("button_messages", {"message_id": message_id},
+                               lambda r: r["message_id"] is None, nonce=nonce)
 
     async def buttons_on(self, nonce: str, message_id: int) -> bool:
         """True when `nonce` was made for this message; a nonce recorded without a message
@@ -29,8 +29,8 @@ class MemoryButtonRepository(MemoryBase):
         row = self.tables.first("button_messages", nonce=nonce)
         if row is None:
             return False
-        if row.get("message_id") is None:
-            row["message_id"] = message_id
+        if row["message_id"] is None:
+            self.tables.update("button_messages", {"message_id": message_id}, nonce=nonce)
             return True
         return bool(row["message_id"] == message_id)
 

@@ -38,13 +38,16 @@ class MemoryConsoleRepository(MemoryBase):
 
     async def redeem_console_link(self, token_digest: str, now: datetime) -> LinkOutcome:
         """Use the link once: the first caller gets the grant, every later one `used`."""
+        stamp = iso(now)
+        won = self.tables.update("console_links", {"used_at": stamp},
+                                 lambda r: r["used_at"] is None and r["expires_at"] > stamp,
+                                 token_digest=token_digest) == 1
         row = self.tables.first("console_links", token_digest=token_digest)
         if row is None:
             return LinkOutcome("unknown", None)
-        if row.get("used_at") is None and row["expires_at"] > iso(now):
-            row["used_at"] = iso(now)
+        if won:
             return LinkOutcome("ok", _grant(row))
-        if row.get("used_at") is not None:
+        if row["used_at"] is not None:
             return LinkOutcome("used", None)
         return LinkOutcome("expired", None)
 
@@ -66,13 +69,11 @@ class MemoryConsoleRepository(MemoryBase):
                               parse_iso(ended) if ended else None)
 
     async def touch_console_session(self, id_digest: str, now: datetime) -> None:
-        for row in self.tables.scan("console_sessions", lambda r: r.get("ended_at") is None,
-                                    id_digest=id_digest):
-            row["last_seen"] = iso(now)
+        self.tables.update("console_sessions", {"last_seen": iso(now)},
+                           lambda r: r["ended_at"] is None, id_digest=id_digest)
 
     async def set_console_language(self, id_digest: str, language: Language) -> None:
-        for row in self.tables.scan("console_sessions", id_digest=id_digest):
-            row["language"] = language
+        self.tables.update("console_sessions", {"language": language}, id_digest=id_digest)
 
     async def end_console_session(self, id_digest: str, now: datetime) -> bool:
         return self._end(now, id_digest=id_digest) == 1
@@ -82,11 +83,8 @@ class MemoryConsoleRepository(MemoryBase):
         return self._end(now, actor=actor)
 
     def _end(self, now: datetime, **equal: str) -> int:
-        rows = list(self.tables.scan("console_sessions", lambda r: r.get("ended_at") is None,
-                                     **equal))
-        for row in rows:
-            row["ended_at"] = iso(now)
-        return len(rows)
+        return self.tables.update("console_sessions", {"ended_at": iso(now)},
+                                  lambda r: r["ended_at"] is None, **equal)
 
     async def open_invites(self, now: datetime) -> dict[tuple[str, str], datetime]:
         """Until when each (role, code) has an unused invite link that still works."""

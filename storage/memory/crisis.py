@@ -106,22 +106,23 @@ class MemoryCrisisRepository(MemoryBase):
 
     async def delivery_sent(self, delivery_id: int, now: datetime) -> None:
         for row in self.tables.scan("alert_deliveries", id=delivery_id):
-            row.update(state="sent", sent_at=iso(now), attempts=row["attempts"] + 1,
-                       last_error=None)
+            self.tables.update("alert_deliveries", {
+                "state": "sent", "sent_at": iso(now), "attempts": row["attempts"] + 1,
+                "last_error": None}, id=delivery_id)
 
     async def delivery_failed(self, delivery_id: int, state: str, error: str,
                               retry_at: datetime, now: datetime) -> None:
         for row in self.tables.scan("alert_deliveries", id=delivery_id):
-            row.update(state=state, last_error=error, due_at=iso(retry_at),
-                       attempts=row["attempts"] + 1)
+            self.tables.update("alert_deliveries", {
+                "state": state, "last_error": error, "due_at": iso(retry_at),
+                "attempts": row["attempts"] + 1}, id=delivery_id)
 
     async def ack_told(self, delivery_id: int, now: datetime) -> None:
-        for row in self.tables.scan("alert_deliveries", id=delivery_id):
-            row["ack_told_at"] = iso(now)
+        self.tables.update("alert_deliveries", {"ack_told_at": iso(now)}, id=delivery_id)
 
     async def set_nobody(self, alert_id: int, since: datetime | None) -> None:
-        for row in self.tables.scan("alerts", id=alert_id):
-            row["nobody_since"] = iso(since) if since else None
+        self.tables.update("alerts", {"nobody_since": iso(since) if since else None},
+                           id=alert_id)
 
     async def unreached_alerts(self) -> list[Alert]:
         """Urgent alerts that reached nobody and nobody acknowledged: for the overview."""

@@ -53,6 +53,7 @@ class MemorySealedRepository(MemoryBase):
             before: object = old.decode() if as_text else old
             row = by_rowid.get(row_id)
             if row is not None and row[column] == before:
-                row[column] = new.decode() if as_text else new
+                self.tables.update(table, {column: new.decode() if as_text else new},
+                                   id=row["id"])
                 changed += 1
         return changed
