@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import cast
 
 import pytest
 
@@ -34,10 +33,9 @@ async def _open_sqlite(folder: Path) -> Store:
 
 
 async def _open_memory(folder: Path) -> Store:
-    from storage.memory.store import MemoryStore  # noqa: PLC0415
+    from storage.memory.store import MemoryStore  # noqa: PLC0415 - as _open_sqlite
 
-    # cast: until memory-b's repositories join MemoryStore, it lacks part of the port.
-    return cast(Store, MemoryStore())
+    return MemoryStore()
 
 
 BACKENDS: dict[str, Opener] = {
