@@ -12,12 +12,14 @@ the contract that names a backend's class: the tests speak the port API alone.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
 
+from storage.database import Migration
 from storage.ports import Store
+from storage.sqlite import SqliteStore  # the one import to follow sqlport's renames
 
 Opener = Callable[[Path], Awaitable[Store]]
 
@@ -26,10 +28,15 @@ class BackendUnavailable(Exception):
     """The backend cannot be opened on this machine; the message says why."""
 
 
-async def _open_sqlite(folder: Path) -> Store:
-    from storage.sqlite import SqliteStore  # noqa: PLC0415 - one place to rename at merge
+async def open_sqlite_file(path: Path,
+                           migrations: Sequence[Migration] | None = None) -> SqliteStore:
+    """The SQLite store on one file: also for the few SQLite-only tests (migrations, WAL,
+    backup), so this module stays the one place that names the SQLite class."""
+    return await SqliteStore.open(path, migrations)
 
-    return await SqliteStore.open(folder / "contract.sqlite3")
+
+async def _open_sqlite(folder: Path) -> Store:
+    return await open_sqlite_file(folder / "contract.sqlite3")
 
 
 async def _open_memory(folder: Path) -> Store:

@@ -39,7 +39,7 @@ from tests.contract_support import (
     weekly_series,
     youth,
 )
-from tests.storage_backends import BACKENDS, StoreContract
+from tests.storage_backends import BACKENDS, StoreContract, open_sqlite_file
 
 
 class TestEnrolment(StoreContract):
@@ -355,22 +355,16 @@ def test_every_backend_is_registered_by_name() -> None:
 
 # -- SQLite only: the file, its journal and its processes -------------------------------
 
-async def _open_file(path: Path, migrations: list[Migration] | None = None) -> Store:
-    from storage.sqlite import SqliteStore  # noqa: PLC0415 - the module sqlport may rename
-
-    return await SqliteStore.open(path, migrations)
-
-
 async def test_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "m.sqlite3"
-    opened = await _open_file(path)
+    opened = await open_sqlite_file(path)
     await opened.close()
     before = path.read_bytes()
     latest = builtin_migrations()[-1].version   # numbers may have gaps
     broken = [*builtin_migrations(), Migration(latest + 1, "broken",
               "CREATE TABLE half (x INTEGER);\nINSERT INTO nowhere VALUES (1);")]
     with pytest.raises(MigrationError, match="broken"):
-        await _open_file(path, broken)
+        await open_sqlite_file(path, broken)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (latest,)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -379,7 +373,7 @@ async def test_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> Non
 
 
 async def test_wal_foreign_keys_and_backup(tmp_path: Path) -> None:
-    opened = await _open_file(tmp_path / "live.sqlite3")
+    opened = await open_sqlite_file(tmp_path / "live.sqlite3")
     await bound_youth(opened)
     await opened.backup(tmp_path / "copy.sqlite3")
     await opened.close()
