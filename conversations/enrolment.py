@@ -122,6 +122,9 @@ async def invite_youth(
     youth = await store.youth_by_code(code)
     if youth is None:
         raise EnrolmentRefused(f"unknown youth code {code}", "unknown_youth", code=code)
+    if await store.is_erased(code):   # a tombstone: its data is gone, it joins nothing
+        raise EnrolmentRefused(f"{code} was erased on request; enrol the youth again under "
+                               "a new code if they come back", "youth_erased", code=code)
     if await _linked(store, youth.pseudonym):
         raise EnrolmentRefused(f"{code} has joined already; after a lost phone use "
                                f"`unbind --code {code}` first", "youth_joined", code=code)

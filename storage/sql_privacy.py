@@ -149,7 +149,8 @@ class PrivacyRepository:
         """
         async with self.db.write() as conn:
             row = await conn.one("SELECT pseudonym FROM youths WHERE code = ?", (code,))
-            if row is None or row["pseudonym"] is None:
+            if row is None or row["pseudonym"] is None or str(row["pseudonym"]).startswith(
+                    UNBOUND_PREFIX):   # nothing linked (any more): unbound before
                 return False
             placeholder = f"{UNBOUND_PREFIX}{secrets.token_hex(16)}"
             await conn.run("DELETE FROM contacts WHERE pseudonym = ?", (row["pseudonym"],))

@@ -142,7 +142,8 @@ class SessionRepository(SqlQueries):
             " AS unplanned,"
             " y.pseudonym IS NULL AND EXISTS (SELECT 1 FROM invite_declines d"
             "   WHERE d.youth_code = y.code) AS declined"
-            " FROM youths y ORDER BY y.code")
+            " FROM youths y WHERE y.code NOT IN (SELECT youth_code FROM erasures)"
+            " ORDER BY y.code")
         taking_part = await standing(self.db, "participation")
         points: dict[str, list[SessionPoint]] = {}
         for rec in await self.session_records(None, now):

@@ -61,16 +61,9 @@ SHARED_FOLDER: frozenset[str] = frozenset({"sqlite"})
 # Contract tests a backend is known to fail, with the defect: (backend, test) -> reason.
 # Marked strict xfail, so the fix shows up as a failure that asks to remove the entry.
 # An entry for a backend not registered (yet) does nothing.
-_UNBIND_TWICE = ("unbind_youth answers True for a youth unbound before (placeholder"
-                 " pseudonym), so `unbind` twice issues a new invite instead of 'not linked'")
-_ERASED_IN_OVERVIEW = ("compliance lists erased youths (tombstones) too, so the overview"
-                      " shows an erased youth as 'paused, not joined' for ever")
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("sqlite", "test_unbinding_twice_finds_nothing_linked"): _UNBIND_TWICE,
-    ("postgres", "test_unbinding_twice_finds_nothing_linked"): _UNBIND_TWICE,  # same SQL
-    **{(backend, "test_an_erased_youth_leaves_the_overview"): _ERASED_IN_OVERVIEW
-       for backend in ("sqlite", "postgres", "memory")},
-}
+# Defects found by the contract and fixed since (unbinding twice, erased youths in the
+# overview) are no longer listed; a new one goes here until it is fixed.
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 async def open_backend(name: str, folder: Path) -> Store:

@@ -89,7 +89,7 @@ class World:
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     store: Store
     if request.param == "memory":
-        store = cast(Store, MemoryStore(owner="test"))  # cast: until memory-b's parts join
+        store = MemoryStore(owner="test")
     else:
         store = await SqliteStore.open(tmp_path / "usecases.sqlite3")
     clock = VirtualNow()
@@ -184,6 +184,27 @@ async def test_a_joined_youth_gets_no_invite(world: World) -> None:
     with pytest.raises(EnrolmentRefused):
         await people.invite(world.services, "coordinator:x", "J-103")
     assert await world.store.audit_entries() == []
+
+
+async def test_an_erased_youth_gets_no_invite_and_cannot_join_again(world: World) -> None:
+    await enrolled(world, "J-103")
+    await bound(world, "J-103", "p-103")
+    assert await world.store.erase_youth("J-103", START)
+    with pytest.raises(EnrolmentRefused) as refused:
+        await people.invite(world.services, "coordinator:x", "J-103")
+    assert refused.value.key == "youth_erased"
+    assert await world.store.open_invites(START) == {}
+    assert await world.store.audit_entries() == []
+    assert [c.youth_code for c in await world.store.compliance(START)] == []
+
+
+async def test_unbinding_twice_says_nothing_is_linked(world: World) -> None:
+    await enrolled(world, "J-103")
+    await bound(world, "J-103", "p-103")
+    await people.unbind_youth(world.services, "coordinator:x", "J-103")
+    with pytest.raises(EnrolmentRefused) as refused:
+        await people.unbind_youth(world.services, "coordinator:x", "J-103")
+    assert refused.value.key == "not_linked"
 
 
 async def test_unbind_keeps_the_history_and_issues_an_invite(world: World) -> None:

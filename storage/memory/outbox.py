@@ -149,7 +149,10 @@ class MemoryOutboxRepository(MemoryBase):
         for rec in await self.session_records(None, now):
             points.setdefault(rec.youth_code, []).append(rec.point(now))
         out = []
+        erased = {e["youth_code"] for e in t.scan("erasures")}
         for y in sorted(t.scan("youths"), key=lambda r: r["code"]):
+            if y["code"] in erased:   # a tombstone: gone from every overview
+                continue
             pseudonym = y.get("pseudonym")
             planned = {o["occurrence_key"] for o in t.scan("outbox", kind="checkin",
                                                            youth_code=y["code"])}

@@ -152,8 +152,7 @@ class MemoryPrivacyRepository(MemoryBase):
         youth = t.first("youths", code=code)
         old = youth.get("pseudonym") if youth else None
         if old is None or old.startswith(UNBOUND_PREFIX):
-            # Nothing linked (any more). The SQLite store still answers True for a youth
-            # unbound before: a known defect of the contract (tests/storage_backends.py).
+            # Nothing linked (any more): unbound before.
             return False
         placeholder = f"{UNBOUND_PREFIX}{secrets.token_hex(16)}"
         t.delete("contacts", pseudonym=old)
