@@ -126,12 +126,17 @@ async def upsert_planned_rows(conn: Sql, rows: list[PlannedRow],
 
 async def insert_outbox_rows(conn: Sql, rows: list[NewOutbox],
                              now: datetime) -> int:
-    """Insert messages other than check-ins and reminders once (first one wins)."""
+    """Insert messages other than check-ins and reminders once (first one wins); a row
+    cancelled only because its series was paused comes back, as check-ins do (after a
+    resume the therapist is asked to rate those sessions again)."""
     return await _insert_counted(
         conn,
         "INSERT INTO outbox (dedupe_key, kind, youth_code, therapist_code,"
         " ref, occurrence_key, session_end, due_at, expires_at, state, scheduled_at)", 11,
-        " ON CONFLICT DO NOTHING",
+        " ON CONFLICT (dedupe_key) DO UPDATE SET state = 'pending',"
+        " due_at = excluded.due_at, expires_at = excluded.expires_at, last_error = NULL,"
+        " closed_at = NULL"
+        " WHERE outbox.state = 'cancelled' AND outbox.last_error = 'series paused'",
         [(r.dedupe_key, r.kind.value, r.youth_code, r.therapist_code, r.ref,
           r.occurrence_key, iso(r.session_end), iso(r.due_at), iso(r.expires_at),
           "pending", iso(now)) for r in rows])

@@ -378,10 +378,12 @@ async def test_pause_holds_back_and_resume_plans_again(world: World) -> None:
     assert await world.store.next_due() is None, "nothing left to send"
     with pytest.raises(ScheduleRefused):
         await schedules.set_paused(world.services, world.policy, sid, True)
-    # Resumed: the check-ins and reminders are revived. (The therapist's rating and talk
-    # rows stay cancelled: they are inserted once, first one wins, as SQLite does.)
-    assert await schedules.set_paused(world.services, world.policy, sid, False) == 4
+    # Resumed: the check-ins and reminders come back, and so does the therapist's request
+    # to rate those sessions (cancelled by the pause only).
+    assert await schedules.set_paused(world.services, world.policy, sid, False) == planned
     assert len(await outbox(world)) == 2
+    assert [state for _, state in await outbox(world, Kind.RATING)] == [
+        OutboxState.PENDING] * 2
 
 
 async def test_phone_hours_move_the_check_in_into_them(world: World) -> None:

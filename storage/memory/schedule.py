@@ -63,7 +63,8 @@ def upsert_planned_rows(tables: Tables, rows: list[PlannedRow], now: datetime) -
 
 
 def insert_outbox_rows(tables: Tables, rows: list[NewOutbox], now: datetime) -> int:
-    """Insert messages other than check-ins and reminders once (first one wins)."""
+    """Insert messages other than check-ins and reminders once (first one wins); a row
+    cancelled only because its series was paused comes back (sql_schedule's upsert)."""
     added = 0
     for r in rows:
         new = outbox_row(
@@ -71,6 +72,13 @@ def insert_outbox_rows(tables: Tables, rows: list[NewOutbox], now: datetime) -> 
             therapist_code=r.therapist_code, ref=r.ref, occurrence_key=r.occurrence_key,
             session_end=iso(r.session_end), due_at=iso(r.due_at), expires_at=iso(r.expires_at),
             state="pending", scheduled_at=iso(now))
+        old = tables.first("outbox", dedupe_key=r.dedupe_key)
+        if old is not None:
+            if old["state"] == "cancelled" and old["last_error"] == "series paused":
+                old.update(state="pending", due_at=new["due_at"],
+                           expires_at=new["expires_at"], last_error=None, closed_at=None)
+                added += 1
+            continue
         if tables.conflict("outbox", new) is None:
             tables.insert("outbox", new)
             added += 1
