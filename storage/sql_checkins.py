@@ -97,7 +97,7 @@ class CheckinRepository(SqlQueries):
             "SELECT c.id, c.created_at, c.status, n.text_enc, c.questionnaire_version,"
             " c.simple_mode FROM checkins c"
             " LEFT JOIN notes n ON n.checkin_id = c.id WHERE c.youth_pseudonym = ?"
-            " ORDER BY c.created_at", (youth_pseudonym,))
+            " ORDER BY c.created_at, c.id", (youth_pseudonym,))
         return [CheckinRecord(parse_iso(r["created_at"]), r["status"],
                               await self._answers(r["id"]),
                               bytes(r["text_enc"]) if r["text_enc"] is not None else None,

@@ -29,7 +29,7 @@ class PagesRepository(SqlQueries):
     async def all_windows(self) -> list[PhoneWindow]:
         """Every phone window, units first; an unreadable one is logged and left out."""
         out = []
-        for r in await self._all("SELECT * FROM phone_windows ORDER BY scope DESC,"
+        for r in await self._all("SELECT * FROM phone_windows ORDER BY scope,"
                                  " scope_code, start_time"):
             try:
                 days = frozenset(int(d) for d in r["weekdays"].split(",") if d)

@@ -127,14 +127,14 @@ class TherapistRepository(SqlQueries):
             return await insert_outbox_rows(conn, rows, now)
 
     async def outbox_by_ref(self, ref: str) -> OutboxItem | None:
-        rows = await self._all("SELECT * FROM outbox WHERE ref = ?", (ref,))
-        return outbox_item(rows[0]) if rows else None
+        row = await self._one("SELECT * FROM outbox WHERE ref = ? ORDER BY id LIMIT 1", (ref,))
+        return outbox_item(row) if row else None
 
     async def recent_rating_requests(self, therapist_code: str,
                                      since: datetime) -> list[OutboxItem]:
         return [outbox_item(r) for r in await self._all(
             "SELECT * FROM outbox WHERE kind = 'rating' AND therapist_code = ?"
-            " AND state = 'sent' AND session_end >= ? ORDER BY session_end",
+            " AND state = 'sent' AND session_end >= ? ORDER BY session_end, id",
             (therapist_code, iso(since)))]
 
     async def add_alert(self, alert: NewAlert, now: datetime) -> bool:

@@ -103,7 +103,7 @@ class TestSchedules(StoreContract):
             PhoneWindow("unit", "W-1", weekend), PhoneWindow("unit", "W-2", evening),
             PhoneWindow("youth", "J-1", evening)]
         scopes = [w.scope for w in windows]
-        assert scopes == sorted(scopes, reverse=True), "grouped by scope"
+        assert scopes == sorted(scopes), "units first, as the port says"
         assert [w.scope_code for w in windows if w.scope == "unit"] == ["W-1", "W-2"]
 
     async def test_channel_facts_decide_the_channel(self, store: Store) -> None:

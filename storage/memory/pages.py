@@ -30,10 +30,9 @@ class MemoryPagesRepository(MemoryBase):
 
     async def all_windows(self) -> list[PhoneWindow]:
         """Every phone window, units first; an unreadable one is logged and left out."""
-        # SQL: ORDER BY scope DESC, scope_code, start_time ('unit' sorts after 'youth').
+        # SQL: ORDER BY scope, scope_code, start_time ('unit' sorts before 'youth').
         rows = sorted(self.tables.scan("phone_windows"),
-                      key=lambda r: (r["scope_code"], r["start_time"]))
-        rows.sort(key=lambda r: r["scope"], reverse=True)
+                      key=lambda r: (r["scope"], r["scope_code"], r["start_time"]))
         out = []
         for r in rows:
             try:
