@@ -73,6 +73,11 @@ RULES: tuple[Rule, ...] = (
          "storage implements the ports in storage.ports; it knows nothing of who uses it",
          applies_to=("storage",),
          forbidden=("conversations", "scheduler", "bot", "web", "reports", "faketelegram")),
+    Rule("psycopg-in-its-adapter",
+         "PostgreSQL is one backend behind storage.sql.Database: only its adapter "
+         "(storage.postgres) imports the driver; repositories speak the portable dialect",
+         applies_to=("*",), unless=("storage.postgres",),
+         forbidden=("psycopg", "psycopg_pool")),
     Rule("reports-render-only",
          "reports draw what a use case hands them: no queries, no channel",
          applies_to=("reports",),
@@ -366,7 +371,9 @@ def table() -> str:
 
     lines = ["| rule | modules | may not import | why |", "|---|---|---|---|"]
     for rule in RULES:
-        where = names(rule.applies_to) + (" but the Telegram adapter" if rule.unless else "")
+        but = ("the Telegram adapter" if rule.unless == TELEGRAM_ADAPTER
+               else names(rule.unless))
+        where = names(rule.applies_to) + (f" but {but}" if rule.unless else "")
         banned = names(rule.forbidden)
         if rule.only is not None:
             banned = f"anything of ours but {names(rule.only)}" + (f"; {banned}" if banned
