@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from core.identity import new_key
-from storage.postgres.database import PostgresDatabase
-from tests import pg_server
+from tests import pg_backend, pg_server
 from tests.support import Harness, running_bot
 from tests.web_support import BrowserThread, browser_session
 
@@ -40,8 +38,6 @@ def browser() -> Iterator[BrowserThread]:
         yield running
 
 
-PG_TEMPLATE = "vakbot_template"
-
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> pg_server.PgServer:
@@ -50,26 +46,15 @@ def pg_cluster() -> pg_server.PgServer:
     When it cannot be started the test is skipped with the reason in one line; in CI
     (the CI variable set) it fails instead: CI must not skip the PostgreSQL tests.
     """
-    try:
-        server = pg_server.shared()
-    except pg_server.PgUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI but cannot be started: {exc}")
-        pytest.skip(f"PostgreSQL cannot be started: {exc}")
-    if PG_TEMPLATE not in server.psql("SELECT datname FROM pg_database").split():
-        server.psql(f"CREATE DATABASE {PG_TEMPLATE} TEMPLATE template0")
-
-        async def migrate() -> None:
-            await (await PostgresDatabase.open(server.url(PG_TEMPLATE))).close()
-
-        asyncio.run(migrate())
+    server = pg_backend.server_or_skip()
+    asyncio.run(pg_backend.migrated_template(server))
     return server
 
 
 @pytest.fixture
 def pg_url(pg_cluster: pg_server.PgServer) -> str:
     """A fresh database of the newest schema (a copy of the migrated template)."""
-    return pg_cluster.fresh_database(template=PG_TEMPLATE)
+    return pg_cluster.fresh_database(template=pg_backend.TEMPLATE)
 
 
 @pytest.fixture
