@@ -21,6 +21,7 @@ loggers filtered while a database is open (storage.postgres.urls).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -194,6 +195,7 @@ class PostgresDatabase:
         self.url = redacted(url)    # for messages: the password masked
         self._secrets = secrets_of(url)
         self._filter = _SecretFilter(self._secrets)
+        self._writers = asyncio.Lock()
         for name in _LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
 
@@ -258,9 +260,15 @@ class PostgresDatabase:
         the transaction ends, so writers run one at a time across every process on the
         database, as SQLite's single writer does.
         """
-        async with self._connection() as conn, conn.transaction():
-            if serial:
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+        if not serial:
+            async with self._connection() as conn, conn.transaction():
+                yield _Statements(conn, self._secrets)
+            return
+        # This process's writers queue here, holding no connection while they wait, so
+        # the pool stays free for reads; only the one at the head waits for the other
+        # processes' writers, on the advisory lock.
+        async with self._writers, self._connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             yield _Statements(conn, self._secrets)
 
     async def close(self) -> None:
