@@ -1,5 +1,5 @@
-"""SQLite implementation of the crisis route: unit contacts and per-recipient delivery of
-urgent alerts (mixed into SqliteStore)."""
+"""The crisis route on storage.sql: unit contacts and per-recipient delivery of urgent
+alerts."""
 
 from __future__ import annotations
 

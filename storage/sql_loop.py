@@ -1,4 +1,4 @@
-"""SQLite side of closing the clinical loop: simple mode, the youth's line, Besproken."""
+"""Closing the clinical loop on storage.sql: simple mode, the youth's line, Besproken."""
 
 from __future__ import annotations
 

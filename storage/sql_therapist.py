@@ -1,4 +1,4 @@
-"""SQLite implementation of the therapist, report and alert ports (mixed into SqliteStore)."""
+"""The therapist, report and alert ports on storage.sql."""
 
 from __future__ import annotations
 
