@@ -93,10 +93,15 @@ def _service_account() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                        "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-                        SERVICE_USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(SERVICE_USER)
+        # Not check=True: another test run on this machine may have created it meanwhile.
+        made = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                               "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                               SERVICE_USER], capture_output=True, text=True, check=False)
+        try:
+            entry = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            raise PgUnavailable(f"cannot create the user {SERVICE_USER} to run PostgreSQL: "
+                                f"{made.stderr.strip() or made.returncode}") from None
     return entry.pw_uid, entry.pw_gid
 
 

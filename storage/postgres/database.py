@@ -15,6 +15,11 @@ What makes PostgreSQL behave as the repositories expect from SQLite:
   `FOR UPDATE SKIP LOCKED` run beside other writers);
 - statements outside `write()` run in autocommit on a pooled connection.
 
+One difference stays visible: after a failed statement PostgreSQL refuses the rest of its
+transaction, where SQLite carries on. A repository lets an IntegrityViolation leave the
+`write()` block (and turns it into AlreadyExists outside), as every one does today; one
+that wants to go on after a refused statement needs its own savepoint.
+
 The password in the URL never reaches a message: errors are rewritten and psycopg's
 loggers filtered while a database is open (storage.postgres.urls).
 """
