@@ -40,6 +40,7 @@ from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.held_alerts import HeldAlertsFile
 from storage.ports import Store
+from storage.sql_store import SqlStore
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
     anchor = AuditAnchor(settings.storage.audit_anchor or settings.storage.database.with_name(
         settings.storage.database.name + ".audit-anchor"),
         anchor_key(secrets.pseudonym_key.get_secret_value().encode()))
-    store = await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
+    store = await open_store(settings, anchor)
     await replay_erasures(store, settings.storage.erasure_log)
     # Owed by an erasure whose truncate a reader blocked before the last stop (or a crash).
     await store.truncate_wal(attempts=1)
@@ -97,6 +98,16 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
             settings.storage.database.with_name(settings.storage.database.name
                                                 + ".held-alerts"))),
     )
+
+
+async def open_store(settings: Settings, anchor: AuditAnchor) -> SqlStore:
+    """PostgreSQL when `storage.url` is set, else the SQLite file (the default)."""
+    if settings.storage.url is not None:
+        from storage.postgres.store import PostgresStore  # noqa: PLC0415 - only when used
+
+        return await PostgresStore.open(settings.storage.url.get_secret_value(),
+                                        audit_anchor=anchor)
+    return await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
 
 
 async def with_services(settings: Settings, secrets: Secrets,

@@ -93,7 +93,7 @@ class CrisisRepository(SqlQueries):
                                 since: datetime) -> Alert | None:
         row = await self._one(
             "SELECT * FROM alerts WHERE youth_code = ? AND reason = ? AND acked_at IS NULL"
-            " AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
+            " AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1",
             (youth_code, reason, iso(since)))
         return alert_from_row(row) if row else None
 

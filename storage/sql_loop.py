@@ -71,7 +71,7 @@ class LoopRepository(SqlQueries):
             "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at,"
             " a.therapist_code"
             " FROM alerts a JOIN youths y ON y.code = a.youth_code"
-            " WHERE y.pseudonym IS NOT NULL ORDER BY y.code, a.created_at")
+            " WHERE y.pseudonym IS NOT NULL ORDER BY y.code, a.created_at, a.id")
         research = await standing(self.db, "research") if research_only else None
 
         def opt(value: str | None) -> datetime | None:

@@ -45,18 +45,23 @@ async def _open_memory(folder: Path) -> Store:
     return MemoryStore()
 
 
+async def _open_postgres(folder: Path) -> Store:
+    from tests.pg_backend import open_postgres  # noqa: PLC0415 - psycopg only when used
+
+    return await open_postgres(folder)
+
+
 BACKENDS: dict[str, Opener] = {
     "sqlite": _open_sqlite,
     "memory": _open_memory,
-    # At merge: "postgres": an opener on a fresh database of the test server (tests/pg_server.py,
-    # the postgres helper), raising BackendUnavailable when no server can be started. A
-    # second open of the same folder must reach the same database (add "postgres" to
-    # SHARED_FOLDER): remember the fresh database's URL in a file in the folder.
+    # A fresh database of the run's PostgreSQL server (tests/pg_server.py); the same
+    # folder reaches the same database. Skips (fails under CI) when none can be started.
+    "postgres": _open_postgres,
 }
 
 # Backends where opening the same folder again gives a second process on the same data
 # (the leases between two owners are tested there). The memory twin has no such thing.
-SHARED_FOLDER: frozenset[str] = frozenset({"sqlite"})
+SHARED_FOLDER: frozenset[str] = frozenset({"sqlite", "postgres"})
 
 # Contract tests a backend is known to fail, with the defect: (backend, test) -> reason.
 # Marked strict xfail, so the fix shows up as a failure that asks to remove the entry.
