@@ -31,6 +31,7 @@ from core.records import (
 from storage.audit_anchor import AuditAnchor
 from storage.database import Database, Migration
 from storage.owners import process_owner
+from storage.sql_cluster import SqlClusterMixin, SqliteBridge
 from storage.sqlite_accounts import SqliteAccountsMixin
 from storage.sqlite_base import SqliteQueries, youth_from_row
 from storage.sqlite_buttons import SqliteButtonsMixin
@@ -82,13 +83,15 @@ def _live(row: aiosqlite.Row, now: datetime) -> bool:
 class SqliteStore(SqliteScheduleMixin, SqliteSessionsMixin, SqliteTherapistMixin,
                   SqlitePrivacyMixin, SqliteRetentionMixin, SqliteButtonsMixin,
                   SqliteCrisisMixin, SqliteAccountsMixin, SqliteSealedMixin, SqliteLoopMixin,
-                  SqliteConsoleMixin, SqlitePagesMixin, SqliteKioskMixin, SqliteQueries):
+                  SqliteConsoleMixin, SqlitePagesMixin, SqliteKioskMixin, SqlClusterMixin,
+                  SqliteQueries):
     """Implements storage.ports.Store on one SQLite file."""
 
     def __init__(self, db: Database, audit_anchor: AuditAnchor | None = None) -> None:
         self.db = db
         self.owner = process_owner()  # owns the rows it claims
         self.audit_anchor = audit_anchor  # the audit trail's head, outside the database
+        self.cluster_db = SqliteBridge(db)  # storage.sql.Database for storage/sql_cluster.py
 
     @classmethod
     async def open(

@@ -1,0 +1,206 @@
+"""Sharing the work between bot processes on one database (storage.ports.ClusterRepo).
+
+In portable SQL over storage.sql.Database, so SQLite (one process) and PostgreSQL (two or
+more behind a load balancer) run the same statements:
+
+- Webhook updates are claimed by update id with an owner and a lease (`claim_update`)
+  and marked done once handled (`finish_update`): a retried update is handled once,
+  whichever process it reaches (table `webhook_updates`, migration 0016).
+- Due outbox rows are claimed in a batch (`claim_due`): on PostgreSQL with
+  `FOR UPDATE SKIP LOCKED`, so two processes dispatching at once take disjoint rows
+  without waiting on each other; each row gets the claimer as owner and a lease, like
+  storage.sqlite_schedule's single `claim`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import aiosqlite
+
+from core.cluster import UpdateClaim, UpdateState
+from core.records import OutboxItem
+from storage import database as sqlite_database
+from storage.sql import Database, Dialect, Row, Sql
+from storage.sqlite_schedule import SENDING_LEASE, outbox_item
+from storage.timefmt import iso
+
+log = logging.getLogger(__name__)
+
+# Far longer than handling one update takes (a few sends at most). Within it only a
+# holder known dead (storage.owners) is taken over from; after it, anyone may.
+UPDATE_LEASE = timedelta(minutes=2)
+# Telegram keeps an undelivered update for 24 hours; a done id older than that can
+# never come again, so it is forgotten (and ids restart at random after a quiet week).
+UPDATE_MEMORY = timedelta(days=2)
+
+
+# The batch claim. PostgreSQL locks the rows it picks and skips rows another process
+# is claiming at this moment; SQLite has one writer (and no such clause), so its
+# transaction alone makes the claim whole. Otherwise the same statement.
+CLAIM_DUE: dict[Dialect, str] = {
+    "postgres":
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
+        " lease_until = ? WHERE state = 'pending' AND id IN (SELECT id FROM outbox"
+        " WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+        " FOR UPDATE SKIP LOCKED) RETURNING *",
+    "sqlite":
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
+        " lease_until = ? WHERE state = 'pending' AND id IN (SELECT id FROM outbox"
+        " WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
+        " RETURNING *",
+}
+
+
+class SqlClusterMixin:
+    """ClusterRepo for a store with `cluster_db` (a storage.sql.Database) and `owner`."""
+
+    cluster_db: Database
+    owner: str   # this process instance (storage.owners.process_owner)
+
+    # -- webhook updates ---------------------------------------------------------------
+
+    async def claim_update(self, update_id: int, now: datetime,
+                           lease: timedelta = UPDATE_LEASE,
+                           take_from: str | None = None) -> UpdateClaim:
+        """Claim update `update_id` for this process until `now + lease`.
+
+        CLAIMED when it was new, its lease ran out, or it was held by `take_from` (a
+        holder known dead); DONE when any process handled it; BUSY (with the holder)
+        otherwise. Our own live claim is BUSY too: the same update arriving twice at
+        once (a retry after a timeout) is handled by the first arrival only.
+        """
+        async with self.cluster_db.write() as tx:
+            changed = await tx.run(
+                "INSERT INTO webhook_updates (update_id, owner, lease_until, claimed_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET"
+                " owner = excluded.owner, lease_until = excluded.lease_until,"
+                " claimed_at = excluded.claimed_at"
+                " WHERE webhook_updates.done_at IS NULL"
+                " AND (webhook_updates.lease_until <= ? OR webhook_updates.owner = ?)",
+                (update_id, self.owner, iso(now + lease), iso(now), iso(now),
+                 take_from if take_from is not None else ""))
+            if changed:
+                return UpdateClaim(UpdateState.CLAIMED, self.owner)
+            row = await tx.one("SELECT owner, done_at FROM webhook_updates"
+                               " WHERE update_id = ?", (update_id,))
+        if row is None or row["done_at"] is not None:
+            return UpdateClaim(UpdateState.DONE)
+        return UpdateClaim(UpdateState.BUSY, row["owner"])
+
+    async def finish_update(self, update_id: int, now: datetime) -> bool:
+        """Mark our claimed update handled; False when our claim was lost meanwhile
+        (its lease ran out and another process took it)."""
+        async with self.cluster_db.write() as tx:
+            changed = await tx.run(
+                "UPDATE webhook_updates SET done_at = ?, owner = NULL, lease_until = NULL"
+                " WHERE update_id = ? AND owner = ? AND done_at IS NULL",
+                (iso(now), update_id, self.owner))
+        return changed == 1
+
+    async def forget_updates(self, before: datetime) -> int:
+        """Drop done update ids handled before `before` (they cannot come again)."""
+        async with self.cluster_db.write() as tx:
+            return await tx.run("DELETE FROM webhook_updates WHERE done_at IS NOT NULL"
+                                " AND done_at < ?", (iso(before),))
+
+    async def handled_updates(self) -> dict[int, str]:
+        """Every remembered update id and when it was handled ('' while claimed)."""
+        rows = await self.cluster_db.all("SELECT update_id, done_at FROM webhook_updates")
+        return {int(r["update_id"]): r["done_at"] or "" for r in rows}
+
+    # -- due outbox rows ---------------------------------------------------------------
+
+    async def claim_due(self, now: datetime, limit: int,
+                        lease: timedelta = SENDING_LEASE) -> list[OutboxItem]:
+        """Claim up to `limit` due pending rows for this process until `now + lease`,
+        oldest due first: pending -> sending, one attempt more, owned by us.
+
+        Rows another process is claiming at this moment are skipped, not waited for. A
+        row that cannot be read (a malformed field) is marked failed with the reason,
+        so it cannot stop the rows after it, tick after tick.
+        """
+        db = self.cluster_db
+        async with db.write(serial=False) as tx:
+            rows = await tx.all(CLAIM_DUE[db.dialect],
+                                (self.owner, iso(now + lease), iso(now), limit))
+        items: list[OutboxItem] = []
+        broken: list[tuple[str, str, int]] = []
+        for r in rows:
+            try:
+                items.append(outbox_item(cast(aiosqlite.Row, r)))
+            except (ValueError, TypeError, KeyError) as exc:
+                broken.append((f"unreadable row: {type(exc).__name__}: {exc}"[:300], iso(now),
+                               r["id"]))
+        if broken:
+            log.error("marked %d unreadable outbox row(s) failed", len(broken))
+            async with db.write() as tx:
+                await tx.run_many("UPDATE outbox SET state = 'failed', last_error = ?,"
+                                  " closed_at = ?, owner = NULL, lease_until = NULL"
+                                  " WHERE id = ?", broken)
+        # RETURNING gives no order; the claim order is the send order.
+        return sorted(items, key=lambda i: (i.due_at, i.id))
+
+    async def put_back(self, item_id: int, at: datetime, reason: str) -> None:
+        """A claimed row that is not to be sent yet (outside phone hours) goes back to
+        pending, due at `at`, and its claim does not count as an attempt."""
+        async with self.cluster_db.write() as tx:
+            await tx.run(
+                "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ?,"
+                " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                " owner = NULL, lease_until = NULL"
+                " WHERE id = ? AND state = 'sending' AND owner = ?",
+                (iso(at), reason, item_id, self.owner))
+
+
+class _SqliteSql:
+    """storage.sql.Sql on one aiosqlite connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            return cast(Row | None, await cur.fetchone())
+
+    async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return cast(list[Row], list(await cur.fetchall()))
+
+    async def run(self, sql: str, params: Sequence[object] = ()) -> int:
+        async with self.conn.execute(sql, params) as cur:
+            return int(cur.rowcount)
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        await self.conn.executemany(sql, cast(Iterable[Any], rows))
+
+
+class SqliteBridge(_SqliteSql):
+    """The SQLite file's storage.database.Database seen as a storage.sql.Database.
+
+    A bridge until the SQLite adapter implements storage.sql.Database itself (the
+    repositories' port, helper "sqlport"): then `cluster_db` is that Database and this
+    class goes.
+    """
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, db: sqlite_database.Database) -> None:
+        super().__init__(db.conn)
+        self._db = db
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[Sql]:
+        async with self._db.write() as conn:
+            yield _SqliteSql(conn)
+
+    def write(self, *, serial: bool = True) -> Any:
+        """One write transaction (SQLite has one writer: `serial` changes nothing)."""
+        return self._write()
+
+    async def close(self) -> None:
+        await self._db.close()
