@@ -226,9 +226,12 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
     gc.freeze()
     try:
         async with app:
-            resent = await isolated("resending unconfirmed questions",
-                                    send_unsent(services, app.bot, services.clock()), 0)
-            log.info("started; resent %d unconfirmed question(s)", resent)
+            # Beside other processes a question just recorded may be another's, on its
+            # way: the leader resends those left unconfirmed a while (Engine.tick).
+            if not engine_of_app(app).leadership.shared:
+                resent = await isolated("resending unconfirmed questions",
+                                        send_unsent(services, app.bot, services.clock()), 0)
+                log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
             if app.updater is not None:
                 await app.updater.start_polling(
@@ -252,4 +255,5 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
                 await app.updater.stop()
             await app.stop()
     finally:
+        await engine_of_app(app).leadership.close()
         await services.store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 
@@ -35,6 +36,9 @@ class UpdateAction(Enum):
     RETRY_LATER = "retry"      # answer 503: Telegram tries again (by then it is done)
 
 
+# Telegram keeps an undelivered update for 24 hours; a done id older than that can never
+# come again, so it is forgotten (and ids restart at random after a quiet week).
+UPDATE_MEMORY = timedelta(days=2)
 RETRY_STATUS = 503     # not 2xx: Telegram (and the fake) push the update again later
 
 

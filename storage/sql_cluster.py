@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,9 +35,6 @@ log = logging.getLogger(__name__)
 # Far longer than handling one update takes (a few sends at most). Within it only a
 # holder known dead (storage.owners) is taken over from; after it, anyone may.
 UPDATE_LEASE = timedelta(minutes=2)
-# Telegram keeps an undelivered update for 24 hours; a done id older than that can
-# never come again, so it is forgotten (and ids restart at random after a quiet week).
-UPDATE_MEMORY = timedelta(days=2)
 
 
 # The batch claim. PostgreSQL locks the rows it picks and skips rows another process
@@ -118,7 +116,8 @@ class SqlClusterMixin:
     async def claim_due(self, now: datetime, limit: int,
                         lease: timedelta = SENDING_LEASE) -> list[OutboxItem]:
         """Claim up to `limit` due pending rows for this process until `now + lease`,
-        oldest due first: pending -> sending, one attempt more, owned by us.
+        oldest due first: pending -> sending, one attempt more, owned by us. The items
+        carry the attempts before this one (as `due_items` gives them).
 
         Rows another process is claiming at this moment are skipped, not waited for. A
         row that cannot be read (a malformed field) is marked failed with the reason,
@@ -132,7 +131,9 @@ class SqlClusterMixin:
         broken: list[tuple[str, str, int]] = []
         for r in rows:
             try:
-                items.append(outbox_item(cast(aiosqlite.Row, r)))
+                item = outbox_item(cast(aiosqlite.Row, r))
+                # As due_items gives them: the attempts before this one.
+                items.append(replace(item, attempts=item.attempts - 1))
             except (ValueError, TypeError, KeyError) as exc:
                 broken.append((f"unreadable row: {type(exc).__name__}: {exc}"[:300], iso(now),
                                r["id"]))
