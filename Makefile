@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 LOCK := requirements.lock
 LOCK_VENV := .lock-venv
 
-.PHONY: demo console test lint typecheck unit run bench clean lock chromium
+.PHONY: demo console test lint typecheck unit run bench clean lock chromium postgres
 
 # Every dependency (runtime, dev and the setuptools that builds vakbot itself) comes from
 # requirements.lock: exact versions, each checked against its SHA-256. vakbot itself is
@@ -34,7 +34,7 @@ demo: $(BIN)/.installed  ## offline demo against the built-in fake Telegram
 console: $(BIN)/.installed  ## the web console over the demo's database (runs the demo first if needed)
 	$(BIN)/python -m bot.demo_console --port $(or $(PORT),8080)
 
-test: $(BIN)/.installed chromium lint typecheck unit  ## ruff, mypy --strict and pytest
+test: $(BIN)/.installed chromium postgres lint typecheck unit  ## ruff, mypy --strict and pytest
 
 lint: $(BIN)/.installed  ## ruff, and the layers' import rules (tools/import_rules.py)
 	$(BIN)/ruff check .
@@ -43,7 +43,7 @@ lint: $(BIN)/.installed  ## ruff, and the layers' import rules (tools/import_rul
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-unit: $(BIN)/.installed chromium
+unit: $(BIN)/.installed chromium postgres
 	$(BIN)/pytest
 
 # The console's browser tests drive Debian's chromium (Playwright's own download cannot
@@ -52,6 +52,15 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "The browser tests need Debian's chromium: run 'sudo apt-get install -y chromium', then make test again." >&2; exit 1; fi; }
+
+# The storage contract and the PostgreSQL adapter's tests run on a real PostgreSQL, which
+# the tests start themselves (tests/pg_server.py: initdb into a temporary folder, an
+# unprivileged user, stopped at the end). Debian's server is installed when missing and
+# we are root; otherwise one line saying how (the tests then skip, and fail under CI).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+		else echo "The PostgreSQL tests need Debian's postgresql: run 'sudo apt-get install -y postgresql', then make test again." >&2; exit 1; fi; }
 
 run: $(BIN)/.installed  ## the real bot; needs $(CONFIG) and the secrets in the environment
 	$(BIN)/python -m bot run --config $(CONFIG)

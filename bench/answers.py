@@ -20,7 +20,7 @@ from conversations import usecases
 from conversations.enrolment import enroll_therapist, enroll_youth
 from conversations.telegram_io import send_prompt
 from core.records import NewYouth
-from storage.database import Database, Migration
+from storage.database import Migration, SqliteDatabase
 
 LABELS = ("Goed", "Gewoon", "Heel goed", "Slecht", "Iets leuks")
 
@@ -85,11 +85,11 @@ async def raw_commits(count: int = 200) -> Rate:
     """Single-row INSERT commits, one transaction each, on the same connection setup."""
     with tempfile.TemporaryDirectory() as tmp:
         table = Migration(1, "bench", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
-        db = await Database.open(Path(tmp) / "raw.sqlite3", [table])
+        db = await SqliteDatabase.open(Path(tmp) / "raw.sqlite3", [table])
         started = time.perf_counter()
         for n in range(count):
             async with db.write() as conn:
-                await conn.execute("INSERT INTO t (v) VALUES (?)", (f"answer-{n}",))
+                await conn.run("INSERT INTO t (v) VALUES (?)", (f"answer-{n}",))
         elapsed = time.perf_counter() - started
         await db.close()
     return Rate(count, elapsed)

@@ -82,7 +82,7 @@ async def _raw_insert(path: Path, rows: list[tuple[object, ...]], columns: list[
     started = time.perf_counter()
     for first in range(0, len(rows), 3200):
         async with store.db.write() as conn:
-            await conn.executemany(sql, rows[first:first + 3200])
+            await conn.run_many(sql, rows[first:first + 3200])
     seconds = time.perf_counter() - started
     await store.close()
     return seconds
@@ -112,9 +112,9 @@ async def planning(youths: int = 10_000) -> PlanResult:
         started = time.perf_counter()
         await plan(store, MONDAY + timedelta(minutes=10), rules)
         again = time.perf_counter() - started
-        async with store.db.conn.execute("SELECT * FROM outbox") as cursor:
-            columns = [c[0] for c in cursor.description if c[0] != "id"]
-            planned = [tuple(r)[1:] for r in await cursor.fetchall()]
+        outbox = await store.db.all("SELECT * FROM outbox")
+        columns = [c for c in outbox[0].keys() if c != "id"] if outbox else []  # noqa: SIM118
+        planned: list[tuple[object, ...]] = [tuple(r[c] for c in columns) for r in outbox]
         await store.close()
         raw = await _raw_insert(Path(tmp) / "raw.sqlite3", planned, columns)
         # Memory on an identical copy: tracing would slow the timed run several-fold.

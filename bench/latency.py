@@ -236,21 +236,20 @@ async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> Non
     stamp = iso(now)
     today = now.date().isoformat()
     async with store.db.write() as conn:
-        await conn.executemany(
+        await conn.run_many(
             "INSERT INTO youths (code, therapist_code, birth_year, language, simple_mode,"
             " created_at) VALUES (?, 'T-PLAN', 2008, 'nl', 0, ?)",
             [(f"P-{n:05d}", stamp) for n in range(count)])
-        cur = await conn.execute("SELECT coalesce(max(id), 0) FROM series")
-        row = await cur.fetchone()
+        row = await conn.one("SELECT coalesce(max(id), 0) FROM series")
         first = int(row[0]) + 1 if row else 1
-        await conn.executemany(
+        await conn.run_many(
             "INSERT INTO series (id, therapist_code, discipline, weekdays, start_time,"
             " duration_minutes, timezone, first_date, send_after_minutes,"
             " remind_after_minutes, expire_after_minutes, created_at)"
             " VALUES (?, 'T-PLAN', 'music', ?, ?, 60, 'Europe/Amsterdam', ?, 15, 180, 1440, ?)",
             [(first + n, str(n % 5), f"{9 + n % 8:02d}:00", today, stamp)
              for n in range(count)])
-        await conn.executemany(
+        await conn.run_many(
             "INSERT INTO series_youths (series_id, youth_code) VALUES (?, ?)",
             [(first + n, f"P-{n:05d}") for n in range(count)])
 

@@ -21,13 +21,20 @@ from conversations.services import Services
 from core.questionnaire import Language
 from core.records import SealedKind
 from core.retention import RetentionPolicy, RetentionReport
+from storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from reports.weekly import WeeklyReport
 
 async def backup(services: Services, actor: str, out: Path) -> None:
-    """Copy the live database to `out` (storage.private_files.UnsafeTarget if unsafe)."""
-    await services.store.backup(out)
+    """Copy the live SQLite database to `out` (storage.private_files.UnsafeTarget if
+    unsafe). A backup is a tool of the backend, not a port method: another backend is
+    backed up with its own tools (PostgreSQL: pg_dump), and this says so."""
+    store = services.store
+    if not isinstance(store, SqliteStore):
+        raise EnrolmentRefused("backup copies the SQLite database; back up this database "
+                               "with its own tools (PostgreSQL: pg_dump)")
+    await store.backup(out)
     await services.audit(actor, "backup", "", str(out))
 
 

@@ -1,19 +1,27 @@
-"""The SQLite connection: WAL, foreign keys, one writer, versioned migrations."""
+"""The SQLite adapter of storage.sql.Database: WAL, foreign keys, one writer, versioned
+migrations, and the SQLite-only tools (WAL checkpoint, online backup).
+
+This is the one module that imports aiosqlite: every repository talks to the database
+through storage.sql, so the same queries run on PostgreSQL (storage/postgres/).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import aiosqlite
 
 from storage.private_files import UnsafeTarget, commit_temp, private_dir, same_file, temp_beside
+from storage.sql import Dialect, IntegrityViolation, Row, Sql
 
 
 @dataclass(frozen=True)
@@ -46,21 +54,59 @@ class MigrationError(RuntimeError):
     """A migration failed; the database file was left at its previous version."""
 
 
-class Database:
-    """One aiosqlite connection. Writes go through `write()`, one at a time.
+class SqliteSql:
+    """storage.sql.Sql on one aiosqlite connection; sqlite3.IntegrityError becomes
+    storage.sql.IntegrityViolation, so repositories never see the driver's errors."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        try:
+            async with self.conn.execute(sql, params) as cur:
+                return cast(Row | None, await cur.fetchone())
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        try:
+            async with self.conn.execute(sql, params) as cur:
+                return cast(list[Row], list(await cur.fetchall()))
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def run(self, sql: str, params: Sequence[object] = ()) -> int:
+        try:
+            async with self.conn.execute(sql, params) as cur:
+                return cur.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        try:
+            await self.conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+
+class SqliteDatabase(SqliteSql):
+    """storage.sql.Database on one aiosqlite connection. Writes go through `write()`, one
+    at a time.
 
     The lock is held only for the duration of a transaction, never across a Telegram
     call: callers read or write, release, and only then talk to the network.
     """
 
+    dialect: Dialect = "sqlite"
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+        super().__init__(conn)
         self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(
         cls, path: Path, migrations: Sequence[Migration] | None = None
-    ) -> Database:
+    ) -> SqliteDatabase:
         private_dir(path.parent)
         # Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the
         # database file's mode, so they are private too, whatever the process umask.
@@ -104,17 +150,27 @@ class Database:
                         f"migration {mig.version:04d}_{mig.name} failed: {exc}"
                     ) from exc
 
+    def write(self, *, serial: bool = True) -> AbstractAsyncContextManager[Sql]:
+        """One write transaction; commit on success, roll back on any error.
+
+        SQLite has one writer whatever `serial` says: every transaction takes the lock.
+        """
+        return self._transaction()
+
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run one write transaction; commit on success, roll back on any error."""
+    async def _transaction(self) -> AsyncIterator[Sql]:
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                yield SqliteSql(self.conn)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
-            await self.conn.execute("COMMIT")
+            try:
+                await self.conn.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:   # a deferred foreign key
+                await self.conn.execute("ROLLBACK")
+                raise IntegrityViolation(str(exc)) from exc
 
     async def checkpoint_truncate(self) -> bool:
         """One `wal_checkpoint(TRUNCATE)` without waiting; True when it completed.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 from core.audit import AuditEntry
@@ -308,7 +307,7 @@ class KioskRepo(Protocol):
 
 
 class PagesRepo(Protocol):
-    """What only the console's pages read (storage/sqlite_pages.py)."""
+    """What only the console's pages read (storage/sql_pages.py)."""
 
     async def alerts_since(self, since: datetime,
                            therapist_code: str | None = None) -> list[Alert]: ...
@@ -333,7 +332,7 @@ class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
             PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, PagesRepo,
             KioskRepo, ClusterRepo,
             Protocol):
-    """Everything the bot needs from storage, plus life-cycle."""
+    """Everything the bot needs from storage, plus life-cycle. (A backup is a tool of
+    the backend, not a port method: storage.sqlite.SqliteStore.backup for SQLite.)"""
 
     async def close(self) -> None: ...
-    async def backup(self, target: Path) -> None: ...

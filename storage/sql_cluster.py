@@ -9,25 +9,20 @@ more behind a load balancer) run the same statements:
 - Due outbox rows are claimed in a batch (`claim_due`): on PostgreSQL with
   `FOR UPDATE SKIP LOCKED`, so two processes dispatching at once take disjoint rows
   without waiting on each other; each row gets the claimer as owner and a lease, like
-  storage.sqlite_schedule's single `claim`.
+  storage.sql_schedule's single `claim`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-import aiosqlite
 
 from core.cluster import UpdateClaim, UpdateState
 from core.records import OutboxItem
-from storage import database as sqlite_database
-from storage.sql import Database, Dialect, Row, Sql
-from storage.sqlite_schedule import SENDING_LEASE, outbox_item
+from storage.sql import Dialect
+from storage.sql_base import SqlQueries
+from storage.sql_schedule import SENDING_LEASE, outbox_item
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
@@ -54,10 +49,9 @@ CLAIM_DUE: dict[Dialect, str] = {
 }
 
 
-class SqlClusterMixin:
-    """ClusterRepo for a store with `cluster_db` (a storage.sql.Database) and `owner`."""
+class ClusterRepository(SqlQueries):
+    """storage.ports.ClusterRepo on any storage.sql.Database."""
 
-    cluster_db: Database
     owner: str   # this process instance (storage.owners.process_owner)
 
     # -- webhook updates ---------------------------------------------------------------
@@ -72,7 +66,7 @@ class SqlClusterMixin:
         otherwise. Our own live claim is BUSY too: the same update arriving twice at
         once (a retry after a timeout) is handled by the first arrival only.
         """
-        async with self.cluster_db.write() as tx:
+        async with self.db.write() as tx:
             changed = await tx.run(
                 "INSERT INTO webhook_updates (update_id, owner, lease_until, claimed_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET"
@@ -93,7 +87,7 @@ class SqlClusterMixin:
     async def finish_update(self, update_id: int, now: datetime) -> bool:
         """Mark our claimed update handled; False when our claim was lost meanwhile
         (its lease ran out and another process took it)."""
-        async with self.cluster_db.write() as tx:
+        async with self.db.write() as tx:
             changed = await tx.run(
                 "UPDATE webhook_updates SET done_at = ?, owner = NULL, lease_until = NULL"
                 " WHERE update_id = ? AND owner = ? AND done_at IS NULL",
@@ -102,13 +96,13 @@ class SqlClusterMixin:
 
     async def forget_updates(self, before: datetime) -> int:
         """Drop done update ids handled before `before` (they cannot come again)."""
-        async with self.cluster_db.write() as tx:
+        async with self.db.write() as tx:
             return await tx.run("DELETE FROM webhook_updates WHERE done_at IS NOT NULL"
                                 " AND done_at < ?", (iso(before),))
 
     async def handled_updates(self) -> dict[int, str]:
         """Every remembered update id and when it was handled ('' while claimed)."""
-        rows = await self.cluster_db.all("SELECT update_id, done_at FROM webhook_updates")
+        rows = await self.db.all("SELECT update_id, done_at FROM webhook_updates")
         return {int(r["update_id"]): r["done_at"] or "" for r in rows}
 
     # -- due outbox rows ---------------------------------------------------------------
@@ -123,7 +117,7 @@ class SqlClusterMixin:
         row that cannot be read (a malformed field) is marked failed with the reason,
         so it cannot stop the rows after it, tick after tick.
         """
-        db = self.cluster_db
+        db = self.db
         async with db.write(serial=False) as tx:
             rows = await tx.all(CLAIM_DUE[db.dialect],
                                 (self.owner, iso(now + lease), iso(now), limit))
@@ -131,7 +125,7 @@ class SqlClusterMixin:
         broken: list[tuple[str, str, int]] = []
         for r in rows:
             try:
-                item = outbox_item(cast(aiosqlite.Row, r))
+                item = outbox_item(r)
                 # As due_items gives them: the attempts before this one.
                 items.append(replace(item, attempts=item.attempts - 1))
             except (ValueError, TypeError, KeyError) as exc:
@@ -149,59 +143,10 @@ class SqlClusterMixin:
     async def put_back(self, item_id: int, at: datetime, reason: str) -> None:
         """A claimed row that is not to be sent yet (outside phone hours) goes back to
         pending, due at `at`, and its claim does not count as an attempt."""
-        async with self.cluster_db.write() as tx:
+        async with self.db.write() as tx:
             await tx.run(
                 "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ?,"
                 " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
                 " owner = NULL, lease_until = NULL"
                 " WHERE id = ? AND state = 'sending' AND owner = ?",
                 (iso(at), reason, item_id, self.owner))
-
-
-class _SqliteSql:
-    """storage.sql.Sql on one aiosqlite connection."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
-
-    async def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return cast(Row | None, await cur.fetchone())
-
-    async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return cast(list[Row], list(await cur.fetchall()))
-
-    async def run(self, sql: str, params: Sequence[object] = ()) -> int:
-        async with self.conn.execute(sql, params) as cur:
-            return int(cur.rowcount)
-
-    async def run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        await self.conn.executemany(sql, cast(Iterable[Any], rows))
-
-
-class SqliteBridge(_SqliteSql):
-    """The SQLite file's storage.database.Database seen as a storage.sql.Database.
-
-    A bridge until the SQLite adapter implements storage.sql.Database itself (the
-    repositories' port, helper "sqlport"): then `cluster_db` is that Database and this
-    class goes.
-    """
-
-    dialect: Dialect = "sqlite"
-
-    def __init__(self, db: sqlite_database.Database) -> None:
-        super().__init__(db.conn)
-        self._db = db
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[Sql]:
-        async with self._db.write() as conn:
-            yield _SqliteSql(conn)
-
-    def write(self, *, serial: bool = True) -> Any:
-        """One write transaction (SQLite has one writer: `serial` changes nothing)."""
-        return self._write()
-
-    async def close(self) -> None:
-        await self._db.close()

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from core.identity import new_key
+from tests import pg_backend, pg_server
 from tests.support import Harness, running_bot
 from tests.web_support import BrowserThread, browser_session
 
@@ -34,3 +36,28 @@ def browser() -> Iterator[BrowserThread]:
     """Chromium, launched once per test session (see tests/web_support.py)."""
     with browser_session() as running:
         yield running
+
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> pg_server.PgServer:
+    """The test run's PostgreSQL (tests/pg_server.py), with a migrated template database.
+
+    When it cannot be started the test is skipped with the reason in one line; in CI
+    (the CI variable set) it fails instead: CI must not skip the PostgreSQL tests.
+    """
+    server = pg_backend.server_or_skip()
+    asyncio.run(pg_backend.migrated_template(server))
+    return server
+
+
+@pytest.fixture
+def pg_url(pg_cluster: pg_server.PgServer) -> str:
+    """A fresh database of the newest schema (a copy of the migrated template)."""
+    return pg_cluster.fresh_database(template=pg_backend.TEMPLATE)
+
+
+@pytest.fixture
+def pg_empty_url(pg_cluster: pg_server.PgServer) -> str:
+    """A fresh empty database, for tests of the migrations themselves."""
+    return pg_cluster.fresh_database()

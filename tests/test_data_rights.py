@@ -24,6 +24,7 @@ from core.delivery import Window
 from core.records import NewSeries, PhoneWindow
 from core.schedule import Timing
 from storage.erasure_log import ErasureLogFile
+from storage.sqlite import SqliteStore
 from tests.support import Harness, run_cli, running_bot
 
 YOUTH = 700000123
@@ -84,6 +85,7 @@ def _disk_bytes(database: Path) -> bytes:
 async def test_delete_erases_from_database_and_wal(bot: Harness) -> None:
     await answer_with_marker(bot)
     backup = bot.database.with_name("before.sqlite3")
+    assert isinstance(bot.services.store, SqliteStore)   # a backup is SQLite's own tool
     await bot.services.store.backup(backup)
     with closing(sqlite3.connect(bot.database)) as conn:
         # Plaintext (or ciphertext) that lies on disk before the erasure, not just the

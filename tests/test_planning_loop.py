@@ -40,18 +40,18 @@ async def _many_youths(store: SqliteStore, count: int) -> None:
     await store.add_therapist(Therapist("T-01", "nl"), MONDAY)
     stamp = iso(MONDAY)
     async with store.db.write() as conn:
-        await conn.executemany(
+        await conn.run_many(
             "INSERT INTO youths (code, therapist_code, birth_year, language, simple_mode,"
             " created_at) VALUES (?, 'T-01', 2008, 'nl', 0, ?)",
             [(f"J-{n:05d}", stamp) for n in range(count)])
-        await conn.executemany(
+        await conn.run_many(
             "INSERT INTO series (id, therapist_code, discipline, weekdays, start_time,"
             " duration_minutes, timezone, first_date, send_after_minutes,"
             " remind_after_minutes, expire_after_minutes, created_at)"
             " VALUES (?, 'T-01', 'music', ?, ?, 60, 'Europe/Amsterdam', '2026-11-23', 15,"
             " 180, 1440, ?)",
             [(n + 1, str(n % 5), f"{9 + n % 8:02d}:00", stamp) for n in range(count)])
-        await conn.executemany("INSERT INTO series_youths (series_id, youth_code) VALUES (?, ?)",
+        await conn.run_many("INSERT INTO series_youths (series_id, youth_code) VALUES (?, ?)",
                                [(n + 1, f"J-{n:05d}") for n in range(count)])
 
 
@@ -118,10 +118,9 @@ async def _edits(store: SqliteStore, step: int, now: datetime) -> None:
 
 
 async def _outbox(store: SqliteStore) -> list[tuple[object, ...]]:
-    async with store.db.conn.execute(
+    return [tuple(r[k] for k in r.keys()) for r in await store.db.all(  # noqa: SIM118
         "SELECT dedupe_key, kind, youth_code, therapist_code, occurrence_key, session_end,"
-        " due_at, expires_at, state, last_error FROM outbox ORDER BY dedupe_key") as cur:
-        return [tuple(r) for r in await cur.fetchall()]
+        " due_at, expires_at, state, last_error FROM outbox ORDER BY dedupe_key")]
 
 
 async def test_incremental_passes_give_the_rows_of_full_passes(tmp_path: Path) -> None:
@@ -137,7 +136,7 @@ async def test_incremental_passes_give_the_rows_of_full_passes(tmp_path: Path) -
             for store in (incremental, full):
                 await _edits(store, step, now)
             async with full.db.write() as conn:
-                await conn.execute("DELETE FROM plan_marks")  # forget: plan everything
+                await conn.run("DELETE FROM plan_marks")  # forget: plan everything
             await plan(full, now, RULES)
             await plan(incremental, now, RULES)
             now += timedelta(hours=23, minutes=10)

@@ -29,6 +29,7 @@ from storage.database import Migration, MigrationError, builtin_migrations
 from storage.owners import dead_owners, process_owner
 from storage.ports import Store
 from storage.sqlite import SqliteStore
+from tests.pg_backend import open_postgres
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 CONSENT = Consent("participation", "participation-2", "0" * 64, "nl")
@@ -39,7 +40,7 @@ async def _open_sqlite(directory: Path) -> Store:
     return await SqliteStore.open(directory / "contract.sqlite3")
 
 
-BACKENDS: dict[str, Opener] = {"sqlite": _open_sqlite}
+BACKENDS: dict[str, Opener] = {"sqlite": _open_sqlite, "postgres": open_postgres}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -42,9 +42,9 @@ TELEGRAM_ADAPTER = (
 # The channel adapters: only the edges (wiring, console, tests) may import them.
 ADAPTERS = ("conversations.telegram_io", "conversations.handlers", "conversations.coordinator",
             "conversations.inbound", "conversations.routes", "conversations.context")
-# The concrete storage backend: the use cases see storage through storage.ports.
-BACKEND = ("storage.sqlite*", "storage.database", "storage.erasure_log",
-           "storage.private_files", "aiosqlite")
+# The concrete storage backends: the use cases see storage through storage.ports.
+BACKEND = ("storage.sql_*", "storage.sqlite*", "storage.database", "storage.postgres",
+           "storage.erasure_log", "storage.private_files", "aiosqlite", "psycopg*")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,14 @@ RULES: tuple[Rule, ...] = (
          "storage implements the ports in storage.ports; it knows nothing of who uses it",
          applies_to=("storage",),
          forbidden=("conversations", "scheduler", "bot", "web", "reports", "faketelegram")),
+    Rule("one-sqlite-adapter",
+         "the repositories speak storage.sql, so SQLite and PostgreSQL run the same "
+         "queries: only the SQLite adapter imports its driver",
+         applies_to=("*",), unless=("storage.database",), forbidden=("aiosqlite",)),
+    Rule("one-postgres-adapter",
+         "the repositories speak storage.sql, so SQLite and PostgreSQL run the same "
+         "queries: only the PostgreSQL adapter imports its driver",
+         applies_to=("*",), unless=("storage.postgres",), forbidden=("psycopg*",)),
     Rule("reports-render-only",
          "reports draw what a use case hands them: no queries, no channel",
          applies_to=("reports",),
@@ -366,7 +374,10 @@ def table() -> str:
 
     lines = ["| rule | modules | may not import | why |", "|---|---|---|---|"]
     for rule in RULES:
-        where = names(rule.applies_to) + (" but the Telegram adapter" if rule.unless else "")
+        where = names(rule.applies_to)
+        if rule.unless:
+            where += (" but the Telegram adapter" if rule.unless == TELEGRAM_ADAPTER
+                      else f" but {names(rule.unless)}")
         banned = names(rule.forbidden)
         if rule.only is not None:
             banned = f"anything of ours but {names(rule.only)}" + (f"; {banned}" if banned

@@ -8,23 +8,23 @@ from datetime import datetime, time
 
 from core.delivery import Window
 from core.records import Alert, PhoneWindow
-from storage.sqlite_base import SqliteQueries
-from storage.sqlite_therapist import alert_from_row
+from storage.sql_base import SqlQueries, equal_or_any
+from storage.sql_therapist import alert_from_row
 from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
 
 
-class SqlitePagesMixin(SqliteQueries):
+class PagesRepository(SqlQueries):
 
     async def alerts_since(self, since: datetime,
                            therapist_code: str | None = None) -> list[Alert]:
         """Alerts of every kind created since `since` (one therapist's, or all), newest
         first; unacknowledged ones are never left out, however old."""
+        whose, params = equal_or_any("therapist_code", therapist_code)
         return [alert_from_row(r) for r in await self._all(
-            "SELECT * FROM alerts WHERE (created_at >= ? OR acked_at IS NULL)"
-            " AND (? IS NULL OR therapist_code = ?) ORDER BY created_at DESC, id DESC",
-            (iso(since), therapist_code, therapist_code))]
+            "SELECT * FROM alerts WHERE (created_at >= ? OR acked_at IS NULL)"  # noqa: S608
+            f" AND {whose} ORDER BY created_at DESC, id DESC", (iso(since), *params))]
 
     async def all_windows(self) -> list[PhoneWindow]:
         """Every phone window, units first; an unreadable one is logged and left out."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.records import Consent
-from storage.sqlite_base import SqliteQueries
+from storage.sql_base import SqlQueries
 from storage.timefmt import iso
 
 
-class SqliteButtonsMixin(SqliteQueries):
+class ButtonRepository(SqlQueries):
     async def bind_buttons(self, nonce: str, message_id: int | None, now: datetime) -> None:
         """Record the message whose buttons carry `nonce` (None: sent, id unknown)."""
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO button_messages (nonce, message_id, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (nonce) DO UPDATE SET message_id = excluded.message_id"
                 " WHERE button_messages.message_id IS NULL",
@@ -32,10 +32,10 @@ class SqliteButtonsMixin(SqliteQueries):
         if row["message_id"] is not None:
             return bool(row["message_id"] == message_id)
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE button_messages SET message_id = ? WHERE nonce = ?"
                 " AND message_id IS NULL", (message_id, nonce))
-            if cur.rowcount == 1:
+            if changed == 1:
                 return True
         row = await self._one("SELECT message_id FROM button_messages WHERE nonce = ?",
                               (nonce,))
@@ -45,7 +45,7 @@ class SqliteButtonsMixin(SqliteQueries):
                                     now: datetime) -> None:
         """A "not now" at the invite: the decision, tied to the youth's code only."""
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO invite_declines (youth_code, text_version, text_sha256,"
                 " language, decided_at) VALUES (?, ?, ?, ?, ?)",
                 (youth_code, consent.text_version, consent.text_sha256, consent.language,

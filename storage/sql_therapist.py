@@ -6,8 +6,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
-import aiosqlite
-
 from core.questionnaire import Language
 from core.records import (
     Alert,
@@ -19,14 +17,15 @@ from core.records import (
     Therapist,
     Youth,
 )
-from storage.sqlite_base import SqliteQueries, youth_from_row
-from storage.sqlite_invites import (
+from storage.sql import Row, Sql
+from storage.sql_base import SqlQueries, youth_from_row
+from storage.sql_invites import (
     drop_contact_if_orphaned,
     previous_pseudonym,
     redeem_invite,
     store_contact,
 )
-from storage.sqlite_schedule import insert_outbox_rows, outbox_item
+from storage.sql_schedule import insert_outbox_rows, outbox_item
 from storage.timefmt import iso, parse_iso
 
 ALERT_LIFETIME = timedelta(days=7)
@@ -35,7 +34,7 @@ ALERT_LIFETIME = timedelta(days=7)
 log = logging.getLogger(__name__)
 
 
-def alert_from_row(r: aiosqlite.Row) -> Alert:
+def alert_from_row(r: Row) -> Alert:
     def opt(name: str) -> datetime | None:
         return parse_iso(r[name]) if r[name] else None
 
@@ -45,19 +44,19 @@ def alert_from_row(r: aiosqlite.Row) -> Alert:
                  opt("discussed_at"))
 
 
-async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetime) -> bool:
+async def insert_alert(conn: Sql, alert: NewAlert, now: datetime) -> bool:
     """Inside the caller's transaction: the alert row plus its outbox rows.
 
     An urgent alert (with a `reason`) gets no outbox rows: scheduler/crisis_delivery.py
     sends it to each recipient on a row of its own (alert_deliveries)."""
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO alerts (ref, dedupe_key, kind, youth_code,"
+    changed = await conn.run(
+        "INSERT INTO alerts (ref, dedupe_key, kind, youth_code,"
         " therapist_code, detail, created_at, unit_code, reason, escalate_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (alert.ref, alert.dedupe_key, alert.kind, alert.youth_code,
          alert.therapist_code, alert.detail, iso(now), alert.unit_code, alert.reason,
          iso(alert.escalate_at) if alert.escalate_at else None))
-    if cur.rowcount != 1:
+    if changed != 1:
         return False
     if alert.reason is not None:
         return True
@@ -65,7 +64,7 @@ async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetim
     if alert.escalate_at is not None:
         deliveries.append(("escalation", alert.escalate_at))
     for kind, due in deliveries:
-        await conn.execute(
+        await conn.run(
             "INSERT INTO outbox (dedupe_key, kind, youth_code, therapist_code, ref,"
             " occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -75,7 +74,7 @@ async def insert_alert(conn: aiosqlite.Connection, alert: NewAlert, now: datetim
     return True
 
 
-class SqliteTherapistMixin(SqliteQueries):
+class TherapistRepository(SqlQueries):
 
     async def bind_therapist(
         self, token_digest: str, pseudonym: str, chat_id_enc: bytes, now: datetime
@@ -85,7 +84,7 @@ class SqliteTherapistMixin(SqliteQueries):
             if isinstance(code, BindOutcome):
                 return code
             before = await previous_pseudonym(conn, "therapist", code)
-            await conn.execute("UPDATE therapists SET pseudonym = ? WHERE code = ?",
+            await conn.run("UPDATE therapists SET pseudonym = ? WHERE code = ?",
                                (pseudonym, code))
             await store_contact(conn, pseudonym, chat_id_enc)
             await drop_contact_if_orphaned(conn, before)
@@ -111,7 +110,7 @@ class SqliteTherapistMixin(SqliteQueries):
     async def rate(self, occurrence_key: str, youth_code: str, therapist_code: str, item: str,
                    value: str, now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO therapist_ratings (occurrence_key, youth_code, therapist_code,"
                 " item, value, rated_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (occurrence_key, youth_code, item) DO UPDATE"
@@ -150,15 +149,15 @@ class SqliteTherapistMixin(SqliteQueries):
     async def ack_alert(self, ref: str, now: datetime, by: str = "therapist") -> bool:
         """Record the first acknowledgement (by a role); False when one came first."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE alerts SET acked_at = ?, acked_by = ?, nobody_since = NULL"
                 " WHERE ref = ? AND acked_at IS NULL", (iso(now), by, ref))
-            if cur.rowcount == 1:
-                await conn.execute(
+            if changed == 1:
+                await conn.run(
                     "UPDATE outbox SET state = 'cancelled', last_error = 'acknowledged',"
                     " closed_at = ? WHERE ref = ? AND kind = 'escalation' AND state = 'pending'",
                     (iso(now), ref))
-            return cur.rowcount == 1
+            return changed == 1
 
 
-__all__ = ["OutboxState", "SqliteTherapistMixin"]
+__all__ = ["OutboxState", "TherapistRepository"]

@@ -1,14 +1,11 @@
-"""SQLite implementation of the schedule and outbox ports (mixed into SqliteStore)."""
+"""The schedule and outbox ports on storage.sql."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import cast
-
-import aiosqlite
 
 from core.delivery import Kind, Window
 from core.kiosk import KIOSK_PREFIX, Channel, ChannelFacts
@@ -24,7 +21,8 @@ from core.records import (
     PlanWork,
 )
 from core.schedule import Change, Series, Timing
-from storage.sqlite_base import SqliteQueries
+from storage.sql import Row, Sql
+from storage.sql_base import SqlQueries, chunks, in_list
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -39,7 +37,7 @@ def _parse_days(text: str) -> frozenset[int]:
     return frozenset(int(d) for d in text.split(",") if d)
 
 
-def outbox_item(row: aiosqlite.Row) -> OutboxItem:
+def outbox_item(row: Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"], kind=Kind(row["kind"]), youth_code=row["youth_code"],
         occurrence_key=row["occurrence_key"],
@@ -54,7 +52,7 @@ def outbox_item(row: aiosqlite.Row) -> OutboxItem:
 SENDING_LEASE = timedelta(minutes=10)  # far longer than a send with its retries takes
 
 
-def _series(r: aiosqlite.Row, members: dict[int, list[str]]) -> Series:
+def _series(r: Row, members: dict[int, list[str]]) -> Series:
     return Series(
         id=r["id"], youth_codes=tuple(members.get(r["id"], [])),
         therapist_code=r["therapist_code"],
@@ -71,20 +69,43 @@ def _series(r: aiosqlite.Row, members: dict[int, list[str]]) -> Series:
     )
 
 
-def _change(r: aiosqlite.Row) -> Change:
+def _change(r: Row) -> Change:
     return Change(r["series_id"], date.fromisoformat(r["original_date"]), bool(r["cancelled"]),
                   datetime.fromisoformat(r["moved_to"]) if r["moved_to"] else None)
 
 
-async def upsert_planned_rows(conn: aiosqlite.Connection, rows: list[PlannedRow],
+# Rows per multi-row INSERT: 13 values each stays far below both backends' limits.
+_ROWS_PER_INSERT = 400
+
+
+async def _insert_counted(conn: Sql, head: str, width: int, tail: str,
+                          rows: list[tuple[object, ...]]) -> int:
+    """Run `head VALUES (...), (...) tail RETURNING id` over `rows` in slices; how many
+    rows the statements inserted or changed (those RETURNING gives back)."""
+    done = 0
+    one = f"({in_list(width)})"
+    for part in chunks(rows, _ROWS_PER_INSERT):
+        values = ", ".join([one] * len(part))
+        done += len(await conn.all(f"{head} VALUES {values}{tail} RETURNING id",
+                                   [v for row in part for v in row]))
+    return done
+
+
+def _last_per_key(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """One row per dedupe key (the first value), the last one given, in first-seen
+    order: one multi-row upsert may not touch the same row twice (PostgreSQL refuses)."""
+    return list({row[0]: row for row in rows}.values())
+
+
+async def upsert_planned_rows(conn: Sql, rows: list[PlannedRow],
                               now: datetime) -> int:
     """Insert planned messages once; revive ones cancelled only because of a pause."""
     stamp = iso(now)
-    before = conn.total_changes
-    await conn.executemany(
+    return await _insert_counted(
+        conn,
         "INSERT INTO outbox (dedupe_key, kind, youth_code, series_id, occurrence_key,"
         " discipline, session_end, due_at, expires_at, state, last_error,"
-        " scheduled_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " scheduled_at, closed_at)", 13,
         " ON CONFLICT (dedupe_key) DO UPDATE SET state = excluded.state,"
         " due_at = excluded.due_at, expires_at = excluded.expires_at,"
         " last_error = excluded.last_error, closed_at = excluded.closed_at"
@@ -95,31 +116,28 @@ async def upsert_planned_rows(conn: aiosqlite.Connection, rows: list[PlannedRow]
         " OR (((outbox.state = 'pending' AND outbox.attempts = 0)"
         "   OR (outbox.state = 'expired' AND outbox.last_error = 'no phone window before expiry'))"
         "  AND (outbox.due_at != excluded.due_at OR outbox.state != excluded.state))",
-        [(r.planned.dedupe_key, r.planned.kind.value, r.planned.youth_code,
+        _last_per_key([(r.planned.dedupe_key, r.planned.kind.value, r.planned.youth_code,
           r.series_id, r.planned.occurrence_key, r.discipline, iso(r.session_end),
           iso(r.planned.due_at), iso(r.planned.expires_at),
           "expired" if r.planned.missed else "pending",
           PLAN_MISSED if r.planned.missed else None, stamp,
-          stamp if r.planned.missed else None) for r in rows],
-    )
-    return conn.total_changes - before
+          stamp if r.planned.missed else None) for r in rows]))
 
 
-async def insert_outbox_rows(conn: aiosqlite.Connection, rows: list[NewOutbox],
+async def insert_outbox_rows(conn: Sql, rows: list[NewOutbox],
                              now: datetime) -> int:
     """Insert messages other than check-ins and reminders once (first one wins)."""
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT OR IGNORE INTO outbox (dedupe_key, kind, youth_code, therapist_code,"
-        " ref, occurrence_key, session_end, due_at, expires_at, state, scheduled_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+    return await _insert_counted(
+        conn,
+        "INSERT INTO outbox (dedupe_key, kind, youth_code, therapist_code,"
+        " ref, occurrence_key, session_end, due_at, expires_at, state, scheduled_at)", 11,
+        " ON CONFLICT DO NOTHING",
         [(r.dedupe_key, r.kind.value, r.youth_code, r.therapist_code, r.ref,
           r.occurrence_key, iso(r.session_end), iso(r.due_at), iso(r.expires_at),
-          iso(now)) for r in rows])
-    return conn.total_changes - before
+          "pending", iso(now)) for r in rows])
 
 
-class SqliteScheduleMixin(SqliteQueries):
+class ScheduleRepository(SqlQueries):
     owner: str  # this process instance, set by SqliteStore
 
     # -- schedules -------------------------------------------------------------------
@@ -127,11 +145,11 @@ class SqliteScheduleMixin(SqliteQueries):
     async def add_series(self, new: NewSeries, now: datetime) -> int:
         t = new.timing
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            row = await conn.one(
                 "INSERT INTO series (therapist_code, discipline, weekdays, start_time,"
                 " duration_minutes, timezone, first_date, last_date, send_after_minutes,"
                 " remind_after_minutes, expire_after_minutes, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (new.therapist_code, new.discipline, _days(new.weekdays),
                  new.start.strftime("%H:%M"), int(new.duration.total_seconds() // 60),
                  new.timezone, new.first_date.isoformat(),
@@ -140,8 +158,9 @@ class SqliteScheduleMixin(SqliteQueries):
                  int(t.remind_after.total_seconds() // 60),
                  int(t.expire_after.total_seconds() // 60), iso(now)),
             )
-            series_id = cast(int, cur.lastrowid)
-            await conn.executemany(
+            assert row is not None
+            series_id = int(row["id"])
+            await conn.run_many(
                 "INSERT INTO series_youths (series_id, youth_code) VALUES (?, ?)",
                 [(series_id, code) for code in new.youth_codes],
             )
@@ -162,14 +181,14 @@ class SqliteScheduleMixin(SqliteQueries):
 
     async def set_series_paused(self, series_id: int, paused: bool) -> bool:
         async with self.db.write() as conn:
-            cur = await conn.execute("UPDATE series SET paused = ? WHERE id = ? AND paused != ?",
+            changed = await conn.run("UPDATE series SET paused = ? WHERE id = ? AND paused != ?",
                                      (int(paused), series_id, int(paused)))
-            return cur.rowcount == 1
+            return changed == 1
 
     async def add_change(self, change: Change, now: datetime) -> None:
         moved = change.moved_to.isoformat(timespec="minutes") if change.moved_to else None
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO series_changes (series_id, original_date, cancelled, moved_to,"
                 " created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id, original_date)"
                 " DO UPDATE SET cancelled = excluded.cancelled, moved_to = excluded.moved_to",
@@ -183,7 +202,7 @@ class SqliteScheduleMixin(SqliteQueries):
     async def add_window(self, window: PhoneWindow) -> None:
         w = window.window
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO phone_windows (scope, scope_code, weekdays, start_time, end_time)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (window.scope, window.scope_code, _days(w.weekdays), w.start.strftime("%H:%M"),
@@ -216,24 +235,25 @@ class SqliteScheduleMixin(SqliteQueries):
         """What each youth's channel is decided from (core.kiosk.current_channel): the
         newest choice in youth_channels, and the facts of the default."""
         codes = list(youth_codes)
-        if not codes:
-            return {}
-        rows = await self._all(
-            "SELECT y.code, y.birth_year, y.pseudonym,"
-            " (SELECT c.channel FROM youth_channels c WHERE c.youth_code = y.code"
-            "  ORDER BY c.id DESC LIMIT 1) AS chosen,"
-            " EXISTS (SELECT 1 FROM contacts k WHERE k.pseudonym = y.pseudonym) AS linked"
-            " FROM youths y WHERE y.code IN (SELECT value FROM json_each(?))",
-            (json.dumps(codes),))
-        return {r["code"]: ChannelFacts(
-            Channel(r["chosen"]) if r["chosen"] is not None else None, int(r["birth_year"]),
-            bool(r["linked"]), (r["pseudonym"] or "").startswith(KIOSK_PREFIX)) for r in rows}
+        facts: dict[str, ChannelFacts] = {}
+        for part in chunks(codes):
+            for r in await self._all(
+                "SELECT y.code, y.birth_year, y.pseudonym,"  # noqa: S608 - placeholders only
+                " (SELECT c.channel FROM youth_channels c WHERE c.youth_code = y.code"
+                "  ORDER BY c.id DESC LIMIT 1) AS chosen,"
+                " EXISTS (SELECT 1 FROM contacts k WHERE k.pseudonym = y.pseudonym) AS linked"
+                f" FROM youths y WHERE y.code IN ({in_list(len(part))})", part):
+                facts[r["code"]] = ChannelFacts(
+                    Channel(r["chosen"]) if r["chosen"] is not None else None,
+                    int(r["birth_year"]), bool(r["linked"]),
+                    (r["pseudonym"] or "").startswith(KIOSK_PREFIX))
+        return facts
 
     async def set_unit(self, youth_code: str, unit: str) -> bool:
         async with self.db.write() as conn:
-            cur = await conn.execute("UPDATE youths SET unit = ? WHERE code = ?",
+            changed = await conn.run("UPDATE youths SET unit = ? WHERE code = ?",
                                      (unit, youth_code))
-            return cur.rowcount == 1
+            return changed == 1
 
     # -- outbox ----------------------------------------------------------------------
 
@@ -315,28 +335,28 @@ class SqliteScheduleMixin(SqliteQueries):
         async with self.db.write() as conn:
             added = await upsert_planned_rows(conn, rows, now) if rows else 0
             added += await insert_outbox_rows(conn, others, now) if others else 0
-            await conn.executemany(
+            await conn.run_many(
                 "INSERT INTO plan_marks (series_id, rules, planned_until, next_start)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (series_id) DO UPDATE SET"
                 " rules = excluded.rules, planned_until = excluded.planned_until,"
                 " next_start = excluded.next_start",
                 [(m.series_id, m.rules, iso(m.planned_until),
                   iso(m.next_start) if m.next_start else None) for m in marks])
-            await conn.executemany("DELETE FROM plan_changes WHERE series_id = ? AND id <= ?",
+            await conn.run_many("DELETE FROM plan_changes WHERE series_id = ? AND id <= ?",
                                    [(m.series_id, change_mark) for m in marks])
             # Edits of series deleted since: nothing left to plan for them.
-            await conn.execute("DELETE FROM plan_changes WHERE id <= ? AND series_id NOT IN"
+            await conn.run("DELETE FROM plan_changes WHERE id <= ? AND series_id NOT IN"
                                " (SELECT id FROM series)", (change_mark,))
             return added
 
     async def cancel_pending(self, occurrence_prefix: str, reason: str, now: datetime) -> int:
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE outbox SET state = 'cancelled', last_error = ?, closed_at = ?"
                 " WHERE state = 'pending' AND (occurrence_key = ? OR occurrence_key LIKE ?)",
                 (reason, iso(now), occurrence_prefix, occurrence_prefix + ":%"),
             )
-            return cur.rowcount
+            return changed
 
     async def due_items(self, now: datetime, limit: int) -> list[OutboxItem]:
         """Due pending rows. A row that cannot be read (a malformed field) is marked
@@ -353,7 +373,7 @@ class SqliteScheduleMixin(SqliteQueries):
         if broken:
             log.error("marked %d unreadable outbox row(s) failed", len(broken))
             async with self.db.write() as conn:
-                await conn.executemany("UPDATE outbox SET state = 'failed', last_error = ?,"
+                await conn.run_many("UPDATE outbox SET state = 'failed', last_error = ?,"
                                        " closed_at = ? WHERE id = ?", broken)
         return items
 
@@ -361,17 +381,17 @@ class SqliteScheduleMixin(SqliteQueries):
         """Move pending -> sending, owned by this process until `now + lease`; False if
         someone else took it or it changed."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
                 " lease_until = ? WHERE id = ? AND state = 'pending'",
                 (self.owner, iso(now + lease), item_id))
-            return cur.rowcount == 1
+            return changed == 1
 
     async def finish(
         self, item_id: int, state: OutboxState, now: datetime, error: str | None = None
     ) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "UPDATE outbox SET state = ?, last_error = ?,"
                 " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, closed_at = ?"
                 " WHERE id = ?",
@@ -379,7 +399,7 @@ class SqliteScheduleMixin(SqliteQueries):
 
     async def retry_later(self, item_id: int, at: datetime, error: str, now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ? WHERE id = ?",
                 (iso(at), error, item_id))
 
@@ -396,27 +416,30 @@ class SqliteScheduleMixin(SqliteQueries):
         (processes known to have died), and (given `now`) rows whose lease ran out: a
         live process's rows are left alone.
         """
-        stamp = iso(now) if now else None
         release = ("UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
                    " WHERE state = 'sending' AND ")
+        mine = "(owner IS NULL OR owner = ?"
+        params: tuple[object, ...] = (self.owner,)
+        if now is not None:
+            mine += " OR lease_until IS NULL OR lease_until <= ?"
+            params += (iso(now),)
+        dead = list(dead_owners)
         async with self.db.write() as conn:
-            before = conn.total_changes
-            await conn.execute(
-                release + "(owner IS NULL OR owner = ?"
-                " OR (? IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)))",
-                (self.owner, stamp, stamp))
-            await conn.executemany(release + "owner = ?", [(o,) for o in dead_owners])
-            return conn.total_changes - before
+            released = await conn.run(release + mine + ")", params)
+            for part in chunks(dead):
+                released += await conn.run(
+                    release + f"owner IN ({in_list(len(part))})", part)
+            return released
 
     async def release_expired(self, now: datetime) -> int:
         """Rows whose lease ran out go back to pending, whoever claimed them (every tick:
         a process that died without a restart on this host leaves none stuck)."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
                 " WHERE state = 'sending' AND lease_until IS NOT NULL AND lease_until <= ?",
                 (iso(now),))
-            return cur.rowcount
+            return changed
 
     async def sending_owners(self) -> set[str]:
         """The processes that hold rows in `sending`."""
@@ -425,13 +448,13 @@ class SqliteScheduleMixin(SqliteQueries):
 
     async def expire_overdue(self, now: datetime) -> int:
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE outbox SET state = 'expired', closed_at = ?,"
                 " last_error = COALESCE(last_error, 'not sent before expiry')"
                 " WHERE state = 'pending' AND expires_at <= ?", (iso(now), iso(now)))
-            return cur.rowcount
+            return changed
 
     async def mark_unreachable(self, youth_code: str, now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute("UPDATE youths SET unreachable_at = ? WHERE code = ?",
+            await conn.run("UPDATE youths SET unreachable_at = ? WHERE code = ?",
                                (iso(now), youth_code))

@@ -15,8 +15,8 @@ from core.analytics import SessionPoint
 from core.compliance import Compliance, summarise
 from core.flow import Status
 from core.records import OutboxState, SessionRecord
-from storage.sqlite_base import SqliteQueries
-from storage.sqlite_privacy import standing
+from storage.sql_base import SqlQueries, chunks, equal_or_any, in_list
+from storage.sql_privacy import standing
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,11 @@ _SESSIONS = (
     " WHERE c.created_at <= ? AND NOT EXISTS (SELECT 1"
     "   FROM outbox p WHERE p.kind = 'checkin' AND p.youth_code = y.code"
     "   AND p.occurrence_key = c.occurrence_key)"
-    ") WHERE (? IS NULL OR session_therapist = ?)"
+    ") sessions WHERE {therapist}"
     " ORDER BY youth_code, session_end")
 
 
-class SqliteSessionsMixin(SqliteQueries):
+class SessionRepository(SqlQueries):
 
     async def session_records(self, therapist_code: str | None,
                               until: datetime) -> list[SessionRecord]:
@@ -54,14 +54,15 @@ class SqliteSessionsMixin(SqliteQueries):
         check-in started without one, which then ends when it was started and belongs to
         the youth's enrolled therapist.
         """
-        rows = await self._all(_SESSIONS, (iso(until), iso(until), therapist_code, therapist_code))
+        held_by, by_params = equal_or_any("session_therapist", therapist_code)
+        rows = await self._all(_SESSIONS.format(therapist=held_by),
+                               (iso(until), iso(until), *by_params))
         ids = [r["checkin_id"] for r in rows if r["checkin_id"] is not None]
         answers: dict[int, dict[str, str]] = {}
         notes: set[int] = set()
         crises: set[int] = set()
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            marks = ",".join("?" * len(part))
+        for part in chunks(ids):
+            marks = in_list(len(part))
             for a in await self._all(
                 f"SELECT checkin_id, item, value FROM answers WHERE checkin_id IN ({marks})",  # noqa: S608
                     part):
@@ -72,9 +73,10 @@ class SqliteSessionsMixin(SqliteQueries):
                 f"SELECT checkin_id FROM crisis_flags WHERE checkin_id IN ({marks})",  # noqa: S608
                 part)}
         ratings: dict[tuple[str, str], dict[str, str]] = {}
+        rated_by, rated_params = equal_or_any("therapist_code", therapist_code)
         for t in await self._all(
-                "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"
-                " WHERE ? IS NULL OR therapist_code = ?", (therapist_code, therapist_code)):
+                "SELECT occurrence_key, youth_code, item, value FROM therapist_ratings"  # noqa: S608
+                f" WHERE {rated_by}", rated_params):
             ratings.setdefault((t["occurrence_key"], t["youth_code"]), {})[t["item"]] = t["value"]
         not_held = {(r["youth_code"], r["occurrence_key"]): r["marked_by"]
                     for r in await self._all(
@@ -104,21 +106,21 @@ class SqliteSessionsMixin(SqliteQueries):
         False when it was already marked (the first word stands: nothing doubled).
         """
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO sessions_not_held (youth_code, occurrence_key,"
-                " marked_by, marked_at) VALUES (?, ?, ?, ?)",
+            changed = await conn.run(
+                "INSERT INTO sessions_not_held (youth_code, occurrence_key,"
+                " marked_by, marked_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (youth_code, occurrence_key, by, iso(now)))
-            await conn.execute(
+            await conn.run(
                 "UPDATE checkins SET status = 'complete', completed_at = ?"
                 " WHERE status = 'open' AND occurrence_key = ? AND youth_pseudonym ="
                 " (SELECT pseudonym FROM youths WHERE code = ?)",
                 (iso(now), occurrence_key, youth_code))
-            await conn.execute(
+            await conn.run(
                 "UPDATE outbox SET state = 'cancelled', last_error = 'did not take place',"
                 " closed_at = ? WHERE kind = 'reminder' AND state = 'pending'"
                 " AND youth_code = ? AND occurrence_key = ?",
                 (iso(now), youth_code, occurrence_key))
-            return cur.rowcount == 1
+            return changed == 1
 
     async def compliance(self, now: datetime) -> list[Compliance]:
         """Per youth: sessions, prompts sent, answered, missed, a missed streak, and the
@@ -141,7 +143,7 @@ class SqliteSessionsMixin(SqliteQueries):
             " y.pseudonym IS NULL AND EXISTS (SELECT 1 FROM invite_declines d"
             "   WHERE d.youth_code = y.code) AS declined"
             " FROM youths y ORDER BY y.code")
-        taking_part = await standing(self.db.conn, "participation")
+        taking_part = await standing(self.db, "participation")
         points: dict[str, list[SessionPoint]] = {}
         for rec in await self.session_records(None, now):
             points.setdefault(rec.youth_code, []).append(rec.point(now))

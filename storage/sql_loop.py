@@ -6,30 +6,29 @@ from datetime import datetime
 
 from core.export import AlertExportRow
 from core.records import Alert, Checkin, OutboxItem, SessionNote
-from storage.sqlite_base import SqliteQueries
-from storage.sqlite_privacy import standing
-from storage.sqlite_schedule import outbox_item
-from storage.sqlite_therapist import alert_from_row
+from storage.sql_base import SqlQueries
+from storage.sql_privacy import standing
+from storage.sql_schedule import outbox_item
+from storage.sql_therapist import alert_from_row
 from storage.timefmt import iso, parse_iso
 
 
-class SqliteLoopMixin(SqliteQueries):
+class LoopRepository(SqlQueries):
     async def checkin_by_ref(self, ref: str) -> Checkin | None:
-        raise NotImplementedError  # provided by SqliteStore
+        raise NotImplementedError  # provided by CheckinRepository
 
     async def set_simple_mode(self, youth_code: str, on: bool) -> bool | None:
         """Switch the 3-point scale on or off; it applies from the next check-in, because
         every check-in keeps the mode it was opened with. True when it changed, False when
         it already was so, None for an unknown code."""
         async with self.db.write() as conn:
-            cur = await conn.execute("SELECT simple_mode FROM youths WHERE code = ?",
-                                     (youth_code,))
-            row = await cur.fetchone()
+            row = await conn.one("SELECT simple_mode FROM youths WHERE code = ?",
+                                 (youth_code,))
             if row is None:
                 return None
             if bool(row[0]) == on:
                 return False
-            await conn.execute("UPDATE youths SET simple_mode = ? WHERE code = ?",
+            await conn.run("UPDATE youths SET simple_mode = ? WHERE code = ?",
                                (int(on), youth_code))
             return True
 
@@ -46,17 +45,17 @@ class SqliteLoopMixin(SqliteQueries):
         """Record that the alert was talked through with the youth; it counts as seen too
         (and stops an escalation). False when it was recorded before."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            changed = await conn.run(
                 "UPDATE alerts SET discussed_at = ?, discussed_by = ?,"
                 " acked_at = coalesce(acked_at, ?), acked_by = coalesce(acked_by, ?),"
                 " nobody_since = NULL WHERE ref = ? AND discussed_at IS NULL",
                 (iso(now), by, iso(now), by, ref))
-            if cur.rowcount == 1:
-                await conn.execute(
+            if changed == 1:
+                await conn.run(
                     "UPDATE outbox SET state = 'cancelled', last_error = 'acknowledged',"
                     " closed_at = ? WHERE ref = ? AND kind = 'escalation' AND state = 'pending'",
                     (iso(now), ref))
-            return cur.rowcount == 1
+            return changed == 1
 
     async def undiscussed_alerts(self, youth_code: str, therapist_code: str,
                                  since: datetime) -> list[Alert]:
@@ -73,7 +72,7 @@ class SqliteLoopMixin(SqliteQueries):
             " a.therapist_code"
             " FROM alerts a JOIN youths y ON y.code = a.youth_code"
             " WHERE y.pseudonym IS NOT NULL ORDER BY y.code, a.created_at")
-        research = await standing(self.db.conn, "research") if research_only else None
+        research = await standing(self.db, "research") if research_only else None
 
         def opt(value: str | None) -> datetime | None:
             return parse_iso(value) if value else None

@@ -6,26 +6,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-import aiosqlite
-
 from core.questionnaire import Language
 from core.records import Alert, AlertDelivery, AlreadyExists, BindOutcome, Unit, Youth
-from storage.sqlite_base import SqliteQueries, youth_from_row
-from storage.sqlite_invites import (
+from storage.sql import Row
+from storage.sql_base import SqlQueries, youth_from_row
+from storage.sql_invites import (
     drop_contact_if_orphaned,
     previous_pseudonym,
     redeem_invite,
     store_contact,
 )
-from storage.sqlite_therapist import alert_from_row
+from storage.sql_therapist import alert_from_row
 from storage.timefmt import iso, parse_iso
 
 
-def _unit(row: aiosqlite.Row) -> Unit:
+def _unit(row: Row) -> Unit:
     return Unit(row["code"], cast(Language, row["language"]), row["pseudonym"])
 
 
-def _delivery(row: aiosqlite.Row) -> AlertDelivery:
+def _delivery(row: Row) -> AlertDelivery:
     def opt(name: str) -> datetime | None:
         return parse_iso(row[name]) if row[name] else None
 
@@ -34,14 +33,15 @@ def _delivery(row: aiosqlite.Row) -> AlertDelivery:
                          opt("sent_at"), opt("ack_told_at"))
 
 
-class SqliteCrisisMixin(SqliteQueries):
+class CrisisRepository(SqlQueries):
 
     async def add_unit(self, code: str, language: Language, now: datetime) -> None:
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO units (code, language, created_at) VALUES (?, ?, ?)",
+            changed = await conn.run(
+                "INSERT INTO units (code, language, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (code, language, iso(now)))
-            if cur.rowcount != 1:
+            if changed != 1:
                 raise AlreadyExists(code)
 
     async def unit(self, code: str) -> Unit | None:
@@ -59,7 +59,7 @@ class SqliteCrisisMixin(SqliteQueries):
             if isinstance(code, BindOutcome):
                 return code
             before = await previous_pseudonym(conn, "unit", code)
-            await conn.execute("UPDATE units SET pseudonym = ?, linked_at = ? WHERE code = ?",
+            await conn.run("UPDATE units SET pseudonym = ?, linked_at = ? WHERE code = ?",
                                (pseudonym, iso(now), code))
             await store_contact(conn, pseudonym, chat_id_enc)
             await drop_contact_if_orphaned(conn, before)
@@ -100,12 +100,13 @@ class SqliteCrisisMixin(SqliteQueries):
     async def add_deliveries(self, alert_id: int, recipients: list[str],
                              now: datetime) -> int:
         async with self.db.write() as conn:
-            before = conn.total_changes
-            await conn.executemany(
-                "INSERT OR IGNORE INTO alert_deliveries (alert_id, recipient, state, due_at,"
-                " created_at) VALUES (?, ?, 'pending', ?, ?)",
-                [(alert_id, r, iso(now), iso(now)) for r in recipients])
-            return conn.total_changes - before
+            added = 0
+            for recipient in recipients:   # a handful: the unit phones and the therapist
+                added += await conn.run(
+                    "INSERT INTO alert_deliveries (alert_id, recipient, state, due_at,"
+                    " created_at) VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+                    (alert_id, recipient, iso(now), iso(now)))
+            return added
 
     async def deliveries(self, alert_id: int) -> list[AlertDelivery]:
         return [_delivery(r) for r in await self._all(
@@ -113,26 +114,26 @@ class SqliteCrisisMixin(SqliteQueries):
 
     async def delivery_sent(self, delivery_id: int, now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "UPDATE alert_deliveries SET state = 'sent', sent_at = ?, attempts = attempts"
                 " + 1, last_error = NULL WHERE id = ?", (iso(now), delivery_id))
 
     async def delivery_failed(self, delivery_id: int, state: str, error: str,
                               retry_at: datetime, now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "UPDATE alert_deliveries SET state = ?, last_error = ?, due_at = ?,"
                 " attempts = attempts + 1 WHERE id = ?",
                 (state, error, iso(retry_at), delivery_id))
 
     async def ack_told(self, delivery_id: int, now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute("UPDATE alert_deliveries SET ack_told_at = ? WHERE id = ?",
+            await conn.run("UPDATE alert_deliveries SET ack_told_at = ? WHERE id = ?",
                                (iso(now), delivery_id))
 
     async def set_nobody(self, alert_id: int, since: datetime | None) -> None:
         async with self.db.write() as conn:
-            await conn.execute("UPDATE alerts SET nobody_since = ? WHERE id = ?",
+            await conn.run("UPDATE alerts SET nobody_since = ? WHERE id = ?",
                                (iso(since) if since else None, alert_id))
 
     async def unreached_alerts(self) -> list[Alert]:

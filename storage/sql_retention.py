@@ -1,11 +1,11 @@
-"""SQLite implementation of the retention periods (mixed into SqliteStore)."""
+"""The retention periods on storage.sql: old records of one kind removed by age."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from core.retention import DataKind
-from storage.sqlite_base import SqliteQueries
+from storage.sql_base import SqlQueries
 from storage.timefmt import iso
 
 _CLOSED = "state NOT IN ('pending', 'sending')"
@@ -37,7 +37,11 @@ _PURGES: dict[DataKind, tuple[tuple[str, str], ...]] = {
 }
 
 
-class SqliteRetentionMixin(SqliteQueries):
+class RetentionRepository(SqlQueries):
+    wal_truncate_pending: bool
+
+    async def truncate_wal(self, attempts: int = 5, first_wait: float = 0.05) -> bool:
+        raise NotImplementedError  # provided by PrivacyRepository
     async def purge(self, kind: DataKind, before: datetime, *, dry_run: bool = False) -> int:
         """Remove (or, dry, count) the records of one kind from before the cutoff.
 
@@ -52,11 +56,13 @@ class SqliteRetentionMixin(SqliteQueries):
             return removed
         async with self.db.write() as conn:
             for table, where in _PURGES[kind]:
-                cur = await conn.execute(f"DELETE FROM {table} WHERE {where}",  # noqa: S608
-                                         (iso(before),))
-                removed += cur.rowcount
+                removed += await conn.run(f"DELETE FROM {table} WHERE {where}",  # noqa: S608
+                                          (iso(before),))
         if removed:
-            await self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # The removed rows leave the SQLite WAL too (a no-op where the backend has no
+            # such file to clear: see PrivacyRepository.truncate_wal).
+            self.wal_truncate_pending = True
+            await self.truncate_wal()
         return removed
 
     async def last_retention_day(self) -> date | None:
@@ -66,7 +72,6 @@ class SqliteRetentionMixin(SqliteQueries):
     async def record_retention_run(self, day: date, report: str, now: datetime) -> bool:
         """Record today's run; False when it was already recorded."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO retention_runs (day, ran_at, report) VALUES (?, ?, ?)",
-                (day.isoformat(), iso(now), report))
-            return cur.rowcount == 1
+            return await conn.run(
+                "INSERT INTO retention_runs (day, ran_at, report) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING", (day.isoformat(), iso(now), report)) == 1

@@ -1,21 +1,22 @@
-"""SQLite implementation of the audit trail and erasure (mixed into SqliteStore)."""
+"""The audit trail, consent and erasure on storage.sql."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-
-import aiosqlite
+from typing import cast
 
 from core.audit import GENESIS, AuditEntry, entry_hash
 from core.consent import ConsentRecord, stands
 from core.export import ExportRow
-from core.records import Consent, Row, SubjectRecords
+from core.records import Consent, SubjectRecords
+from core.records import Row as Record
 from storage.audit_anchor import AuditAnchor
-from storage.database import Database
-from storage.sqlite_invites import UNBOUND_PREFIX
+from storage.sql import Database, Sql
+from storage.sql_invites import UNBOUND_PREFIX
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -38,34 +39,39 @@ _BY_CODE = ("DELETE FROM therapist_ratings WHERE youth_code = ?",
 
 
 
-async def standing(conn: aiosqlite.Connection, scope: str) -> frozenset[str]:
+async def standing(conn: Sql, scope: str) -> frozenset[str]:
     """The pseudonyms whose consent to `scope` stands: every decision on the scope is
     fetched, oldest first, and core.consent.stands decides per youth."""
-    async with conn.execute(
-            "SELECT pseudonym, scope, text_version, answer, withdrawn_at FROM consents"
-            " WHERE scope = ? ORDER BY id", (scope,)) as cur:
-        rows = await cur.fetchall()
+    rows = await conn.all(
+        "SELECT pseudonym, scope, text_version, answer, withdrawn_at FROM consents"
+        " WHERE scope = ? ORDER BY id", (scope,))
     records: dict[str, list[ConsentRecord]] = {}
     for r in rows:
         records.setdefault(r[0], []).append(
             ConsentRecord(r[1], r[2], r[3] == "yes", r[4] is not None))
     return frozenset(p for p, mine in records.items() if stands(mine, scope))
 
-class SqlitePrivacyMixin:
+
+
+# A backend's way to make deleted bytes leave its files at once (SQLite: checkpoint and
+# truncate the WAL, see SqliteDatabase.checkpoint_truncate); True when it completed.
+Checkpoint = Callable[[], Awaitable[bool]]
+
+
+class PrivacyRepository:
     db: Database
     audit_anchor: AuditAnchor | None
+    checkpoint: Checkpoint | None = None   # None: the backend has nothing to clear
     wal_truncate_pending: bool = False   # an erasure whose WAL truncate is still owed
 
     async def append_audit(self, actor: str, action: str, youth_code: str, detail: str,
                            now: datetime) -> AuditEntry:
         async with self.db.write() as conn:
-            async with conn.execute(
-                    "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1") as cur:
-                last = await cur.fetchone()
+            last = await conn.one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
             at = iso(now)
             digest = entry_hash(prev, seq, at, actor, action, youth_code, detail)
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO audit_log (seq, at, actor, action, youth_code, detail, prev_hash,"
                 " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, at, actor, action, youth_code, detail, prev, digest))
@@ -77,37 +83,35 @@ class SqlitePrivacyMixin:
         return AuditEntry(seq, at, actor, action, youth_code, detail, prev, digest)
 
     async def audit_entries(self) -> list[AuditEntry]:
-        async with self.db.conn.execute("SELECT * FROM audit_log ORDER BY rowid") as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.all("SELECT * FROM audit_log ORDER BY seq")
         return [AuditEntry(r["seq"], r["at"], r["actor"], r["action"], r["youth_code"],
                            r["detail"], r["prev_hash"], r["hash"]) for r in rows]
 
     async def erase_youth(self, code: str, now: datetime) -> bool:
         """Erase a youth's answers, notes, contact and consent; keep a bare tombstone.
 
-        secure_delete zeroes the freed pages, and the WAL is checkpointed and truncated
-        afterwards, so the erased bytes are gone from both files.
+        On SQLite secure_delete zeroes the freed pages, and the WAL is checkpointed and
+        truncated afterwards (the `checkpoint` hook), so the erased bytes are gone from
+        both files.
         """
         async with self.db.write() as conn:
-            async with conn.execute("SELECT pseudonym FROM youths WHERE code = ?",
-                                    (code,)) as cur:
-                row = await cur.fetchone()
+            row = await conn.one("SELECT pseudonym FROM youths WHERE code = ?", (code,))
             if row is None:
                 return False
             if row["pseudonym"] is not None:
                 for sql in _BY_PSEUDONYM:
-                    await conn.execute(sql, (row["pseudonym"],))
+                    await conn.run(sql, (row["pseudonym"],))
             for sql in _BY_CODE:
-                await conn.execute(sql, (code,))
-            await conn.execute("DELETE FROM invites WHERE subject_code = ? AND role = 'youth'",
+                await conn.run(sql, (code,))
+            await conn.run("DELETE FROM invites WHERE subject_code = ? AND role = 'youth'",
                                (code,))
-            await conn.execute(
+            await conn.run(
                 "UPDATE youths SET pseudonym = NULL, paused = 1, birth_year = 0,"
                 " guardian_consent_date = NULL, guardian_research_consent_date = NULL,"
                 " unit = NULL, unreachable_at = NULL"
                 " WHERE code = ?", (code,))
-            await conn.execute("INSERT OR IGNORE INTO erasures (youth_code, erased_at)"
-                               " VALUES (?, ?)", (code, iso(now)))
+            await conn.run("INSERT INTO erasures (youth_code, erased_at) VALUES (?, ?)"
+                           " ON CONFLICT DO NOTHING", (code, iso(now)))
         self.wal_truncate_pending = True
         await self.truncate_wal()
         return True
@@ -118,11 +122,15 @@ class SqlitePrivacyMixin:
         While any reader is open (a backup, `audit show`, another tool) SQLite answers
         "busy" and the erased rows stay in the WAL. This retries a few times with a short
         backoff; when it still cannot, `wal_truncate_pending` stays set and the engine's
-        next tick (or the next start-up, which always truncates) tries again.
+        next tick (or the next start-up, which always truncates) tries again. A backend
+        without a `checkpoint` hook has nothing to truncate: done at once.
         """
+        if self.checkpoint is None:
+            self.wal_truncate_pending = False
+            return True
         wait = first_wait
         for attempt in range(attempts):
-            if await self.db.checkpoint_truncate():
+            if await self.checkpoint():
                 self.wal_truncate_pending = False
                 return True
             if attempt + 1 < attempts:
@@ -140,18 +148,16 @@ class SqlitePrivacyMixin:
         youth and follows them to the account that redeems the next invite.
         """
         async with self.db.write() as conn:
-            async with conn.execute("SELECT pseudonym FROM youths WHERE code = ?",
-                                    (code,)) as cur:
-                row = await cur.fetchone()
+            row = await conn.one("SELECT pseudonym FROM youths WHERE code = ?", (code,))
             if row is None or row["pseudonym"] is None:
                 return False
             placeholder = f"{UNBOUND_PREFIX}{secrets.token_hex(16)}"
-            await conn.execute("DELETE FROM contacts WHERE pseudonym = ?", (row["pseudonym"],))
-            await conn.execute("UPDATE youths SET pseudonym = ? WHERE code = ?",
+            await conn.run("DELETE FROM contacts WHERE pseudonym = ?", (row["pseudonym"],))
+            await conn.run("UPDATE youths SET pseudonym = ? WHERE code = ?",
                                (placeholder, code))
-            await conn.execute("UPDATE consents SET pseudonym = ? WHERE pseudonym = ?",
+            await conn.run("UPDATE consents SET pseudonym = ? WHERE pseudonym = ?",
                                (placeholder, row["pseudonym"]))
-            await conn.execute(
+            await conn.run(
                 "UPDATE invites SET used_at = ? WHERE subject_code = ? AND role = 'youth'"
                 " AND used_at IS NULL", (iso(now), code))
         return True
@@ -161,11 +167,11 @@ class SqlitePrivacyMixin:
         """Record one decision on one scope: a row of its own, yes or no, with the text's
         version and digest; an earlier yes to the same scope is marked withdrawn."""
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "UPDATE consents SET withdrawn_at = ? WHERE pseudonym = ? AND scope = ?"
                 " AND withdrawn_at IS NULL AND answer = 'yes'",
                 (iso(now), pseudonym, consent.scope))
-            await conn.execute(
+            await conn.run(
                 "INSERT INTO consents (pseudonym, scope, text_version, text_sha256,"
                 " language, agreed_at, answer) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (pseudonym, consent.scope, consent.text_version, consent.text_sha256,
@@ -175,73 +181,65 @@ class SqlitePrivacyMixin:
         return stands(await self.consents_of(pseudonym), scope)
 
     async def consents_of(self, pseudonym: str) -> list[ConsentRecord]:
-        async with self.db.conn.execute(
-                "SELECT scope, text_version, answer, withdrawn_at FROM consents"
-                " WHERE pseudonym = ? ORDER BY id", (pseudonym,)) as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.all(
+            "SELECT scope, text_version, answer, withdrawn_at FROM consents"
+            " WHERE pseudonym = ? ORDER BY id", (pseudonym,))
         return [ConsentRecord(r[0], r[1], r[2] == "yes", r[3] is not None) for r in rows]
 
     async def codes_with_consent(self, scope: str) -> frozenset[str]:
-        agreed = await standing(self.db.conn, scope)
-        async with self.db.conn.execute(
-                "SELECT code, pseudonym FROM youths WHERE pseudonym IS NOT NULL") as cur:
-            return frozenset(r[0] for r in await cur.fetchall() if r[1] in agreed)
+        agreed = await standing(self.db, scope)
+        return frozenset(r[0] for r in await self.db.all(
+            "SELECT code, pseudonym FROM youths WHERE pseudonym IS NOT NULL") if r[1] in agreed)
 
     async def consent_request_due(self, youth_code: str, version: str,
                                   now: datetime) -> bool:
         """True when the question about this text still has to reach the youth."""
         async with self.db.write() as conn:
-            await conn.execute(
-                "INSERT OR IGNORE INTO consent_requests (youth_code, version, asked_at)"
-                " VALUES (?, ?, ?)", (youth_code, version, iso(now)))
-            async with conn.execute(
-                    "SELECT sent_at FROM consent_requests WHERE youth_code = ? AND version = ?",
-                    (youth_code, version)) as cur:
-                row = await cur.fetchone()
+            await conn.run(
+                "INSERT INTO consent_requests (youth_code, version, asked_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (youth_code, version, iso(now)))
+            row = await conn.one(
+                "SELECT sent_at FROM consent_requests WHERE youth_code = ? AND version = ?",
+                (youth_code, version))
         return row is not None and row[0] is None
 
     async def consent_request_sent(self, youth_code: str, version: str,
                                    now: datetime) -> None:
         async with self.db.write() as conn:
-            await conn.execute(
+            await conn.run(
                 "UPDATE consent_requests SET sent_at = ? WHERE youth_code = ? AND version = ?",
                 (iso(now), youth_code, version))
 
     async def export_rows(self, research_only: bool) -> list[ExportRow]:
-        async with self.db.conn.execute(
+        # Answers have no id column (keyed by check-in and item): within a check-in they
+        # come in item order, the same on every backend.
+        rows = await self.db.all(
             "SELECT y.code, y.pseudonym, c.created_at, c.status, a.item, a.value,"
             " c.simple_mode, a.questionnaire_version FROM answers a"
             " JOIN checkins c ON c.id = a.checkin_id"
             " JOIN youths y ON y.pseudonym = c.youth_pseudonym"
             " WHERE a.item != 'note'"
-            " ORDER BY y.code, c.created_at, a.rowid") as cur:
-            rows = await cur.fetchall()
-        research = await standing(self.db.conn, "research") if research_only else None
+            " ORDER BY y.code, c.created_at, c.id, a.item")
+        research = await standing(self.db, "research") if research_only else None
         return [ExportRow(r[0], r[1], parse_iso(r[2]), r[3], r[4], r[5], bool(r[6]), r[7])
                 for r in rows if research is None or r[1] in research]
 
     async def guardian_research_consent(self, code: str) -> date | None:
-        async with self.db.conn.execute(
-                "SELECT guardian_research_consent_date FROM youths WHERE code = ?",
-                (code,)) as cur:
-            row = await cur.fetchone()
+        row = await self.db.one(
+            "SELECT guardian_research_consent_date FROM youths WHERE code = ?", (code,))
         return date.fromisoformat(row[0]) if row and row[0] else None
 
     async def set_guardian_research_consent(self, code: str, when: date) -> bool:
         """Record the date the guardian's research consent was filed; False if unknown."""
         async with self.db.write() as conn:
-            cur = await conn.execute(
+            return await conn.run(
                 "UPDATE youths SET guardian_research_consent_date = ? WHERE code = ?"
                 " AND code NOT IN (SELECT youth_code FROM erasures)",
-                (when.isoformat(), code))
-            return cur.rowcount > 0
+                (when.isoformat(), code)) > 0
 
-    async def _rows(self, sql: str, params: tuple[str, ...]) -> list[Row]:
-        async with self.db.conn.execute(sql, params) as cur:
-            names = [d[0] for d in cur.description]
-            rows = await cur.fetchall()
-        return [{name: (bytes(v).decode() if isinstance(v, bytes) else v)
-                 for name, v in zip(names, tuple(r), strict=True)} for r in rows]
+    async def _rows(self, sql: str, params: tuple[str, ...]) -> list[Record]:
+        return [{name: _text(r[name]) for name in r.keys()}  # noqa: SIM118 - a Row iterates values
+                for r in await self.db.all(sql, params)]
 
     async def subject_records(self, code: str, pseudonym: str) -> SubjectRecords:
         """Everything about the youth beyond check-ins and consents (see SubjectRecords)."""
@@ -275,6 +273,12 @@ class SqlitePrivacyMixin:
                 " WHERE code = ?)) ORDER BY w.scope DESC, w.id", (code, code)))
 
     async def is_erased(self, code: str) -> bool:
-        async with self.db.conn.execute("SELECT 1 FROM erasures WHERE youth_code = ?",
-                                        (code,)) as cur:
-            return await cur.fetchone() is not None
+        return await self.db.one("SELECT 1 FROM erasures WHERE youth_code = ?",
+                                 (code,)) is not None
+
+
+def _text(value: object) -> str | int | None:
+    """A BLOB as its text (the sealed columns hold ASCII tokens); anything else as is."""
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode()
+    return cast(str | int | None, value)
