@@ -78,6 +78,9 @@ class KeySettings(_Section):
 
 class StorageSettings(_Section):
     database: Path = Path("var/vakbot.sqlite3")
+    # "postgresql://user:pass@host/db" selects PostgreSQL (several processes may share
+    # it); unset: the SQLite file `database`, one process.
+    url: str | None = Field(None, pattern=r"^postgres(ql)?://")
     erasure_log: Path | None = None
     audit_anchor: Path | None = None   # the audit trail's head, outside the database
 

@@ -35,6 +35,7 @@ from core.schedule import WEEKDAYS
 from core.throttle import InboundGate, InboundLimits
 from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
+from scheduler.leader import Leadership, SoleProcess
 from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.ports import Store
@@ -63,7 +64,14 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
     anchor = AuditAnchor(settings.storage.audit_anchor or settings.storage.database.with_name(
         settings.storage.database.name + ".audit-anchor"),
         anchor_key(secrets.pseudonym_key.get_secret_value().encode()))
-    store = await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
+    store: Store
+    if settings.storage.url:
+        # psycopg loaded only when PostgreSQL is chosen
+        from storage.postgres.store import PostgresStore  # noqa: PLC0415
+
+        store = await PostgresStore.open(settings.storage.url, audit_anchor=anchor)
+    else:
+        store = await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
     await replay_erasures(store, settings.storage.erasure_log)
     # Owed by an erasure whose truncate a reader blocked before the last stop (or a crash).
     await store.truncate_wal(attempts=1)
@@ -148,11 +156,22 @@ async def on_error(update: object, context: BotContext) -> None:
               exc_info=(type(error), error, error.__traceback__) if error else None)
 
 
+def leadership(settings: Settings) -> Leadership:
+    """Who runs the periodic work: on PostgreSQL the holder of an advisory lock (other
+    processes may share the database); on SQLite this one process."""
+    if settings.storage.url:
+        from storage.postgres.leader import AdvisoryLeadership  # noqa: PLC0415
+
+        return AdvisoryLeadership(settings.storage.url)
+    return SoleProcess()
+
+
 def make_engine(settings: Settings, services: Services) -> Engine:
     return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
                   report_weekday=WEEKDAYS.index(settings.reports.weekday),
                   report_time=settings.reports.at,
-                  retention=settings.retention.policy(), retention_at=settings.retention.run_at)
+                  retention=settings.retention.policy(), retention_at=settings.retention.run_at,
+                  leadership=leadership(settings))
 
 
 async def _tick_job(context: BotContext) -> None:
@@ -211,8 +230,12 @@ async def serve(
 ) -> None:
     """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve.
 
-    Only one bot process per database: a second one exits at once, naming the first.
+    Only one bot process per SQLite database: a second one exits at once, naming the
+    first. On PostgreSQL several may run (webhook mode behind a load balancer).
     """
+    if settings.storage.url:
+        await _serve(settings, secrets, stop, clock)
+        return
     with hold_database(settings.storage.database):
         await _serve(settings, secrets, stop, clock)
 

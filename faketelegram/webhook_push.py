@@ -102,6 +102,7 @@ class WebhookPusher:
     secret: str | None = None
     backends: Sequence[str] = ()     # a load balancer: push here instead of `url`
     pushes: list[Push] = field(default_factory=list)
+    delivered: list[dict[str, Any]] = field(default_factory=list)   # answered 2xx, in order
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _busy: set[int] = field(default_factory=set)
@@ -165,6 +166,7 @@ class WebhookPusher:
                     status = await self._post(update, backend_for(
                         self.backends or [self.url], update_id, failures))
                     if status is not None and accepted(status):
+                        self.delivered.append(update)
                         self.acknowledge(update_id)
                         return
                 failures += 1
