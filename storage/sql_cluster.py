@@ -34,17 +34,21 @@ UPDATE_LEASE = timedelta(minutes=2)
 
 # The batch claim. PostgreSQL locks the rows it picks and skips rows another process
 # is claiming at this moment; SQLite has one writer (and no such clause), so its
-# transaction alone makes the claim whole. Otherwise the same statement.
+# transaction alone makes the claim whole. Otherwise the same statement. The pick is a
+# MATERIALIZED CTE, run once: as `id IN (subquery ... LIMIT)` PostgreSQL may run the
+# subquery again per row and claim more than the limit.
 CLAIM_DUE: dict[Dialect, str] = {
     "postgres":
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
-        " lease_until = ? WHERE state = 'pending' AND id IN (SELECT id FROM outbox"
-        " WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
-        " FOR UPDATE SKIP LOCKED) RETURNING *",
+        "WITH due AS MATERIALIZED (SELECT id FROM outbox WHERE state = 'pending'"
+        " AND due_at <= ? ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
+        " UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
+        " lease_until = ? WHERE state = 'pending' AND id IN (SELECT id FROM due)"
+        " RETURNING *",
     "sqlite":
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
-        " lease_until = ? WHERE state = 'pending' AND id IN (SELECT id FROM outbox"
-        " WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
+        "WITH due AS MATERIALIZED (SELECT id FROM outbox WHERE state = 'pending'"
+        " AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
+        " UPDATE outbox SET state = 'sending', attempts = attempts + 1, owner = ?,"
+        " lease_until = ? WHERE state = 'pending' AND id IN (SELECT id FROM due)"
         " RETURNING *",
 }
 
@@ -120,7 +124,7 @@ class ClusterRepository(SqlQueries):
         db = self.db
         async with db.write(serial=False) as tx:
             rows = await tx.all(CLAIM_DUE[db.dialect],
-                                (self.owner, iso(now + lease), iso(now), limit))
+                                (iso(now), limit, self.owner, iso(now + lease)))
         items: list[OutboxItem] = []
         broken: list[tuple[str, str, int]] = []
         for r in rows:

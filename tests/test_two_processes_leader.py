@@ -78,6 +78,7 @@ async def test_updates_and_due_rows_are_claimed_once_across_processes(pg_url: st
         later = NOW + timedelta(minutes=1)
         batches = await asyncio.gather(*(store.claim_due(later, 7) for _ in range(6)
                                          for store in (first, second)))
+        assert all(len(batch) <= 7 for batch in batches), "never more than the limit"
         ids = [item.id for batch in batches for item in batch]
         assert len(ids) == len(set(ids)), "no row claimed twice"
         rest = await first.claim_due(later, 100)

@@ -1,10 +1,9 @@
-"""Claims shared by processes on one database (storage/sql_cluster.py), here two stores on
-one SQLite file; the same statements run on PostgreSQL (tests/test_two_processes_pg.py)."""
+"""Claims shared by processes on one database (storage/sql_cluster.py): two stores on one
+database, on SQLite and on PostgreSQL (the same statements; only the row locks differ)."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,23 +12,35 @@ import pytest
 from core.cluster import UpdateClaim, UpdateState
 from core.delivery import Kind
 from core.records import NewOutbox, OutboxState, Therapist
+from storage.sql_store import SqlStore
 from storage.sqlite import SqliteStore
+from tests.pg_backend import open_postgres
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 
 
-@pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, SqliteStore]]:
-    first = await SqliteStore.open(tmp_path / "two.sqlite3")
-    second = await SqliteStore.open(tmp_path / "two.sqlite3")
+async def _sqlite(folder: Path) -> SqlStore:
+    return await SqliteStore.open(folder / "two.sqlite3")
+
+
+OPENERS: dict[str, Callable[[Path], Awaitable[SqlStore]]] = {
+    "sqlite": _sqlite, "postgres": open_postgres}
+
+
+@pytest.fixture(params=sorted(OPENERS))
+async def two(request: pytest.FixtureRequest,
+              tmp_path: Path) -> AsyncIterator[tuple[SqlStore, SqlStore]]:
+    """Two processes' stores on one database (the same folder: the same database)."""
+    first = await OPENERS[request.param](tmp_path)
+    second = await OPENERS[request.param](tmp_path)
     yield first, second
     await first.close()
     await second.close()
 
 
 async def test_an_update_is_claimed_once_and_then_only_acknowledged(
-        two: tuple[SqliteStore, SqliteStore]) -> None:
+        two: tuple[SqlStore, SqlStore]) -> None:
     first, second = two
     assert await first.claim_update(7, NOW, LEASE) == UpdateClaim(UpdateState.CLAIMED,
                                                                    first.owner)
@@ -47,7 +58,7 @@ async def test_an_update_is_claimed_once_and_then_only_acknowledged(
 
 
 async def test_a_dead_holder_is_taken_over_at_once_a_silent_one_after_its_lease(
-        two: tuple[SqliteStore, SqliteStore]) -> None:
+        two: tuple[SqlStore, SqlStore]) -> None:
     first, second = two
     assert (await first.claim_update(8, NOW, LEASE)).state is UpdateState.CLAIMED
     assert (await second.claim_update(8, NOW, LEASE, take_from="someone else")).state is (
@@ -65,7 +76,7 @@ async def test_a_dead_holder_is_taken_over_at_once_a_silent_one_after_its_lease(
 
 
 async def test_done_updates_are_forgotten_after_a_while(
-        two: tuple[SqliteStore, SqliteStore]) -> None:
+        two: tuple[SqlStore, SqlStore]) -> None:
     first, _ = two
     for update_id, at in ((1, NOW), (2, NOW + timedelta(days=3))):
         await first.claim_update(update_id, at, LEASE)
@@ -75,7 +86,7 @@ async def test_done_updates_are_forgotten_after_a_while(
     assert set(await first.handled_updates()) == {2, 3}
 
 
-async def _rows(store: SqliteStore, count: int) -> None:
+async def _rows(store: SqlStore, count: int) -> None:
     await store.add_therapist(Therapist("T-02", "nl"), NOW)
     await store.add_outbox([
         NewOutbox(f"report:T-02:{n}", Kind.REPORT, f"k{n}", NOW + timedelta(seconds=n),
@@ -84,7 +95,7 @@ async def _rows(store: SqliteStore, count: int) -> None:
 
 
 async def test_due_rows_are_claimed_in_batches_by_one_process_each(
-        two: tuple[SqliteStore, SqliteStore], tmp_path: Path) -> None:
+        two: tuple[SqlStore, SqlStore]) -> None:
     first, second = two
     await _rows(first, 5)
     later = NOW + timedelta(minutes=1)
@@ -99,29 +110,29 @@ async def test_due_rows_are_claimed_in_batches_by_one_process_each(
     # put back (outside phone hours): pending again, the claim not counted as an attempt
     await second.put_back(theirs[0].id, later + timedelta(hours=1), "waiting")
     await first.put_back(theirs[1].id, later, "not mine: ignored")
-    with sqlite3.connect(tmp_path / "two.sqlite3") as conn:
-        back = conn.execute("SELECT state, attempts, owner, last_error FROM outbox"
-                            " WHERE id = ?", (theirs[0].id,)).fetchone()
-        kept = conn.execute("SELECT state, owner FROM outbox WHERE id = ?",
-                            (theirs[1].id,)).fetchone()
-    assert back == ("pending", 0, None, "waiting")
-    assert kept == ("sending", second.owner)
+    back = await first.db.one("SELECT state, attempts, owner, last_error FROM outbox"
+                              " WHERE id = ?", (theirs[0].id,))
+    kept = await first.db.one("SELECT state, owner FROM outbox WHERE id = ?",
+                              (theirs[1].id,))
+    assert back is not None and kept is not None
+    assert [back[n] for n in range(4)] == ["pending", 0, None, "waiting"]
+    assert [kept[0], kept[1]] == ["sending", second.owner]
     assert await first.claim_due(later, 10) == []
     assert [i.id for i in await first.claim_due(later + timedelta(hours=1), 10)] == [
         theirs[0].id]
 
 
 async def test_an_unreadable_due_row_is_failed_and_the_rest_claimed(
-        two: tuple[SqliteStore, SqliteStore], tmp_path: Path) -> None:
+        two: tuple[SqlStore, SqlStore]) -> None:
     first, _ = two
     await _rows(first, 3)
-    with sqlite3.connect(tmp_path / "two.sqlite3") as conn:
-        conn.execute("UPDATE outbox SET expires_at = 'not a time'"
+    async with first.db.write() as tx:
+        await tx.run("UPDATE outbox SET expires_at = 'not a time'"
                      " WHERE dedupe_key = 'report:T-02:1'")
     claimed = await first.claim_due(NOW + timedelta(minutes=1), 10)
     assert len(claimed) == 2
-    with sqlite3.connect(tmp_path / "two.sqlite3") as conn:
-        state, owner, error = conn.execute(
-            "SELECT state, owner, last_error FROM outbox WHERE expires_at = 'not a time'"
-        ).fetchone()
-    assert (state, owner) == ("failed", None) and error.startswith("unreadable row")
+    row = await first.db.one("SELECT state, owner, last_error FROM outbox"
+                             " WHERE expires_at = 'not a time'")
+    assert row is not None
+    assert (row["state"], row["owner"]) == ("failed", None)
+    assert row["last_error"].startswith("unreadable row")
