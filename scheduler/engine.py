@@ -88,6 +88,7 @@ class Engine:
     leadership: Leadership = field(default_factory=SoleProcess)
     _last_plan: datetime | None = field(default=None, init=False)
     _leading: bool = field(default=False, init=False)
+    claimed: list[OutboxItem] = field(default_factory=list, init=False)  # not yet sent
 
     @property
     def rules_zone(self) -> ZoneInfo:
@@ -168,11 +169,17 @@ class Engine:
         while taken < BATCH:
             items = await isolated("claiming due rows", store.claim_due(
                 now, min(CLAIM_BATCH, BATCH - taken)), [])
-            for item in items:
+            for n, item in enumerate(items):
+                self.claimed = items[n:]     # weekly reports are drawn ahead for these too
+                # Closed since the claim (with a group rating sent just before): skip.
+                if n and not await isolated("checking a claimed row",
+                                            store.still_claimed(item.id), True):
+                    continue
                 try:
                     await self._dispatch(channel, item, report)
                 except Exception as exc:  # a row that raises is failed with its reason
                     await self._failed(item, exc, report)
+            self.claimed = []
             if len(items) < CLAIM_BATCH:
                 return
             taken += len(items)

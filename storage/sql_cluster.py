@@ -144,6 +144,13 @@ class ClusterRepository(SqlQueries):
         # RETURNING gives no order; the claim order is the send order.
         return sorted(items, key=lambda i: (i.due_at, i.id))
 
+    async def still_claimed(self, item_id: int) -> bool:
+        """The row is still ours to send: claimed by this process and not closed since
+        (a group rating message closed it with its siblings, an erasure cancelled it)."""
+        row = await self.db.one("SELECT 1 FROM outbox WHERE id = ? AND state = 'sending'"
+                                " AND owner = ?", (item_id, self.owner))
+        return row is not None
+
     async def put_back(self, item_id: int, at: datetime, reason: str) -> None:
         """A claimed row that is not to be sent yet (outside phone hours) goes back to
         pending, due at `at`, and its claim does not count as an attempt."""

@@ -161,6 +161,12 @@ async def test_two_processes_on_postgresql_survive_sigkills(tmp_path: Path,
                 await process.terminate()
     per_youth = Counter({y: len(prompts(fake, y)) for y in users})
     duplicates = sum(n - 1 for n in per_youth.values())
+    # The question after the tap, as often as it was sent (a tap handled twice may ask
+    # it twice).
+    following = Counter({y: sum(1 for m in fake.messages(y)
+                                if m.buttons and not m.text.startswith(INTRO))
+                         for y in users})
+    next_duplicates = sum(n - 1 for n in following.values() if n > 1)
     answered = Counter(p["callback_query_id"] for m, p in fake.calls
                        if m == "answerCallbackQuery")
     handled_twice = {q for q in tapped.values() if answered[q] > 1}
@@ -172,6 +178,7 @@ async def test_two_processes_on_postgresql_survive_sigkills(tmp_path: Path,
     acks = Counter(p.update_id for p in fake.webhook.pushes if p.status == 200)
     retried = sum(1 for p in fake.webhook.pushes if p.status != 200)
     print(f"\n{YOUTHS} prompts, {kills} SIGKILLs, {duplicates} duplicate prompt(s), "
+          f"{next_duplicates} duplicate next question(s), "
           f"{len(tapped)} taps, {len(handled_twice)} answered twice (of {len(interrupted)} "
           f"whose process was killed while handling them), {retried} push(es) "
           f"retried, {len(again)} redelivered updates answered {sorted(set(again))}; "

@@ -107,6 +107,9 @@ async def test_due_rows_are_claimed_in_batches_by_one_process_each(
     assert all(i.state is OutboxState.SENDING and i.attempts == 0 for i in mine + theirs)
     assert await first.claim_due(later, 10) == []
     assert await first.sending_owners() == {first.owner, second.owner}
+    assert await first.still_claimed(mine[0].id) and not await second.still_claimed(mine[0].id)
+    await second.finish(mine[1].id, OutboxState.SENT, later, "in the group message")
+    assert not await first.still_claimed(mine[1].id), "closed since the claim"
     # put back (outside phone hours): pending again, the claim not counted as an attempt
     await second.put_back(theirs[0].id, later + timedelta(hours=1), "waiting")
     await first.put_back(theirs[1].id, later, "not mine: ignored")
