@@ -4,6 +4,7 @@ cluster claims (updates, due rows) on PostgreSQL with two processes' stores at o
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from core.records import NewOutbox, Therapist
 from scheduler.leader import SoleProcess
 from storage.postgres.leader import AdvisoryLeadership
 from storage.postgres.store import PostgresStore
+from tests.support import DEADLINE
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -51,8 +53,10 @@ async def test_one_leader_and_a_takeover_when_it_stops_or_dies(pg_url: str) -> N
 
 
 async def _eventually(lead: Callable[[], Awaitable[bool]]) -> bool:
-    """The server ends a terminated session asynchronously: ask a few ticks."""
-    for _ in range(200):
+    """The server ends a terminated session asynchronously: ask tick after tick, until
+    the lead is taken or the deadline passes."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
         if await lead():
             return True
         await asyncio.sleep(0.05)
