@@ -77,5 +77,11 @@ class AdvisoryLeadership:
                 log.debug("closing a broken leader connection failed")
 
     async def close(self) -> None:
-        """Give up the lead: closing the session frees the lock at once."""
+        """Give up the lead at stop: unlocked before the session closes (whose end the
+        server handles in the background), so another process can take it at once."""
+        if self._held and self._conn is not None and not self._conn.closed:
+            try:
+                await self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+            except psycopg.Error:
+                log.debug("unlocking the lead failed; the session's end frees it")
         await self._drop()
