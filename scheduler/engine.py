@@ -110,6 +110,17 @@ class Engine:
         if await self._lead():
             await self.replan()
 
+    async def _release_dead(self) -> int:
+        """Rows held by a process on this host that died (another process on the same
+        database, killed and not restarted) are sent by this one, without waiting for
+        their lease. Owners elsewhere cannot be told dead: their lease decides."""
+        store = self.services.store
+        dead = dead_owners(await store.sending_owners(), store.owner)
+        released = await store.release_owners(dead) if dead else 0
+        if released:
+            log.warning("released %d message(s) held by a process that died", released)
+        return released
+
     async def _lead(self) -> bool:
         """Ask for the lead; a failure to ask is no lead (the work waits a tick)."""
         lead = await isolated("asking for the lead", self.leadership.lead(), False)
@@ -143,6 +154,7 @@ class Engine:
             if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
                 report.planned = await self.replan()
         await isolated("releasing expired leases", store.release_expired(now), 0)
+        await isolated("releasing rows of dead processes", self._release_dead(), 0)
         if store.wal_truncate_pending:       # an erasure's bytes still in the WAL
             await isolated("truncating the WAL after an erasure",
                            store.truncate_wal(attempts=1), False)

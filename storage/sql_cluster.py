@@ -15,6 +15,7 @@ more behind a load balancer) run the same statements:
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -143,6 +144,17 @@ class ClusterRepository(SqlQueries):
                                   " WHERE id = ?", broken)
         # RETURNING gives no order; the claim order is the send order.
         return sorted(items, key=lambda i: (i.due_at, i.id))
+
+    async def release_owners(self, owners: Collection[str]) -> int:
+        """Rows in `sending` held by `owners` (processes known dead) go back to pending,
+        for any live process to send; the number released."""
+        released = 0
+        async with self.db.write() as tx:
+            for owner in owners:
+                released += await tx.run(
+                    "UPDATE outbox SET state = 'pending', owner = NULL, lease_until = NULL"
+                    " WHERE state = 'sending' AND owner = ?", (owner,))
+        return released
 
     async def still_claimed(self, item_id: int) -> bool:
         """The row is still ours to send: claimed by this process and not closed since

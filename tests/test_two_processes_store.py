@@ -3,6 +3,7 @@ database, on SQLite and on PostgreSQL (the same statements; only the row locks d
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,9 +13,11 @@ import pytest
 from core.cluster import UpdateClaim, UpdateState
 from core.delivery import Kind
 from core.records import NewOutbox, OutboxState, Therapist
+from storage.owners import dead_owners
 from storage.sql_store import SqlStore
 from storage.sqlite import SqliteStore
 from tests.pg_backend import open_postgres
+from tests.test_two_processes_webhook import dead_pid
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
@@ -139,3 +142,19 @@ async def test_an_unreadable_due_row_is_failed_and_the_rest_claimed(
     assert row is not None
     assert (row["state"], row["owner"]) == ("failed", None)
     assert row["last_error"].startswith("unreadable row")
+
+
+async def test_rows_of_a_dead_process_are_released_by_a_live_one(
+        two: tuple[SqlStore, SqlStore]) -> None:
+    first, second = two
+    await _rows(first, 4)
+    second.owner = f"{socket.gethostname()}:{dead_pid()}:dd"    # killed meanwhile
+    held = await second.claim_due(NOW + timedelta(minutes=1), 3)
+    mine = await first.claim_due(NOW + timedelta(minutes=1), 1)
+    dead = dead_owners(await first.sending_owners(), first.owner)
+    assert dead == {second.owner}
+    assert await first.release_owners(dead) == len(held) == 3
+    assert await first.still_claimed(mine[0].id), "its own rows stay"
+    again = await first.claim_due(NOW + timedelta(minutes=1), 10)
+    assert sorted(i.id for i in again) == sorted(i.id for i in held)
+
