@@ -11,6 +11,8 @@ from bench.console import console_pages, table_rows
 from bench.delivery import TELEGRAM_CAP, dispatch, planning
 from bench.inbound import stranger_flood
 from bench.latency import Percentiles, tap_latency
+from bench.postgres import postgres_figures
+from bench.postgres import table_rows as postgres_rows
 from bench.render import pooled_weekly_run, rendering
 from bench.startup import startup
 
@@ -49,6 +51,9 @@ async def _main(youths: int, planned: int, tappers: int, think: float) -> None:
     print("console pages: a 50-youth overview, a 12-youth caseload …", file=sys.stderr,
           flush=True)
     console = await console_pages()
+    print("the answers and dispatch figures again on PostgreSQL …", file=sys.stderr,
+          flush=True)
+    postgres = await postgres_figures(youths)
     print()
     print("| figure | this run | baseline (same run) | ratio |")
     print("|---|---|---|---|")
@@ -107,6 +112,7 @@ async def _main(youths: int, planned: int, tappers: int, think: float) -> None:
     print(f"| bot idle memory (RSS, 3 s after start) | {boot.idle_rss_mib:.0f} MiB "
           f"| target: 120 MiB | {boot.idle_rss_mib / 120:.2f} |")
     print("\n".join(table_rows(console)))
+    print("\n".join(postgres_rows(postgres, capacity, sent)))
 
 
 def main() -> None:

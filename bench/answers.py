@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.inbound import environment, storage_environment
 from bot.offline import OfflineBot, offline_bot
 from conversations import usecases
 from conversations.enrolment import enroll_therapist, enroll_youth
@@ -63,9 +64,13 @@ async def _prepare(bot: OfflineBot, youths: int) -> None:
         await send_prompt(services, bot.app.bot, outgoing.chat_id, outgoing.prompt)
 
 
-async def full_stack(youths: int = 40, *, rate_limited: bool = True) -> Rate:
-    """Every youth answers five questions; each round taps all youths at once."""
-    with tempfile.TemporaryDirectory() as tmp:
+async def full_stack(youths: int = 40, *, rate_limited: bool = True,
+                     storage_url: str | None = None) -> Rate:
+    """Every youth answers five questions; each round taps all youths at once.
+
+    `storage_url`: a PostgreSQL database to run on (`storage.url`) instead of SQLite."""
+    with (environment(storage_environment(storage_url)),
+          tempfile.TemporaryDirectory() as tmp):
         async with offline_bot(Path(tmp), rate_limited=rate_limited) as bot:
             await _prepare(bot, youths)
             users = [bot.fake.user(800000000 + n) for n in range(youths)]

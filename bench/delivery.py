@@ -19,6 +19,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.inbound import environment, storage_environment
 from bot.application import engine_of_app
 from bot.offline import join_directly, offline_bot
 from bot.rules import default_timing, delivery_rules
@@ -139,10 +140,14 @@ class DispatchResult:
         return self.messages / self.seconds
 
 
-async def dispatch(count: int = 200) -> DispatchResult:
-    """`count` joined youths with a group session that just ended; one tick sends all."""
-    with tempfile.TemporaryDirectory() as tmp:
-        async with offline_bot(Path(tmp), tick=False) as bot:
+async def dispatch(count: int = 200, *, rate_limited: bool = True,
+                   storage_url: str | None = None) -> DispatchResult:
+    """`count` joined youths with a group session that just ended; one tick sends all.
+
+    `storage_url`: a PostgreSQL database to run on (`storage.url`) instead of SQLite."""
+    with (environment(storage_environment(storage_url)),
+          tempfile.TemporaryDirectory() as tmp):
+        async with offline_bot(Path(tmp), tick=False, rate_limited=rate_limited) as bot:
             services, now = bot.services, bot.services.clock()
             store = services.store
             await store.add_therapist(Therapist("T-01", "nl"), now)

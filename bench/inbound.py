@@ -52,6 +52,11 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def storage_environment(storage_url: str | None) -> dict[str, str]:
+    """The setting that puts a bench's bot on PostgreSQL (none: the default SQLite file)."""
+    return {"VAKBOT_STORAGE__URL": storage_url} if storage_url else {}
+
+
 async def _tap_to_next_question(bot: OfflineBot, round_: int, flood: int, stranger: int) -> float:
     services, youth = bot.services, bot.fake.user(YOUTH)
     # The youth's own chat may get 3 messages at once, then one a second: start each round

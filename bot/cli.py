@@ -40,6 +40,7 @@ from conversations.services import Services
 from core.identity import new_key
 from core.questionnaire import DISCIPLINES, Discipline, Language
 from core.records import NewYouth
+from storage.postgres.urls import secrets_of
 from storage.private_files import (
     UnsafeTarget,
     create_secret,
@@ -257,7 +258,10 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per comma
 
 def _load(path: Path) -> tuple[Settings, Secrets]:
     settings, secrets = load_settings(path)
-    configure_logging(settings.logging.level, secrets.all_secret_values())
+    url = settings.storage.url
+    # The PostgreSQL password (when the URL carries one) is redacted like the keys.
+    database_secrets = secrets_of(url.get_secret_value()) if url is not None else []
+    configure_logging(settings.logging.level, secrets.all_secret_values() + database_secrets)
     return settings, secrets
 
 
@@ -402,7 +406,7 @@ async def _check_routes(settings: Settings, secrets: Secrets) -> int:
     from core.crisis_route import check_routes  # noqa: PLC0415
 
     coordinators = len(settings.coordinators.telegram_ids)
-    if settings.storage.database.exists():
+    if settings.storage.url is not None or settings.storage.database.exists():
         services = await open_services(settings, secrets)
         try:
             result = await route_check(services, coordinators)

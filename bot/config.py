@@ -24,6 +24,7 @@ from core.consent import (
 )
 from core.crisis import RulesError, load_rules
 from core.retention import MINIMUM_DAYS, DataKind, RetentionPolicy
+from storage.postgres.urls import secrets_of
 
 ENV_PREFIX = "VAKBOT_"
 
@@ -78,11 +79,21 @@ class KeySettings(_Section):
 
 class StorageSettings(_Section):
     database: Path = Path("var/vakbot.sqlite3")
-    # "postgresql://user:pass@host/db" selects PostgreSQL (several processes may share
-    # it); unset: the SQLite file `database`, one process.
-    url: str | None = Field(None, pattern=r"^postgres(ql)?://")
     erasure_log: Path | None = None
     audit_anchor: Path | None = None   # the audit trail's head, outside the database
+    # PostgreSQL instead of the SQLite file (storage/postgres): postgresql://user@host/db.
+    # A SecretStr, as it may carry the password: printed, it shows only asterisks; where
+    # the database is named to a person, storage.postgres.urls.redacted masks it.
+    url: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the value: it may hold the password.
+        if value is not None and not value.get_secret_value().lower().startswith(
+                ("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL, postgresql://user@host:port/database")
+        return value
 
 
 class PrivacySettings(_Section):
@@ -288,6 +299,16 @@ def _secret_in_file_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _storage_url_problems(data: dict[str, Any]) -> list[str]:
+    """A password written into the config file's storage.url (the URL is fine there)."""
+    storage = data.get("storage", {})
+    url = storage.get("url") if isinstance(storage, dict) else None
+    if not isinstance(url, str) or not secrets_of(url):
+        return []
+    return [f"storage.url: the password does not belong in the config file; leave it out "
+            f"and use ~/.pgpass or PGPASSWORD, or set {ENV_PREFIX}STORAGE__URL"]
+
+
 def _format(error: ValidationError) -> list[str]:
     lines = []
     for err in error.errors():
@@ -343,7 +364,7 @@ def load_settings(path: Path) -> tuple[Settings, Secrets]:
         raise ConfigError([f"config: cannot read {path}: {exc.strerror}"]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"config: not valid TOML: {exc}"]) from None
-    problems = _secret_in_file_problems(data)
+    problems = _secret_in_file_problems(data) + _storage_url_problems(data)
     try:
         settings = Settings(**data)
     except ValidationError as exc:

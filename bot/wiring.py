@@ -39,6 +39,7 @@ from scheduler.leader import Leadership, SoleProcess
 from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.ports import Store
+from storage.sql_store import SqlStore
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,7 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
     anchor = AuditAnchor(settings.storage.audit_anchor or settings.storage.database.with_name(
         settings.storage.database.name + ".audit-anchor"),
         anchor_key(secrets.pseudonym_key.get_secret_value().encode()))
-    store: Store
-    if settings.storage.url:
-        # psycopg loaded only when PostgreSQL is chosen
-        from storage.postgres.store import PostgresStore  # noqa: PLC0415
-
-        store = await PostgresStore.open(settings.storage.url, audit_anchor=anchor)
-    else:
-        store = await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
+    store = await open_store(settings, anchor)
     await replay_erasures(store, settings.storage.erasure_log)
     # Owed by an erasure whose truncate a reader blocked before the last stop (or a crash).
     await store.truncate_wal(attempts=1)
@@ -100,6 +94,16 @@ async def open_services(settings: Settings, secrets: Secrets, clock: Clock = utc
         audit_anchor=anchor,
         retention_required=settings.privacy.retention_required,
     )
+
+
+async def open_store(settings: Settings, anchor: AuditAnchor) -> SqlStore:
+    """PostgreSQL when `storage.url` is set, else the SQLite file (the default)."""
+    if settings.storage.url is not None:
+        from storage.postgres.store import PostgresStore  # noqa: PLC0415 - only when used
+
+        return await PostgresStore.open(settings.storage.url.get_secret_value(),
+                                        audit_anchor=anchor)
+    return await SqliteStore.open(settings.storage.database, audit_anchor=anchor)
 
 
 async def with_services(settings: Settings, secrets: Secrets,
@@ -159,10 +163,10 @@ async def on_error(update: object, context: BotContext) -> None:
 def leadership(settings: Settings) -> Leadership:
     """Who runs the periodic work: on PostgreSQL the holder of an advisory lock (other
     processes may share the database); on SQLite this one process."""
-    if settings.storage.url:
+    if settings.storage.url is not None:
         from storage.postgres.leader import AdvisoryLeadership  # noqa: PLC0415
 
-        return AdvisoryLeadership(settings.storage.url)
+        return AdvisoryLeadership(settings.storage.url.get_secret_value())
     return SoleProcess()
 
 
@@ -233,7 +237,7 @@ async def serve(
     Only one bot process per SQLite database: a second one exits at once, naming the
     first. On PostgreSQL several may run (webhook mode behind a load balancer).
     """
-    if settings.storage.url:
+    if settings.storage.url is not None:
         await _serve(settings, secrets, stop, clock)
         return
     with hold_database(settings.storage.database):

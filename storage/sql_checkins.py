@@ -97,7 +97,7 @@ class CheckinRepository(SqlQueries):
             "SELECT c.id, c.created_at, c.status, n.text_enc, c.questionnaire_version,"
             " c.simple_mode FROM checkins c"
             " LEFT JOIN notes n ON n.checkin_id = c.id WHERE c.youth_pseudonym = ?"
-            " ORDER BY c.created_at", (youth_pseudonym,))
+            " ORDER BY c.created_at, c.id", (youth_pseudonym,))
         return [CheckinRecord(parse_iso(r["created_at"]), r["status"],
                               await self._answers(r["id"]),
                               bytes(r["text_enc"]) if r["text_enc"] is not None else None,
@@ -107,7 +107,7 @@ class CheckinRepository(SqlQueries):
     async def open_checkin(self, youth_pseudonym: str, now: datetime) -> Checkin | None:
         rows = await self._all(
             "SELECT * FROM checkins WHERE youth_pseudonym = ? AND status = 'open'"
-            " ORDER BY created_at DESC", (youth_pseudonym,))
+            " ORDER BY created_at DESC, id DESC", (youth_pseudonym,))
         row = next((r for r in rows if _live(r, now)), None)
         return _checkin(row, await self._answers(row["id"])) if row else None
 
@@ -179,7 +179,7 @@ class CheckinRepository(SqlQueries):
             " JOIN contacts ct ON ct.pseudonym = c.youth_pseudonym"
             " WHERE p.message_id IS NULL AND c.status = 'open'"
             " AND p.created_at <= ? AND y.paused = 0 AND y.unreachable_at IS NULL"
-            " ORDER BY p.created_at",
+            " ORDER BY p.created_at, c.id, p.step",
             (iso(created_before),),
         )
         found: list[UnsentPrompt] = []

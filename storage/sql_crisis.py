@@ -1,5 +1,5 @@
-"""SQLite implementation of the crisis route: unit contacts and per-recipient delivery of
-urgent alerts (mixed into SqliteStore)."""
+"""The crisis route on storage.sql: unit contacts and per-recipient delivery of urgent
+alerts."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class CrisisRepository(SqlQueries):
                                 since: datetime) -> Alert | None:
         row = await self._one(
             "SELECT * FROM alerts WHERE youth_code = ? AND reason = ? AND acked_at IS NULL"
-            " AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
+            " AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1",
             (youth_code, reason, iso(since)))
         return alert_from_row(row) if row else None
 
@@ -140,7 +140,7 @@ class CrisisRepository(SqlQueries):
         """Urgent alerts that reached nobody and nobody acknowledged: for the overview."""
         return [alert_from_row(r) for r in await self._all(
             "SELECT * FROM alerts WHERE reason IS NOT NULL AND acked_at IS NULL"
-            " AND nobody_since IS NOT NULL ORDER BY created_at")]
+            " AND nobody_since IS NOT NULL ORDER BY created_at, id")]
 
     async def crisis_in_checkin(self, checkin_id: int) -> bool:
         row = await self._one("SELECT 1 FROM crisis_flags WHERE checkin_id = ? LIMIT 1",

@@ -1,4 +1,4 @@
-"""SQLite side of the kiosk: channel history, tablets, one-time codes, kiosk sessions."""
+"""The kiosk on storage.sql: channel history, tablets, one-time codes, kiosk sessions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SQLite side of closing the clinical loop: simple mode, the youth's line, Besproken."""
+"""Closing the clinical loop on storage.sql: simple mode, the youth's line, Besproken."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class LoopRepository(SqlQueries):
                                  since: datetime) -> list[Alert]:
         rows = await self._all(
             "SELECT * FROM alerts WHERE youth_code = ? AND therapist_code = ?"
-            " AND discussed_at IS NULL AND created_at >= ? ORDER BY created_at",
+            " AND discussed_at IS NULL AND created_at >= ? ORDER BY created_at, id",
             (youth_code, therapist_code, iso(since)))
         return [alert_from_row(r) for r in rows]
 
@@ -71,7 +71,7 @@ class LoopRepository(SqlQueries):
             "SELECT y.code, y.pseudonym, a.created_at, a.kind, a.acked_at, a.discussed_at,"
             " a.therapist_code"
             " FROM alerts a JOIN youths y ON y.code = a.youth_code"
-            " WHERE y.pseudonym IS NOT NULL ORDER BY y.code, a.created_at")
+            " WHERE y.pseudonym IS NOT NULL ORDER BY y.code, a.created_at, a.id")
         research = await standing(self.db, "research") if research_only else None
 
         def opt(value: str | None) -> datetime | None:
@@ -87,7 +87,7 @@ class LoopRepository(SqlQueries):
         discussed decides 'repaired after discussion' (core.repair)."""
         rows = await self._all(
             "SELECT * FROM alerts WHERE therapist_code = ? AND kind = 'rupture'"
-            " ORDER BY created_at", (therapist_code,))
+            " ORDER BY created_at, id", (therapist_code,))
         return [alert_from_row(r) for r in rows]
 
     async def session_notes(self, youth_code: str) -> dict[str, SessionNote]:

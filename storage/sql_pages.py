@@ -1,5 +1,5 @@
-"""SQLite queries only the console needs: alerts of every kind for the alerts page, and
-every phone window for the schedule page (mixed into SqliteStore)."""
+"""Queries only the console needs: alerts of every kind for the alerts page, and every
+phone window for the schedule page."""
 
 from __future__ import annotations
 

@@ -138,7 +138,7 @@ async def insert_outbox_rows(conn: Sql, rows: list[NewOutbox],
 
 
 class ScheduleRepository(SqlQueries):
-    owner: str  # this process instance, set by SqliteStore
+    owner: str  # this process instance, set by SqlStore
 
     # -- schedules -------------------------------------------------------------------
 

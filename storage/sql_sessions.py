@@ -1,4 +1,4 @@
-"""Session occurrences as the one state rule needs them (mixed into SqliteStore).
+"""Session occurrences as the one state rule needs them (storage.sql).
 
 One query serves the therapist's views (image, /clients, alerts) and the coordinators'
 /overview, so they read the same rows and, through core.analytics.occurrence_state, the

@@ -1,4 +1,4 @@
-"""SQLite implementation of the therapist, report and alert ports (mixed into SqliteStore)."""
+"""The therapist, report and alert ports on storage.sql."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ class TherapistRepository(SqlQueries):
                                      since: datetime) -> list[OutboxItem]:
         return [outbox_item(r) for r in await self._all(
             "SELECT * FROM outbox WHERE kind = 'rating' AND therapist_code = ?"
-            " AND state = 'sent' AND session_end >= ? ORDER BY session_end",
+            " AND state = 'sent' AND session_end >= ? ORDER BY session_end, id",
             (therapist_code, iso(since)))]
 
     async def add_alert(self, alert: NewAlert, now: datetime) -> bool:

@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 SERVICE_USER = "vakbot-pg"
+BINDIR_VARIABLE = "VAKBOT_PG_BINDIR"
 SUPERUSER = "vakbot"
 START_DEADLINE_S = 60.0
 POLL_S = 0.05
@@ -55,7 +56,14 @@ def _version_key(path: Path) -> tuple[int, ...]:
 
 
 def find_bindir() -> Path | None:
-    """The folder holding `initdb`, `postgres`, `psql` and `pg_isready`, or None."""
+    """The folder holding `initdb`, `postgres`, `psql` and `pg_isready`, or None.
+
+    VAKBOT_PG_BINDIR names it explicitly (another installation; or a folder without
+    PostgreSQL, to see how the tests behave where it cannot be started)."""
+    explicit = os.environ.get(BINDIR_VARIABLE)
+    if explicit:
+        found = Path(explicit)
+        return found if (found / "initdb").is_file() else None
     debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
     for bindir in debian:
         if all((bindir / tool).is_file() for tool in ("initdb", "postgres")):
@@ -85,10 +93,15 @@ def _service_account() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                        "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-                        SERVICE_USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(SERVICE_USER)
+        # Not check=True: another test run on this machine may have created it meanwhile.
+        made = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                               "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                               SERVICE_USER], capture_output=True, text=True, check=False)
+        try:
+            entry = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            raise PgUnavailable(f"cannot create the user {SERVICE_USER} to run PostgreSQL: "
+                                f"{made.stderr.strip() or made.returncode}") from None
     return entry.pw_uid, entry.pw_gid
 
 
@@ -176,6 +189,8 @@ def _wait_until_ready(server: PgServer, log: Path) -> None:
 def start() -> PgServer:
     """initdb a temporary cluster and start it; PgUnavailable when that cannot be done."""
     bindir = find_bindir()
+    if bindir is None and os.environ.get(BINDIR_VARIABLE):
+        raise PgUnavailable(f"no initdb in {BINDIR_VARIABLE}={os.environ[BINDIR_VARIABLE]}")
     if bindir is None and _is_root():
         install_postgresql()
         bindir = find_bindir()

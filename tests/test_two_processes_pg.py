@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.offline import write_config
 from faketelegram import FakeTelegram, FakeUser, SentMessage
@@ -81,8 +82,9 @@ class Process:
             proc.wait(timeout=30)
 
 
-def configs(tmp_path: Path, fake: FakeTelegram, pg_url: str) -> list[Process]:
-    """Two processes' configs: the same keys, database and secret; their own port."""
+def configs(tmp_path: Path, fake: FakeTelegram) -> list[Process]:
+    """Two processes' configs: the same keys and secret; their own port. The database
+    (its URL holds the password) comes from the environment, VAKBOT_STORAGE__URL."""
     base = write_config(tmp_path, fake.base_url, fake.token,
                         schedule={"quiet_start": "00:00", "quiet_end": "00:00",
                                   "tick_seconds": 0.5},
@@ -90,7 +92,6 @@ def configs(tmp_path: Path, fake: FakeTelegram, pg_url: str) -> list[Process]:
     (tmp_path / "webhook.secret").write_text(SECRET)
     (tmp_path / "webhook.secret").chmod(0o600)
     text = base.read_text().replace("[telegram]\n", '[telegram]\nmode = "webhook"\n')
-    text = text.replace("[storage]\n", f'[storage]\nurl = "{pg_url}"\n')
     processes = []
     for name in ("a", "b"):
         port = free_port()
@@ -122,11 +123,12 @@ async def deliver_again(url: str, updates: list[dict[str, Any]]) -> list[int]:
     return [a.status_code for a in answers]
 
 
-async def test_two_processes_on_postgresql_survive_sigkills(tmp_path: Path,
-                                                            pg_url: str) -> None:
+async def test_two_processes_on_postgresql_survive_sigkills(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(1717)
+    monkeypatch.setenv("VAKBOT_STORAGE__URL", pg_url)   # the seed here, and both children
     async with FakeTelegram() as fake:
-        processes = configs(tmp_path, fake, pg_url)
+        processes = configs(tmp_path, fake)
         await seed(processes[0].config)
         fake.webhook.backends = [p.url for p in processes]
         fake.latency = 0.2   # each send takes a while: kills land mid-dispatch

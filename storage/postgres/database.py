@@ -15,12 +15,18 @@ What makes PostgreSQL behave as the repositories expect from SQLite:
   `FOR UPDATE SKIP LOCKED` run beside other writers);
 - statements outside `write()` run in autocommit on a pooled connection.
 
+One difference stays visible: after a failed statement PostgreSQL refuses the rest of its
+transaction, where SQLite carries on. A repository lets an IntegrityViolation leave the
+`write()` block (and turns it into AlreadyExists outside), as every one does today; one
+that wants to go on after a refused statement needs its own savepoint.
+
 The password in the URL never reaches a message: errors are rewritten and psycopg's
 loggers filtered while a database is open (storage.postgres.urls).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -194,6 +200,7 @@ class PostgresDatabase:
         self.url = redacted(url)    # for messages: the password masked
         self._secrets = secrets_of(url)
         self._filter = _SecretFilter(self._secrets)
+        self._writers = asyncio.Lock()
         for name in _LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
 
@@ -258,9 +265,15 @@ class PostgresDatabase:
         the transaction ends, so writers run one at a time across every process on the
         database, as SQLite's single writer does.
         """
-        async with self._connection() as conn, conn.transaction():
-            if serial:
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+        if not serial:
+            async with self._connection() as conn, conn.transaction():
+                yield _Statements(conn, self._secrets)
+            return
+        # This process's writers queue here, holding no connection while they wait, so
+        # the pool stays free for reads; only the one at the head waits for the other
+        # processes' writers, on the advisory lock.
+        async with self._writers, self._connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             yield _Statements(conn, self._secrets)
 
     async def close(self) -> None:
