@@ -8,6 +8,7 @@ still use the CLI); in webhook mode it is fatal, since no update would arrive.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,10 @@ from telegram import Update
 from bot import schedule_cli
 from bot.application import BotApp, engine_of_app
 from bot.config import Secrets, Settings
-from conversations.services import Services
+from conversations.services import Clock, Services
+from core.cluster import UpdateAction, on_update, status_for
+from storage.owners import dead_owners
+from storage.ports import Store
 from web.app import create_app
 from web.context import ConsoleConfig, WebContext, Webhook
 from web.server import ConsoleServer
@@ -33,16 +37,46 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          signin_overall=c.signin_overall)
 
 
-def webhook_of(app: BotApp, path: str, secret: str) -> Webhook:
-    """The webhook route's side of PTB: parse an update and queue it."""
+async def handle_once(store: Store, update_id: int, handle: Callable[[], Awaitable[None]],
+                      clock: Clock) -> int:
+    """Handle a webhook update unless some process did; the HTTP status to answer.
 
-    async def put_update(data: dict[str, Any]) -> bool:
+    Claimed by id first (storage/sql_cluster.py), marked done after: behind a load
+    balancer Telegram's retry of an update may reach the other process, which then
+    answers 200 without handling it again; an update whose process died mid-way is
+    taken over (core.cluster.on_update decides).
+    """
+    claim = await store.claim_update(update_id, clock())
+    dead = claim.owner is not None and bool(dead_owners({claim.owner}, store.owner))
+    action = on_update(claim, dead)
+    if action is UpdateAction.TAKE_OVER:
+        claim = await store.claim_update(update_id, clock(), take_from=claim.owner)
+        action = on_update(claim, holder_dead=False)
+        if action is UpdateAction.HANDLE:
+            log.warning("took over an update whose process died while handling it")
+    if action is UpdateAction.HANDLE:
+        await handle()
+        if not await store.finish_update(update_id, clock()):
+            log.warning("an update was handled after its claim ran out; another process "
+                        "may have handled it too")
+    return status_for(action)
+
+
+def webhook_of(app: BotApp, path: str, secret: str) -> Webhook:
+    """The webhook route's side of PTB: parse an update and handle it (once) before
+    answering, in the per-person order of PTB's update processor."""
+
+    async def put_update(data: dict[str, Any]) -> int:
         try:
             update = Update.de_json(data, app.bot)
         except (ValueError, TypeError, KeyError):
-            return False
-        await app.update_queue.put(update)
-        return True
+            return 400
+
+        async def handle() -> None:
+            await app.update_processor.process_update(update, app.process_update(update))
+
+        services = app.bot_data.services
+        return await handle_once(services.store, update.update_id, handle, services.clock)
 
     return Webhook(path, secret, put_update)
 

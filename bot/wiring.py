@@ -36,6 +36,7 @@ from core.schedule import WEEKDAYS
 from core.throttle import InboundGate, InboundLimits
 from scheduler import crisis_delivery
 from scheduler.engine import Engine, isolated
+from scheduler.leader import Leadership, SoleProcess
 from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.held_alerts import HeldAlertsFile
@@ -164,17 +165,28 @@ async def on_error(update: object, context: BotContext) -> None:
               exc_info=(type(error), error, error.__traceback__) if error else None)
 
 
+def leadership(settings: Settings) -> Leadership:
+    """Who runs the periodic work: on PostgreSQL the holder of an advisory lock (other
+    processes may share the database); on SQLite this one process."""
+    if settings.storage.url is not None:
+        from storage.postgres.leader import AdvisoryLeadership  # noqa: PLC0415
+
+        return AdvisoryLeadership(settings.storage.url.get_secret_value())
+    return SoleProcess()
+
+
 def make_engine(settings: Settings, services: Services) -> Engine:
     return Engine(services, delivery_rules(settings), tuple(settings.coordinators.telegram_ids),
                   report_weekday=WEEKDAYS.index(settings.reports.weekday),
                   report_time=settings.reports.at,
-                  retention=settings.retention.policy(), retention_at=settings.retention.run_at)
+                  retention=settings.retention.policy(), retention_at=settings.retention.run_at,
+                  leadership=leadership(settings))
 
 
 async def _urgent_job(context: BotContext) -> None:
     """Deliver an urgent alert the moment it is stored (conversations.urgent_wake)."""
     engine = engine_of(context)
-    await engine.deliver_urgent(TelegramChannel(engine.services, context.bot))
+    await engine.deliver_urgent_at_once(TelegramChannel(engine.services, context.bot))
 
 
 async def _tick_job(context: BotContext) -> None:
@@ -236,8 +248,12 @@ async def serve(
 ) -> None:
     """Run the bot until `stop` is set: resend unfinished prompts, then poll or serve.
 
-    Only one bot process per database: a second one exits at once, naming the first.
+    Only one bot process per SQLite database: a second one exits at once, naming the
+    first. On PostgreSQL several may run (webhook mode behind a load balancer).
     """
+    if settings.storage.url is not None:
+        await _serve(settings, secrets, stop, clock)
+        return
     with hold_database(settings.storage.database):
         await _serve(settings, secrets, stop, clock)
 
@@ -251,9 +267,12 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
     gc.freeze()
     try:
         async with app:
-            resent = await isolated("resending unconfirmed questions",
-                                    send_unsent(services, app.bot, services.clock()), 0)
-            log.info("started; resent %d unconfirmed question(s)", resent)
+            # Beside other processes a question just recorded may be another's, on its
+            # way: the leader resends those left unconfirmed a while (Engine.tick).
+            if not engine_of_app(app).leadership.shared:
+                resent = await isolated("resending unconfirmed questions",
+                                        send_unsent(services, app.bot, services.clock()), 0)
+                log.info("started; resent %d unconfirmed question(s)", resent)
             await engine_of_app(app).startup()
             if app.updater is not None:
                 await app.updater.start_polling(
@@ -277,4 +296,5 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
                 await app.updater.stop()
             await app.stop()
     finally:
+        await engine_of_app(app).leadership.close()
         await services.store.close()

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from faketelegram.httpserver import HttpServer, Request, Response
+from faketelegram.webhook_push import WebhookPusher
 
 BOT_ID = 5550001
 BOT_USERNAME = "vakbot_demo_bot"
@@ -140,6 +141,9 @@ class FakeTelegram:
         # is fully handled (PTB's `update_queue.join`). With it, `settle` waits for that
         # fact instead of for a quiet period, which a loaded machine can stretch.
         self.idle_probe: Callable[[], Awaitable[None]] | None = None
+        # After setWebhook: updates are pushed to the bot (or to `webhook.backends`, a
+        # load balancer in front of several processes) instead of fetched.
+        self.webhook = WebhookPusher(lambda: list(self._updates), self._acknowledged)
 
     # -- life-cycle ------------------------------------------------------------------
 
@@ -148,6 +152,7 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        await self.webhook.stop()
         await self._http.stop()
 
     async def __aenter__(self) -> FakeTelegram:
@@ -185,6 +190,9 @@ class FakeTelegram:
                 await asyncio.sleep(self.latency)
             if (held := self.held.get(_chat(params))) is not None:
                 await held.wait()
+            if method == "getUpdates" and self.webhook.active:
+                raise _ApiError(409, "Conflict: can't use getUpdates method while webhook "
+                                     "is active; use deleteWebhook to delete the webhook first")
             if method == "getUpdates":
                 result: Any = await self._get_updates(params, call_index)
             else:
@@ -212,7 +220,13 @@ class FakeTelegram:
                         "username": BOT_USERNAME, "can_join_groups": False,
                         "can_read_all_group_messages": False,
                         "supports_inline_queries": False}
-            case "deleteWebhook" | "setWebhook" | "setMyCommands" | "deleteMyCommands" | "close":
+            case "setWebhook":
+                self.webhook.register(str(p["url"]), p.get("secret_token"))
+                return True
+            case "deleteWebhook":
+                self.webhook.unregister()
+                return True
+            case "setMyCommands" | "deleteMyCommands" | "close":
                 return True
             case "sendMessage":
                 return self._send(p, photo=None).as_api()
@@ -283,7 +297,13 @@ class FakeTelegram:
         self._next_update += 1
         self._updates.append({"update_id": update_id, kind: payload})
         self._new_update.set()
+        self.webhook.wake()
         return update_id
+
+    def _acknowledged(self, update_id: int) -> None:
+        """The bot answered a pushed update 2xx: Telegram forgets it."""
+        self._updates = [u for u in self._updates if u["update_id"] != update_id]
+        self._delivered_at = time.monotonic()
 
     def new_query_id(self) -> str:
         self._next_query += 1

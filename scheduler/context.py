@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from conversations.services import Services
+from core.records import OutboxItem
 
 
 class DeliveryContext(Protocol):
@@ -18,6 +19,7 @@ class DeliveryContext(Protocol):
     coordinator_chats: tuple[int, ...]   # configured coordinators' chats (config only)
     report_weekday: int
     report_time: time
+    claimed: list[OutboxItem]   # due rows this process claimed and is sending this tick
 
     @property
     def rules_zone(self) -> ZoneInfo: ...

@@ -4,6 +4,11 @@ The database is the source of truth. A tick plans ahead (idempotently), marks ov
 messages missed, and sends each due message through pending -> sending -> sent. After a
 crash, rows caught in `sending` go back to `pending`; a check-in whose first question
 was already confirmed is not asked again, so a kill can cost at most one duplicate.
+
+Several processes may share one database (PostgreSQL): each claims due rows in small
+batches (storage/sql_cluster.py claim_due) and sends them; the work that must run once
+(planning, reports, alerts, retention, resending) runs only in the leader
+(scheduler/leader.py), asked at every tick.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from zoneinfo import ZoneInfo
 from conversations import sending
 from conversations.services import Services
 from core.channel import Blocked, Outbound
+from core.cluster import UPDATE_MEMORY, LeaderNews, leader_news
 from core.delivery import Dispatch, Kind, Reachability, allowed_now, decide_dispatch
 from core.identity import InvalidToken
 from core.records import OutboxItem, OutboxState
 from core.retention import RetentionPolicy
 from core.texts import say
 from scheduler import checkins, crisis_delivery, retention, therapist_delivery
+from scheduler.leader import Leadership, SoleProcess
 from scheduler.outcomes import RowUpdate, failure_reason, record, settle
 from scheduler.planner import DeliveryRules, plan, reachability
 from storage.owners import dead_owners
@@ -33,6 +40,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH = 200
+# Rows claimed at a time: small, so processes beside this one share a burst of due
+# rows, and a killed process held few of them.
+CLAIM_BATCH = 20
 PLAN_EVERY = timedelta(minutes=10)
 RESEND_UNCONFIRMED_AFTER = timedelta(seconds=60)
 
@@ -76,8 +86,11 @@ class Engine:
     report_time: time = time(8, 0)
     retention: RetentionPolicy = field(default_factory=lambda: RetentionPolicy({}))
     retention_at: time = time(3, 30)
+    leadership: Leadership = field(default_factory=SoleProcess)
     _last_plan: datetime | None = field(default=None, init=False)
     _urgent_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _leading: bool = field(default=False, init=False)
+    claimed: list[OutboxItem] = field(default_factory=list, init=False)  # not yet sent
 
     @property
     def rules_zone(self) -> ZoneInfo:
@@ -96,7 +109,31 @@ class Engine:
                                   store.release_sending(self.services.clock(), dead), 0)
         if released:
             log.warning("released %d message(s) caught mid-send by a restart", released)
-        await self.replan()
+        if await self._lead():
+            await self.replan()
+
+    async def _release_dead(self) -> int:
+        """Rows held by a process on this host that died (another process on the same
+        database, killed and not restarted) are sent by this one, without waiting for
+        their lease. Owners elsewhere cannot be told dead: their lease decides."""
+        store = self.services.store
+        dead = dead_owners(await store.sending_owners(), store.owner)
+        released = await store.release_owners(dead) if dead else 0
+        if released:
+            log.warning("released %d message(s) held by a process that died", released)
+        return released
+
+    async def _lead(self) -> bool:
+        """Ask for the lead; a failure to ask is no lead (the work waits a tick)."""
+        lead = await isolated("asking for the lead", self.leadership.lead(), False)
+        news = leader_news(self._leading, lead)
+        if news is LeaderNews.TOOK_LEAD and self.leadership.shared:
+            log.warning("this process %s: it plans, reports and escalates now", news.value)
+            self._last_plan = None     # plan at once: the last leader's plan may be old
+        elif news is LeaderNews.LOST_LEAD:
+            log.warning("this process %s: another runs the periodic work", news.value)
+        self._leading = lead
+        return lead
 
     async def replan(self) -> int:
         """Plan ahead; each part on its own, so one that fails leaves the others done."""
@@ -108,38 +145,71 @@ class Engine:
         return planned
 
     async def deliver_urgent(self, channel: Outbound) -> None:
-        """Deliver urgent alerts now: from the tick, or at once when one is stored
-        (conversations.urgent_wake). One run at a time, so no recipient gets a row twice."""
+        """Deliver urgent alerts now (the leader's tick). One run at a time, so no
+        recipient gets a row twice."""
         async with self._urgent_lock:
             await crisis_delivery.run(self, channel)
+
+    async def deliver_urgent_at_once(self, channel: Outbound) -> None:
+        """An urgent alert was just stored (conversations.urgent_wake): deliver it now if
+        this process leads. Another process's alert is the leader's to send, on its next
+        tick: two senders could give a recipient the same row twice."""
+        if await self._lead():
+            await self.deliver_urgent(channel)
 
     async def tick(self, channel: Outbound) -> TickReport:
         """One pass: every phase and every row on its own; a failure is recorded, and the
         rest of the tick goes on (no single row can silence the others)."""
         store, now = self.services.store, self.services.clock()
         report = TickReport()
-        # Urgent alerts first, isolated inside: nothing later in the tick can hold them up.
-        await self.deliver_urgent(channel)
-        if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
-            report.planned = await self.replan()
+        lead = await self._lead()
+        if lead:
+            # Urgent alerts first, isolated inside: nothing later can hold them up.
+            await self.deliver_urgent(channel)
+            if self._last_plan is None or now - self._last_plan >= PLAN_EVERY:
+                report.planned = await self.replan()
         await isolated("releasing expired leases", store.release_expired(now), 0)
+        await isolated("releasing rows of dead processes", self._release_dead(), 0)
         if store.wal_truncate_pending:       # an erasure's bytes still in the WAL
             await isolated("truncating the WAL after an erasure",
                            store.truncate_wal(attempts=1), False)
-        report.expired = await isolated("expiring overdue rows", store.expire_overdue(now), 0)
-        await isolated("expiring check-ins", store.expire_due(now), 0)
-        await isolated("resending unconfirmed questions",
-                       sending.send_unsent(self.services, channel,
-                                           now - RESEND_UNCONFIRMED_AFTER), 0)
-        for item in await isolated("reading due rows", store.due_items(now, BATCH), []):
-            try:
-                await self._dispatch(channel, item, report)
-            except Exception as exc:  # a row that raises is failed with its reason
-                await self._failed(item, exc, report)
-        await isolated("retention", retention.run_daily(
-            self.services, self.retention, self.retention_at, channel, self.coordinator_chats),
-            None)
+        if lead:
+            report.expired = await isolated("expiring overdue rows",
+                                            store.expire_overdue(now), 0)
+            await isolated("expiring check-ins", store.expire_due(now), 0)
+            await isolated("resending unconfirmed questions",
+                           sending.send_unsent(self.services, channel,
+                                               now - RESEND_UNCONFIRMED_AFTER), 0)
+        await self._dispatch_due(channel, now, report)
+        if lead:
+            await isolated("retention", retention.run_daily(
+                self.services, self.retention, self.retention_at, channel,
+                self.coordinator_chats), None)
+            await isolated("forgetting old webhook updates",
+                           store.forget_updates(now - UPDATE_MEMORY), 0)
         return report
+
+    async def _dispatch_due(self, channel: Outbound, now: datetime,
+                            report: TickReport) -> None:
+        """Claim due rows a small batch at a time (up to BATCH a tick) and send them."""
+        store, taken = self.services.store, 0
+        while taken < BATCH:
+            items = await isolated("claiming due rows", store.claim_due(
+                now, min(CLAIM_BATCH, BATCH - taken)), [])
+            for n, item in enumerate(items):
+                self.claimed = items[n:]     # weekly reports are drawn ahead for these too
+                # Closed since the claim (with a group rating sent just before): skip.
+                if n and not await isolated("checking a claimed row",
+                                            store.still_claimed(item.id), True):
+                    continue
+                try:
+                    await self._dispatch(channel, item, report)
+                except Exception as exc:  # a row that raises is failed with its reason
+                    await self._failed(item, exc, report)
+            self.claimed = []
+            if len(items) < CLAIM_BATCH:
+                return
+            taken += len(items)
 
     async def _failed(self, item: OutboxItem, exc: Exception, report: TickReport) -> None:
         reason = failure_reason(exc)
@@ -151,6 +221,7 @@ class Engine:
             item.id, OutboxState.FAILED, self.services.clock(), reason), None)
 
     async def _dispatch(self, channel: Outbound, item: OutboxItem, report: TickReport) -> None:
+        """Send one claimed row, or put it back (phone hours) or close it (expired)."""
         store, now = self.services.store, self.services.clock()
         by_phone_now = True
         if item.kind.to_youth:
@@ -171,10 +242,8 @@ class Engine:
             return
         if decision.action is Dispatch.WAIT:
             assert decision.at is not None
-            await store.retry_later(item.id, decision.at, "waiting for phone hours", now)
+            await store.put_back(item.id, decision.at, "waiting for phone hours")
             report.waiting += 1
-            return
-        if not await store.claim(item.id, now):
             return
         await self._send(channel, item, report, by_phone_now)
 

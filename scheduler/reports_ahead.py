@@ -1,7 +1,8 @@
 """Weekly reports built side by side: while one is sent, the pool draws the next ones.
 
-The engine sends due rows one at a time. A weekly run is fifty reports due at the same
-moment; drawn one after another, the process pool (reports/pool.py) would use one core.
+The engine sends due rows one at a time (claimed in small batches). A weekly run is
+fifty reports due at the same moment; drawn one after another, the process pool
+(reports/pool.py) would use one core.
 When the first report row is delivered, every other report row due then is started at
 once, so the pool keeps every core busy; each row then takes its own finished report.
 A report started ahead and never taken (its row expired or was skipped) is dropped at
@@ -41,7 +42,9 @@ async def weekly(engine: DeliveryContext, item: OutboxItem, lang: Language) -> W
     """The report of this row; the other due report rows are started alongside."""
     store = engine.services.store
     ahead = _AHEAD.setdefault(asyncio.get_running_loop(), {})
-    due = [other for other in await store.due_items(engine.services.clock(), LOOK_AHEAD)
+    # The rows claimed with this one (no longer pending), and those due after them.
+    waiting = await store.due_items(engine.services.clock(), LOOK_AHEAD)
+    due = [other for other in [*engine.claimed, *waiting]
            if other.kind is Kind.REPORT and other.therapist_code is not None]
     keys = {(id(store), other.id) for other in due}
     for key in [k for k, task in ahead.items() if k not in keys and task.done()]:

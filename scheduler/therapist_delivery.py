@@ -85,8 +85,10 @@ async def _rating(engine: DeliveryContext, channel: Outbound, item: OutboxItem, 
     outcome = await channel.send(chat, Text(text, buttons))
     if counts_as_sent(outcome):
         now = services.clock()
+        mine = {c.id for c in engine.claimed}   # claimed with this row, not yet sent
         for other in covered:   # a group session: one message stands for every youth's row
-            if other.id != item.id and other.state is OutboxState.PENDING:
+            if other.id != item.id and (other.state is OutboxState.PENDING
+                                        or other.id in mine):
                 await services.store.finish(other.id, OutboxState.SENT, now,
                                             "in the group message")
     return outcome

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from core.audit import AuditEntry
+from core.cluster import UpdateClaim
 from core.compliance import Compliance
 from core.consent import ConsentRecord
 from core.delivery import Window
@@ -313,9 +314,25 @@ class PagesRepo(Protocol):
     async def all_windows(self) -> list[PhoneWindow]: ...
 
 
+class ClusterRepo(Protocol):
+    """Work shared between processes on one database (storage/sql_cluster.py): webhook
+    updates claimed by id and marked done, due outbox rows claimed in batches."""
+
+    async def claim_update(self, update_id: int, now: datetime, lease: timedelta = ...,
+                           take_from: str | None = None) -> UpdateClaim: ...
+    async def finish_update(self, update_id: int, now: datetime) -> bool: ...
+    async def forget_updates(self, before: datetime) -> int: ...
+    async def handled_updates(self) -> dict[int, str]: ...
+    async def claim_due(self, now: datetime, limit: int,
+                        lease: timedelta = ...) -> list[OutboxItem]: ...
+    async def release_owners(self, owners: Collection[str]) -> int: ...
+    async def still_claimed(self, item_id: int) -> bool: ...
+    async def put_back(self, item_id: int, at: datetime, reason: str) -> None: ...
+
+
 class Store(EnrolmentRepo, CheckinRepo, ScheduleRepo, OutboxRepo, TherapistRepo,
             PrivacyRepo, ButtonRepo, CrisisRepo, SealedRepo, LoopRepo, ConsoleRepo, PagesRepo,
-            KioskRepo,
+            KioskRepo, ClusterRepo,
             Protocol):
     """Everything the bot needs from storage, plus life-cycle. (A backup is a tool of
     the backend, not a port method: storage.sqlite.SqliteStore.backup for SQLite.)"""

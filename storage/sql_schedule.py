@@ -7,6 +7,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
+from core.cluster import SENDING_LEASE
 from core.delivery import Kind, Window
 from core.kiosk import KIOSK_PREFIX, Channel, ChannelFacts
 from core.questionnaire import Discipline
@@ -49,7 +50,6 @@ def outbox_item(row: Row) -> OutboxItem:
     )
 
 
-SENDING_LEASE = timedelta(minutes=10)  # far longer than a send with its retries takes
 
 
 def _series(r: Row, members: dict[int, list[str]]) -> Series:

@@ -13,6 +13,7 @@ from storage.sql import Database
 from storage.sql_accounts import AccountRepository
 from storage.sql_buttons import ButtonRepository
 from storage.sql_checkins import CheckinRepository
+from storage.sql_cluster import ClusterRepository
 from storage.sql_console import ConsoleRepository
 from storage.sql_crisis import CrisisRepository
 from storage.sql_enrolment import EnrolmentRepository
@@ -33,7 +34,8 @@ from storage.sql_therapist import TherapistRepository
 class SqlStore(EnrolmentRepository, CheckinRepository, PrivacyRepository,
                ScheduleRepository, SessionRepository, TherapistRepository, RetentionRepository,
                ButtonRepository, CrisisRepository, AccountRepository, SealedRepository,
-               LoopRepository, ConsoleRepository, PagesRepository, KioskRepository):
+               LoopRepository, ConsoleRepository, PagesRepository, KioskRepository,
+               ClusterRepository):
     """Implements storage.ports.Store on any storage.sql.Database.
 
     `checkpoint` is the backend's way to make erased bytes leave its files at once

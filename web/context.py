@@ -36,11 +36,13 @@ class ConsoleConfig:
 
 @dataclass(frozen=True)
 class Webhook:
-    """Webhook mode: the route path, its secret and where updates go (PTB's queue)."""
+    """Webhook mode: the route path, its secret and what handles an update: it answers
+    the HTTP status for Telegram (200 handled or handled before; 400 not an update;
+    503 another process is handling it, try again)."""
 
     path: str
     secret: str
-    put_update: Callable[[dict[str, Any]], Awaitable[bool]]   # False: not an update
+    put_update: Callable[[dict[str, Any]], Awaitable[int]]
 
 
 @dataclass

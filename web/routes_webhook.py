@@ -3,8 +3,10 @@
 The secret header is compared in constant time before a byte of the body is read; the
 body is then read up to MAX_BODY (a declared Content-Length above it is refused at once,
 a chunked body as soon as it grows past it). uvicorn (h11) owns the HTTP parsing, the
-keep-alive timeout and the header limits. The update is put on PTB's queue and the
-answer is immediate: handling never holds Telegram's connection.
+keep-alive timeout and the header limits. The update is handled before the answer
+(bot.console.webhook_of): 200 means handled, so behind a load balancer an update whose
+process died mid-way is retried by Telegram and reaches another process; one already
+handled is answered 200 at once.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ async def receive_update(request: Request) -> Response:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return Response(status_code=400)
-    if not isinstance(data, dict) or not await hook.put_update(data):
+    if not isinstance(data, dict):
         return Response(status_code=400)
-    return Response(status_code=200)
+    return Response(status_code=await hook.put_update(data))
 
 
 def webhook_routes(hook: Webhook) -> list[BaseRoute]:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from core.analytics import SessionPoint
+from core.cluster import SENDING_LEASE
 from core.compliance import Compliance, summarise
 from core.records import OutboxItem, OutboxState, PlannedRow, SessionRecord
 from storage.memory.rows import outbox_item, standing
@@ -22,7 +23,6 @@ from storage.memory.tables import MemoryBase
 from storage.timefmt import iso, parse_iso
 
 log = logging.getLogger(__name__)
-SENDING_LEASE = timedelta(minutes=10)  # as storage.sqlite_schedule.SENDING_LEASE
 
 
 class MemoryOutboxRepository(MemoryBase):

@@ -12,6 +12,7 @@ from pathlib import Path
 from storage.audit_anchor import AuditAnchor
 from storage.memory.buttons import MemoryButtonRepository
 from storage.memory.checkins import MemoryCheckinRepository
+from storage.memory.cluster import MemoryClusterRepository
 from storage.memory.console import MemoryConsoleRepository
 from storage.memory.crisis import MemoryCrisisRepository
 from storage.memory.kiosk import MemoryKioskRepository
@@ -32,7 +33,7 @@ class MemoryStore(MemoryEnrolmentRepository, MemoryCheckinRepository,
                   MemoryScheduleRepository, MemoryOutboxRepository, MemoryLoopRepository,
                   MemoryPagesRepository, MemoryKioskRepository, MemoryTherapistRepository,
                   MemoryCrisisRepository, MemoryPrivacyRepository, MemoryConsoleRepository,
-                  MemoryButtonRepository, MemorySealedRepository):
+                  MemoryButtonRepository, MemorySealedRepository, MemoryClusterRepository):
     """Implements storage.ports.Store in memory."""
 
     def __init__(self, owner: str | None = None,

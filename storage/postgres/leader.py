@@ -1,0 +1,87 @@
+"""The leader among bot processes on one PostgreSQL database: a session advisory lock.
+
+`pg_try_advisory_lock` on a connection of its own (not the pool's: a pooled connection
+goes back to the pool, the lock would go with it). The lock lives as long as that
+session: when the leader process dies, however it dies, its connection drops, the
+server ends the session and the lock is free; another process takes it at its next
+tick. While leading, each tick checks that the session is still there; a lost
+connection is lost leadership (the lock went with it), and the next tick tries again.
+Implements scheduler.leader.Leadership (core.cluster.advisory_key names the lock).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+
+from core.cluster import advisory_key
+from storage.postgres.urls import redacted, scrub, secrets_of
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "vakbot-tick"
+CONNECT_TIMEOUT_S = 5
+# A leader cut off by the network (no FIN, no RST) is noticed by the server within
+# about idle + count * interval seconds; then its session and the lock are gone.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+             "keepalives_count": 3}
+
+
+class AdvisoryLeadership:
+    """Leads while holding the session advisory lock `LOCK_NAME` on `url`'s database."""
+
+    shared = True
+
+    def __init__(self, url: str, name: str = LOCK_NAME) -> None:
+        self._url = url
+        self._key = advisory_key(name)
+        self._secrets = secrets_of(url)
+        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._held = False
+
+    async def lead(self) -> bool:
+        try:
+            return await self._lead()
+        except psycopg.Error as exc:
+            reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip()
+                           else type(exc).__name__, self._secrets)
+            log.warning("the lead (PostgreSQL at %s) is lost or cannot be taken: %s",
+                        redacted(self._url), reason)
+            await self._drop()
+            return False
+
+    async def _lead(self) -> bool:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            await self._drop()
+            conninfo = psycopg.conninfo.make_conninfo(
+                self._url, connect_timeout=CONNECT_TIMEOUT_S,
+                application_name="vakbot-leader", **KEEPALIVE)
+            self._conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        if self._held:
+            # Our session still there means our lock still there.
+            await self._conn.execute("SELECT 1")
+            return True
+        cursor = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
+        row = await cursor.fetchone()
+        self._held = bool(row and row[0])
+        return self._held
+
+    async def _drop(self) -> None:
+        self._held = False
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            try:
+                await conn.close()
+            except psycopg.Error:
+                log.debug("closing a broken leader connection failed")
+
+    async def close(self) -> None:
+        """Give up the lead at stop: unlocked before the session closes (whose end the
+        server handles in the background), so another process can take it at once."""
+        if self._held and self._conn is not None and not self._conn.closed:
+            try:
+                await self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+            except psycopg.Error:
+                log.debug("unlocking the lead failed; the session's end frees it")
+        await self._drop()
