@@ -20,7 +20,7 @@ from bot.config import Secrets, Settings
 from conversations.services import Clock, Services
 from core.cluster import UpdateAction, on_update, status_for
 from storage.owners import dead_owners
-from storage.ports import Store
+from storage.ports import ClusterRepo
 from web.app import create_app
 from web.context import ConsoleConfig, WebContext, Webhook
 from web.server import ConsoleServer
@@ -37,7 +37,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          signin_overall=c.signin_overall)
 
 
-async def handle_once(store: Store, update_id: int, handle: Callable[[], Awaitable[None]],
+async def handle_once(store: ClusterRepo, update_id: int, handle: Callable[[], Awaitable[None]],
                       clock: Clock) -> int:
     """Handle a webhook update unless some process did; the HTTP status to answer.
 

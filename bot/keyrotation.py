@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core.identity import ContactCipher, InvalidToken
 from core.records import SealedKind
-from storage.ports import Store
+from storage.ports import SealedRepo
 
 BATCH = 500
 
@@ -37,7 +37,7 @@ class RotationCount:
                 f"{self.current} already under the newest key{moved}{extra}")
 
 
-async def rotate_all(store: Store, cipher: ContactCipher, progress: Callable[[str], None],
+async def rotate_all(store: SealedRepo, cipher: ContactCipher, progress: Callable[[str], None],
                      batch: int = BATCH) -> dict[SealedKind, RotationCount]:
     """Re-encrypt every sealed column under the newest keys; return counts per kind."""
     counts = {}
@@ -46,7 +46,7 @@ async def rotate_all(store: Store, cipher: ContactCipher, progress: Callable[[st
     return counts
 
 
-async def _rotate_kind(store: Store, cipher: ContactCipher, kind: SealedKind,
+async def _rotate_kind(store: SealedRepo, cipher: ContactCipher, kind: SealedKind,
                        progress: Callable[[str], None], batch: int) -> RotationCount:
     rotate = cipher.rotate if kind is SealedKind.CONTACTS else cipher.rotate_text
     count = RotationCount()

@@ -40,7 +40,7 @@ from scheduler.leader import Leadership, SoleProcess
 from storage import erasure_log
 from storage.audit_anchor import AuditAnchor, anchor_key
 from storage.held_alerts import HeldAlertsFile
-from storage.ports import Store
+from storage.ports import PrivacyRepo
 from storage.sql_store import SqlStore
 from storage.sqlite import SqliteStore
 
@@ -122,7 +122,7 @@ async def with_services(settings: Settings, secrets: Secrets,
         await services.store.close()
 
 
-async def replay_erasures(store: Store, path: Path | None) -> int:
+async def replay_erasures(store: PrivacyRepo, path: Path | None) -> int:
     """Erase again whoever the erasure log names but the database still holds.
 
     A damaged line is reported at ERROR by number and never acted on; each replayed

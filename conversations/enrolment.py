@@ -7,17 +7,23 @@ import pwd
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from core.consent import enrolment_problems
 from core.identity import new_token, token_digest
 from core.questionnaire import Language
 from core.records import AlreadyExists, NewYouth, Therapist
-from storage.ports import Store
+from storage.ports import ConsoleRepo, CrisisRepo, EnrolmentRepo, PrivacyRepo, TherapistRepo
 
 # The shape of a youth or therapist code (J-103, T-02) and of a unit name (W-1, Noord):
 # one definition for the command line and the console.
 CODE = re.compile(r"[A-Z]{1,4}-[0-9]{1,5}")
 UNIT = re.compile(r"[A-Za-z0-9_-]{1,20}")
+
+
+class PeopleStore(ConsoleRepo, CrisisRepo, EnrolmentRepo, PrivacyRepo, TherapistRepo, Protocol):
+    """The storage ports the people use cases need: narrower than the whole Store, so
+    a test (or another backend) can see at a glance what enrolment touches."""
 
 
 def cli_actor(uid: int | None = None, sudo_user: str | None = None) -> str:
@@ -61,7 +67,7 @@ class Invitation:
         return f"https://t.me/{bot_username}?start={self.token}"
 
 
-async def enroll_therapist(store: Store, code: str, language: Language, now: datetime,
+async def enroll_therapist(store: PeopleStore, code: str, language: Language, now: datetime,
                            invite_ttl: timedelta | None = None) -> Invitation | None:
     """Record the therapist; with `invite_ttl`, also return a single-use invite."""
     try:
@@ -74,7 +80,7 @@ async def enroll_therapist(store: Store, code: str, language: Language, now: dat
     return await invite_therapist(store, code, now, invite_ttl)
 
 
-async def invite_therapist(store: Store, code: str, now: datetime,
+async def invite_therapist(store: PeopleStore, code: str, now: datetime,
                            invite_ttl: timedelta) -> Invitation:
     if await store.therapist(code) is None:
         raise EnrolmentRefused(f"unknown therapist code {code}", "unknown_therapist",
@@ -89,13 +95,13 @@ async def invite_therapist(store: Store, code: str, now: datetime,
     return Invitation(code, token, now + invite_ttl, revoked)
 
 
-async def _linked(store: Store, pseudonym: str | None) -> bool:
+async def _linked(store: EnrolmentRepo, pseudonym: str | None) -> bool:
     """Whether a live account (a pseudonym with a contact) holds the code."""
     return pseudonym is not None and await store.contact(pseudonym) is not None
 
 
 async def enroll_youth(
-    store: Store, youth: NewYouth, now: datetime, invite_ttl: timedelta
+    store: PeopleStore, youth: NewYouth, now: datetime, invite_ttl: timedelta
 ) -> Invitation:
     """Record the youth and return a single-use invite; refuse if the law needs more."""
     if await store.therapist(youth.therapist_code) is None:
@@ -116,7 +122,7 @@ async def enroll_youth(
 
 
 async def invite_youth(
-    store: Store, code: str, now: datetime, invite_ttl: timedelta
+    store: PeopleStore, code: str, now: datetime, invite_ttl: timedelta
 ) -> Invitation:
     """Issue a fresh single-use invite for an enrolled youth who has not joined yet."""
     youth = await store.youth_by_code(code)
@@ -146,7 +152,7 @@ def parse_guardian_date(text: str | None,
         ) from None
 
 
-async def unbind_youth(store: Store, code: str, now: datetime,
+async def unbind_youth(store: PeopleStore, code: str, now: datetime,
                        invite_ttl: timedelta) -> Invitation:
     """Unlink the youth's Telegram account and issue a fresh invite for the new one."""
     if not await store.unbind_youth(code, now):
@@ -155,7 +161,7 @@ async def unbind_youth(store: Store, code: str, now: datetime,
     return await invite_youth(store, code, now, invite_ttl)
 
 
-async def enroll_unit(store: Store, code: str, language: Language, now: datetime,
+async def enroll_unit(store: PeopleStore, code: str, language: Language, now: datetime,
                       invite_ttl: timedelta) -> Invitation:
     """Record a unit and return the invite its 24/7 crisis contact (on-call phone) opens."""
     try:
@@ -168,7 +174,7 @@ async def enroll_unit(store: Store, code: str, language: Language, now: datetime
     return await invite_unit(store, code, now, invite_ttl)
 
 
-async def invite_unit(store: Store, code: str, now: datetime,
+async def invite_unit(store: PeopleStore, code: str, now: datetime,
                       invite_ttl: timedelta) -> Invitation:
     """A new link for the unit's phone; a phone still linked is unbound first, explicitly
     (`unbind-unit`), as for youths and therapists: no link silently takes over."""
@@ -184,7 +190,7 @@ async def invite_unit(store: Store, code: str, now: datetime,
     return Invitation(code, token, now + invite_ttl, revoked)
 
 
-async def unbind_therapist(store: Store, code: str, now: datetime,
+async def unbind_therapist(store: PeopleStore, code: str, now: datetime,
                            invite_ttl: timedelta) -> Invitation:
     """Cut a therapist's account off (lost phone, departure) and issue a new invite."""
     if await store.therapist(code) is None:
@@ -196,7 +202,7 @@ async def unbind_therapist(store: Store, code: str, now: datetime,
     return await invite_therapist(store, code, now, invite_ttl)
 
 
-async def unbind_unit(store: Store, code: str, now: datetime,
+async def unbind_unit(store: PeopleStore, code: str, now: datetime,
                       invite_ttl: timedelta) -> Invitation:
     """Cut a unit's on-call phone off and issue the link for the next phone."""
     if await store.unit(code) is None:
@@ -207,7 +213,7 @@ async def unbind_unit(store: Store, code: str, now: datetime,
     return await invite_unit(store, code, now, invite_ttl)
 
 
-async def move_youths(store: Store, from_code: str, to_code: str,
+async def move_youths(store: PeopleStore, from_code: str, to_code: str,
                       now: datetime) -> list[str]:
     """Hand every youth of one therapist to another (a therapist leaving)."""
     if from_code == to_code:
@@ -221,7 +227,7 @@ async def move_youths(store: Store, from_code: str, to_code: str,
     return moved
 
 
-async def move_youth(store: Store, code: str, to_code: str, now: datetime) -> None:
+async def move_youth(store: PeopleStore, code: str, to_code: str, now: datetime) -> None:
     """Hand one youth to another therapist (sessions already held stay where they were)."""
     youth = await store.youth_by_code(code)
     if youth is None:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.records import NewAlert
-from storage.ports import Store
+from storage.ports import TherapistRepo
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class PendingAlerts:
     def __len__(self) -> int:
         return len(self.held)
 
-    async def store_or_hold(self, store: Store, alert: NewAlert, at: datetime) -> bool:
+    async def store_or_hold(self, store: TherapistRepo, alert: NewAlert, at: datetime) -> bool:
         """Store the alert now; when that fails, hold it for the next tick. True when
         it is in the database (or was already)."""
         try:
@@ -77,7 +77,7 @@ class PendingAlerts:
             return False
         return True
 
-    async def flush(self, store: Store) -> int:
+    async def flush(self, store: TherapistRepo) -> int:
         """Store every held alert that the database takes now; keep the rest, loudly.
         Returns how many are still waiting. A stored alert is created at the moment it
         was raised, so its escalation is not delayed by the failure."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from core.analytics import EVENT_KEY, MISSED_IN_A_ROW, NO_EVENT, SessionPoint
@@ -17,10 +18,14 @@ from core.texts import say
 from reports.repairs import Series, mark_repairs, needs_series
 from reports.weekly import Caseload, WeeklyReport, panels_from, render_weekly, week_end
 from reports.youth import SESSIONS_SHOWN, SessionLine, YouthView, render_youth, youth_text
-from storage.ports import Store
+from storage.ports import LoopRepo, PrivacyRepo, TherapistRepo
 
 
-async def caseload(store: Store, therapist_code: str, until: datetime) -> Caseload:
+class ReportingStore(LoopRepo, PrivacyRepo, TherapistRepo, Protocol):
+    """The storage ports the reports need: reads only, narrower than the whole Store."""
+
+
+async def caseload(store: ReportingStore, therapist_code: str, until: datetime) -> Caseload:
     """The therapist's youths: session points of those who share, codes of the rest.
 
     A youth is in this caseload when enrolled with this therapist or when they had a
@@ -50,7 +55,7 @@ def discussed_alerts(alerts: list[Alert]) -> dict[str, list[DiscussedAlert]]:
     return out
 
 
-async def weekly_report(store: Store, therapist_code: str, label: str, timezone: str,
+async def weekly_report(store: ReportingStore, therapist_code: str, label: str, timezone: str,
                         lang: Language, until: datetime | None = None,
                         missed_after: int = MISSED_IN_A_ROW) -> WeeklyReport:
     """Build the report for ISO week `label`; drawing runs in a worker process."""
@@ -61,7 +66,7 @@ async def weekly_report(store: Store, therapist_code: str, label: str, timezone:
                                missed_after)
 
 
-async def youth_view(store: Store, therapist_code: str, code: str, until: datetime,
+async def youth_view(store: ReportingStore, therapist_code: str, code: str, until: datetime,
                      lang: Language, zone: ZoneInfo, questionnaire: Questionnaire,
                      open_note: Callable[[bytes], str], missed_after: int = MISSED_IN_A_ROW,
                      shown: int = SESSIONS_SHOWN, *, render: bool = True) -> YouthView:
@@ -105,7 +110,7 @@ async def youth_view(store: Store, therapist_code: str, code: str, until: dateti
                      tuple(sessions), tuple(r.occurrence_key for r in records[-shown:]))
 
 
-async def with_repairs(store: Store, rows: list[AlertExportRow],
+async def with_repairs(store: TherapistRepo, rows: list[AlertExportRow],
                        until: datetime) -> list[AlertExportRow]:
     """The export's alert rows, each discussed rupture alert marked whether its drop
     recovered after 'Besproken' (reports.repairs.mark_repairs)."""

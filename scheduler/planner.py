@@ -28,7 +28,7 @@ from core.kiosk import Channel, ChannelFacts, current_channel
 from core.loop import TALK_LEAD
 from core.records import NewOutbox, PlanMark, PlannedRow, PlanWork
 from core.schedule import LATE_ENTRY, MAX_LOOKBACK, Change, Series, occurrences
-from storage.ports import Store
+from storage.ports import ScheduleRepo
 
 RATING_OPEN = timedelta(days=7)
 BATCH_SERIES = 50      # series read, planned and stored together, in one transaction
@@ -85,7 +85,7 @@ def _reachability(youth_code: str, own: list[Window], unit: list[Window],
         Reachability(rules.timezone, hours.telegram, rules.quiet_start, rules.quiet_end))
 
 
-async def reachability(store: Store, youth_code: str, rules: DeliveryRules,
+async def reachability(store: ScheduleRepo, youth_code: str, rules: DeliveryRules,
                        now: datetime) -> YouthReach:
     """A youth's own phone hours win over their unit's, for what their channel sends to
     the phone (a kiosk youth's check-in keeps quiet hours only); quiet hours always apply.
@@ -189,7 +189,7 @@ def _compute_slices(work: PlanWork, now: datetime, until: datetime, key: str,
     yield batch
 
 
-async def plan(store: Store, now: datetime, rules: DeliveryRules) -> int:
+async def plan(store: ScheduleRepo, now: datetime, rules: DeliveryRules) -> int:
     """Plan every message of sessions ending from one expiry ago up to the horizon.
 
     Idempotent: rows are keyed by occurrence, kind and youth, so planning again adds

@@ -318,6 +318,8 @@ class ClusterRepo(Protocol):
     """Work shared between processes on one database (storage/sql_cluster.py): webhook
     updates claimed by id and marked done, due outbox rows claimed in batches."""
 
+    owner: str  # this process instance: what it claims is held under this name
+
     async def claim_update(self, update_id: int, now: datetime, lease: timedelta = ...,
                            take_from: str | None = None) -> UpdateClaim: ...
     async def finish_update(self, update_id: int, now: datetime) -> bool: ...

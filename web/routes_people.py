@@ -32,7 +32,7 @@ from conversations.enrolment import (
 from conversations.services import Services
 from core.questionnaire import Language
 from core.records import NewYouth, Youth
-from storage.ports import Store
+from storage.ports import EnrolmentRepo
 from web.auth import requires
 from web.context import WebContext
 from web.nav import NavItem
@@ -90,7 +90,7 @@ def _staff(request: Request) -> Staff:
     return staff
 
 
-async def _linked(store: Store, pseudonym: str | None) -> bool:
+async def _linked(store: EnrolmentRepo, pseudonym: str | None) -> bool:
     return pseudonym is not None and await store.contact(pseudonym) is not None
 
 
