@@ -57,6 +57,7 @@ PRODUCTION = {"VAKBOT_TELEGRAM__CHAT_BURST": str(CHAT_BURST),
               "VAKBOT_TELEGRAM__INBOUND_BURST": "8"}
 CHAT_REFILL_S = 3.5   # a chat's pacing budget is full again after this long
 FIRST_USER = 810000000
+POOL = 16  # connections for the bot's requests (bot/wiring.py), and for the floor's
 
 
 @dataclass(frozen=True)
@@ -85,27 +86,27 @@ class LatencyResult:
 
 
 class Arrivals:
-    """Hands each chat the arrival time of its next `sendMessage` at the fake."""
+    """Hands each chat the arrival time of its next `sendMessage` at the fake.
+
+    Told by the fake itself once the message is in the chat (`FakeTelegram.on_handled`):
+    nothing polls, and a phone taps its next answer `think` after the question arrived,
+    not up to a polling interval later.
+    """
 
     def __init__(self, fake: FakeTelegram) -> None:
-        self.fake, self._seen = fake, len(fake.received)
         self._waiting: dict[int, asyncio.Future[float]] = {}
+        fake.on_handled = self._handled
 
     def expect(self, chat: int) -> asyncio.Future[float]:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiting[chat] = future
         return future
 
-    async def run(self) -> None:
-        while True:
-            received = self.fake.received
-            for at, method, chat in received[self._seen:]:
-                if method in ("sendMessage", "sendPhoto") and chat in self._waiting:
-                    future = self._waiting.pop(chat)
-                    if not future.done():
-                        future.set_result(at)
-            self._seen = len(received)
-            await asyncio.sleep(0.005)
+    def _handled(self, at: float, method: str, chat: int) -> None:
+        if method in ("sendMessage", "sendPhoto") and chat in self._waiting:
+            future = self._waiting.pop(chat)
+            if not future.done():
+                future.set_result(at)
 
 
 async def _answer_checkin(user: FakeUser, arrivals: Arrivals, think: float,
@@ -118,9 +119,8 @@ async def _answer_checkin(user: FakeUser, arrivals: Arrivals, think: float,
         user.tap(question, label)
         at = await asyncio.wait_for(arrived, 300)
         taps.append((tapped, at - tapped))
-        # the question itself must be in the chat before it can be tapped
-        while user.last is question or (not user.last.buttons and label != LABELS[-1]):
-            await asyncio.sleep(0.005)
+        # the next question is in the chat (told after the send was carried out)
+        assert user.last is not question
         await asyncio.sleep(think)
 
 
@@ -129,7 +129,6 @@ async def _round(fake: FakeTelegram, users: list[FakeUser], think: float,
                  ) -> tuple[list[tuple[float, float]], float, float]:
     """All youths answer at once. Returns the taps, and when `during` ran (start, end)."""
     arrivals = Arrivals(fake)
-    watcher = asyncio.create_task(arrivals.run())
     taps: list[tuple[float, float]] = []
     span = [0.0, 0.0]
 
@@ -145,7 +144,7 @@ async def _round(fake: FakeTelegram, users: list[FakeUser], think: float,
         if work is not None:
             await work
     finally:
-        watcher.cancel()
+        fake.on_handled = None
     return taps, span[0], span[1]
 
 
@@ -316,33 +315,44 @@ async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youth
 
 
 async def floor_round(youths: int, think: float) -> list[float]:
-    """A bare client, no bot work: answer each tap and send one message, same pacing."""
+    """A bare client, no bot work: answer each tap and send one message, same pacing.
+
+    Its requests queue for one of `POOL` connections in a semaphore, not in httpx's own
+    pool: httpcore re-examines every queued request against every connection (with a
+    system call per connection) each time a request starts or ends, so a burst of 400
+    requests queued inside it costs more CPU than the requests themselves.
+    """
     async with YouthSide(think) as side:
         url = f"{side.base_url}{side.token}/"
         limits: dict[int, AsyncLimiter] = {}
         replies: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16),
-                                     timeout=30) as client:
+        slots = asyncio.Semaphore(POOL)
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=POOL),
+                                     timeout=30) as client, \
+                httpx.AsyncClient(timeout=30) as poller_client:
+
+            async def post(method: str, body: dict[str, Any]) -> None:
+                async with slots:
+                    await client.post(url + method, json=body)
 
             async def send(chat: int) -> None:
                 keyboard = {"inline_keyboard": [[{"text": label, "callback_data": label}
                                                  for label in LABELS]]}
                 limiter = limits.setdefault(chat, AsyncLimiter(CHAT_BURST, CHAT_BURST))
                 async with limiter:
-                    await client.post(url + "sendMessage", json={
-                        "chat_id": chat, "text": "next", "reply_markup": keyboard})
+                    await post("sendMessage", {"chat_id": chat, "text": "next",
+                                               "reply_markup": keyboard})
 
             async def reply(update: dict[str, Any]) -> None:
                 query = update["callback_query"]
-                await client.post(url + "answerCallbackQuery",
-                                  json={"callback_query_id": query["id"]})
+                await post("answerCallbackQuery", {"callback_query_id": query["id"]})
                 await send(query["message"]["chat"]["id"])
 
             async def poll() -> None:
                 offset = 0
                 while True:
-                    response = await client.post(url + "getUpdates",
-                                                 json={"offset": offset, "timeout": 1})
+                    response = await poller_client.post(
+                        url + "getUpdates", json={"offset": offset, "timeout": 1})
                     for update in response.json()["result"]:
                         offset = update["update_id"] + 1
                         task = asyncio.create_task(reply(update))
