@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.application import BotApp, engine_of, engine_of_app
 from bot.config import Secrets, Settings, consent_texts
 from bot.ratelimit import ChatRateLimiter
+from bot.request import QueuedHTTPXRequest
 from bot.rules import delivery_rules
 from bot.runlock import hold_database
 from bot.updates import PerUserUpdateProcessor
@@ -178,9 +179,8 @@ def build_application(
         ApplicationBuilder()
         .token(secrets.token.get_secret_value())
         .base_url(settings.telegram.base_url)
-        .request(HTTPXRequest(connection_pool_size=16, connect_timeout=5,
-                             read_timeout=settings.telegram.request_timeout,
-                             write_timeout=settings.telegram.request_timeout))
+        .request(QueuedHTTPXRequest(read_timeout=settings.telegram.request_timeout,
+                                    write_timeout=settings.telegram.request_timeout))
         .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
         .context_types(CONTEXT_TYPES)
     )
