@@ -10,7 +10,14 @@ second). Measured alone (a round before and a round after) and while a first pla
 pass over 10,000 other youths runs in the bot's process.
 
 The floor: the same youths against the same fake, answered by a bare client with no bot
-work at all (long poll, answer the tap, send a message; the same per-chat pacing).
+work at all (long poll, answer the tap, send a message; the same per-chat pacing). The
+quiet floor: the same with 5 youths, the round trip itself with no burst to queue
+behind. What sets the floor's p99 (py-spy, issue 16): not Telegram's per-chat pacing
+(a youth gets one message per tap, a second or more apart, well inside the burst of 3),
+and not the youths' process (about a tenth of a core; it is told of each arrival by the
+fake instead of polling): it is the bare client's own CPU, about 3 ms a tap, a quarter
+of it httpcore's pool bookkeeping, times the 200 taps that arrive together, on a shared
+2-core machine. The bot's CPU per tap is printed beside it for the same reason.
 
 The fake Telegram and the youths run in a process of their own, as Telegram and the
 phones are not in the bot's process: their work would otherwise share the bot's core.
@@ -83,6 +90,10 @@ class LatencyResult:
     floor: Percentiles
     planned_youths: int
     planning_s: float
+    quiet_floor: Percentiles    # the fake's round trip for a few youths: no burst at all
+    bot_cpu_ms: float           # the bot process's CPU per counted tap (all its threads)
+    floor_cpu_ms: float         # the floor's bare client's CPU per tap
+    youth_side_share: float     # the youths' process: CPU seconds per wall second
 
 
 class Arrivals:
@@ -164,8 +175,9 @@ async def _youths(conn: Connection, think: float) -> None:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(CHAT_REFILL_S)  # every chat's pacing budget full again
             conn.send("tapping")
+            wall, cpu = time.monotonic(), time.process_time()
             taps, _, _ = await _round(fake, users, think)
-            conn.send(taps)
+            conn.send((taps, time.process_time() - cpu, time.monotonic() - wall))
 
 
 def _youths_process(conn: Connection, think: float) -> None:
@@ -181,6 +193,7 @@ class YouthSide:
         self._process = context.Process(target=_youths_process, args=(child, think),
                                         daemon=True)
         self.base_url = self.token = ""
+        self.cpu_s = self.wall_s = 0.0  # the youths' process, over all rounds
 
     async def __aenter__(self) -> YouthSide:
         self._process.start()
@@ -211,7 +224,8 @@ class YouthSide:
 
         if during is not None:
             work = asyncio.create_task(timed())
-        taps: list[tuple[float, float]] = await _recv(self._conn)
+        taps, cpu, wall = await _recv(self._conn)
+        self.cpu_s, self.wall_s = self.cpu_s + cpu, self.wall_s + wall
         if work is not None:
             await work
         return taps, span[0], span[1]
@@ -254,8 +268,16 @@ async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> Non
             [(first + n, f"P-{n:05d}") for n in range(count)])
 
 
-async def bot_rounds(youths: int, planned: int, think: float
-                     ) -> tuple[list[float], list[float], float]:
+@dataclass(frozen=True)
+class BotRounds:
+    alone: list[float]      # latencies of the rounds before and after the planning one
+    during: list[float]     # latencies of taps made while planning ran
+    planning_s: float
+    cpu_ms_per_tap: float   # the bot process in the alone rounds (all its threads)
+    youth_side_share: float  # CPU seconds per wall second of the youths' process
+
+
+async def bot_rounds(youths: int, planned: int, think: float) -> BotRounds:
     """The real bot: a warm-up round, then rounds alone, during a first planning pass,
     and alone again."""
     with environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
@@ -271,8 +293,9 @@ async def bot_rounds(youths: int, planned: int, think: float
                     await app.updater.start_polling(poll_interval=0.0, timeout=1)
                     await app.start()
                     try:
-                        return await _bot_rounds(app, services, settings, youths, planned,
-                                                 side)
+                        rounds = await _bot_rounds(app, services, settings, youths, planned,
+                                                   side)
+                        return BotRounds(*rounds, side.cpu_s / side.wall_s)
                     finally:
                         await app.updater.stop()
                         await app.stop()
@@ -282,7 +305,7 @@ async def bot_rounds(youths: int, planned: int, think: float
 
 async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youths: int,
                       planned: int, side: YouthSide
-                      ) -> tuple[list[float], list[float], float]:
+                      ) -> tuple[list[float], list[float], float, float]:
     limiter = getattr(app.bot, "rate_limiter", None)
     assert isinstance(limiter, ChatRateLimiter)
     # Per-chat pacing only: the overall window (25/s) would make a round of 200 youths
@@ -296,31 +319,43 @@ async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youth
     assert isinstance(services.store, SqliteStore)
     await _planning_youths(services.store, planned, now)
 
+    cpu = [0.0]
+
     async def round_of(group: int, during: Callable[[], Coroutine[Any, Any, object]] | None
                        = None) -> tuple[list[tuple[float, float]], float, float]:
         await _open_checkins(services, app.bot, codes[group * youths:(group + 1) * youths],
                              f"bench-{group}")
-        return await side.round(group * youths, youths, during)
+        started = time.process_time()
+        taps = await side.round(group * youths, youths, during)
+        cpu[0] += time.process_time() - started
+        return taps
 
     # A first round warms what a running bot has warm (connections, caches); not counted.
     # The alone figure takes the rounds just before and just after the planning round, so
     # a change in the machine's load during the run weighs on both sides alike.
     await round_of(0)
+    cpu[0] = 0.0
     before, _, _ = await round_of(1)
+    alone_cpu = cpu[0]
     rules = delivery_rules(settings)
     busy, start, end = await round_of(2, lambda: plan(services.store, services.clock(), rules))
+    cpu[0] = alone_cpu
     after, _, _ = await round_of(3)
     during = [lat for at, lat in busy if start <= at <= end]
-    return [lat for _, lat in before + after], during, end - start
+    alone = [lat for _, lat in before + after]
+    return alone, during, end - start, cpu[0] * 1000 / len(alone)
 
 
-async def floor_round(youths: int, think: float) -> list[float]:
+async def floor_round(youths: int, think: float) -> tuple[list[float], float]:
     """A bare client, no bot work: answer each tap and send one message, same pacing.
+    Returns the latencies and the client's CPU milliseconds per tap.
 
-    Its requests queue for one of `POOL` connections in a semaphore, not in httpx's own
-    pool: httpcore re-examines every queued request against every connection (with a
-    system call per connection) each time a request starts or ends, so a burst of 400
-    requests queued inside it costs more CPU than the requests themselves.
+    With a few youths (`QUIET`) this is the round trip Telegram and the network give:
+    a few milliseconds on loopback. With all youths at once its p95/p99 are a queue: the
+    least one Python process pays to answer that burst, its own CPU per tap (two
+    requests and a share of the long poll) times the taps ahead of it, stretched by
+    whatever else runs on the machine. Its requests wait for one of `POOL` connections
+    in a queue of their own, as the bot's do (bot.request).
     """
     async with YouthSide(think) as side:
         url = f"{side.base_url}{side.token}/"
@@ -362,18 +397,25 @@ async def floor_round(youths: int, think: float) -> list[float]:
             poller = asyncio.create_task(poll())
             try:
                 await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
+                started = time.process_time()
                 taps, _, _ = await side.round(0, youths)
+                cpu = time.process_time() - started
             finally:
                 poller.cancel()
-    return [lat for _, lat in taps]
+    return [lat for _, lat in taps], cpu * 1000 / len(taps)
+
+
+QUIET = 5  # youths in the quiet floor: a round trip with no burst to queue behind
 
 
 async def tap_latency(youths: int = 200, planned: int = 10_000,
                       think: float = 1.0) -> LatencyResult:
-    floor = await floor_round(youths, think)
-    alone, during, planning_s = await bot_rounds(youths, planned, think)
-    return LatencyResult(youths, Percentiles.of(alone), Percentiles.of(during),
-                         Percentiles.of(floor), planned, planning_s)
+    quiet, _ = await floor_round(QUIET, think)
+    floor, floor_cpu_ms = await floor_round(youths, think)
+    bot = await bot_rounds(youths, planned, think)
+    return LatencyResult(youths, Percentiles.of(bot.alone), Percentiles.of(bot.during),
+                         Percentiles.of(floor), planned, bot.planning_s, Percentiles.of(quiet),
+                         bot.cpu_ms_per_tap, floor_cpu_ms, bot.youth_side_share)
 
 
 if __name__ == "__main__":
