@@ -3,12 +3,12 @@
 PTB's HTTPXRequest queues requests inside httpx's connection pool, and httpcore
 examines every queued request against every connection, with a system call per
 connection (`has_expired`), each time a request starts or ends. In a burst of a few
-hundred requests that bookkeeping took 12 % of the bot's
-CPU when 200 youths tap at once (py-spy over bench/latency.py), on the one core that
-also answers the taps. Here a request enters httpx only when a connection is free, so
-httpx never queues and its bookkeeping stays small. Waiting in this queue has no
-deadline of its own (httpx's pool timeout no longer comes into play); each request
-still has its connect, read and write timeouts.
+hundred requests that bookkeeping took 12 % of the bot's CPU when 200 youths tapped at
+once (py-spy over bench/latency.py), on the one core that also answers the taps. Here a
+request enters httpx only when a connection is free, so httpx never queues and its
+bookkeeping stays small. Waiting in this queue has no deadline of its own (httpx's pool
+timeout no longer comes into play); each request keeps its connect, read and write
+timeouts.
 """
 
 from __future__ import annotations
