@@ -14,12 +14,11 @@ from typing import cast
 
 from telegram import Bot
 from telegram.ext import ApplicationBuilder, ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.application import BotApp, engine_of, engine_of_app
 from bot.config import Secrets, Settings, consent_texts
+from bot.lean_request import LeanRequest
 from bot.ratelimit import ChatRateLimiter
-from bot.request import QueuedHTTPXRequest
 from bot.rules import delivery_rules
 from bot.runlock import hold_database
 from bot.updates import PerUserUpdateProcessor
@@ -179,9 +178,9 @@ def build_application(
         ApplicationBuilder()
         .token(secrets.token.get_secret_value())
         .base_url(settings.telegram.base_url)
-        .request(QueuedHTTPXRequest(read_timeout=settings.telegram.request_timeout,
-                                    write_timeout=settings.telegram.request_timeout))
-        .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
+        .request(LeanRequest(read_timeout=settings.telegram.request_timeout,
+                             write_timeout=settings.telegram.request_timeout))
+        .get_updates_request(LeanRequest(1, read_timeout=poll + 10))
         .context_types(CONTEXT_TYPES)
     )
     builder = builder.concurrent_updates(PerUserUpdateProcessor())
