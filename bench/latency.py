@@ -12,12 +12,15 @@ pass over 10,000 other youths runs in the bot's process.
 The floor: the same youths against the same fake, answered by a bare client with no bot
 work at all (long poll, answer the tap, send a message; the same per-chat pacing). The
 quiet floor: the same with 5 youths, the round trip itself with no burst to queue
-behind. What sets the floor's p99 (py-spy, issue 16): not Telegram's per-chat pacing
-(a youth gets one message per tap, a second or more apart, well inside the burst of 3),
-and not the youths' process (about a tenth of a core; it is told of each arrival by the
-fake instead of polling): it is the bare client's own CPU, about 3 ms a tap, a quarter
-of it httpcore's pool bookkeeping, times the 200 taps that arrive together, on a shared
-2-core machine. The bot's CPU per tap is printed beside it for the same reason.
+behind. What set the floor's p99 at 450 ms and more (py-spy, issue 16): not Telegram's
+per-chat pacing (a youth gets one message per tap, a second or more apart, well inside
+the burst of 3), not the youths' process (about a tenth of a core; the fake now tells it
+of each arrival instead of it polling), not the fake's HTTP server: it was the floor's
+own client, httpx, at about 2.5 ms of CPU a tap (a quarter of it httpcore's pool
+bookkeeping) times the 200 taps that arrive together. With a bare client (`_Bare`,
+0.08 ms a tap) the floor is what the fake and loopback give: about 6 / 35 / 40 ms for
+the burst. The bot's CPU per tap is printed beside it: that, times the burst, is what
+its p99 is made of.
 
 The fake Telegram and the youths run in a process of their own, as Telegram and the
 phones are not in the bot's process: their work would otherwise share the bot's core.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import multiprocessing
 import statistics
 import tempfile
@@ -38,8 +42,8 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from aiolimiter import AsyncLimiter
 from telegram import Bot
 
@@ -346,62 +350,93 @@ async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youth
     return alone, during, end - start, cpu[0] * 1000 / len(alone)
 
 
+class _Bare:
+    """The least a client can do: JSON POSTs over kept-alive connections (asyncio streams),
+    `size` at once. A request costs it about 0.05 ms of CPU, httpx about 1.2 ms."""
+
+    def __init__(self, base: str, size: int) -> None:
+        parts = urlsplit(base)
+        self._host, self._port, self._path = parts.hostname or "", parts.port or 80, parts.path
+        self._size = size
+        self._free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = \
+            asyncio.Queue()
+        self._all: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> _Bare:
+        for _ in range(self._size):
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+            self._all.append(writer)
+            self._free.put_nowait((reader, writer))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self._all:
+            writer.close()
+
+    async def post(self, method: str, body: dict[str, Any]) -> Any:
+        reader, writer = await self._free.get()
+        try:
+            payload = json.dumps(body).encode()
+            writer.write(f"POST {self._path}/{method} HTTP/1.1\r\nHost: {self._host}\r\n"
+                         f"Content-Type: application/json\r\nContent-Length: {len(payload)}"
+                         "\r\n\r\n".encode() + payload)
+            await writer.drain()
+            await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            return json.loads(await reader.readexactly(length))
+        finally:
+            self._free.put_nowait((reader, writer))
+
+
 async def floor_round(youths: int, think: float) -> tuple[list[float], float]:
     """A bare client, no bot work: answer each tap and send one message, same pacing.
     Returns the latencies and the client's CPU milliseconds per tap.
 
-    With a few youths (`QUIET`) this is the round trip Telegram and the network give:
-    a few milliseconds on loopback. With all youths at once its p95/p99 are a queue: the
-    least one Python process pays to answer that burst, its own CPU per tap (two
-    requests and a share of the long poll) times the taps ahead of it, stretched by
-    whatever else runs on the machine. Its requests wait for one of `POOL` connections
-    in a queue of their own, as the bot's do (bot.request).
+    With a few youths (`QUIET`) this is the round trip itself; with all youths at once
+    its p95/p99 add the queue of the burst at the fake and in this client, both as cheap
+    as they can be (`_Bare`), so what is left is what Telegram and the network would give.
     """
-    async with YouthSide(think) as side:
-        url = f"{side.base_url}{side.token}/"
+    async with YouthSide(think) as side, _Bare(side.base_url + side.token, POOL) as client, \
+            _Bare(side.base_url + side.token, 1) as poller_client:
         limits: dict[int, AsyncLimiter] = {}
         replies: set[asyncio.Task[None]] = set()
-        slots = asyncio.Semaphore(POOL)
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=POOL),
-                                     timeout=30) as client, \
-                httpx.AsyncClient(timeout=30) as poller_client:
 
-            async def post(method: str, body: dict[str, Any]) -> None:
-                async with slots:
-                    await client.post(url + method, json=body)
+        async def send(chat: int) -> None:
+            keyboard = {"inline_keyboard": [[{"text": label, "callback_data": label}
+                                             for label in LABELS]]}
+            limiter = limits.setdefault(chat, AsyncLimiter(CHAT_BURST, CHAT_BURST))
+            async with limiter:
+                await client.post("sendMessage", {"chat_id": chat, "text": "next",
+                                                  "reply_markup": keyboard})
 
-            async def send(chat: int) -> None:
-                keyboard = {"inline_keyboard": [[{"text": label, "callback_data": label}
-                                                 for label in LABELS]]}
-                limiter = limits.setdefault(chat, AsyncLimiter(CHAT_BURST, CHAT_BURST))
-                async with limiter:
-                    await post("sendMessage", {"chat_id": chat, "text": "next",
-                                               "reply_markup": keyboard})
+        async def reply(update: dict[str, Any]) -> None:
+            query = update["callback_query"]
+            await client.post("answerCallbackQuery", {"callback_query_id": query["id"]})
+            await send(query["message"]["chat"]["id"])
 
-            async def reply(update: dict[str, Any]) -> None:
-                query = update["callback_query"]
-                await post("answerCallbackQuery", {"callback_query_id": query["id"]})
-                await send(query["message"]["chat"]["id"])
+        async def poll() -> None:
+            offset = 0
+            while True:
+                response = await poller_client.post("getUpdates",
+                                                    {"offset": offset, "timeout": 1})
+                for update in response["result"]:
+                    offset = update["update_id"] + 1
+                    task = asyncio.create_task(reply(update))
+                    replies.add(task)
+                    task.add_done_callback(replies.discard)
 
-            async def poll() -> None:
-                offset = 0
-                while True:
-                    response = await poller_client.post(
-                        url + "getUpdates", json={"offset": offset, "timeout": 1})
-                    for update in response.json()["result"]:
-                        offset = update["update_id"] + 1
-                        task = asyncio.create_task(reply(update))
-                        replies.add(task)
-                        task.add_done_callback(replies.discard)
-
-            poller = asyncio.create_task(poll())
-            try:
-                await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
-                started = time.process_time()
-                taps, _, _ = await side.round(0, youths)
-                cpu = time.process_time() - started
-            finally:
-                poller.cancel()
+        poller = asyncio.create_task(poll())
+        try:
+            await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
+            started = time.process_time()
+            taps, _, _ = await side.round(0, youths)
+            cpu = time.process_time() - started
+        finally:
+            poller.cancel()
     return [lat for _, lat in taps], cpu * 1000 / len(taps)
 
 
