@@ -130,7 +130,7 @@ class LeanRequest(BaseRequest):
         except TimeoutError as exc:
             raise TimedOut("Timed out connecting to Telegram") from exc
         except OSError as exc:
-            raise NetworkError(f"could not connect: {exc}") from exc
+            raise NetworkError(f"ConnectError: could not connect: {exc}") from exc
 
     def _context(self) -> ssl.SSLContext:
         if self._tls is None:
