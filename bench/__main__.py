@@ -76,7 +76,7 @@ async def _main(youths: int, planned: int, tappers: int, think: float) -> None:
     print(f"| the fake's round trip with {QUIET} youths (no burst): what Telegram and the "
           f"network give | {_ms(taps.quiet_floor)} | the floor above "
           f"| {_ratio(taps.quiet_floor, taps.floor)} |")
-    print(f"| CPU per tap in the bot's process (all threads), 200 at once "
+    print(f"| CPU per tap in the bot's process (all threads), {taps.youths} at once "
           f"| {taps.bot_cpu_ms:.1f} ms | the floor's bare client: {taps.floor_cpu_ms:.1f} ms "
           f"| {taps.bot_cpu_ms / taps.floor_cpu_ms:.2f} |")
     print(f"| the youths' and the fake's own process during the bot's rounds "
