@@ -10,7 +10,7 @@ from bench.answers import full_stack, raw_commits
 from bench.console import console_pages, table_rows
 from bench.delivery import TELEGRAM_CAP, dispatch, planning
 from bench.inbound import stranger_flood
-from bench.latency import Percentiles, tap_latency
+from bench.latency import QUIET, Percentiles, tap_latency
 from bench.postgres import postgres_figures
 from bench.postgres import table_rows as postgres_rows
 from bench.render import pooled_weekly_run, rendering
@@ -78,6 +78,15 @@ async def _main(youths: int, planned: int, tappers: int, think: float) -> None:
           f"pacing (target p99 <= 300 ms) | {_ms(taps.alone)} ({taps.alone.taps} taps) "
           f"| the fake's own round trip, no bot work: {_ms(taps.floor)} "
           f"| {_ratio(taps.alone, taps.floor)} |")
+    print(f"| the fake's round trip with {QUIET} youths (no burst): what Telegram and the "
+          f"network give | {_ms(taps.quiet_floor)} | the floor above "
+          f"| {_ratio(taps.quiet_floor, taps.floor)} |")
+    print(f"| CPU per tap in the bot's process (all threads), {taps.youths} at once "
+          f"| {taps.bot_cpu_ms:.1f} ms | the floor's bare client: {taps.floor_cpu_ms:.1f} ms "
+          f"| {taps.bot_cpu_ms / taps.floor_cpu_ms:.2f} |")
+    print(f"| the youths' and the fake's own process during the bot's rounds "
+          f"| {taps.youth_side_share:.2f} CPU s per s | one core: 1.00 "
+          f"| {taps.youth_side_share:.2f} |")
     print(f"| the same, while a first planning pass over {taps.planned_youths:,} youths runs "
           f"({taps.planning_s:.1f} s; target <= 2x alone) | {_ms(taps.planning)} "
           f"({taps.planning.taps} taps during it) | alone: {_ms(taps.alone)} "

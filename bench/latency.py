@@ -10,7 +10,17 @@ second). Measured alone (a round before and a round after) and while a first pla
 pass over 10,000 other youths runs in the bot's process.
 
 The floor: the same youths against the same fake, answered by a bare client with no bot
-work at all (long poll, answer the tap, send a message; the same per-chat pacing).
+work at all (long poll, answer the tap, send a message; the same per-chat pacing). The
+quiet floor: the same with 5 youths, the round trip itself with no burst to queue
+behind. What set the floor's p99 at 450 ms and more (py-spy, issue 16): not Telegram's
+per-chat pacing (a youth gets one message per tap, a second or more apart, well inside
+the burst of 3), not the youths' process (about a tenth of a core; the fake now tells it
+of each arrival instead of it polling), not the fake's HTTP server: it was the floor's
+own client, httpx, at about 2.5 ms of CPU a tap (a quarter of it httpcore's pool
+bookkeeping) times the 200 taps that arrive together. With a bare client (`_Bare`,
+0.08 ms a tap) the floor is what the fake and loopback give: about 6 / 35 / 40 ms for
+the burst. The bot's CPU per tap is printed beside it: that, times the burst, is what
+its p99 is made of.
 
 The fake Telegram and the youths run in a process of their own, as Telegram and the
 phones are not in the bot's process: their work would otherwise share the bot's core.
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import multiprocessing
 import statistics
 import tempfile
@@ -31,8 +42,8 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from aiolimiter import AsyncLimiter
 from telegram import Bot
 
@@ -57,6 +68,7 @@ PRODUCTION = {"VAKBOT_TELEGRAM__CHAT_BURST": str(CHAT_BURST),
               "VAKBOT_TELEGRAM__INBOUND_BURST": "8"}
 CHAT_REFILL_S = 3.5   # a chat's pacing budget is full again after this long
 FIRST_USER = 810000000
+POOL = 16  # connections for the bot's requests (bot/wiring.py), and for the floor's
 
 
 @dataclass(frozen=True)
@@ -82,30 +94,34 @@ class LatencyResult:
     floor: Percentiles
     planned_youths: int
     planning_s: float
+    quiet_floor: Percentiles    # the fake's round trip for a few youths: no burst at all
+    bot_cpu_ms: float           # the bot process's CPU per counted tap (all its threads)
+    floor_cpu_ms: float         # the floor's bare client's CPU per tap
+    youth_side_share: float     # the youths' process: CPU seconds per wall second
 
 
 class Arrivals:
-    """Hands each chat the arrival time of its next `sendMessage` at the fake."""
+    """Hands each chat the arrival time of its next `sendMessage` at the fake.
+
+    Told by the fake itself once the message is in the chat (`FakeTelegram.on_handled`):
+    nothing polls, and a phone taps its next answer `think` after the question arrived,
+    not up to a polling interval later.
+    """
 
     def __init__(self, fake: FakeTelegram) -> None:
-        self.fake, self._seen = fake, len(fake.received)
         self._waiting: dict[int, asyncio.Future[float]] = {}
+        fake.on_handled = self._handled
 
     def expect(self, chat: int) -> asyncio.Future[float]:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiting[chat] = future
         return future
 
-    async def run(self) -> None:
-        while True:
-            received = self.fake.received
-            for at, method, chat in received[self._seen:]:
-                if method in ("sendMessage", "sendPhoto") and chat in self._waiting:
-                    future = self._waiting.pop(chat)
-                    if not future.done():
-                        future.set_result(at)
-            self._seen = len(received)
-            await asyncio.sleep(0.005)
+    def _handled(self, at: float, method: str, chat: int) -> None:
+        if method in ("sendMessage", "sendPhoto") and chat in self._waiting:
+            future = self._waiting.pop(chat)
+            if not future.done():
+                future.set_result(at)
 
 
 async def _answer_checkin(user: FakeUser, arrivals: Arrivals, think: float,
@@ -118,9 +134,8 @@ async def _answer_checkin(user: FakeUser, arrivals: Arrivals, think: float,
         user.tap(question, label)
         at = await asyncio.wait_for(arrived, 300)
         taps.append((tapped, at - tapped))
-        # the question itself must be in the chat before it can be tapped
-        while user.last is question or (not user.last.buttons and label != LABELS[-1]):
-            await asyncio.sleep(0.005)
+        # the next question is in the chat (told after the send was carried out)
+        assert user.last is not question
         await asyncio.sleep(think)
 
 
@@ -129,7 +144,6 @@ async def _round(fake: FakeTelegram, users: list[FakeUser], think: float,
                  ) -> tuple[list[tuple[float, float]], float, float]:
     """All youths answer at once. Returns the taps, and when `during` ran (start, end)."""
     arrivals = Arrivals(fake)
-    watcher = asyncio.create_task(arrivals.run())
     taps: list[tuple[float, float]] = []
     span = [0.0, 0.0]
 
@@ -145,7 +159,7 @@ async def _round(fake: FakeTelegram, users: list[FakeUser], think: float,
         if work is not None:
             await work
     finally:
-        watcher.cancel()
+        fake.on_handled = None
     return taps, span[0], span[1]
 
 
@@ -165,8 +179,9 @@ async def _youths(conn: Connection, think: float) -> None:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(CHAT_REFILL_S)  # every chat's pacing budget full again
             conn.send("tapping")
+            wall, cpu = time.monotonic(), time.process_time()
             taps, _, _ = await _round(fake, users, think)
-            conn.send(taps)
+            conn.send((taps, time.process_time() - cpu, time.monotonic() - wall))
 
 
 def _youths_process(conn: Connection, think: float) -> None:
@@ -182,6 +197,7 @@ class YouthSide:
         self._process = context.Process(target=_youths_process, args=(child, think),
                                         daemon=True)
         self.base_url = self.token = ""
+        self.cpu_s = self.wall_s = 0.0  # the youths' process, over all rounds
 
     async def __aenter__(self) -> YouthSide:
         self._process.start()
@@ -212,7 +228,8 @@ class YouthSide:
 
         if during is not None:
             work = asyncio.create_task(timed())
-        taps: list[tuple[float, float]] = await _recv(self._conn)
+        taps, cpu, wall = await _recv(self._conn)
+        self.cpu_s, self.wall_s = self.cpu_s + cpu, self.wall_s + wall
         if work is not None:
             await work
         return taps, span[0], span[1]
@@ -254,14 +271,24 @@ async def _planning_youths(store: SqliteStore, count: int, now: datetime) -> Non
             [(first + n, f"P-{n:05d}") for n in range(count)])
 
 
-async def bot_rounds(youths: int, planned: int, think: float
-                     ) -> tuple[list[float], list[float], float]:
+@dataclass(frozen=True)
+class BotRounds:
+    alone: list[float]      # latencies of the rounds before and after the planning one
+    during: list[float]     # latencies of taps made while planning ran
+    planning_s: float
+    cpu_ms_per_tap: float   # the bot process in the alone rounds (all its threads)
+    youth_side_share: float  # CPU seconds per wall second of the youths' process
+
+
+async def bot_rounds(youths: int, planned: int, think: float) -> BotRounds:
     """The real bot: a warm-up round, then rounds alone, during a first planning pass,
     and alone again."""
     with environment(PRODUCTION), tempfile.TemporaryDirectory() as tmp:
         async with YouthSide(think) as side:
             config = write_config(Path(tmp), side.base_url, side.token)
             settings, secrets = load_settings(config)
+            # The opt-in lean HTTP client (telegram.http_client): half the CPU per request.
+            settings.telegram.http_client = "lean"
             services = await open_services(settings, secrets)
             app = build_application(settings, secrets, services, tick=False)
             gc.freeze()  # as the bot does once started (bot/wiring.py)
@@ -271,8 +298,9 @@ async def bot_rounds(youths: int, planned: int, think: float
                     await app.updater.start_polling(poll_interval=0.0, timeout=1)
                     await app.start()
                     try:
-                        return await _bot_rounds(app, services, settings, youths, planned,
-                                                 side)
+                        rounds = await _bot_rounds(app, services, settings, youths, planned,
+                                                   side)
+                        return BotRounds(*rounds, side.cpu_s / side.wall_s)
                     finally:
                         await app.updater.stop()
                         await app.stop()
@@ -282,7 +310,7 @@ async def bot_rounds(youths: int, planned: int, think: float
 
 async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youths: int,
                       planned: int, side: YouthSide
-                      ) -> tuple[list[float], list[float], float]:
+                      ) -> tuple[list[float], list[float], float, float]:
     limiter = getattr(app.bot, "rate_limiter", None)
     assert isinstance(limiter, ChatRateLimiter)
     # Per-chat pacing only: the overall window (25/s) would make a round of 200 youths
@@ -296,73 +324,134 @@ async def _bot_rounds(app: BotApp, services: Services, settings: Settings, youth
     assert isinstance(services.store, SqliteStore)
     await _planning_youths(services.store, planned, now)
 
+    cpu = [0.0]
+
     async def round_of(group: int, during: Callable[[], Coroutine[Any, Any, object]] | None
                        = None) -> tuple[list[tuple[float, float]], float, float]:
         await _open_checkins(services, app.bot, codes[group * youths:(group + 1) * youths],
                              f"bench-{group}")
-        return await side.round(group * youths, youths, during)
+        started = time.process_time()
+        taps = await side.round(group * youths, youths, during)
+        cpu[0] += time.process_time() - started
+        return taps
 
     # A first round warms what a running bot has warm (connections, caches); not counted.
     # The alone figure takes the rounds just before and just after the planning round, so
     # a change in the machine's load during the run weighs on both sides alike.
     await round_of(0)
+    cpu[0] = 0.0
     before, _, _ = await round_of(1)
+    alone_cpu = cpu[0]
     rules = delivery_rules(settings)
     busy, start, end = await round_of(2, lambda: plan(services.store, services.clock(), rules))
+    cpu[0] = alone_cpu
     after, _, _ = await round_of(3)
     during = [lat for at, lat in busy if start <= at <= end]
-    return [lat for _, lat in before + after], during, end - start
+    alone = [lat for _, lat in before + after]
+    return alone, during, end - start, cpu[0] * 1000 / len(alone)
 
 
-async def floor_round(youths: int, think: float) -> list[float]:
-    """A bare client, no bot work: answer each tap and send one message, same pacing."""
-    async with YouthSide(think) as side:
-        url = f"{side.base_url}{side.token}/"
+class _Bare:
+    """The least a client can do: JSON POSTs over kept-alive connections (asyncio streams),
+    `size` at once. A request costs it about 0.05 ms of CPU, httpx about 1.2 ms."""
+
+    def __init__(self, base: str, size: int) -> None:
+        parts = urlsplit(base)
+        self._host, self._port, self._path = parts.hostname or "", parts.port or 80, parts.path
+        self._size = size
+        self._free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = \
+            asyncio.Queue()
+        self._all: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> _Bare:
+        for _ in range(self._size):
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+            self._all.append(writer)
+            self._free.put_nowait((reader, writer))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for writer in self._all:
+            writer.close()
+
+    async def post(self, method: str, body: dict[str, Any]) -> Any:
+        reader, writer = await self._free.get()
+        try:
+            payload = json.dumps(body).encode()
+            writer.write(f"POST {self._path}/{method} HTTP/1.1\r\nHost: {self._host}\r\n"
+                         f"Content-Type: application/json\r\nContent-Length: {len(payload)}"
+                         "\r\n\r\n".encode() + payload)
+            await writer.drain()
+            await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            return json.loads(await reader.readexactly(length))
+        finally:
+            self._free.put_nowait((reader, writer))
+
+
+async def floor_round(youths: int, think: float) -> tuple[list[float], float]:
+    """A bare client, no bot work: answer each tap and send one message, same pacing.
+    Returns the latencies and the client's CPU milliseconds per tap.
+
+    With a few youths (`QUIET`) this is the round trip itself; with all youths at once
+    its p95/p99 add the queue of the burst at the fake and in this client, both as cheap
+    as they can be (`_Bare`), so what is left is what Telegram and the network would give.
+    """
+    async with YouthSide(think) as side, _Bare(side.base_url + side.token, POOL) as client, \
+            _Bare(side.base_url + side.token, 1) as poller_client:
         limits: dict[int, AsyncLimiter] = {}
         replies: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16),
-                                     timeout=30) as client:
 
-            async def send(chat: int) -> None:
-                keyboard = {"inline_keyboard": [[{"text": label, "callback_data": label}
-                                                 for label in LABELS]]}
-                limiter = limits.setdefault(chat, AsyncLimiter(CHAT_BURST, CHAT_BURST))
-                async with limiter:
-                    await client.post(url + "sendMessage", json={
-                        "chat_id": chat, "text": "next", "reply_markup": keyboard})
+        async def send(chat: int) -> None:
+            keyboard = {"inline_keyboard": [[{"text": label, "callback_data": label}
+                                             for label in LABELS]]}
+            limiter = limits.setdefault(chat, AsyncLimiter(CHAT_BURST, CHAT_BURST))
+            async with limiter:
+                await client.post("sendMessage", {"chat_id": chat, "text": "next",
+                                                  "reply_markup": keyboard})
 
-            async def reply(update: dict[str, Any]) -> None:
-                query = update["callback_query"]
-                await client.post(url + "answerCallbackQuery",
-                                  json={"callback_query_id": query["id"]})
-                await send(query["message"]["chat"]["id"])
+        async def reply(update: dict[str, Any]) -> None:
+            query = update["callback_query"]
+            await client.post("answerCallbackQuery", {"callback_query_id": query["id"]})
+            await send(query["message"]["chat"]["id"])
 
-            async def poll() -> None:
-                offset = 0
-                while True:
-                    response = await client.post(url + "getUpdates",
-                                                 json={"offset": offset, "timeout": 1})
-                    for update in response.json()["result"]:
-                        offset = update["update_id"] + 1
-                        task = asyncio.create_task(reply(update))
-                        replies.add(task)
-                        task.add_done_callback(replies.discard)
+        async def poll() -> None:
+            offset = 0
+            while True:
+                response = await poller_client.post("getUpdates",
+                                                    {"offset": offset, "timeout": 1})
+                for update in response["result"]:
+                    offset = update["update_id"] + 1
+                    task = asyncio.create_task(reply(update))
+                    replies.add(task)
+                    task.add_done_callback(replies.discard)
 
-            poller = asyncio.create_task(poll())
-            try:
-                await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
-                taps, _, _ = await side.round(0, youths)
-            finally:
-                poller.cancel()
-    return [lat for _, lat in taps]
+        poller = asyncio.create_task(poll())
+        try:
+            await asyncio.gather(*(send(FIRST_USER + n) for n in range(youths)))
+            started = time.process_time()
+            taps, _, _ = await side.round(0, youths)
+            cpu = time.process_time() - started
+        finally:
+            poller.cancel()
+    return [lat for _, lat in taps], cpu * 1000 / len(taps)
+
+
+QUIET = 5  # youths in the quiet floor: a round trip with no burst to queue behind
 
 
 async def tap_latency(youths: int = 200, planned: int = 10_000,
                       think: float = 1.0) -> LatencyResult:
-    floor = await floor_round(youths, think)
-    alone, during, planning_s = await bot_rounds(youths, planned, think)
-    return LatencyResult(youths, Percentiles.of(alone), Percentiles.of(during),
-                         Percentiles.of(floor), planned, planning_s)
+    quiet, _ = await floor_round(QUIET, think)
+    floor, floor_cpu_ms = await floor_round(youths, think)
+    bot = await bot_rounds(youths, planned, think)
+    return LatencyResult(youths, Percentiles.of(bot.alone), Percentiles.of(bot.during),
+                         Percentiles.of(floor), planned, bot.planning_s, Percentiles.of(quiet),
+                         bot.cpu_ms_per_tap, floor_cpu_ms, bot.youth_side_share)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,10 @@ class TelegramSettings(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout: int = Field(10, ge=0, le=60)
     request_timeout: float = Field(15, ge=1, le=120)
+    # "httpx" (default): the HTTP client PTB ships with, proxies (HTTPS_PROXY) included.
+    # "lean": bot/lean_request.py, half the CPU per request, no proxy support; for a bot
+    # whose bursts of taps are CPU-bound (issue 16's latency bench runs on it).
+    http_client: Literal["httpx", "lean"] = "httpx"
     chat_burst: int = Field(3, ge=1, le=30)
     inbound_burst: int = Field(8, ge=1, le=1000)
     stranger_reply_minutes: float = Field(5, ge=0, le=1440)

@@ -14,10 +14,11 @@ from typing import cast
 
 from telegram import Bot
 from telegram.ext import ApplicationBuilder, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.application import BotApp, engine_of, engine_of_app
 from bot.config import Secrets, Settings, consent_texts
+from bot.lean_request import LeanRequest
 from bot.ratelimit import ChatRateLimiter
 from bot.rules import delivery_rules
 from bot.runlock import hold_database
@@ -196,6 +197,17 @@ async def _tick_job(context: BotContext) -> None:
         log.info("tick: %s", report)
 
 
+def _requests(client: str, timeout: float, *, polling: bool = False) -> BaseRequest:
+    """The HTTP client PTB talks to Telegram through (config `telegram.http_client`)."""
+    if client == "lean":
+        return (LeanRequest(1, read_timeout=timeout) if polling else
+                LeanRequest(read_timeout=timeout, write_timeout=timeout))
+    if polling:
+        return HTTPXRequest(connect_timeout=5, read_timeout=timeout)
+    return HTTPXRequest(connection_pool_size=16, connect_timeout=5, read_timeout=timeout,
+                        write_timeout=timeout)
+
+
 def build_application(
     settings: Settings, secrets: Secrets, services: Services, *, rate_limited: bool = True,
     tick: bool = True,
@@ -212,10 +224,8 @@ def build_application(
         ApplicationBuilder()
         .token(secrets.token.get_secret_value())
         .base_url(settings.telegram.base_url)
-        .request(HTTPXRequest(connection_pool_size=16, connect_timeout=5,
-                             read_timeout=settings.telegram.request_timeout,
-                             write_timeout=settings.telegram.request_timeout))
-        .get_updates_request(HTTPXRequest(connect_timeout=5, read_timeout=poll + 10))
+        .request(_requests(settings.telegram.http_client, settings.telegram.request_timeout))
+        .get_updates_request(_requests(settings.telegram.http_client, poll + 10, polling=True))
         .context_types(CONTEXT_TYPES)
     )
     builder = builder.concurrent_updates(PerUserUpdateProcessor())

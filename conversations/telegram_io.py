@@ -4,6 +4,7 @@ place that turns telegram.error into outcomes as data (`outcome_of`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -188,13 +189,44 @@ async def apply(
     actions: list[Action],
     query: CallbackQuery | None = None,
 ) -> None:
-    """Carry out the actions in order, answering a tapped button first and exactly once.
+    """Carry out the actions, answering a tapped button exactly once.
 
     Use cases write before they return, so whatever a toast or edit confirms is stored.
+    With a tapped button, the answer to it (the toast), the edit of the tapped message
+    and the rest go out side by side rather than one after the other: the next question
+    then reaches the youth one round trip after the tap's answer is stored, not three.
+    What goes to the chat stays in order (an edit of the tapped message changes no
+    order: it is not a new message); the handler ends only when all of it is done, so
+    the same person's next update still waits for it. A failed answer or edit does not
+    hold back the next question.
     """
-    if query is not None:
-        toasts = [a.text for a in actions if isinstance(a, Toast)]
-        await query.answer(toasts[-1] if toasts else None)
+    if query is None:
+        await _carry_out(services, bot, chat_id, actions, None)
+        return
+    toasts = [a.text for a in actions if isinstance(a, Toast)]
+    edits: list[Action] = [a for a in actions if isinstance(a, EditTapped)]
+    rest: list[Action] = [a for a in actions if not isinstance(a, EditTapped | Toast)]
+    results = await asyncio.gather(
+        _answer(query, toasts[-1] if toasts else None),
+        _carry_out(services, bot, chat_id, edits, query),
+        _carry_out(services, bot, chat_id, rest, query),
+        return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _answer(query: CallbackQuery, toast: str | None) -> None:
+    """Answer the tapped button (Telegram's spinner stops, the toast shows)."""
+    try:
+        await query.answer(toast)
+    except TelegramError:   # too late or unreachable: the rest still goes out
+        log.warning("could not answer a tapped button", exc_info=False)
+
+
+async def _carry_out(services: Services, bot: Bot, chat_id: int, actions: list[Action],
+                     query: CallbackQuery | None) -> None:
+    """The actions in their order."""
     for action in actions:
         match action:
             case Toast():

@@ -3,6 +3,7 @@ returns the actions to carry out. Handlers translate updates into these calls.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from conversations.services import Services, new_checkin_ref
 from core import flow
 from core.analytics import NOT_HELD_BY_YOUTH
 from core.callbacks import AnswerTap, ConsentTap, consent_data
-from core.consent import ConsentText
+from core.consent import ConsentText, stands
 from core.identity import InvalidToken, token_digest
 from core.loop import thanks_key
 from core.prompts import Button, Prompt, render_step
@@ -314,13 +315,21 @@ _REFUSAL_TEXT = {
 async def answer_tap(
     services: Services, user_id: int, tap: AnswerTap, lang_hint: Language
 ) -> list[Action]:
-    """Store a tapped answer, show it in the message, and ask the next question."""
-    me = await services.store.youth_by_pseudonym(services.pseudonym(user_id))
-    checkin = await services.store.checkin_by_ref(tap.checkin_ref)
+    """Store a tapped answer, show it in the message, and ask the next question.
+
+    The three reads it needs are made at once: when many youths tap together, each read
+    waits its turn on the database, so three in a row would wait three turns before the
+    answer is stored and the next question can go out.
+    """
+    pseudonym = services.pseudonym(user_id)
+    me, checkin, consents = await asyncio.gather(
+        services.store.youth_by_pseudonym(pseudonym),
+        services.store.checkin_by_ref(tap.checkin_ref),
+        services.store.consents_of(pseudonym))
     if me is None or checkin is None or checkin.youth_pseudonym != me.pseudonym:
         return [Toast(say(me.language if me else lang_hint, "stale_button"))]
     lang = me.language
-    if not await services.store.has_consent(checkin.youth_pseudonym, CONSENT_SCOPE):
+    if not stands(consents, CONSENT_SCOPE):
         return [Toast(say(lang, "not_taking_part"))]
     steps = services.steps(checkin)
     now = services.clock()
@@ -345,13 +354,13 @@ async def answer_tap(
     ), now)
     if not result.stored:
         return [Toast(say(lang, "expired_checkin"))]
-    sharing = await _shares(services, checkin)
+    sharing = stands(consents, "sharing")
     shown = _prompt(services, checkin, decision.step_index, lang, chosen=decision.value,
                     sharing=sharing)
     if result.completed:
         answers = {**checkin.answers, steps[decision.step_index].key: decision.value}
         return [EditTapped(shown.text), Toast(say(lang, "saved")),
-                Reply(await _thanks(services, checkin, answers, lang))]
+                Reply(_thanks_text(services, checkin, answers, lang, sharing))]
     actions: list[Action] = [EditTapped(shown.text, shown.buttons),
                              Toast(say(lang, "changed" if decision.changed else "saved"))]
     if result.advanced:
@@ -402,8 +411,13 @@ async def text_message(
 async def _thanks(services: Services, checkin: Checkin, answers: dict[str, str],
                   lang: Language) -> str:
     """The closing line; a low score the therapist will see is thanked as honest."""
-    points = services.questionnaire_of(checkin).scale(checkin.simple_mode).points
     sharing = await services.store.has_consent(checkin.youth_pseudonym, "sharing")
+    return _thanks_text(services, checkin, answers, lang, sharing)
+
+
+def _thanks_text(services: Services, checkin: Checkin, answers: dict[str, str],
+                 lang: Language, sharing: bool) -> str:
+    points = services.questionnaire_of(checkin).scale(checkin.simple_mode).points
     return say(lang, thanks_key(answers, points, sharing))
 
 

@@ -31,6 +31,7 @@ TELEGRAM_ADAPTER = (
     "bot.wiring",                    # builds the PTB Application and starts it
     "bot.updates",                   # PTB's update processor (one person's updates in order)
     "bot.ratelimit",                 # PTB's rate limiter
+    "bot.lean_request",              # PTB's requests on a lean HTTP client of our own
     "bot.cli",                       # the command line's one-off bot and its errors
     "bot.application",               # the PTB Application type and the engine it carries
     "bot.console",                   # starts the console; hands webhook updates to PTB
