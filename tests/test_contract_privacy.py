@@ -309,6 +309,9 @@ WRITES = frozenset({
     "set_youth_pseudonym", "add_kiosk_device", "retire_kiosk_device", "unlock_kiosk_device",
     "add_kiosk_code", "kiosk_wrong_try", "open_kiosk_session", "touch_kiosk_session",
     "end_kiosk_session", "drop_spent_kiosk_codes", "close",
+    # the cluster's claims (a claim_due is a write: due_items reads the same rows)
+    "claim_update", "finish_update", "forget_updates", "claim_due", "release_owners",
+    "put_back",
 })
 GONE = "J-077"          # the youth erased; what is theirs is marked "gone" or "secret"
 KEEP = "J-078"          # a youth who stays, so the reads are not empty by accident
@@ -418,6 +421,7 @@ class TestErasure(StoreContract):
             await store.last_retention_day(), await store.audit_entries(),
             await store.console_session(f"{mark}-console"),
             await store.kiosk_device(f"tablet-{code}"), await store.kiosk_devices(),
+            await store.handled_updates(), await store.still_claimed(ids["checkin"]),
         ]
 
     async def test_nothing_of_the_youth_is_readable_afterwards(self, store: Store) -> None:
