@@ -46,7 +46,16 @@ async def handle_once(store: ClusterRepo, update_id: int, handle: Callable[[], A
     answers 200 without handling it again; an update whose process died mid-way is
     taken over (core.cluster.on_update decides).
     """
-    claim = await store.claim_update(update_id, clock())
+    try:
+        claim = await store.claim_update(update_id, clock())
+    except Exception:
+        # The database refuses writes (full disk, a lock that does not clear). Handle the
+        # update anyway: a crisis text must get its help numbers and its held alert
+        # (conversations.pending_alerts) now; a second handling after a retry is better
+        # than silence.
+        log.exception("could not claim a webhook update; handling it unclaimed")
+        await handle()
+        return 200
     dead = claim.owner is not None and bool(dead_owners({claim.owner}, store.owner))
     action = on_update(claim, dead)
     if action is UpdateAction.TAKE_OVER:
@@ -56,9 +65,14 @@ async def handle_once(store: ClusterRepo, update_id: int, handle: Callable[[], A
             log.warning("took over an update whose process died while handling it")
     if action is UpdateAction.HANDLE:
         await handle()
-        if not await store.finish_update(update_id, clock()):
-            log.warning("an update was handled after its claim ran out; another process "
-                        "may have handled it too")
+        try:
+            finished = await store.finish_update(update_id, clock())
+        except Exception:   # handled; its claim runs out and a retry may handle it again
+            log.exception("could not mark a handled webhook update done")
+        else:
+            if not finished:
+                log.warning("an update was handled after its claim ran out; another "
+                            "process may have handled it too")
     return status_for(action)
 
 

@@ -95,16 +95,24 @@ def coordinator_chats(services: Services, chats: tuple[int, ...]) -> dict[str, i
     return {crisis.coordinator_key(services.pseudonym(c)): c for c in chats}
 
 
+async def store_held(services: Services) -> None:
+    """Store the urgent alerts the database refused when they were raised
+    (conversations.pending_alerts). Every process does this on every tick, leader or
+    not: the alerts are held by the process that raised them, and only it can store them
+    (the leader then delivers them; the same dedupe key makes a second store a no-op)."""
+    if not services.pending_alerts:
+        return
+    try:
+        await services.pending_alerts.flush(services.store)
+    except Exception:  # never let the flush stop the rest of the tick
+        log.exception("could not store the held urgent alerts; trying again next tick")
+
+
 async def run(engine: DeliveryContext, channel: Outbound) -> CrisisReport:
     """Deliver every urgent alert of the past week; one alert never stops another."""
     services = engine.services
     report = CrisisReport()
     chats = coordinator_chats(services, engine.coordinator_chats)
-    if services.pending_alerts:   # alerts the database refused when they were raised
-        try:
-            await services.pending_alerts.flush(services.store)
-        except Exception:  # never let the flush stop the alerts that are stored
-            log.exception("could not store the held urgent alerts; trying again next tick")
     try:
         alerts = await services.store.urgent_alerts(services.clock() - LOOK_BACK)
     except Exception:

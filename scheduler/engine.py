@@ -162,6 +162,9 @@ class Engine:
         rest of the tick goes on (no single row can silence the others)."""
         store, now = self.services.store, self.services.clock()
         report = TickReport()
+        # Held urgent alerts first, in every process: only the one that holds them can
+        # store them (scheduler.crisis_delivery.store_held).
+        await crisis_delivery.store_held(self.services)
         lead = await self._lead()
         if lead:
             # Urgent alerts first, isolated inside: nothing later can hold them up.

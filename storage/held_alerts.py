@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -43,10 +44,19 @@ def _decode(entry: dict[str, Any]) -> tuple[NewAlert, datetime]:
 
 
 class HeldAlertsFile:
-    """The held list as one JSON document; an empty list removes the file."""
+    """The held list as one JSON document per process: `<base>.<pid>`.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Several processes may share a configuration (two `run` processes on PostgreSQL), so
+    each writes a file of its own and never another's. At start-up a process takes over
+    every such file it finds beside the database (its own from before a restart, and
+    those of processes that stopped): it writes them into its own file first, then
+    removes theirs, so they are never only in memory. A live process's alerts taken
+    over this way may be stored twice; their dedupe key makes the second a no-op.
+    """
+
+    def __init__(self, base: Path, own: str | None = None) -> None:
+        self.base = base
+        self.path = base.with_name(f"{base.name}.{own or os.getpid()}")
 
     def save(self, held: Sequence[tuple[NewAlert, datetime]]) -> None:
         if not held:
@@ -55,17 +65,35 @@ class HeldAlertsFile:
         data = json.dumps([_encode(alert, at) for alert, at in held], indent=1)
         write_atomic(self.path, data.encode())
 
+    def _files(self) -> list[Path]:
+        """The held-alert files beside the database: ours, earlier processes', and the
+        single file of older versions (`<base>` itself)."""
+        found = [self.base] if self.base.is_file() else []
+        for path in sorted(self.base.parent.glob(self.base.name + ".*")):
+            suffix = path.name[len(self.base.name) + 1:]
+            if suffix.isdigit() and path.is_file():
+                found.append(path)
+        return found
+
     def load(self) -> list[tuple[NewAlert, datetime]]:
-        """The alerts held before the last stop; a damaged file is kept aside, loudly."""
-        try:
-            entries = json.loads(self.path.read_bytes())
-            return [_decode(entry) for entry in entries]
-        except FileNotFoundError:
-            return []
-        except (ValueError, TypeError, KeyError) as error:
-            aside = self.path.with_name(self.path.name + ".damaged")
-            self.path.replace(aside)
-            log.error("URGENT ALERTS HELD BEFORE THE LAST STOP COULD NOT BE READ (%s); the "
-                      "file is kept as %s: read it and raise those alerts by hand",
-                      type(error).__name__, aside)
-            return []
+        """Every alert held before the last stop, now this process's to store; a damaged
+        file is kept aside, loudly."""
+        held: list[tuple[NewAlert, datetime]] = []
+        files = self._files()
+        for path in files:
+            try:
+                held += [_decode(entry) for entry in json.loads(path.read_bytes())]
+            except FileNotFoundError:
+                continue
+            except (ValueError, TypeError, KeyError) as error:
+                aside = path.with_name(path.name + ".damaged")
+                path.replace(aside)
+                log.error("URGENT ALERTS HELD BEFORE THE LAST STOP COULD NOT BE READ (%s); "
+                          "the file is kept as %s: read it and raise those alerts by hand",
+                          type(error).__name__, aside)
+        if held:
+            self.save(held)             # ours first, durably ...
+        for path in files:
+            if path != self.path:
+                path.unlink(missing_ok=True)   # ... then theirs go
+        return held

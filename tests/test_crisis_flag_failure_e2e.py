@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.wiring import make_engine
+from core.records import NewAlert
 from storage.held_alerts import HeldAlertsFile
 from tests.support import Harness, running_bot
 from tests.test_crisis_route_e2e import (
@@ -150,7 +151,7 @@ async def test_an_alert_held_when_the_bot_stops_is_delivered_after_the_restart(
         youth.send(CRISIS_TEXT)
         await bot.fake.settle()
         assert len(bot.services.pending_alerts) == 1
-        held = bot.database.with_name(bot.database.name + ".held-alerts")
+        (held,) = bot.database.parent.glob(bot.database.name + ".held-alerts.*")
         assert held.stat().st_mode & 0o777 == 0o600
         assert CRISIS_TEXT not in held.read_text() and str(YOUTH) not in held.read_text()
         accept_inserts(bot, "alerts")
@@ -165,7 +166,8 @@ async def test_an_alert_held_when_the_bot_stops_is_delivered_after_the_restart(
         await tick(bot, engine, timedelta(seconds=30))
         assert urgent(phone) == [UNIT_ALERT]
         assert rows(bot, "SELECT youth_code, reason FROM alerts") == [("J-014", "text")]
-        assert not held.exists() and len(bot.services.pending_alerts) == 0
+        assert not list(bot.database.parent.glob(bot.database.name + ".held-alerts*"))
+        assert len(bot.services.pending_alerts) == 0
         await tick(bot, engine, timedelta(seconds=30))
         assert urgent(phone) == [UNIT_ALERT], "stored once, sent once"
         nothing_private_logged(caplog)
@@ -173,8 +175,30 @@ async def test_an_alert_held_when_the_bot_stops_is_delivered_after_the_restart(
 
 def test_a_damaged_held_alerts_file_is_kept_aside_loudly(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = tmp_path / "bot.sqlite3.held-alerts"
+    base = tmp_path / "bot.sqlite3.held-alerts"
+    path = base.with_name(base.name + ".4711")
     path.write_text('[{"alert": {"ref": "x"')
-    assert HeldAlertsFile(path).load() == []
+    assert HeldAlertsFile(base, "99").load() == []
     assert not path.exists() and path.with_name(path.name + ".damaged").exists()
     assert "COULD NOT BE READ" in caplog.text and "raise those alerts by hand" in caplog.text
+
+
+def test_each_process_keeps_its_own_file_and_a_restart_takes_over_all(
+        tmp_path: Path) -> None:
+    """Two processes on one configuration never overwrite each other's held alerts."""
+    base = tmp_path / "bot.sqlite3.held-alerts"
+    at = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+    def alert(n: int) -> NewAlert:
+        return NewAlert(f"ref{n}", f"crisis:J-{n}", "crisis", f"J-{n}", "T-02", "", at,
+                        at + timedelta(minutes=20), "W-1", "text")
+
+    first, second = HeldAlertsFile(base, "101"), HeldAlertsFile(base, "202")
+    first.save([(alert(1), at)])
+    second.save([(alert(2), at)])
+    second.save([])                                  # stored: its file goes, not first's
+    assert [p.name for p in tmp_path.iterdir()] == ["bot.sqlite3.held-alerts.101"]
+    second.save([(alert(3), at)])
+    restarted = HeldAlertsFile(base, "303")
+    assert sorted(a.ref for a, _ in restarted.load()) == ["ref1", "ref3"]
+    assert [p.name for p in tmp_path.iterdir()] == ["bot.sqlite3.held-alerts.303"]

@@ -52,6 +52,25 @@ async def test_one_leader_and_a_takeover_when_it_stops_or_dies(pg_url: str) -> N
         await store.close()
 
 
+async def test_two_asks_at_once_leave_one_connection_holding_the_lock(pg_url: str) -> None:
+    """The tick and the urgent-alert job may ask at the same moment (a fresh or lost
+    connection): one session takes the lock, no orphaned session holds or frees it."""
+    first, second = AdvisoryLeadership(pg_url), AdvisoryLeadership(pg_url)
+    store = await PostgresStore.open(pg_url)
+    try:
+        assert await asyncio.gather(*(first.lead() for _ in range(4))) == [True] * 4
+        sessions = await store.db.one(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name ="
+            " 'vakbot-leader'")
+        assert sessions is not None and sessions["n"] == 1, "one connection, no orphan"
+        assert not await second.lead()
+        assert await first.lead(), "the lock is on the connection it keeps asking on"
+    finally:
+        await first.close()
+        await second.close()
+        await store.close()
+
+
 async def _eventually(lead: Callable[[], Awaitable[bool]]) -> bool:
     """The server ends a terminated session asynchronously: ask tick after tick, until
     the lead is taken or the deadline passes."""

@@ -11,6 +11,7 @@ Implements scheduler.leader.Leadership (core.cluster.advisory_key names the lock
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import psycopg
@@ -39,8 +40,16 @@ class AdvisoryLeadership:
         self._secrets = secrets_of(url)
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         self._held = False
+        # One question at a time: the tick and the urgent-alert job both ask. Two asks at
+        # once could each open a connection, and the one left over would hold (or lose)
+        # the lock unseen: two leaders, or none.
+        self._asking = asyncio.Lock()
 
     async def lead(self) -> bool:
+        async with self._asking:
+            return await self._lead_once()
+
+    async def _lead_once(self) -> bool:
         try:
             return await self._lead()
         except psycopg.Error as exc:
@@ -79,6 +88,10 @@ class AdvisoryLeadership:
     async def close(self) -> None:
         """Give up the lead at stop: unlocked before the session closes (whose end the
         server handles in the background), so another process can take it at once."""
+        async with self._asking:
+            await self._give_up()
+
+    async def _give_up(self) -> None:
         if self._held and self._conn is not None and not self._conn.closed:
             try:
                 await self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
