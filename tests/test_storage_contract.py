@@ -398,5 +398,7 @@ def test_dead_owners_are_only_those_proven_dead() -> None:
     earlier_me = f"{host}:{pid}:00000000"                   # our pid, another instance
     elsewhere = f"other-host:{child.stdout.strip()}:abcd1234"
     parent = f"{host}:{os.getppid()}:abcd1234"              # alive
-    assert dead_owners([me, gone, earlier_me, elsewhere, parent, "garbage"], me) == {
-        gone, earlier_me}
+    # same hostname, another pid namespace (a container on the host's network)
+    other_namespace = f"{host.split('~')[0]}~1:{child.stdout.strip()}:abcd1234"
+    assert dead_owners([me, gone, earlier_me, elsewhere, parent, "garbage",
+                        other_namespace], me) == {gone, earlier_me}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import cast
 import httpx
 
 from core.cluster import UpdateState
+from storage.owners import process_owner
 from storage.sqlite import SqliteStore
 from tests.support import running_bot
 from tests.test_webhook import SECRET, update_for, webhook_console
@@ -39,7 +39,7 @@ async def test_a_retried_update_is_handled_once_and_a_dead_holders_taken_over(
     async with running_bot(tmp_path) as bot, webhook_console(bot) as port:
         store, now = bot.services.store, bot.clock()
         youth = bot.fake.user(YOUTH)
-        host = socket.gethostname()
+        host = process_owner().rsplit(":", 2)[0]   # hostname and pid namespace
         # update 3 is being handled by a live process (our parent), 4 by one that died
         assert (await store.claim_update(3, now)).state is UpdateState.CLAIMED
         await store.finish_update(3, now)
