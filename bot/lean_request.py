@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -30,6 +31,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 POOL_SIZE = 16  # connections to Telegram for everything but the long poll
 CONNECT_TIMEOUT = 5.0
+IDLE_EXPIRY_S = 5.0   # an idle connection older than this is not used again
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,13 @@ _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 class LeanRequest(BaseRequest):
     def __init__(self, size: int = POOL_SIZE, *, read_timeout: float | None = 5.0,
-                 write_timeout: float | None = 5.0) -> None:
+                 write_timeout: float | None = 5.0,
+                 idle_expiry: float = IDLE_EXPIRY_S) -> None:
         self._read, self._write = read_timeout, write_timeout
+        self._idle_expiry = idle_expiry
         self._free = asyncio.Semaphore(size)
-        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle: dict[_Origin, list[tuple[asyncio.StreamReader, asyncio.StreamWriter,
+                                              float]]] = {}
         self._busy: set[asyncio.StreamWriter] = set()
         self._tls: ssl.SSLContext | None = None
         self._uploads = HTTPXRequest(connection_pool_size=4, connect_timeout=CONNECT_TIMEOUT,
@@ -62,7 +67,7 @@ class LeanRequest(BaseRequest):
 
     async def shutdown(self) -> None:
         for connections in self._idle.values():
-            for _, writer in connections:
+            for _, writer, _since in connections:
                 writer.close()
         for writer in self._busy:
             writer.close()
@@ -110,7 +115,8 @@ class LeanRequest(BaseRequest):
             finally:
                 self._busy.discard(writer)
                 if kept:
-                    self._idle.setdefault(origin, []).append((reader, writer))
+                    self._idle.setdefault(origin, []).append(
+                        (reader, writer, time.monotonic()))
                 else:
                     writer.close()
         return status, payload
@@ -119,8 +125,11 @@ class LeanRequest(BaseRequest):
         """An idle connection the server left open, or a new one."""
         idle = self._idle.get(origin, [])
         while idle:
-            reader, writer = idle.pop()
-            if not reader.at_eof() and not writer.is_closing():
+            reader, writer, since = idle.pop()
+            # Not one idle for long: a NAT or firewall may have dropped it without a word,
+            # and a request written into it would only time out (as httpx, 5 s).
+            if (time.monotonic() - since < self._idle_expiry and not reader.at_eof()
+                    and not writer.is_closing()):
                 return reader, writer
             writer.close()
         try:
@@ -144,7 +153,7 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     if not status_line:
         raise asyncio.IncompleteReadError(b"", None)
     status = int(status_line.split(b" ", 2)[1])
-    length, chunked, keep = 0, False, True
+    length, chunked, keep = None, False, True
     while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
         name, _, value = line.partition(b":")
         name, value = name.strip().lower(), value.strip().lower()
@@ -154,8 +163,10 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
             chunked = b"chunked" in value
         elif name == b"connection":
             keep = value != b"close"
+    if not chunked and length is None:   # the body ends when the server closes
+        return status, await reader.read(), False
     if not chunked:
-        return status, await reader.readexactly(length), keep
+        return status, await reader.readexactly(length or 0), keep
     body = bytearray()
     while size := int((await reader.readline()).split(b";")[0].strip(), 16):
         body += await reader.readexactly(size)

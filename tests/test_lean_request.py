@@ -81,6 +81,13 @@ async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     return False
 
 
+async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """An HTTP/1.0-style answer: no length, the body ends when the server closes."""
+    writer.write(b"HTTP/1.1 200 OK\r\n\r\n" + OK)
+    await writer.drain()
+    return False
+
+
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
     await asyncio.Event().wait()
     return False
@@ -118,3 +125,25 @@ async def test_no_answer_is_a_timeout_and_the_next_request_gets_a_new_connection
         with pytest.raises(TimedOut):
             await request_.do_request(url, "POST")
         assert len(connections) == 2
+
+
+async def test_a_body_without_length_is_read_to_the_close_and_not_reused(
+        request_: LeanRequest) -> None:
+    async for url, connections in _serve(until_close):
+        for _ in range(2):
+            assert await request_.do_request(url, "POST") == (200, OK)
+        assert len(connections) == 2
+
+
+async def test_an_idle_connection_past_its_expiry_is_not_used_again() -> None:
+    """A connection idle for long may have been dropped by a NAT without a word: a new
+    one is opened rather than a request written into it (which would only time out)."""
+    request = LeanRequest(4, read_timeout=0.3, idle_expiry=0.0)
+    await request.initialize()
+    try:
+        async for url, connections in _serve(chunked):
+            for _ in range(3):
+                assert await request.do_request(url, "POST") == (200, OK)
+            assert len(connections) == 3
+    finally:
+        await request.shutdown()
