@@ -23,6 +23,7 @@ from storage.postgres.migrate import (
     schema_version,
 )
 from storage.sql import IntegrityViolation
+from tests import pg_server
 
 
 @pytest.fixture
@@ -218,3 +219,19 @@ async def test_two_processes_starting_at_once_migrate_once(pg_empty_url: str) ->
     finally:
         for db in opened:
             await db.close()
+
+
+async def test_a_database_without_the_c_collation_is_named_loudly(
+        pg_cluster: pg_server.PgServer, pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Codes sort byte by byte only under C: another collation still works, but is said."""
+    name = "collated_c_utf8"
+    pg_cluster.psql(f"DROP DATABASE IF EXISTS {name}")
+    pg_cluster.psql(f"CREATE DATABASE {name} TEMPLATE template0 LC_COLLATE 'C.UTF-8'"
+                    " LC_CTYPE 'C.UTF-8'")
+    db = await PostgresDatabase.open(pg_cluster.url(name))
+    await db.close()
+    assert "uses collation C.UTF-8, not C" in caplog.text
+    caplog.clear()
+    db = await PostgresDatabase.open(pg_url)      # the test server's: C
+    await db.close()
+    assert "not C" not in caplog.text

@@ -48,6 +48,7 @@ from storage.sql import Dialect, IntegrityViolation, Row, Sql
 # share; this one spells "vakbot.w" in ASCII).
 WRITE_LOCK_KEY = 0x76616B626F742E77
 CONNECT_TIMEOUT_S = 10.0
+log = logging.getLogger(__name__)
 _LOGGERS = ("psycopg", "psycopg.pool")
 
 
@@ -224,6 +225,7 @@ class PostgresDatabase:
             await pool.open(wait=True, timeout=connect_s)
             async with pool.connection() as conn:
                 await migrate(conn, migrations)
+                await _warn_unless_c_collation(conn, db.url)
         except PoolTimeout:
             await db.close()
             raise DatabaseUnavailable(f"PostgreSQL at {db.url}: no connection within "
@@ -301,3 +303,17 @@ async def _check_reachable(url: str, secrets: list[str], connect_s: float) -> No
         raise DatabaseUnavailable(f"PostgreSQL at {redacted(url)}: {reason}") from None
     await conn.close()
 
+
+async def _warn_unless_c_collation(conn: AsyncConnection[PgRow], url: str) -> None:
+    """The repositories compare and sort text as SQLite does, byte by byte (storage.sql):
+    only the C collation does that. Another one still works (every stored time has the
+    same shape), but codes sort differently than on SQLite: said once, loudly."""
+    cursor = await conn.execute(
+        "SELECT datcollate FROM pg_database WHERE datname = current_database()")
+    row = await cursor.fetchone()
+    collation = str(row[0]) if row else "?"
+    if collation not in ("C", "POSIX"):
+        log.warning("PostgreSQL at %s uses collation %s, not C: codes may sort differently "
+                    "than on SQLite. Create the database with LC_COLLATE 'C' (CREATE "
+                    "DATABASE ... TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C').",
+                    url, collation)
