@@ -190,6 +190,11 @@ async def _urgent_job(context: BotContext) -> None:
     await engine.deliver_urgent_at_once(TelegramChannel(engine.services, context.bot))
 
 
+async def _announce_job(context: BotContext) -> None:
+    """Tell the other processes an urgent alert was stored: the leader sends it now."""
+    await engine_of(context).leadership.announce_urgent()
+
+
 async def _tick_job(context: BotContext) -> None:
     engine = engine_of(context)
     report = await engine.tick(TelegramChannel(engine.services, context.bot))
@@ -250,6 +255,9 @@ def build_application(
         queue = app.job_queue
         services.urgent_wake.listen(
             lambda: queue.run_once(_urgent_job, when=0, name="urgent-alerts"))
+        if engine_of_app(app).leadership.shared:   # beside other processes: tell them
+            services.urgent_wake.listen(
+                lambda: queue.run_once(_announce_job, when=0, name="urgent-notice"))
     return app
 
 
@@ -293,6 +301,10 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
 
             console = await start_console(settings, secrets, services, app)
             await app.start()
+            if app.job_queue is not None:   # another process's urgent alert: sent now
+                queue = app.job_queue
+                await engine_of_app(app).leadership.hear_urgent(
+                    lambda: queue.run_once(_urgent_job, when=0, name="urgent-alerts"))
             try:
                 # Serving first: a missing crisis route is told loudly, never a reason to
                 # stop.

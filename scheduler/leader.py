@@ -10,6 +10,7 @@ leader. The engine asks `lead()` at every tick; the answer may change between ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -27,6 +28,15 @@ class Leadership(Protocol):
         """Give up the lead (at stop): another process takes it at its next tick."""
         ...
 
+    async def announce_urgent(self) -> None:
+        """Tell every process that an urgent alert was just stored (the leader sends it
+        at once instead of at its next tick)."""
+        ...
+
+    async def hear_urgent(self, heard: Callable[[], object]) -> None:
+        """Call `heard` whenever any process announces an urgent alert, until close()."""
+        ...
+
 
 class SoleProcess:
     """SQLite: one process per database (bot.runlock refuses a second), always leader."""
@@ -38,3 +48,9 @@ class SoleProcess:
 
     async def close(self) -> None:
         """Nothing is held."""
+
+    async def announce_urgent(self) -> None:
+        """The one process heard it already (conversations.urgent_wake)."""
+
+    async def hear_urgent(self, heard: Callable[[], object]) -> None:
+        """Nobody else announces."""

@@ -71,6 +71,33 @@ async def test_two_asks_at_once_leave_one_connection_holding_the_lock(pg_url: st
         await store.close()
 
 
+async def test_an_urgent_alert_announced_by_one_process_is_heard_by_the_others(
+        pg_url: str) -> None:
+    """The process that stored an urgent alert tells the others; the leader, hearing it,
+    sends at once rather than at its next tick (bot/wiring.py wires both ends)."""
+    storing, leader = AdvisoryLeadership(pg_url), AdvisoryLeadership(pg_url)
+    heard = asyncio.Event()
+    try:
+        await leader.hear_urgent(heard.set)
+        store = await PostgresStore.open(pg_url)
+
+        async def listening() -> bool:   # LISTEN does not look back: announce after it
+            return await store.db.one(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name ="
+                " 'vakbot-listener' AND query LIKE 'LISTEN%'") is not None
+        try:
+            assert await _eventually(listening), "the listener is in"
+        finally:
+            await store.close()
+        await storing.announce_urgent()
+        await asyncio.wait_for(heard.wait(), DEADLINE)
+    finally:
+        await storing.close()
+        await leader.close()
+    await storing.announce_urgent()   # after close: nobody listens any more, no error
+    await storing.close()
+
+
 async def _eventually(lead: Callable[[], Awaitable[bool]]) -> bool:
     """The server ends a terminated session asynchronously: ask tick after tick, until
     the lead is taken or the deadline passes."""
