@@ -307,9 +307,11 @@ async def _serve(settings: Settings, secrets: Secrets, stop: asyncio.Event, cloc
                     lambda: queue.run_once(_urgent_job, when=0, name="urgent-alerts"))
             try:
                 # Serving first: a missing crisis route is told loudly, never a reason to
-                # stop.
-                await crisis_delivery.check_routes_at_start(engine_of_app(app),
-                                                            TelegramChannel(services, app.bot))
+                # stop. Beside other processes only the leader tells the coordinators.
+                engine = engine_of_app(app)
+                if await isolated("asking for the lead", engine.leadership.lead(), False):
+                    await crisis_delivery.check_routes_at_start(
+                        engine, TelegramChannel(services, app.bot))
                 await stop.wait()
             finally:
                 if console is not None:
