@@ -13,7 +13,7 @@ from datetime import time as clock_time
 
 from bot.offline import OfflineBot
 from bot.rules import default_timing
-from conversations import kiosk
+from conversations import kiosk, kiosk_staff
 from conversations.enrolment import enroll_unit, enroll_youth
 from core.questionnaire import Language
 from core.records import NewSeries, NewYouth
@@ -39,7 +39,7 @@ async def setup_kiosk(bot: OfflineBot, lang: Language, start: datetime) -> str:
         THERAPIST, (CODE,), "visual_art", frozenset({0}), clock_time(15, 0),
         timedelta(minutes=60), "Europe/Amsterdam", start.date(), None,
         default_timing(bot.settings)), now)
-    return await kiosk.register_device(bot.services, UNIT, "therapy room", "coordinator:demo")
+    return await kiosk_staff.register_device(bot.services, UNIT, "therapy room", "coordinator:demo")
 
 
 async def answer_on_kiosk(bot: OfflineBot, therapist: FakeUser, seen: int, tablet: str,

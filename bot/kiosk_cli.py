@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from conversations import kiosk
+from conversations import kiosk_staff
 from conversations.enrolment import cli_actor
 from conversations.services import Services
 
@@ -36,8 +36,8 @@ async def run(args: argparse.Namespace, services: Services) -> int:
     if args.channel is None:
         return await _show(args.code, services)
     try:
-        result = await kiosk.set_channel(services, args.code, args.channel, cli_actor())
-    except kiosk.ChannelRefused as err:
+        result = await kiosk_staff.set_channel(services, args.code, args.channel, cli_actor())
+    except kiosk_staff.ChannelRefused as err:
         print(f"refused: {err}", file=sys.stderr)
         return 1
     for note in result.notes:
@@ -55,7 +55,7 @@ async def _show(code: str, services: Services) -> int:
     if youth is None:
         print(f"refused: unknown youth code {code}", file=sys.stderr)
         return 1
-    channel = await kiosk.channel_of(services, youth)
+    channel = await kiosk_staff.channel_of(services, youth)
     history = await services.store.channel_history(code)
     print(f"{code}: {channel.value}" + ("" if history else " (default: no choice made)"))
     for change in history:
@@ -65,7 +65,7 @@ async def _show(code: str, services: Services) -> int:
 
 
 async def _codes(args: argparse.Namespace, services: Services) -> int:
-    codes = await kiosk.live_codes(services, args.therapist)
+    codes = await kiosk_staff.live_codes(services, args.therapist)
     if not codes:
         print("No kiosk codes can be used now.")
     for live in codes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from conversations import kiosk
+from conversations import kiosk_staff
 from conversations.services import Services
 from core.channel import (
     UNKNOWN_REF,
@@ -42,7 +42,7 @@ class KioskChannel:
         """Make check-in `to` available as a code, and tell the therapist the code."""
         if isinstance(message, Image):
             return Rejected("the kiosk shows no pictures")
-        issued = await kiosk.issue_code(self.services, to)
+        issued = await kiosk_staff.issue_code(self.services, to)
         if issued is None:
             return Rejected("the check-in is over or gone: no kiosk code")
         await self._tell_therapist(issued)
@@ -53,9 +53,9 @@ class KioskChannel:
     async def edit(self, to: Address, ref: int, message: Text) -> Outcome:
         return Rejected("the kiosk keeps no messages to change")
 
-    async def _tell_therapist(self, issued: kiosk.IssuedCode) -> None:
+    async def _tell_therapist(self, issued: kiosk_staff.IssuedCode) -> None:
         """One message per code. Not reaching the therapist here loses nothing: the code
-        is on the console's page too (kiosk.live_codes)."""
+        is on the console's page too (kiosk_staff.live_codes)."""
         store = self.services.store
         therapist = await store.therapist(issued.therapist_code)
         pseudonym = await store.therapist_pseudonym(issued.therapist_code)
@@ -65,7 +65,7 @@ class KioskChannel:
                      "console", issued.youth_code, issued.therapist_code)
             return
         outcome = await self.staff.send(self.services.cipher.open(sealed), Text(
-            kiosk.code_notice(self.services, issued, therapist.language)))
+            kiosk_staff.code_notice(self.services, issued, therapist.language)))
         if not isinstance(outcome, Sent):
             log.warning("could not tell %s the kiosk code for %s (%s); it is on the console",
                         issued.therapist_code, issued.youth_code, why(outcome))

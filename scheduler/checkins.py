@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conversations import consent, kiosk, sending, usecases
+from conversations import consent, kiosk_staff, sending, usecases
 from conversations.actions import SendPrompt
 from conversations.kiosk_channel import KioskChannel
 from conversations.services import Services
@@ -45,7 +45,7 @@ async def _consent_first(services: Services, channel: Outbound,
 
 async def _channel_of(services: Services, code: str) -> Channel:
     youth = await services.store.youth_by_code(code)
-    return Channel.TELEGRAM if youth is None else await kiosk.channel_of(services, youth)
+    return Channel.TELEGRAM if youth is None else await kiosk_staff.channel_of(services, youth)
 
 
 async def send_checkin(services: Services, channel: Outbound, code: str, occurrence_key: str,
@@ -82,8 +82,8 @@ async def _offer_on_kiosk(services: Services, channel: Outbound, code: str,
     port). `record`: the code stands for the first question (kiosk only); with both
     channels the Telegram message does, and keeps its id for later edits."""
     try:
-        youth = await kiosk.ready_for_kiosk(services, code)
-        checkin = await kiosk.open_for_kiosk(services, youth, occurrence_key, discipline,
+        youth = await kiosk_staff.ready_for_kiosk(services, code)
+        checkin = await kiosk_staff.open_for_kiosk(services, youth, occurrence_key, discipline,
                                              expires_at, session_end)
     except usecases.CheckinNotPossible as exc:
         return Skip(str(exc))

@@ -17,7 +17,7 @@ import pytest
 
 from bot.rules import default_timing
 from bot.wiring import make_engine
-from conversations import kiosk
+from conversations import kiosk, kiosk_staff
 from conversations.enrolment import enroll_therapist, enroll_unit, enroll_youth
 from conversations.reporting import caseload
 from core.analytics import State
@@ -55,7 +55,7 @@ async def clinic(bot: Harness) -> tuple[Engine, FakeUser, FakeUser, str]:
                                        date(2026, 11, 1)), now, bot.services.invite_ttl)
     assert await store.set_unit("J-103", "W-1")
     await weekly_session(bot, "J-103")
-    tablet = await kiosk.register_device(bot.services, "W-1", "therapy room",
+    tablet = await kiosk_staff.register_device(bot.services, "W-1", "therapy room",
                                          "coordinator:test")
     engine = make_engine(bot.settings, bot.services)
     engine.coordinator_chats = (COORDINATOR,)
@@ -117,8 +117,8 @@ async def test_a_kiosk_youth_answers_on_the_tablet_with_the_therapists_code(
     assert "J-103" in notice and "Geldig tot 15:" in notice   # 30 minutes, local time
     # The code is stored only as a keyed digest (and sealed for the console).
     assert code not in str(rows(bot, "SELECT * FROM kiosk_codes"))
-    assert kiosk.LiveCode("J-103", f"{code[:3]} {code[3:]}", bot.clock() +
-                          timedelta(minutes=30)) in await kiosk.live_codes(bot.services, "T-02")
+    assert kiosk_staff.LiveCode("J-103", f"{code[:3]} {code[3:]}", bot.clock() + timedelta(
+        minutes=30)) in await kiosk_staff.live_codes(bot.services, "T-02")
 
     entered = await kiosk.enter_code(bot.services, tablet, f"{code[:3]} {code[3:]}")
     assert isinstance(entered, kiosk.Entered)
@@ -191,7 +191,7 @@ async def test_wrong_codes_lock_the_tablet_and_the_code(bot: Harness) -> None:
     assert await kiosk.enter_code(bot.services, tablet, code) == kiosk.Refused(
         Refusal.DEVICE_LOCKED)
     # ... and the code itself was guessed at: locked on every tablet of the unit.
-    other = await kiosk.register_device(bot.services, "W-1", "second", "coordinator:test")
+    other = await kiosk_staff.register_device(bot.services, "W-1", "second", "coordinator:test")
     assert await kiosk.enter_code(bot.services, other, code) == kiosk.Refused(
         Refusal.CODE_LOCKED)
     assert await kiosk.enter_code(bot.services, "not-a-tablet", code) == kiosk.Refused(
@@ -199,7 +199,7 @@ async def test_wrong_codes_lock_the_tablet_and_the_code(bot: Harness) -> None:
     assert "tablet-locked" in [a for (a,) in rows(bot, "SELECT action FROM audit_log")]
     # A new code from the therapist works once the lock ran out.
     checkin_id = rows(bot, "SELECT id FROM checkins")[0][0]
-    issued = await kiosk.issue_code(bot.services, checkin_id)
+    issued = await kiosk_staff.issue_code(bot.services, checkin_id)
     assert issued is not None
     bot.clock.advance(timedelta(minutes=16))
     assert isinstance(await kiosk.enter_code(bot.services, tablet, issued.code),
@@ -348,7 +348,7 @@ async def test_a_session_opens_nothing_on_another_or_a_retired_tablet(bot: Harne
     """A session belongs to the tablet its code was typed on: its cookie on another
     tablet (copied, swapped) shows nothing and ends it; so does retiring the tablet."""
     engine, therapist, _, tablet = await clinic(bot)
-    other = await kiosk.register_device(bot.services, "W-1", "second", "coordinator:test")
+    other = await kiosk_staff.register_device(bot.services, "W-1", "second", "coordinator:test")
     code = await code_for(bot, engine, therapist)
     entered = await kiosk.enter_code(bot.services, tablet, code)
     assert isinstance(entered, kiosk.Entered)
@@ -362,14 +362,14 @@ async def test_a_session_opens_nothing_on_another_or_a_retired_tablet(bot: Harne
                                        device=other), kiosk.Ended)
     assert rows(bot, "SELECT count(*) FROM crisis_flags") == [(0,)]
     # A new code on the right tablet; then the coordinator retires that tablet.
-    issued = await kiosk.issue_code(bot.services, rows(bot, "SELECT id FROM checkins")[0][0])
+    issued = await kiosk_staff.issue_code(bot.services, rows(bot, "SELECT id FROM checkins")[0][0])
     assert issued is not None
     again = await kiosk.enter_code(bot.services, tablet, issued.code)
     assert isinstance(again, kiosk.Entered)
     assert isinstance(await kiosk.entered_screen(bot.services, again.session_token,
                                                  device=tablet), kiosk.Question)
     device_id = rows(bot, "SELECT device_id FROM kiosk_sessions WHERE ended_at IS NULL")[0][0]
-    assert await kiosk.set_device_state(bot.services, device_id, "retire", "coordinator:t")
+    assert await kiosk_staff.set_device_state(bot.services, device_id, "retire", "coordinator:t")
     assert isinstance(await kiosk.answer(bot.services, again.session_token, 0, "4",
                                          device=tablet), kiosk.Ended)
     assert rows(bot, "SELECT count(*) FROM answers") == [(0,)]

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.rules import default_timing
 from bot.wiring import make_engine
-from conversations import kiosk
+from conversations import kiosk_staff
 from conversations.enrolment import enroll_youth
 from core.kiosk import MAX_TRIES
 from core.records import NewSeries, NewYouth
@@ -182,7 +182,7 @@ async def test_a_crisis_text_on_the_kiosk_raises_the_alert(
     shots = shots_dir(tmp_path)
     async with running_console(tmp_path) as console:
         engine = await clinic(console)
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         code = await code_for(console, engine)
         base = console.base_url
 
@@ -211,7 +211,7 @@ async def test_the_idle_wipe_leaves_nothing_in_the_page_or_history(
         tmp_path: Path, browser: BrowserThread) -> None:
     async with running_console(tmp_path) as console:
         engine = await clinic(console)
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         code = await code_for(console, engine)
         base, clock = console.base_url, console.clock
 
@@ -251,7 +251,7 @@ async def test_five_wrong_codes_lock_the_tablet(
     shots = shots_dir(tmp_path)
     async with running_console(tmp_path) as console:
         engine = await clinic(console)
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         code = await code_for(console, engine)
         wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
         base = console.base_url
@@ -298,7 +298,7 @@ async def test_codes_and_channels_in_the_console(tmp_path: Path) -> None:
         history = await console.services.store.channel_history("J-103")
         assert [(h.channel.value, h.actor.split(":")[0]) for h in history] == [
             ("both", "coordinator")]
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         async with httpx.AsyncClient(base_url=console.base_url,
                                      cookies={DEVICE_COOKIE: device}) as tablet:
             shown = await tablet.get("/kiosk")
@@ -351,7 +351,7 @@ async def test_kiosk_forms_read_no_body_without_a_tablet_and_at_most_16_kib(
 
     async with running_console(tmp_path) as console:
         await clinic(console)
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         assert console.web is not None
         app = create_app(console.services, console.web)
         huge = 10 * 1024 * 1024
@@ -378,7 +378,7 @@ async def test_the_keep_alive_route_touches_the_tablets_session(tmp_path: Path) 
 
     async with running_console(tmp_path) as console:
         engine = await clinic(console)
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         code = await code_for(console, engine)
         async with httpx.AsyncClient(base_url=console.base_url,
                                      cookies={DEVICE_COOKIE: device}) as tablet:
@@ -405,7 +405,7 @@ async def test_typing_a_note_keeps_the_session_alive(
     (/kiosk/touch): a note typed for two minutes is still stored."""
     async with running_console(tmp_path) as console:
         engine = await clinic(console)
-        device = await kiosk.register_device(console.services, "W-1", "", "coordinator:t")
+        device = await kiosk_staff.register_device(console.services, "W-1", "", "coordinator:t")
         code = await code_for(console, engine)
         base, clock = console.base_url, console.clock
 

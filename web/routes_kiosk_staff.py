@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from conversations import kiosk
+from conversations import kiosk_staff
 from conversations.services import Services
 from core.kiosk import Channel
 from web.auth import COOKIE, requires
@@ -48,8 +48,8 @@ async def _codes_page(request: Request, notice: str = "", status: int = 200) -> 
     services, staff = _services(request), _staff(request)
     whose = _whose(staff)
     return page(request, "kiosk_codes.html", status=status,
-                codes=await kiosk.live_codes(services, whose),
-                reissuable=await kiosk.reissuable(services, whose), notice=notice)
+                codes=await kiosk_staff.live_codes(services, whose),
+                reissuable=await kiosk_staff.reissuable(services, whose), notice=notice)
 
 
 @requires(*CODES_ROLES)
@@ -62,7 +62,7 @@ async def new_code(request: Request) -> Response:
     staff = _staff(request)
     form = await request.form()
     youth = str(form.get("youth", ""))
-    issued = await kiosk.new_code(_services(request), youth, _whose(staff), staff.actor)
+    issued = await kiosk_staff.new_code(_services(request), youth, _whose(staff), staff.actor)
     if issued is None:
         return await _codes_page(request, "kiosk_no_new_code", status=422)
     return await _codes_page(request, "kiosk_new_code_made")
@@ -73,7 +73,7 @@ async def _tablets_page(request: Request, notice: str = "", problem: str = "",
     services = _services(request)
     youths = []
     for youth in await services.store.active_youths():
-        youths.append((youth.code, (await kiosk.channel_of(services, youth)).value))
+        youths.append((youth.code, (await kiosk_staff.channel_of(services, youth)).value))
     return page(request, "kiosk_tablets.html", status=status,
                 tablets=await services.store.kiosk_devices(),
                 units=[u.code for u in await services.store.all_units()],
@@ -94,8 +94,8 @@ async def register(request: Request) -> Response:
     unit = str(form.get("unit", ""))
     label = str(form.get("label", ""))[:60]
     try:
-        token = await kiosk.register_device(services, unit, label, staff.actor)
-    except kiosk.ChannelRefused as err:
+        token = await kiosk_staff.register_device(services, unit, label, staff.actor)
+    except kiosk_staff.ChannelRefused as err:
         return await _tablets_page(request, problem=str(err), status=422)
     await services.store.end_console_session(staff.session, services.clock())
     await services.audit(staff.actor, "console:signout:tablet")
@@ -113,7 +113,7 @@ async def tablet_action(request: Request) -> Response:
     form = await request.form()
     device = str(form.get("device", ""))
     action = str(form.get("action", ""))
-    done = device.isdigit() and await kiosk.set_device_state(
+    done = device.isdigit() and await kiosk_staff.set_device_state(
         _services(request), int(device), action, _staff(request).actor)
     return await _tablets_page(request, notice=f"kiosk_tablet_{action}" if done else "",
                                problem="" if done else "?", status=200 if done else 422)
@@ -124,9 +124,9 @@ async def channel(request: Request) -> Response:
     """Set a youth's channel (the CLI's set-channel, audited the same way)."""
     form = await request.form()
     try:
-        result = await kiosk.set_channel(_services(request), str(form.get("youth", "")),
+        result = await kiosk_staff.set_channel(_services(request), str(form.get("youth", "")),
                                          str(form.get("channel", "")), _staff(request).actor)
-    except kiosk.ChannelRefused as err:
+    except kiosk_staff.ChannelRefused as err:
         return await _tablets_page(request, problem=str(err), status=422)
     return await _tablets_page(request, notice="kiosk_channel_set",
                                problem="; ".join(result.notes))
