@@ -13,11 +13,11 @@ from datetime import datetime
 
 from core.analytics import SessionPoint
 from core.compliance import Compliance, summarise
-from core.flow import Status
-from core.records import OutboxState, SessionRecord
+from core.records import SessionRecord
+from storage.session_rows import SessionFacts, session_records
 from storage.sql_base import SqlQueries, chunks, equal_or_any, in_list
 from storage.sql_privacy import standing
-from storage.timefmt import iso, parse_iso
+from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +81,7 @@ class SessionRepository(SqlQueries):
         not_held = {(r["youth_code"], r["occurrence_key"]): r["marked_by"]
                     for r in await self._all(
                         "SELECT youth_code, occurrence_key, marked_by FROM sessions_not_held")}
-        records = []
-        for r in rows:
-            try:  # one unreadable row must not hide a whole caseload (report and alerts)
-                cid = r["checkin_id"]
-                records.append(SessionRecord(
-                    r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
-                    parse_iso(r["expires_at"]),
-                    OutboxState(r["state"]) if r["state"] else None,
-                    Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
-                    answers.get(cid, {}) if cid is not None else {},
-                    ratings.get((r["occurrence_key"], r["youth_code"]), {}),
-                    r["session_therapist"], r["last_error"],
-                    not_held.get((r["youth_code"], r["occurrence_key"])),
-                    cid in notes, cid in crises, r["questionnaire_version"] or ""))
-            except ValueError as exc:
-                log.error("skipped an unreadable session row of %s: %s", r["youth_code"], exc)
-        return records
+        return session_records(rows, SessionFacts(answers, notes, crises, ratings, not_held))
 
     async def mark_not_held(self, youth_code: str, occurrence_key: str, by: str,
                             now: datetime) -> bool:

@@ -11,7 +11,6 @@ import logging
 from datetime import datetime
 from typing import cast
 
-from core.flow import Status
 from core.questionnaire import Language
 from core.records import (
     Alert,
@@ -19,7 +18,6 @@ from core.records import (
     NewAlert,
     NewOutbox,
     OutboxItem,
-    OutboxState,
     SessionRecord,
     Therapist,
     Youth,
@@ -28,8 +26,9 @@ from storage.memory.people import drop_contact_if_orphaned, redeem_invite, store
 from storage.memory.rows import alert_from_row, insert_alert, outbox_item, youth_from_row
 from storage.memory.schedule import insert_outbox_rows
 from storage.memory.tables import MemoryBase, Record, Tables
+from storage.session_rows import SessionFacts, session_records
 from storage.sql import IntegrityViolation
-from storage.timefmt import iso, parse_iso
+from storage.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -138,23 +137,7 @@ class MemoryTherapistRepository(MemoryBase):
             ratings.setdefault((r["occurrence_key"], r["youth_code"]), {})[r["item"]] = r["value"]
         not_held = {(r["youth_code"], r["occurrence_key"]): r["marked_by"]
                     for r in t.scan("sessions_not_held")}
-        records = []
-        for r in rows:
-            try:  # one unreadable row must not hide a whole caseload (report and alerts)
-                cid = r["checkin_id"]
-                records.append(SessionRecord(
-                    r["youth_code"], r["occurrence_key"], parse_iso(r["session_end"]),
-                    parse_iso(r["expires_at"]),
-                    OutboxState(r["state"]) if r["state"] else None,
-                    Status(r["status"]) if r["status"] else None, bool(r["simple_mode"]),
-                    answers.get(cid, {}) if cid is not None else {},
-                    ratings.get((r["occurrence_key"], r["youth_code"]), {}),
-                    r["session_therapist"], r["last_error"],
-                    not_held.get((r["youth_code"], r["occurrence_key"])),
-                    cid in notes, cid in crises, r["questionnaire_version"] or ""))
-            except ValueError as exc:
-                log.error("skipped an unreadable session row of %s: %s", r["youth_code"], exc)
-        return records
+        return session_records(rows, SessionFacts(answers, notes, crises, ratings, not_held))
 
     async def mark_not_held(self, youth_code: str, occurrence_key: str, by: str,
                             now: datetime) -> bool:
