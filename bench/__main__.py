@@ -63,8 +63,9 @@ async def _main(youths: int, planned: int, tappers: int, think: float) -> None:
               f"| {full.per_second:,.0f}/s ({full.count} in {full.seconds:.2f} s) "
               f"| raw aiosqlite single-row commits: {raw.per_second:,.0f}/s "
               f"| {full.per_second / raw.per_second:.3f} |")
-    print(f"| first planning pass: {plan.youths:,} youths, weekly sessions, 4 weeks ahead "
-          f"into SQLite (target < 2 s) | {plan.seconds:.2f} s, {plan.rows:,} outbox rows, "
+    print(f"| first planning pass: {plan.youths:,} youths, weekly sessions, 4 weeks of "
+          f"check-ins (and 2 days of what follows a session) into SQLite (target < 2 s) "
+          f"| {plan.seconds:.2f} s, {plan.rows:,} outbox rows, "
           f"peak {plan.peak_mib:.0f} MiB traced | the same rows as plain batched INSERTs: "
           f"{plan.raw_insert_s:.2f} s | {plan.seconds / plan.raw_insert_s:.2f} |")
     print(f"| the next pass, nothing edited (target < 100 ms) | {plan.again_ms:.1f} ms "

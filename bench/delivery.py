@@ -1,9 +1,10 @@
 """Planning and dispatch benchmarks for the delivery engine.
 
 Planning: 10,000 youths with a weekly session each, planned four weeks ahead into a real
-SQLite outbox (time and peak traced memory). Dispatch: due check-ins sent by the real
-engine through PTB with its rate limiter to the fake Telegram, beside Telegram's cap of
-30 messages a second.
+SQLite outbox (time and peak traced memory): every check-in of the four weeks, and what
+follows the sessions of the next two days (scheduler.planner.FOLLOW_UP_AHEAD).
+Dispatch: due check-ins sent by the real engine through PTB with its rate limiter to the
+fake Telegram, beside Telegram's cap of 30 messages a second.
 """
 
 from __future__ import annotations

@@ -171,9 +171,11 @@ class Planned:
 
 
 def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability,
-             remind_rules: Reachability | None = None) -> list[Planned]:
+             remind_rules: Reachability | None = None, *,
+             remind: bool = True) -> list[Planned]:
     """The check-in and its reminder for one youth after one session. The reminder keeps
-    to `remind_rules` when given: it goes to the phone (core.delivery.phone_hours)."""
+    to `remind_rules` when given: it goes to the phone (core.delivery.phone_hours).
+    `remind=False`: the check-in only (its reminder is planned nearer the session)."""
     timing = occurrence.series.timing
     nominal = occurrence.end + timing.send_after
     expires = nominal + timing.expire_after
@@ -187,11 +189,11 @@ def plan_for(occurrence: Occurrence, youth_code: str, rules: Reachability,
 
     planned = [Planned(key(Kind.CHECKIN), Kind.CHECKIN, youth_code, occurrence.key, due,
                        expires, missed)]
-    if not missed:
-        remind = next_allowed(due + timing.remind_after, remind_rules or rules)
-        if remind < expires:
+    if remind and not missed:
+        reminded = next_allowed(due + timing.remind_after, remind_rules or rules)
+        if reminded < expires:
             planned.append(Planned(key(Kind.REMINDER), Kind.REMINDER, youth_code,
-                                   occurrence.key, remind, expires, False))
+                                   occurrence.key, reminded, expires, False))
     return planned
 
 

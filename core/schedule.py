@@ -142,6 +142,21 @@ def occurrence_key(series_id: int, original: date, moved_to: datetime | None = N
     return f"{key}:moved-{moved_to.strftime('%Y%m%dT%H%M')}" if moved_to else key
 
 
+def _session_days(weekdays: frozenset[int], first: date, last: date) -> list[date]:
+    """The dates in [first, last] that fall on one of `weekdays` (0 = Monday), in order:
+    a week's step per weekday, not a look at every day (planning calls this per series)."""
+    days: list[date] = []
+    for weekday in weekdays:
+        if not 0 <= weekday <= 6:
+            continue   # no such day: never a session
+        day = first + timedelta(days=(weekday - first.weekday()) % 7)
+        while day <= last:
+            days.append(day)
+            day += timedelta(days=7)
+    days.sort()
+    return days
+
+
 def occurrences(
     series: Series, changes: list[Change], start: datetime, end: datetime
 ) -> list[Occurrence]:
@@ -155,20 +170,17 @@ def occurrences(
     if series.last_date is not None:
         last = min(last, series.last_date)
     found: list[Occurrence] = []
-    day = first
-    while day <= last:
-        if day.weekday() in series.weekdays:
-            change = by_date.get(day)
-            if change is None:
-                begin = local_to_utc(day, series.start, series.timezone)
-                found.append(Occurrence(occurrence_key(series.id, day), series, begin,
-                                        begin + series.duration))
-            elif not change.cancelled and change.moved_to is not None:
-                moved = change.moved_to
-                begin = local_to_utc(moved.date(), moved.time(), series.timezone)
-                found.append(Occurrence(occurrence_key(series.id, day, moved), series, begin,
-                                        begin + series.duration))
-        day += timedelta(days=1)
+    for day in _session_days(series.weekdays, first, last):
+        change = by_date.get(day)
+        if change is None:
+            begin = local_to_utc(day, series.start, series.timezone)
+            found.append(Occurrence(occurrence_key(series.id, day), series, begin,
+                                    begin + series.duration))
+        elif not change.cancelled and change.moved_to is not None:
+            moved = change.moved_to
+            begin = local_to_utc(moved.date(), moved.time(), series.timezone)
+            found.append(Occurrence(occurrence_key(series.id, day, moved), series, begin,
+                                    begin + series.duration))
     found = [o for o in found if start <= o.start < end]
     found.sort(key=lambda o: o.start)
     return found

@@ -271,9 +271,10 @@ class ScheduleRepository(SqlQueries):
 
     async def plan_work(self, until: datetime, rules: str, after: int = 0,
                         limit: int = 1_000_000) -> PlanWork:
-        """The next `limit` series after id `after` that a pass planning up to `until`
-        must look at: never planned, planned under other rules, edited since, or with a
-        session newly inside the horizon. With their changes and phone windows.
+        """The next `limit` series after id `after` that a pass must look at: never
+        planned, planned under other rules, edited since, or whose mark's `next_start`
+        is before `until` (scheduler.planner.Horizons: the near horizon, the frame the
+        planner keeps `next_start` in). With their changes and phone windows.
 
         The newest edit is read first: an edit made while the rest is read is newer than
         the mark, so the pass that stores this plan leaves it for the next pass.

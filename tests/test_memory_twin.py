@@ -33,7 +33,7 @@ from core.records import (
     Therapist,
 )
 from core.schedule import Change, Timing
-from scheduler.planner import DeliveryRules, plan, rules_key
+from scheduler.planner import DeliveryRules, Horizons, plan, rules_key
 from storage.memory.store import MemoryStore
 from storage.memory.tables import Tables
 from storage.ports import Store
@@ -73,7 +73,7 @@ async def two_series(store: Store) -> None:
 
 async def to_plan(store: Store) -> dict[int, bool]:
     """The series the next pass must look at: id -> planned in full."""
-    work = await store.plan_work(NOW + RULES.horizon, rules_key(RULES))
+    work = await store.plan_work(Horizons.of(NOW, RULES).near, rules_key(RULES))
     return {s.id: mark is None for s, mark in work.series}
 
 

@@ -83,7 +83,7 @@ def test_no_planning_step_holds_the_loop(tmp_path: Path,
 
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         planned = asyncio.run(main(), debug=True)
-    assert planned > 5000 * 4   # a month of weekly sessions: check-in, reminder, ...
+    assert planned > 5000 * 4   # four weeks of weekly check-ins, and the first follow-ups
     assert slow_steps() == []
 
 
@@ -143,7 +143,59 @@ async def test_incremental_passes_give_the_rows_of_full_passes(tmp_path: Path) -
         rows = await _outbox(incremental)
         assert rows == await _outbox(full)
         assert len(rows) > 100
-        assert await plan(incremental, now, RULES) == 0
+        # The next pass, ten minutes after the last: nothing new to plan.
+        assert await plan(incremental, now - timedelta(hours=23), RULES) == 0
     finally:
         await incremental.close()
         await full.close()
+
+
+async def _kinds(store: SqliteStore, occurrence: str) -> list[str]:
+    return sorted(r["kind"] for r in await store.db.all(
+        "SELECT kind FROM outbox WHERE occurrence_key = ?", (occurrence,)))
+
+
+@pytest.mark.parametrize(("now", "kinds"), [
+    # Monday 23 Nov 07:00 local: the session of 30 Nov (10:00 local) is a week ahead.
+    (MONDAY, ["checkin"]),
+    # Saturday 28 Nov 08:59 UTC: still more than two days before it.
+    (datetime(2026, 11, 28, 8, 59, tzinfo=UTC), ["checkin"]),
+    # Saturday 28 Nov 09:01 UTC: inside two days; the talk prompt is not due for 2 days.
+    (datetime(2026, 11, 28, 9, 1, tzinfo=UTC), ["checkin", "rating", "reminder", "talk"]),
+])
+async def test_follow_ups_are_planned_two_days_before_their_session(
+        tmp_path: Path, now: datetime, kinds: list[str]) -> None:
+    """Check-ins are planned the whole horizon ahead; what follows a session (reminder,
+    rating request, talk prompt) two days before it starts, by the pass then."""
+    store = await SqliteStore.open(tmp_path / "plan.sqlite3")
+    try:
+        await _clinic(store)
+        await plan(store, MONDAY, RULES)
+        assert await _kinds(store, "s1:2026-11-23") == ["checkin", "rating", "reminder",
+                                                        "talk"], "today's session: all"
+        await plan(store, now, RULES)
+        assert await _kinds(store, "s1:2026-11-30") == kinds
+        assert await _kinds(store, "s1:2026-12-14") == ["checkin"]
+    finally:
+        await store.close()
+
+
+async def test_after_an_outage_a_session_missed_still_gets_its_rating_request(
+        tmp_path: Path) -> None:
+    """Down from Monday to Thursday of the next week: the next pass plans what followed
+    the sessions in between. The therapist's rating request is open for a week, so it is
+    asked; the talk prompt before a session already held is not planned at all."""
+    store = await SqliteStore.open(tmp_path / "plan.sqlite3")
+    try:
+        await _clinic(store)
+        await plan(store, MONDAY, RULES)
+        assert await _kinds(store, "s1:2026-11-30") == ["checkin"]
+        await plan(store, MONDAY + timedelta(days=10), RULES)
+        assert await _kinds(store, "s1:2026-11-30") == ["checkin", "rating", "reminder"]
+        rating = await store.db.one(
+            "SELECT state, expires_at FROM outbox WHERE dedupe_key = ?",
+            ("rating:s1:2026-11-30:J-0",))
+        assert rating is not None and rating["state"] == "pending"
+        assert rating["expires_at"] > iso(MONDAY + timedelta(days=10))
+    finally:
+        await store.close()
