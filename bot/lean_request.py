@@ -18,10 +18,11 @@ HTTPXRequest unchanged. Errors map as PTB's own request does: a timeout is `Time
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import certifi
 from telegram._utils.defaultvalue import DEFAULT_NONE
@@ -91,9 +92,9 @@ class LeanRequest(BaseRequest):
         parts = urlsplit(url)
         tls = parts.scheme == "https"
         origin = _Origin(parts.hostname or "", parts.port or (443 if tls else 80), tls)
-        body = urlencode(request_data.json_parameters).encode() if request_data else b""
+        body = json.dumps(request_data.json_parameters).encode() if request_data else b"{}"
         head = (f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                "Content-Type: application/x-www-form-urlencoded\r\n"
+                "Content-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
         reading = read_timeout if isinstance(read_timeout, int | float) else self._read
         writing = write_timeout if isinstance(write_timeout, int | float) else self._write
