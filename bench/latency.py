@@ -45,7 +45,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
-from telegram import Bot
 
 from bench.answers import LABELS
 from bench.inbound import environment
@@ -57,7 +56,7 @@ from bot.rules import delivery_rules
 from bot.wiring import build_application, open_services
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
+from conversations.telegram_io import TelegramBot, send_prompt
 from core.records import Therapist
 from faketelegram import FakeTelegram, FakeUser
 from scheduler.planner import plan
@@ -237,7 +236,7 @@ class YouthSide:
 
 # -- the bot's side ----------------------------------------------------------------------
 
-async def _open_checkins(services: Services, bot: Bot, codes: list[str],
+async def _open_checkins(services: Services, bot: TelegramBot, codes: list[str],
                          occurrence: str) -> None:
     async def one(code: str) -> None:
         outgoing = await usecases.start_checkin(services, code, occurrence, "music")
