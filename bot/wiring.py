@@ -231,7 +231,7 @@ def build_application(
         rate_limiter=(ChatRateLimiter(max_retries=3, chat_burst=settings.telegram.chat_burst)
                       if rate_limited else None))
     builder = (ApplicationBuilder().bot(bot).context_types(CONTEXT_TYPES)
-               .concurrent_updates(PerUserUpdateProcessor()))
+               .concurrent_updates(PerUserUpdateProcessor(taps=bot.taps)))
     if settings.telegram.mode == "webhook":
         builder = builder.updater(None)
     app = cast(BotApp, builder.build())

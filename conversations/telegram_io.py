@@ -16,9 +16,10 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import CallbackQuery
 from telegram._utils.types import JSONDict
@@ -45,6 +46,7 @@ from conversations.actions import (
 )
 from conversations.chunks import split_message
 from conversations.services import Services
+from conversations.tap_order import TapOrder
 from core.callbacks import bind, unbind
 from core.channel import (
     Address,
@@ -72,9 +74,15 @@ class TelegramBot(ExtBot[int]):
     PTB's own `do_api_request` does the same but warns when the method is one the Bot
     has (sendMessage is). `call` goes through `_post` like every Bot method, so the rate
     limiter (bot.ratelimit, which reads `chat_id`) and the error mapping are PTB's own.
+    `taps` orders the requests of taps handled at once (conversations.tap_order).
     """
 
-    __slots__ = ()
+    __slots__ = ("taps",)
+
+    def __init__(self, token: str, **kwargs: Any) -> None:
+        super().__init__(token, **kwargs)
+        with self._unfrozen():   # PTB freezes its objects once made
+            self.taps = TapOrder()
 
     async def call(self, method: str, parameters: JSONDict) -> object:
         result: object = await self._post(method, parameters)
@@ -238,7 +246,8 @@ async def apply(
     What goes to the chat stays in order (an edit of the tapped message changes no
     order: it is not a new message); the handler ends only when all of it is done, so
     the same person's next update still waits for it. A failed answer or edit does not
-    hold back the next question.
+    hold back the next question. While other taps are still on their way to their next
+    question, the answer and the edit wait for them (at most a second; TapOrder says why).
     """
     if query is None:
         await _carry_out(services, bot, chat_id, actions, None)
@@ -246,10 +255,21 @@ async def apply(
     toasts = [a.text for a in actions if isinstance(a, Toast)]
     edits: list[Action] = [a for a in actions if isinstance(a, EditTapped)]
     rest: list[Action] = [a for a in actions if not isinstance(a, EditTapped | Toast)]
+
+    async def next_question() -> None:
+        try:
+            await _carry_out(services, bot, chat_id, rest, query)
+        finally:
+            bot.taps.asked(query.id)
+
+    async def after_the_questions(then: Callable[[], Awaitable[None]]) -> None:
+        await bot.taps.after_the_questions(query.id)
+        await then()
+
     results = await asyncio.gather(
-        _answer(bot, query, toasts[-1] if toasts else None),
-        _carry_out(services, bot, chat_id, edits, query),
-        _carry_out(services, bot, chat_id, rest, query),
+        next_question(),
+        after_the_questions(lambda: _answer(bot, query, toasts[-1] if toasts else None)),
+        after_the_questions(lambda: _carry_out(services, bot, chat_id, edits, query)),
         return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
