@@ -122,6 +122,45 @@ class SqliteSql:
             raise IntegrityViolation(str(exc)) from exc
 
 
+class _Transaction(SqliteSql):
+    """The statements of one write transaction. `BEGIN IMMEDIATE` goes with the first of
+    them, in the same trip to aiosqlite's thread: the transaction is held open for one
+    trip fewer (SqliteSql says why trips count)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self.tried = self.begun = False
+
+    async def roll_back(self) -> None:
+        """Roll back if a transaction is open, checked on the connection's thread after
+        every trip before it (a cancelled first trip may still begin one)."""
+        def roll_back(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> None:
+            if conn.in_transaction:
+                conn.execute(sql).close()
+
+        await super()._on_thread(roll_back, "ROLLBACK", ())
+
+    async def _on_thread(self, work: Callable[[sqlite3.Connection, str, Sequence[object]], T],
+                         sql: str, params: Sequence[object]) -> T:
+        if self.begun:
+            return await super()._on_thread(work, sql, params)
+        self.tried = True
+
+        def begin_then(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> T:
+            conn.execute("BEGIN IMMEDIATE").close()
+            self.begun = True   # read on the loop once this trip is back
+            return work(conn, sql, params)
+
+        return await super()._on_thread(begin_then, sql, params)
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        if not self.begun:
+            self.tried = True
+            await self.conn.execute("BEGIN IMMEDIATE")
+            self.begun = True
+        await super().run_many(sql, rows)
+
+
 class SqliteDatabase(SqliteSql):
     """storage.sql.Database on one aiosqlite connection. Writes go through `write()`, one
     at a time.
@@ -193,12 +232,15 @@ class SqliteDatabase(SqliteSql):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Sql]:
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            transaction = _Transaction(self.conn)
             try:
-                yield SqliteSql(self.conn)
+                yield transaction
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if transaction.tried:   # begun, or begins in a trip still on its way
+                    await transaction.roll_back()
                 raise
+            if not transaction.begun:
+                return   # nothing was read or written: nothing to commit
             try:
                 await self.conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:   # a deferred foreign key
