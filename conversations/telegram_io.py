@@ -4,10 +4,11 @@ place that turns telegram.error into outcomes as data (`outcome_of`).
 
 Text messages, edits and answers to taps go out as plain JSON (`TelegramBot.call`), not
 through PTB's objects: building InlineKeyboardButton objects, turning them back into
-dicts, and parsing each reply into a Message (keyboard included) was over half of the
-CPU a tap costs the bot, and of the reply only `message_id` is used (issue 16). The
-request still passes PTB's rate limiter and its mapping of Telegram's errors, so
-everything after it (`outcome_of`) is the same.
+dicts, and parsing each reply into a Message (its keyboard included) was a third of the
+CPU a tap cost the bot in a profile, and of the reply only `message_id` is used. Without
+them a tap costs 2.6 ms instead of 3.1 (bench/latency.py, issue 16). The request still
+passes PTB's rate limiter and its mapping of Telegram's errors, so everything after it
+(`outcome_of`) is the same.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class SqliteSql:
     for its turn on that thread and then for the event loop; when 200 youths tap at once
     the write transactions queue behind one another, each held open across its trips,
     and the next questions waited for them: with one trip a statement, the 200-youth
-    burst's p99 went from about 430 to 300 ms (bench/latency.py, issue 16).
+    burst's p99 went from about 450 to 300 ms (bench/latency.py, issue 16).
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
