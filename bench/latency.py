@@ -19,8 +19,28 @@ of each arrival instead of it polling), not the fake's HTTP server: it was the f
 own client, httpx, at about 2.5 ms of CPU a tap (a quarter of it httpcore's pool
 bookkeeping) times the 200 taps that arrive together. With a bare client (`_Bare`,
 0.08 ms a tap) the floor is what the fake and loopback give: about 6 / 35 / 40 ms for
-the burst. The bot's CPU per tap is printed beside it: that, times the burst, is what
-its p99 is made of.
+the burst. The bot's CPU per tap is printed beside it.
+
+What the bot's p99 is made of: the first taps of a round all arrive together (the later
+ones are spread by the think time), so the p99 is the last of those 200 next questions,
+and that is the bot's work for the whole burst. In November 2026, on a 2-core machine
+(quick runs of 200 youths, 2000 taps; p99 figures vary by ±40 ms with the machine's
+load), step by step:
+
+- form-encoded requests, PTB objects for every send and reply: 3.4 ms CPU a tap, p99
+  about 600 ms;
+- requests as a JSON body (bot/lean_request.py): 3.1 ms, about 550 ms;
+- text, edits and answers to taps as plain JSON, no PTB Message parsed from a reply
+  (conversations/telegram_io.py, `TelegramBot.call`): 2.6 ms, about 430 ms;
+- each SQL statement one trip to aiosqlite's thread, BEGIN with the first statement
+  (storage/database.py), and the toasts and edits after the next questions
+  (conversations/tap_order.py): 2.2 to 2.5 ms, about 280 to 330 ms.
+
+From there the event loop is about two thirds busy during the burst, and the rest is
+the database's one writer: the 200 answers are 200 write transactions one after the
+other, each some six trips to aiosqlite's thread, and every trip waits for its turn on
+the busy event loop (about 1 ms a transaction during the burst). Fewer trips per
+answer, not less CPU, is what would lower it further.
 
 The fake Telegram and the youths run in a process of their own, as Telegram and the
 phones are not in the bot's process: their work would otherwise share the bot's core.
@@ -45,7 +65,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
-from telegram import Bot
 
 from bench.answers import LABELS
 from bench.inbound import environment
@@ -57,7 +76,7 @@ from bot.rules import delivery_rules
 from bot.wiring import build_application, open_services
 from conversations import usecases
 from conversations.services import Services
-from conversations.telegram_io import send_prompt
+from conversations.telegram_io import TelegramBot, send_prompt
 from core.records import Therapist
 from faketelegram import FakeTelegram, FakeUser
 from scheduler.planner import plan
@@ -237,7 +256,7 @@ class YouthSide:
 
 # -- the bot's side ----------------------------------------------------------------------
 
-async def _open_checkins(services: Services, bot: Bot, codes: list[str],
+async def _open_checkins(services: Services, bot: TelegramBot, codes: list[str],
                          occurrence: str) -> None:
     async def one(code: str) -> None:
         outgoing = await usecases.start_checkin(services, code, occurrence, "music")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from telegram import Bot
 from telegram.ext import Application, JobQueue
 
 from conversations.context import BotContext, BotData
+from conversations.telegram_io import TelegramBot
 from scheduler.engine import Engine
 
-BotApp = Application[Bot, BotContext, dict[Any, Any],
+BotApp = Application[TelegramBot, BotContext, dict[Any, Any],
                      dict[Any, Any], BotData, JobQueue[BotContext]]
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from conversations.tap_order import TapOrder
+
 MAX_CONCURRENT = 256
 
 
@@ -27,10 +29,17 @@ def _person(update: object) -> int | None:
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT) -> None:
+    """`taps` is told of each tap from the moment its handler may run until it is done
+    (the handler tells it sooner once the next question has gone): a tap queued behind
+    the same person's previous update is not counted, as that update's toast would
+    otherwise wait for it (conversations.tap_order)."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT,
+                 taps: TapOrder | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}  # per person: updates running or waiting
+        self._taps = taps
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         person = _person(update)
@@ -42,11 +51,22 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._waiting[person] = self._waiting.get(person, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await self._handled(update, coroutine)
         finally:
             self._waiting[person] -= 1
             if not self._waiting[person]:
                 del self._waiting[person], self._locks[person]
+
+    async def _handled(self, update: object, coroutine: Awaitable[Any]) -> None:
+        query = update.callback_query if isinstance(update, Update) else None
+        if query is None or self._taps is None:
+            await coroutine
+            return
+        self._taps.arrived(query.id)
+        try:
+            await coroutine
+        finally:
+            self._taps.asked(query.id)
 
     def waiting(self, person: int) -> int:
         """How many of this person's updates are running or queued (tests, benchmarks)."""

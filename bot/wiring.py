@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from telegram import Bot
-from telegram.ext import ApplicationBuilder, ExtBot
+from telegram.ext import ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.application import BotApp, engine_of, engine_of_app
@@ -29,7 +28,7 @@ from conversations.inbound import GATE, inbound_handler
 from conversations.pending_alerts import PendingAlerts
 from conversations.routes import routes
 from conversations.services import Clock, Services
-from conversations.telegram_io import TelegramChannel, send_unsent
+from conversations.telegram_io import TelegramBot, TelegramChannel, send_unsent
 from core.crisis import load_rules
 from core.identity import ContactCipher, pseudonym
 from core.questionnaire import builtin_questionnaire
@@ -150,13 +149,13 @@ async def replay_erasures(store: PrivacyRepo, path: Path | None) -> int:
     return replayed
 
 
-def make_bot(settings: Settings, secrets: Secrets) -> Bot:
+def make_bot(settings: Settings, secrets: Secrets) -> TelegramBot:
     """A Bot for one-off sends from the command line, against the configured API.
 
     It carries the same limiter as the running bot, so no send of any kind leaves unlimited.
     """
-    return ExtBot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url,
-                  rate_limiter=ChatRateLimiter(chat_burst=settings.telegram.chat_burst))
+    return TelegramBot(secrets.token.get_secret_value(), base_url=settings.telegram.base_url,
+                       rate_limiter=ChatRateLimiter(chat_burst=settings.telegram.chat_burst))
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -224,21 +223,18 @@ def build_application(
     about one a second per chat. `tick=False`
     leaves the delivery engine to the caller (tests drive it on a virtual clock).
     """
-    poll = settings.telegram.poll_timeout
-    builder = (
-        ApplicationBuilder()
-        .token(secrets.token.get_secret_value())
-        .base_url(settings.telegram.base_url)
-        .request(_requests(settings.telegram.http_client, settings.telegram.request_timeout))
-        .get_updates_request(_requests(settings.telegram.http_client, poll + 10, polling=True))
-        .context_types(CONTEXT_TYPES)
-    )
-    builder = builder.concurrent_updates(PerUserUpdateProcessor())
+    client, poll = settings.telegram.http_client, settings.telegram.poll_timeout
+    bot = TelegramBot(
+        secrets.token.get_secret_value(), base_url=settings.telegram.base_url,
+        request=_requests(client, settings.telegram.request_timeout),
+        get_updates_request=_requests(client, poll + 10, polling=True),
+        rate_limiter=(ChatRateLimiter(max_retries=3, chat_burst=settings.telegram.chat_burst)
+                      if rate_limited else None))
+    builder = (ApplicationBuilder().bot(bot).context_types(CONTEXT_TYPES)
+               .concurrent_updates(PerUserUpdateProcessor(taps=bot.taps)))
     if settings.telegram.mode == "webhook":
         builder = builder.updater(None)
-    app = cast(BotApp, builder.rate_limiter(ChatRateLimiter(
-        max_retries=3, chat_burst=settings.telegram.chat_burst)).build()
-               if rate_limited else builder.build())
+    app = cast(BotApp, builder.build())
     app.bot_data.services = services
     app.bot_data["engine"] = make_engine(settings, services)
     app.bot_data[GATE] = InboundGate(InboundLimits(

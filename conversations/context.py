@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import CallbackContext, ContextTypes, ExtBot
+from telegram.ext import CallbackContext, ContextTypes
 
 from conversations.services import Services
+from conversations.telegram_io import TelegramBot
 
 
 class BotData(dict[Any, Any]):
@@ -20,7 +21,7 @@ class BotData(dict[Any, Any]):
     services: Services
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class BotContext(CallbackContext[TelegramBot, dict[Any, Any], dict[Any, Any], BotData]):
     """What a handler receives: PTB's context plus the services of this bot."""
 
     @property

@@ -382,9 +382,10 @@ def _params(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     raw: dict[str, Any] = {}
     if content_type.startswith("application/json"):
-        raw = json.loads(request.body or b"{}")
-        return raw
-    if content_type.startswith("multipart/form-data"):
+        # As the real Bot API: a value may be given as itself or as a string (the lean
+        # client sends every value as a string, as it would in a form).
+        raw = dict(json.loads(request.body or b"{}"))
+    elif content_type.startswith("multipart/form-data"):
         head = f"Content-Type: {content_type}\r\n\r\n".encode()
         message = BytesParser(policy=HTTP).parsebytes(head + request.body)
         for part in message.iter_parts():

@@ -11,12 +11,12 @@ import asyncio
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import aiosqlite
 
@@ -54,39 +54,111 @@ class MigrationError(RuntimeError):
     """A migration failed; the database file was left at its previous version."""
 
 
+T = TypeVar("T")
+
+
+def _first(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> Row | None:
+    cursor = conn.execute(sql, params)
+    try:
+        return cast(Row | None, cursor.fetchone())
+    finally:
+        cursor.close()
+
+
+def _every(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[Row]:
+    cursor = conn.execute(sql, params)
+    try:
+        return cast(list[Row], cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _changed(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
 class SqliteSql:
     """storage.sql.Sql on one aiosqlite connection; sqlite3.IntegrityError becomes
-    storage.sql.IntegrityViolation, so repositories never see the driver's errors."""
+    storage.sql.IntegrityViolation, so repositories never see the driver's errors.
+
+    Each statement is one trip to aiosqlite's thread (execute, fetch and close there
+    together), not two or three (execute, fetchone, close: one each). Every trip waits
+    for its turn on that thread and then for the event loop; when 200 youths tap at once
+    the write transactions queue behind one another, each held open across its trips,
+    and the next questions waited for them: with one trip a statement, the 200-youth
+    burst's p99 went from about 450 to 300 ms (bench/latency.py, issue 16).
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
-    async def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+    async def _on_thread(self, work: Callable[[sqlite3.Connection, str, Sequence[object]], T],
+                         sql: str, params: Sequence[object]) -> T:
+        """`work` on the connection's own thread, in one trip. aiosqlite has no public
+        call for that; `_execute` is how its own `execute_fetchall` does it."""
+        run = cast(Callable[..., Awaitable[T]], self.conn._execute)
         try:
-            async with self.conn.execute(sql, params) as cur:
-                return cast(Row | None, await cur.fetchone())
+            return await run(work, self.conn._conn, sql, params)
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(str(exc)) from exc
+
+    async def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        return await self._on_thread(_first, sql, params)
 
     async def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        try:
-            async with self.conn.execute(sql, params) as cur:
-                return cast(list[Row], list(await cur.fetchall()))
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityViolation(str(exc)) from exc
+        return await self._on_thread(_every, sql, params)
 
     async def run(self, sql: str, params: Sequence[object] = ()) -> int:
-        try:
-            async with self.conn.execute(sql, params) as cur:
-                return cur.rowcount
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityViolation(str(exc)) from exc
+        return await self._on_thread(_changed, sql, params)
 
     async def run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         try:
             await self.conn.executemany(sql, rows)
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(str(exc)) from exc
+
+
+class _Transaction(SqliteSql):
+    """The statements of one write transaction. `BEGIN IMMEDIATE` goes with the first of
+    them, in the same trip to aiosqlite's thread: the transaction is held open for one
+    trip fewer (SqliteSql says why trips count)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self.tried = self.begun = False
+
+    async def roll_back(self) -> None:
+        """Roll back if a transaction is open, checked on the connection's thread after
+        every trip before it (a cancelled first trip may still begin one)."""
+        def roll_back(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> None:
+            if conn.in_transaction:
+                conn.execute(sql).close()
+
+        await super()._on_thread(roll_back, "ROLLBACK", ())
+
+    async def _on_thread(self, work: Callable[[sqlite3.Connection, str, Sequence[object]], T],
+                         sql: str, params: Sequence[object]) -> T:
+        if self.begun:
+            return await super()._on_thread(work, sql, params)
+        self.tried = True
+
+        def begin_then(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> T:
+            conn.execute("BEGIN IMMEDIATE").close()
+            self.begun = True   # read on the loop once this trip is back
+            return work(conn, sql, params)
+
+        return await super()._on_thread(begin_then, sql, params)
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        if not self.begun:
+            self.tried = True
+            await self.conn.execute("BEGIN IMMEDIATE")
+            self.begun = True
+        await super().run_many(sql, rows)
 
 
 class SqliteDatabase(SqliteSql):
@@ -160,12 +232,15 @@ class SqliteDatabase(SqliteSql):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Sql]:
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            transaction = _Transaction(self.conn)
             try:
-                yield SqliteSql(self.conn)
+                yield transaction
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if transaction.tried:   # begun, or begins in a trip still on its way
+                    await transaction.roll_back()
                 raise
+            if not transaction.begun:
+                return   # nothing was read or written: nothing to commit
             try:
                 await self.conn.execute("COMMIT")
             except sqlite3.IntegrityError as exc:   # a deferred foreign key
