@@ -61,10 +61,13 @@ class TapOrder:
             self._waiting.append(future)
             timer = loop.call_later(left, _time_up, future)
             try:
-                if not await future:   # not woken: it is still in the list
-                    self._waiting.remove(future)
+                await future
             finally:
                 timer.cancel()
+                # Timed out, or woken: `asked` may have emptied the list in the same turn
+                # of the loop as the timer fired, so it may be gone already.
+                if future in self._waiting:
+                    self._waiting.remove(future)
 
 
 def _time_up(future: asyncio.Future[bool]) -> None:

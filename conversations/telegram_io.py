@@ -264,7 +264,10 @@ async def apply(
             bot.taps.asked(query.id)
 
     async def after_the_questions(then: Callable[[], Awaitable[None]]) -> None:
-        await bot.taps.after_the_questions(query.id)
+        try:
+            await bot.taps.after_the_questions(query.id)
+        except Exception:   # the order is a nicety: a fault in it never drops a toast
+            log.exception("the tap order failed; answering the tap now")
         await then()
 
     results = await asyncio.gather(
