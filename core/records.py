@@ -208,6 +208,10 @@ class PlanWork:
     `series` pairs each series to plan with how far it is already planned (None: plan
     it in full: new, edited, or planned under other rules). `change_mark` is the newest
     recorded edit when this was read: the pass clears edits up to it, never newer ones.
+    `caught_up`: of the series planned in full, those that were being planned before
+    (their mark had a next session: not paused, not ended), with that mark's
+    `next_start`: what follows a session was planned for every session before it, so a
+    full pass after an outage plans it from there (scheduler.planner).
     """
 
     change_mark: int
@@ -215,6 +219,7 @@ class PlanWork:
     changes: list[Change]
     windows: dict[str, tuple[list[Window], list[Window]]]  # youth: own, unit's
     channels: dict[str, ChannelFacts] = field(default_factory=dict)  # youth: channel facts
+    caught_up: dict[int, datetime] = field(default_factory=dict)  # series id: next_start
 
 
 @dataclass(frozen=True)

@@ -162,21 +162,26 @@ def _next_start(series: Series, changes: list[Change], until: datetime) -> datet
 
 def _plan_series(series: Series, planned_until: datetime | None, changes: list[Change],
                  reach: dict[str, YouthReach], span: Horizons, key: str,
-                 batch: _Batch) -> None:
-    """Plan one series: in full, or only what came inside a horizon since its mark."""
+                 batch: _Batch, caught_up: datetime | None = None) -> None:
+    """Plan one series: in full, or only what came inside a horizon since its mark.
+
+    `caught_up`: for a series planned in full, the `next_start` of its last mark
+    (PlanWork): what followed every session before it was planned then.
+    """
     now, until = span.now, span.far
     full = planned_until is None or _live_move(changes, now)
     # Follow-ups of sessions starting before this were planned by an earlier pass.
     followed = None if full or planned_until is None else planned_until - span.lag
+    followed_before = planned_until - span.lag if planned_until is not None else caught_up
     # Only sessions whose check-in may still be open, and none that ended well before
     # the series existed (LATE_ENTRY): a series entered with a first date years back (or
     # a stored timing from before the bounds) plans from now on, not a back-fill of past
     # sessions all due at once.
     lookback = min(MAX_LOOKBACK, series.timing.send_after + series.timing.expire_after
                    + series.duration)
-    since = now - lookback
-    if followed is not None:   # after an outage: a rating request still open is asked
-        since = min(since, max(followed, now - RATING_OPEN))
+    fresh = since = now - lookback
+    if followed_before is not None:   # after an outage: a rating request still open is asked
+        since = min(since, max(followed_before, now - RATING_OPEN))
     rows: list[PlannedRow] = []
     others: list[NewOutbox] = []
     if changes:  # a moved session may depend on the range: ask for exactly this one
@@ -190,7 +195,8 @@ def _plan_series(series: Series, planned_until: datetime | None, changes: list[C
     for occ in found:
         if series.created_at is not None and occ.end < series.created_at - LATE_ENTRY:
             continue
-        checkin = planned_until is None or full or occ.start >= planned_until
+        checkin = occ.start >= fresh and (
+            planned_until is None or full or occ.start >= planned_until)
         follow = occ.start < span.near and (followed is None or occ.start >= followed)
         if not (checkin or follow):
             continue  # planned by an earlier pass, from the same series
@@ -241,7 +247,7 @@ def _compute_slices(work: PlanWork, span: Horizons, key: str,
             started = clock.perf_counter()
         try:  # one bad series or youth must not stop the planning of the others
             _plan_series(series, planned_until, by_series.get(series.id, []), reach,
-                         span, key, batch)
+                         span, key, batch, work.caught_up.get(series.id))
         except Exception as exc:  # isolate, record the reason, go on (planned again)
             log.error("could not plan series %d: %s: %s", series.id, type(exc).__name__, exc)
     yield batch

@@ -282,7 +282,8 @@ class ScheduleRepository(SqlQueries):
         mark_row = await self._one("SELECT coalesce(max(id), 0) AS mark FROM plan_changes")
         change_mark = int(mark_row["mark"]) if mark_row else 0
         rows = await self._all(
-            "SELECT s.*, m.planned_until AS mark_until, (m.series_id IS NULL OR m.rules != ?"
+            "SELECT s.*, m.planned_until AS mark_until, m.next_start AS mark_next,"
+            " (m.series_id IS NULL OR m.rules != ?"
             " OR EXISTS (SELECT 1 FROM plan_changes c WHERE c.series_id = s.id)) AS in_full"
             " FROM series s LEFT JOIN plan_marks m ON m.series_id = s.id"
             " WHERE s.id > ? AND (m.series_id IS NULL OR m.rules != ? OR m.next_start < ?"
@@ -297,17 +298,20 @@ class ScheduleRepository(SqlQueries):
                                     (first, last)):
             members.setdefault(row["series_id"], []).append(row["youth_code"])
         series: list[tuple[Series, datetime | None]] = []
+        caught_up: dict[int, datetime] = {}
         for r in rows:
             try:
                 until_mark = None if r["in_full"] else parse_iso(r["mark_until"])
                 series.append((_series(r, members), until_mark))
+                if r["in_full"] and r["mark_next"]:
+                    caught_up[r["id"]] = parse_iso(r["mark_next"])
             except (ValueError, TypeError, KeyError) as exc:  # one bad row must not stop all
                 log.error("ignored unreadable series %s: %s", r["id"], exc)
         changes = [_change(r) for r in await self._all(
             "SELECT * FROM series_changes WHERE series_id BETWEEN ? AND ?", (first, last))]
         windows = await self._windows_of(first, last)
         return PlanWork(change_mark, series, changes, windows,
-                        await self.channel_facts(windows.keys()))
+                        await self.channel_facts(windows.keys()), caught_up)
 
     async def _windows_of(self, first: int, last: int
                           ) -> dict[str, tuple[list[Window], list[Window]]]:

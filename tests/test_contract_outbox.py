@@ -148,8 +148,11 @@ class TestSchedules(StoreContract):
         assert (await store.plan_work(until, "rules-1")).series == []
         later = await store.plan_work(next_start + MINUTE, "rules-1")
         assert [(s.id, mark) for s, mark in later.series] == [(a, until)], "due again"
-        assert [s.id for s, m in (await store.plan_work(until, "rules-2")).series
-                if m is None] == [a, b], "other rules: plan all again in full"
+        again = await store.plan_work(until, "rules-2")
+        assert [s.id for s, m in again.series if m is None] == [a, b], (
+            "other rules: plan all again in full")
+        assert again.caught_up == {a: next_start}, "b's mark has no next session"
+        assert later.caught_up == {}, "only series planned in full"
         await store.add_change(Change(b, date(2026, 11, 30), True, None), NOW)
         edited = await store.plan_work(until, "rules-1")
         assert [(s.id, mark) for s, mark in edited.series] == [(b, None)]

@@ -199,3 +199,45 @@ async def test_after_an_outage_a_session_missed_still_gets_its_rating_request(
         assert rating["expires_at"] > iso(MONDAY + timedelta(days=10))
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("edit", ["a session cancelled", "another horizon"])
+async def test_after_an_outage_a_full_plan_still_asks_the_open_rating_requests(
+        tmp_path: Path, edit: str) -> None:
+    """The same outage, but the first pass after it plans the series in full (it was
+    edited during the outage, or the horizon changed): the ratings are still asked."""
+    store = await SqliteStore.open(tmp_path / "plan.sqlite3")
+    try:
+        await _clinic(store)
+        await plan(store, MONDAY, RULES)
+        later, rules = MONDAY + timedelta(days=10), RULES
+        if edit == "a session cancelled":
+            await store.add_change(Change(1, date(2026, 12, 21), True, None), later)
+        else:
+            rules = DeliveryRules(RULES.timezone, RULES.quiet_start, RULES.quiet_end,
+                                  timedelta(days=21))
+        await plan(store, later, rules)
+        assert await _kinds(store, "s1:2026-11-30") == ["checkin", "rating", "reminder"]
+    finally:
+        await store.close()
+
+
+async def test_a_series_paused_through_an_outage_asks_no_ratings_for_the_pause(
+        tmp_path: Path) -> None:
+    """Paused, then resumed ten days later: the sessions in between were not held, so
+    the therapist is not asked to rate them."""
+    store = await SqliteStore.open(tmp_path / "plan.sqlite3")
+    try:
+        await _clinic(store)
+        await plan(store, MONDAY, RULES)
+        await store.set_series_paused(1, True)
+        await plan(store, MONDAY + timedelta(minutes=10), RULES)
+        later = MONDAY + timedelta(days=10)
+        await store.set_series_paused(1, False)
+        await plan(store, later, RULES)
+        assert await _kinds(store, "s1:2026-11-30") == ["checkin"]
+        rating = await store.db.one("SELECT 1 AS n FROM outbox WHERE dedupe_key = ?",
+                                    ("rating:s1:2026-11-30:J-0",))
+        assert rating is None
+    finally:
+        await store.close()

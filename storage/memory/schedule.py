@@ -202,7 +202,7 @@ class MemoryScheduleRepository(MemoryBase):
         change_mark = max((r["id"] for r in t.scan("plan_changes")), default=0)
         edited = {r["series_id"] for r in t.scan("plan_changes")}
         horizon = iso(until)
-        picked: list[tuple[Record, bool, str | None]] = []
+        picked: list[tuple[Record, bool, str | None, str | None]] = []
         for s in sorted(t.scan("series", lambda r: r["id"] > after), key=lambda r: r["id"]):
             mark = t.first("plan_marks", series_id=s["id"])
             in_full = mark is None or mark["rules"] != rules or s["id"] in edited
@@ -210,7 +210,8 @@ class MemoryScheduleRepository(MemoryBase):
             due = mark is not None and mark["next_start"] is not None and (
                 mark["next_start"] < horizon)
             if in_full or due:
-                picked.append((s, in_full, mark["planned_until"] if mark else None))
+                picked.append((s, in_full, mark["planned_until"] if mark else None,
+                               mark["next_start"] if mark else None))
             if len(picked) >= limit:
                 break
         if not picked:
@@ -218,17 +219,20 @@ class MemoryScheduleRepository(MemoryBase):
         first, last = picked[0][0]["id"], picked[-1][0]["id"]
         members = self._members(first, last)
         series: list[tuple[Series, datetime | None]] = []
-        for s, in_full, mark_until in picked:
+        caught_up: dict[int, datetime] = {}
+        for s, in_full, mark_until, mark_next in picked:
             try:
                 until_mark = None if in_full else parse_iso(str(mark_until))
                 series.append((series_from_row(s, members), until_mark))
+                if in_full and mark_next:
+                    caught_up[s["id"]] = parse_iso(str(mark_next))
             except (ValueError, TypeError, KeyError) as exc:  # one bad row must not stop all
                 log.error("ignored unreadable series %s: %s", s["id"], exc)
         changes = [change_from_row(r) for r in t.scan(
             "series_changes", lambda r: first <= r["series_id"] <= last)]
         windows = self._windows_of(first, last)
         return PlanWork(change_mark, series, changes, windows,
-                        await self.channel_facts(windows.keys()))
+                        await self.channel_facts(windows.keys()), caught_up)
 
     def _windows_of(self, first: int, last: int
                     ) -> dict[str, tuple[list[Window], list[Window]]]:
